@@ -1,0 +1,72 @@
+//! Panic containment and pointer checks shared by every exported function.
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+
+/// Runs `f`, turning a panic into `on_panic`.
+pub(crate) fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
+}
+
+/// Wraps the body of an exported function that returns a status: `Err(e)` becomes
+/// `e.code()`, and a panic becomes `ZIPNN_ERROR_INTERNAL_PANIC`.
+macro_rules! ffi_status {
+    ($body:block) => {
+        $crate::capi::boundary::guard($crate::error::Error::InternalPanic.code(), || {
+            let r: ::std::result::Result<(), $crate::error::Error> = (|| $body)();
+            match r {
+                Ok(()) => $crate::capi::status::ZIPNN_OK,
+                Err(e) => e.code(),
+            }
+        })
+    };
+}
+
+/// An input buffer from C: `(NULL, 0)` is empty, `(NULL, n > 0)` is an error.
+///
+/// # Safety
+/// If `ptr` is not NULL it must point to `len` readable bytes that stay valid and unchanged
+/// for `'a`.
+pub(crate) unsafe fn in_buf<'a>(ptr: *const c_void, len: usize) -> Result<&'a [u8], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Error::NullPointer);
+    }
+    if len > isize::MAX as usize {
+        return Err(Error::InvalidParam);
+    }
+    // SAFETY: non-NULL and, by the caller's contract, valid for `len` bytes.
+    Ok(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
+}
+
+/// An output buffer from C: `(NULL, 0)` is empty, `(NULL, n > 0)` is an error.
+///
+/// # Safety
+/// If `ptr` is not NULL it must point to `len` writable bytes that nothing else accesses
+/// for `'a`.
+pub(crate) unsafe fn out_buf<'a>(ptr: *mut c_void, len: usize) -> Result<&'a mut [u8], Error> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(Error::NullPointer);
+    }
+    if len > isize::MAX as usize {
+        return Err(Error::InvalidParam);
+    }
+    // SAFETY: non-NULL and, by the caller's contract, valid and exclusive for `len` bytes.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) })
+}
+
+/// Whether two byte ranges share any byte (an input must not overlap the output).
+pub(crate) fn overlaps(a: *const c_void, a_len: usize, b: *const c_void, b_len: usize) -> bool {
+    if a_len == 0 || b_len == 0 {
+        return false;
+    }
+    let (a, b) = (a as usize, b as usize);
+    a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
+}

@@ -1,0 +1,893 @@
+//! Canonical, length-limited Huffman coder for one plane-chunk.
+//!
+//! The byte format is described in docs/FORMAT.md ("Huffman payload"). In short: a header
+//! with the code lengths of the used symbol range (4 bits each), the bit sizes of the first
+//! three of four streams, then the four streams as one LSB-first bit sequence. Stream `k`
+//! codes the `k`-th contiguous quarter of the input, so the decoder can run the four streams
+//! in lockstep, each writing its own region of the output.
+//!
+//! Decoding uses a 2^11-entry table whose entries hold up to seven symbols: every symbol whose
+//! code fits, one after another, in the next 11 bits. Skewed planes (exponent bytes) thus
+//! decode three or four symbols per lookup.
+
+use crate::error::{Error, Result};
+
+/// Maximum code length in bits.
+pub const MAX_CODE_LEN: u32 = 11;
+
+const TABLE_BITS: u32 = MAX_CODE_LEN;
+const TABLE_SIZE: usize = 1 << TABLE_BITS;
+const TABLE_MASK: u64 = TABLE_SIZE as u64 - 1;
+/// Bytes of the stream-size fields (three u32).
+const SIZE_FIELDS: usize = 12;
+/// Most symbols one multi-symbol table entry holds.
+const MAX_ENTRY_SYMS: u32 = 7;
+/// Table lookups per bit-buffer refill: a refill yields at least 57 valid bits.
+const LOOKUPS_PER_REFILL: usize = 5;
+/// Most bytes a fast-path round advances one stream's input (5 * 11 = 55 bits < 7 bytes + 7).
+const ROUND_MAX_IN: usize = 7;
+/// Most symbols a fast-path round writes.
+const ROUND_MAX_OUT: usize = LOOKUPS_PER_REFILL * MAX_ENTRY_SYMS as usize;
+/// Output bytes a fast-path round may touch past its start (last store is 8 bytes wide).
+const ROUND_OUT_REACH: usize = (LOOKUPS_PER_REFILL - 1) * MAX_ENTRY_SYMS as usize + 8;
+
+/// Order-0 histogram of `src`.
+pub fn histogram(src: &[u8]) -> [u32; 256] {
+    // Four sub-histograms so runs of one byte value do not serialise on one counter.
+    let mut h = [[0u32; 256]; 4];
+    let mut chunks = src.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h[0][(v & 0xFF) as usize] += 1;
+        h[1][((v >> 8) & 0xFF) as usize] += 1;
+        h[2][((v >> 16) & 0xFF) as usize] += 1;
+        h[3][((v >> 24) & 0xFF) as usize] += 1;
+        h[0][((v >> 32) & 0xFF) as usize] += 1;
+        h[1][((v >> 40) & 0xFF) as usize] += 1;
+        h[2][((v >> 48) & 0xFF) as usize] += 1;
+        h[3][(v >> 56) as usize] += 1;
+    }
+    for &b in chunks.remainder() {
+        h[0][b as usize] += 1;
+    }
+    let mut out = [0u32; 256];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = h[0][i]
+            .wrapping_add(h[1][i])
+            .wrapping_add(h[2][i])
+            .wrapping_add(h[3][i]);
+    }
+    out
+}
+
+/// Exact size in bytes that `encode` will append for this input, computed from the histogram
+/// alone. `n` is src.len().
+pub fn encoded_size(hist: &[u32; 256], n: usize) -> usize {
+    debug_assert_eq!(hist.iter().map(|&c| c as usize).sum::<usize>(), n);
+    let Some((min, max)) = symbol_range(hist) else {
+        return 0;
+    };
+    let lens = code_lengths(hist);
+    let bits: u64 = hist
+        .iter()
+        .zip(lens.iter())
+        .map(|(&c, &l)| c as u64 * l as u64)
+        .sum();
+    header_len(min, max) + bits.div_ceil(8) as usize
+}
+
+/// Appends the Huffman-coded form of `src` (whose histogram is `hist`) to `dst`.
+pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) {
+    let n = src.len();
+    let Some((min, max)) = symbol_range(hist) else {
+        debug_assert!(src.is_empty());
+        return;
+    };
+    let lens = code_lengths(hist);
+    let codes = canonical_codes(&lens);
+
+    // Header: symbol range and 4-bit code lengths.
+    let start = dst.len();
+    dst.push(min as u8);
+    dst.push(max as u8);
+    for pair in lens[min..=max].chunks(2) {
+        let hi = if pair.len() == 2 { pair[1] } else { 0 };
+        dst.push(pair[0] | (hi << 4));
+    }
+    let sizes_at = dst.len();
+    dst.extend_from_slice(&[0u8; SIZE_FIELDS]);
+    let payload_at = dst.len();
+
+    // Encoder table: bit-reversed code in bits 8.., length in bits 0..8.
+    let mut enc = [0u32; 256];
+    for s in 0..256 {
+        if lens[s] != 0 {
+            enc[s] = (reverse(codes[s], lens[s] as u32) << 8) | lens[s] as u32;
+        }
+    }
+    let total_bits: u64 = hist
+        .iter()
+        .zip(lens.iter())
+        .map(|(&c, &l)| c as u64 * l as u64)
+        .sum();
+    let payload_len = total_bits.div_ceil(8) as usize;
+    // 8 bytes of slack for the writer's full-word stores.
+    dst.resize(payload_at + payload_len + 8, 0);
+    let out = &mut dst[payload_at..];
+
+    let mut w = BitWriter {
+        acc: 0,
+        nbits: 0,
+        pos: 0,
+    };
+    let q = n.div_ceil(4);
+    let mut bounds = [0u64; 3];
+    for k in 0..4 {
+        let seg = &src[(k * q).min(n)..((k + 1) * q).min(n)];
+        w.put_all(seg, &enc, out);
+        if k < 3 {
+            bounds[k] = w.pos as u64 * 8 + w.nbits as u64;
+        }
+    }
+    if w.nbits > 0 {
+        out[w.pos] = w.acc as u8;
+        w.pos += 1;
+    }
+    debug_assert_eq!(w.pos, payload_len);
+    dst.truncate(payload_at + w.pos);
+    let sizes = [bounds[0], bounds[1] - bounds[0], bounds[2] - bounds[1]];
+    for (k, &s) in sizes.iter().enumerate() {
+        dst[sizes_at + 4 * k..sizes_at + 4 * k + 4].copy_from_slice(&(s as u32).to_le_bytes());
+    }
+    debug_assert_eq!(dst.len() - start, encoded_size(hist, n));
+}
+
+/// Decodes `src` (exactly the bytes `encode` appended) into `dst`, whose length is the number
+/// of symbols that were encoded.
+pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
+    let n = dst.len();
+    if n == 0 {
+        return if src.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Corrupt)
+        };
+    }
+    let hdr = parse_header(src)?;
+    let payload = &src[hdr.payload_at..];
+    let p = payload.len();
+    let q = n.div_ceil(4);
+    let seg = |k: usize| ((k * q).min(n), ((k + 1) * q).min(n));
+
+    if let Some(sym) = hdr.single {
+        // One symbol with the 1-bit code 0: every stream is all zero bits, one per symbol.
+        for k in 0..3 {
+            let (a, b) = seg(k);
+            if hdr.sizes[k] != (b - a) as u64 {
+                return Err(Error::Corrupt);
+            }
+        }
+        if p != n.div_ceil(8) || payload.iter().any(|&b| b != 0) {
+            return Err(Error::Corrupt);
+        }
+        dst.fill(sym);
+        return Ok(());
+    }
+
+    let tables = Tables::new(&hdr.lens);
+    let s1 = hdr.sizes[0] as usize;
+    let s2 = s1 + hdr.sizes[1] as usize;
+    let s3 = s2 + hdr.sizes[2] as usize;
+    let mut bp = [0, s1, s2, s3];
+    let mut op = [seg(0).0, seg(1).0, seg(2).0, seg(3).0];
+    let oe = [seg(0).1, seg(1).1, seg(2).1, seg(3).1];
+
+    // All four streams in lockstep while each can run fast rounds.
+    loop {
+        let mut rounds = usize::MAX;
+        for k in 0..4 {
+            rounds = rounds.min(fast_rounds(p, bp[k], op[k], oe[k]));
+        }
+        if rounds == 0 {
+            break;
+        }
+        for _ in 0..rounds {
+            for k in 0..4 {
+                round(payload, dst, &tables.multi, &mut bp[k], &mut op[k]);
+            }
+        }
+    }
+    for k in 0..4 {
+        finish_stream(payload, dst, &tables, &mut bp[k], &mut op[k], oe[k]);
+    }
+
+    // Every stream must end exactly where the next begins; the last one must end in the
+    // last byte, followed only by zero padding bits.
+    if bp[0] != s1 || bp[1] != s2 || bp[2] != s3 {
+        return Err(Error::Corrupt);
+    }
+    let end = bp[3];
+    if end > p * 8 || end.div_ceil(8) != p {
+        return Err(Error::Corrupt);
+    }
+    if end % 8 != 0 && payload[p - 1] >> (end % 8) != 0 {
+        return Err(Error::Corrupt);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Code construction
+
+/// Smallest and largest symbol with a nonzero count.
+fn symbol_range(hist: &[u32; 256]) -> Option<(usize, usize)> {
+    let min = hist.iter().position(|&c| c != 0)?;
+    let max = 255 - hist.iter().rev().position(|&c| c != 0)?;
+    Some((min, max))
+}
+
+fn header_len(min: usize, max: usize) -> usize {
+    2 + (max - min + 1).div_ceil(2) + SIZE_FIELDS
+}
+
+/// Optimal code lengths under the `MAX_CODE_LEN` limit (package-merge); 0 for unused symbols.
+/// A lone symbol gets length 1.
+fn code_lengths(hist: &[u32; 256]) -> [u8; 256] {
+    const L: usize = MAX_CODE_LEN as usize;
+    let mut lens = [0u8; 256];
+    // Used symbols sorted by (count, symbol); keys are unique so the order is deterministic.
+    let mut keys = [0u64; 256];
+    let mut m = 0;
+    for (s, &c) in hist.iter().enumerate() {
+        if c != 0 {
+            keys[m] = ((c as u64) << 8) | s as u64;
+            m += 1;
+        }
+    }
+    let keys = &mut keys[..m];
+    keys.sort_unstable();
+    match m {
+        0 => return lens,
+        1 => {
+            lens[(keys[0] & 0xFF) as usize] = 1;
+            return lens;
+        }
+        _ => {}
+    }
+    let leaf = |i: usize| keys[i] >> 8;
+
+    // Lists per level, from the deepest (index L-1: the leaves alone) up to index 0. Each
+    // list is the merge, by weight, of the leaves and the pairs of the list below it.
+    // `is_leaf[d][i]` tells whether item i of list d is a leaf (else a package).
+    let mut is_leaf = [[false; 512]; L];
+    let mut list_len = [0usize; L];
+    let mut prev = [0u64; 512];
+    let mut cur = [0u64; 512];
+    for i in 0..m {
+        prev[i] = leaf(i);
+        is_leaf[L - 1][i] = true;
+    }
+    list_len[L - 1] = m;
+    for d in (0..L - 1).rev() {
+        let packages = list_len[d + 1] / 2;
+        let (mut i, mut j, mut o) = (0, 0, 0);
+        while i < m || j < packages {
+            let take_leaf = j == packages || (i < m && leaf(i) <= prev[2 * j] + prev[2 * j + 1]);
+            if take_leaf {
+                cur[o] = leaf(i);
+                is_leaf[d][o] = true;
+                i += 1;
+            } else {
+                cur[o] = prev[2 * j] + prev[2 * j + 1];
+                j += 1;
+            }
+            o += 1;
+        }
+        list_len[d] = o;
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    // Select the first 2m-2 items of the top list; each selected package selects two items of
+    // the list below. A symbol's length is the number of lists in which it is selected; the
+    // selected leaves of a list are always its lightest ones.
+    let mut take = 2 * m - 2;
+    for d in 0..L {
+        debug_assert!(take <= list_len[d]);
+        let take_here = take.min(list_len[d]);
+        let leaves = is_leaf[d][..take_here].iter().filter(|&&b| b).count();
+        for &k in &keys[..leaves] {
+            lens[(k & 0xFF) as usize] += 1;
+        }
+        take = 2 * (take_here - leaves);
+    }
+    lens
+}
+
+/// Canonical codes (most significant bit first) for the lengths: codes are assigned in order
+/// of (length, symbol value), consecutive within a length.
+fn canonical_codes(lens: &[u8; 256]) -> [u32; 256] {
+    let mut count = [0u32; MAX_CODE_LEN as usize + 1];
+    for &l in lens.iter() {
+        count[l as usize] += 1;
+    }
+    count[0] = 0;
+    let mut next = [0u32; MAX_CODE_LEN as usize + 1];
+    let mut code = 0u32;
+    for l in 1..=MAX_CODE_LEN as usize {
+        code = (code + count[l - 1]) << 1;
+        next[l] = code;
+    }
+    let mut codes = [0u32; 256];
+    for s in 0..256 {
+        let l = lens[s] as usize;
+        if l != 0 {
+            codes[s] = next[l];
+            next[l] += 1;
+        }
+    }
+    codes
+}
+
+/// The low `len` bits of `code`, reversed.
+fn reverse(code: u32, len: u32) -> u32 {
+    code.reverse_bits() >> (32 - len)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoder
+
+struct BitWriter {
+    acc: u64,
+    /// Bits pending in `acc`; below 8 between calls.
+    nbits: u32,
+    /// Bytes completed in the output.
+    pos: usize,
+}
+
+impl BitWriter {
+    /// Appends the codes of `seg`. `out` must have 8 bytes of slack past the final size.
+    #[inline]
+    fn put_all(&mut self, seg: &[u8], enc: &[u32; 256], out: &mut [u8]) {
+        let (mut acc, mut nbits, mut pos) = (self.acc, self.nbits, self.pos);
+        // Five codes (at most 55 bits) on top of at most 7 pending bits fit in 64.
+        let mut chunks = seg.chunks_exact(5);
+        for c in &mut chunks {
+            for &s in c {
+                let e = enc[s as usize];
+                acc |= ((e >> 8) as u64) << nbits;
+                nbits += e & 0xFF;
+            }
+            out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+            pos += (nbits >> 3) as usize;
+            acc >>= nbits & !7;
+            nbits &= 7;
+        }
+        for &s in chunks.remainder() {
+            let e = enc[s as usize];
+            acc |= ((e >> 8) as u64) << nbits;
+            nbits += e & 0xFF;
+        }
+        out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+        pos += (nbits >> 3) as usize;
+        acc = if nbits >= 8 { acc >> (nbits & !7) } else { acc };
+        nbits &= 7;
+        self.acc = acc;
+        self.nbits = nbits;
+        self.pos = pos;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoder
+
+struct Header {
+    lens: [u8; 256],
+    /// The symbol, if the code has exactly one.
+    single: Option<u8>,
+    /// Bit sizes of streams 0, 1, 2.
+    sizes: [u64; 3],
+    payload_at: usize,
+}
+
+fn parse_header(src: &[u8]) -> Result<Header> {
+    if src.len() < 2 {
+        return Err(Error::Corrupt);
+    }
+    let (min, max) = (src[0] as usize, src[1] as usize);
+    if min > max {
+        return Err(Error::Corrupt);
+    }
+    let span = max - min + 1;
+    let len_bytes = span.div_ceil(2);
+    let payload_at = 2 + len_bytes + SIZE_FIELDS;
+    if src.len() < payload_at {
+        return Err(Error::Corrupt);
+    }
+    let mut lens = [0u8; 256];
+    for j in 0..span {
+        let l = (src[2 + j / 2] >> (4 * (j & 1))) & 15;
+        if l as u32 > MAX_CODE_LEN {
+            return Err(Error::Corrupt);
+        }
+        lens[min + j] = l;
+    }
+    if span % 2 == 1 && src[2 + len_bytes - 1] >> 4 != 0 {
+        return Err(Error::Corrupt);
+    }
+    if lens[min] == 0 || lens[max] == 0 {
+        return Err(Error::Corrupt);
+    }
+    let used = lens.iter().filter(|&&l| l != 0).count();
+    let single = if used == 1 {
+        if lens[min] != 1 {
+            return Err(Error::Corrupt);
+        }
+        Some(min as u8)
+    } else {
+        let kraft: u32 = lens
+            .iter()
+            .filter(|&&l| l != 0)
+            .map(|&l| 1u32 << (MAX_CODE_LEN - l as u32))
+            .sum();
+        if kraft != TABLE_SIZE as u32 {
+            return Err(Error::Corrupt);
+        }
+        None
+    };
+    let at = 2 + len_bytes;
+    let mut sizes = [0u64; 3];
+    for (k, s) in sizes.iter_mut().enumerate() {
+        let b = &src[at + 4 * k..at + 4 * k + 4];
+        *s = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+    }
+    let payload_bits = (src.len() - payload_at) as u64 * 8;
+    if sizes.iter().sum::<u64>() > payload_bits {
+        return Err(Error::Corrupt);
+    }
+    Ok(Header {
+        lens,
+        single,
+        sizes,
+        payload_at,
+    })
+}
+
+struct Tables {
+    /// Single-symbol entries: symbol in bits 0..8, code length in bits 8..12.
+    single: [u16; TABLE_SIZE],
+    /// Multi-symbol entries: symbols in bytes 0..7, total length in bits 56..60, symbol count
+    /// in bits 60..64.
+    multi: [u64; TABLE_SIZE],
+}
+
+impl Tables {
+    /// Tables for a complete code (Kraft sum exactly 1), indexed by the next 11 stream bits.
+    fn new(lens: &[u8; 256]) -> Tables {
+        let codes = canonical_codes(lens);
+        let mut single = [0u16; TABLE_SIZE];
+        for s in 0..256 {
+            let l = lens[s] as u32;
+            if l == 0 {
+                continue;
+            }
+            let entry = s as u16 | (l as u16) << 8;
+            let mut i = reverse(codes[s], l) as usize;
+            while i < TABLE_SIZE {
+                single[i] = entry;
+                i += 1 << l;
+            }
+        }
+        let mut multi = [0u64; TABLE_SIZE];
+        for (i, m) in multi.iter_mut().enumerate() {
+            let mut rem = i;
+            let mut avail = TABLE_BITS;
+            let mut e = 0u64;
+            let mut cnt = 0u32;
+            while cnt < MAX_ENTRY_SYMS {
+                let t = single[rem & (TABLE_SIZE - 1)];
+                let l = (t >> 8) as u32;
+                if l > avail {
+                    break;
+                }
+                e |= ((t & 0xFF) as u64) << (8 * cnt);
+                cnt += 1;
+                avail -= l;
+                rem >>= l;
+            }
+            *m = e | ((TABLE_BITS - avail) as u64) << 56 | (cnt as u64) << 60;
+        }
+        Tables { single, multi }
+    }
+}
+
+#[inline(always)]
+fn load64(p: &[u8], i: usize) -> u64 {
+    let b = &p[i..i + 8];
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// The stream bits from bit `bp` on (at least 57 valid), zeros past the end of `p`.
+#[inline]
+fn load_padded(p: &[u8], bp: usize) -> u64 {
+    let i = bp >> 3;
+    if i + 8 <= p.len() {
+        load64(p, i) >> (bp & 7)
+    } else {
+        let mut b = [0u8; 8];
+        if i < p.len() {
+            b[..p.len() - i].copy_from_slice(&p[i..]);
+        }
+        u64::from_le_bytes(b) >> (bp & 7)
+    }
+}
+
+/// How many fast rounds a stream can run without any bound being hit.
+#[inline(always)]
+fn fast_rounds(p: usize, bp: usize, op: usize, oe: usize) -> usize {
+    let i = bp >> 3;
+    if i + 8 > p || op + ROUND_OUT_REACH > oe {
+        return 0;
+    }
+    ((p - 8 - i) / ROUND_MAX_IN + 1).min((oe - ROUND_OUT_REACH - op) / ROUND_MAX_OUT + 1)
+}
+
+/// One refill and `LOOKUPS_PER_REFILL` multi-symbol lookups.
+#[inline(always)]
+fn round(
+    payload: &[u8],
+    dst: &mut [u8],
+    multi: &[u64; TABLE_SIZE],
+    bp: &mut usize,
+    op: &mut usize,
+) {
+    let mut b = *bp;
+    let mut o = *op;
+    let mut buf = load64(payload, b >> 3) >> (b & 7);
+    for _ in 0..LOOKUPS_PER_REFILL {
+        let e = multi[(buf & TABLE_MASK) as usize];
+        dst[o..o + 8].copy_from_slice(&e.to_le_bytes());
+        let l = ((e >> 56) & 15) as u32;
+        buf >>= l;
+        b += l as usize;
+        o += (e >> 60) as usize;
+    }
+    *bp = b;
+    *op = o;
+}
+
+/// Decodes the rest of one stream: fast rounds while possible, then symbol by symbol.
+fn finish_stream(
+    payload: &[u8],
+    dst: &mut [u8],
+    t: &Tables,
+    bp: &mut usize,
+    op: &mut usize,
+    oe: usize,
+) {
+    loop {
+        let rounds = fast_rounds(payload.len(), *bp, *op, oe);
+        if rounds == 0 {
+            break;
+        }
+        for _ in 0..rounds {
+            round(payload, dst, &t.multi, bp, op);
+        }
+    }
+    let (mut b, mut o) = (*bp, *op);
+    while o < oe {
+        let e = t.single[(load_padded(payload, b) & TABLE_MASK) as usize];
+        dst[o] = e as u8;
+        b += (e >> 8) as usize;
+        o += 1;
+    }
+    *bp = b;
+    *op = o;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn gauss(&mut self) -> f64 {
+            let u1 = ((self.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+            let u2 = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        }
+    }
+
+    fn round_trip(src: &[u8]) -> Vec<u8> {
+        let hist = histogram(src);
+        let mut enc = vec![0xEE; 3];
+        encode(src, &hist, &mut enc);
+        assert_eq!(
+            enc.len() - 3,
+            encoded_size(&hist, src.len()),
+            "encoded_size"
+        );
+        assert_eq!(&enc[..3], &[0xEE; 3]);
+        let enc = enc[3..].to_vec();
+        let mut back = vec![0u8; src.len()];
+        decode(&enc, &mut back).expect("decode");
+        assert!(back == src, "round trip mismatch, n={}", src.len());
+        enc
+    }
+
+    fn exponent_plane(rng: &mut Rng, n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                let x = (rng.gauss() * 0.02) as f32;
+                ((x.to_bits() >> 23) & 0xFF) as u8
+            })
+            .collect()
+    }
+
+    fn lens_of(src: &[u8]) -> [u8; 256] {
+        code_lengths(&histogram(src))
+    }
+
+    #[test]
+    fn histogram_counts() {
+        let mut rng = Rng(7);
+        for n in [0, 1, 7, 8, 9, 1000] {
+            let v: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            let mut h = [0u32; 256];
+            for &b in &v {
+                h[b as usize] += 1;
+            }
+            assert_eq!(histogram(&v), h);
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        let mut rng = Rng(1);
+        for n in [
+            1usize,
+            2,
+            3,
+            4,
+            5,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            100,
+            4095,
+            65536,
+            262144 + 3,
+        ] {
+            let skew = exponent_plane(&mut rng, n);
+            round_trip(&skew);
+            let uni: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            round_trip(&uni);
+            let few: Vec<u8> = (0..n).map(|_| (rng.next() % 3) as u8 * 40).collect();
+            round_trip(&few);
+        }
+    }
+
+    #[test]
+    fn empty() {
+        let hist = histogram(&[]);
+        assert_eq!(encoded_size(&hist, 0), 0);
+        let mut enc = Vec::new();
+        encode(&[], &hist, &mut enc);
+        assert!(enc.is_empty());
+        assert_eq!(decode(&[], &mut []), Ok(()));
+        assert_eq!(decode(&[0], &mut []), Err(Error::Corrupt));
+        assert_eq!(decode(&[], &mut [0]), Err(Error::Corrupt));
+    }
+
+    #[test]
+    fn single_symbol() {
+        for n in [1usize, 2, 7, 8, 9, 100, 4097, 100_000] {
+            for sym in [0u8, 77, 255] {
+                let src = vec![sym; n];
+                let enc = round_trip(&src);
+                assert_eq!(
+                    enc.len(),
+                    header_len(sym as usize, sym as usize) + n.div_ceil(8)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn two_symbols() {
+        let mut rng = Rng(2);
+        for n in [2usize, 3, 5, 64, 1000, 65537] {
+            let src: Vec<u8> = (0..n)
+                .map(|_| if rng.below(10) == 0 { 3 } else { 250 })
+                .collect();
+            let mut src = src;
+            src[0] = 3;
+            src[n - 1] = 250;
+            round_trip(&src);
+            assert_eq!(lens_of(&src)[3], 1);
+            assert_eq!(lens_of(&src)[250], 1);
+        }
+    }
+
+    #[test]
+    fn uniform_all_symbols() {
+        let mut rng = Rng(3);
+        let src: Vec<u8> = (0..300_000).map(|_| rng.next() as u8).collect();
+        let enc = round_trip(&src);
+        assert!(enc.len() <= 300_000 + 200);
+        let src: Vec<u8> = (0..256 * 40).map(|i| i as u8).collect();
+        let enc = round_trip(&src);
+        assert_eq!(enc.len(), 2 + 128 + 12 + 256 * 40);
+    }
+
+    #[test]
+    fn skewed() {
+        let mut rng = Rng(4);
+        let src = exponent_plane(&mut rng, 262144);
+        let enc = round_trip(&src);
+        assert!(enc.len() < 262144 * 3 / 8, "{}", enc.len());
+        // Geometric.
+        let src: Vec<u8> = (0..200_000)
+            .map(|_| (rng.next() | 1 << 60).trailing_zeros() as u8)
+            .collect();
+        round_trip(&src);
+        // Geometric over all 256 values with ratio 0.97.
+        let src: Vec<u8> = (0..200_000)
+            .map(|_| {
+                let u = ((rng.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+                ((u.ln() / 0.97f64.ln()) as u64).min(255) as u8
+            })
+            .collect();
+        round_trip(&src);
+    }
+
+    #[test]
+    fn length_limit() {
+        // Fibonacci frequencies: unlimited Huffman would need ~25-bit codes.
+        let mut src = Vec::new();
+        let (mut a, mut b) = (1usize, 1usize);
+        for s in 0..26u8 {
+            src.extend(std::iter::repeat(s).take(a));
+            (a, b) = (b, a + b);
+        }
+        let mut rng = Rng(5);
+        for i in (1..src.len()).rev() {
+            src.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let lens = lens_of(&src);
+        assert_eq!(*lens.iter().max().unwrap() as u32, MAX_CODE_LEN);
+        let kraft: u32 = lens
+            .iter()
+            .filter(|&&l| l != 0)
+            .map(|&l| 1 << (11 - l))
+            .sum();
+        assert_eq!(kraft, 2048);
+        round_trip(&src);
+        // Optimality in a small case versus a brute-force-free check: two equal symbols.
+        let lens = lens_of(&[1, 2, 1, 2]);
+        assert_eq!((lens[1], lens[2]), (1, 1));
+    }
+
+    #[test]
+    fn lengths_pushed_to_the_limit() {
+        // Ten symbols with halving frequencies want lengths 1..=10; 246 rare symbols would
+        // then want ~18 bits, so the limit makes most codes exactly 11 bits long.
+        let mut src = Vec::new();
+        for s in 0..10u8 {
+            src.extend(std::iter::repeat(s).take(1 << (20 - s)));
+        }
+        src.extend(10..=255u8);
+        let mut rng = Rng(10);
+        for i in (1..src.len()).rev() {
+            src.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let lens = lens_of(&src);
+        assert_eq!(*lens.iter().max().unwrap() as u32, MAX_CODE_LEN);
+        assert!(lens.iter().filter(|&&l| l == 11).count() >= 200);
+        round_trip(&src);
+        // Every used symbol at 11 bits is impossible with 256 symbols (the code would be
+        // incomplete), but decoding tables must cover the full range for mixed lengths 1..=11.
+        let mut lens = [0u8; 256];
+        for l in 1..=10u8 {
+            lens[l as usize] = l;
+        }
+        lens[11] = 11;
+        lens[12] = 11;
+        let t = Tables::new(&lens);
+        assert!(t.single.iter().all(|&e| (e >> 8) != 0));
+    }
+
+    fn corrupt_checks(rng: &mut Rng, src: &[u8]) {
+        let hist = histogram(src);
+        let mut enc = Vec::new();
+        encode(src, &hist, &mut enc);
+        let mut out = vec![0u8; src.len()];
+        for cut in 0..enc.len() {
+            assert!(decode(&enc[..cut], &mut out).is_err(), "truncated at {cut}");
+        }
+        let mut longer = enc.clone();
+        longer.push(0);
+        assert!(decode(&longer, &mut out).is_err());
+        for _ in 0..200 {
+            let mut bad = enc.clone();
+            let flips = 1 + rng.below(3);
+            for _ in 0..flips {
+                let i = rng.below(bad.len() as u64) as usize;
+                bad[i] ^= 1 << rng.below(8);
+            }
+            let _ = decode(&bad, &mut out);
+            assert_eq!(out.len(), src.len());
+        }
+        if src.len() > 1 {
+            let mut short = vec![0u8; src.len() - 1];
+            let _ = decode(&enc, &mut short);
+        }
+        let mut long = vec![0u8; src.len() + 1];
+        let _ = decode(&enc, &mut long);
+    }
+
+    #[test]
+    fn corruption_never_panics() {
+        let mut rng = Rng(6);
+        for iter in 0..150 {
+            let n = 1 + rng.below(if iter % 10 == 0 { 5000 } else { 300 }) as usize;
+            let kind = rng.below(4);
+            let src: Vec<u8> = match kind {
+                0 => (0..n).map(|_| rng.next() as u8).collect(),
+                1 => exponent_plane(&mut rng, n),
+                2 => (0..n).map(|_| (rng.below(3)) as u8).collect(),
+                _ => vec![9; n],
+            };
+            corrupt_checks(&mut rng, &src);
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut rng = Rng(8);
+        for _ in 0..20000 {
+            let len = rng.below(300) as usize;
+            let mut src: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            if len >= 2 && rng.below(2) == 0 {
+                // Plausible symbol range so more inputs get past the header checks.
+                src[0] = rng.below(4) as u8;
+                src[1] = src[0] + rng.below(4) as u8;
+            }
+            let mut dst = vec![0u8; rng.below(1000) as usize];
+            let _ = decode(&src, &mut dst);
+        }
+    }
+
+    #[test]
+    fn valid_header_random_streams_never_panic() {
+        // A valid code header followed by random stream sizes and bits.
+        let mut rng = Rng(9);
+        let base: Vec<u8> = exponent_plane(&mut rng, 3000);
+        let hist = histogram(&base);
+        let mut enc = Vec::new();
+        encode(&base, &hist, &mut enc);
+        let (min, max) = symbol_range(&hist).unwrap();
+        let h = 2 + (max - min + 1).div_ceil(2);
+        for _ in 0..3000 {
+            let plen = rng.below(2000) as usize;
+            let mut v = enc[..h].to_vec();
+            for _ in 0..3 {
+                let s = rng.below(plen as u64 * 8 / 3 + 2) as u32;
+                v.extend_from_slice(&s.to_le_bytes());
+            }
+            v.extend((0..plen).map(|_| rng.next() as u8));
+            let mut dst = vec![0u8; rng.below(5000) as usize];
+            let _ = decode(&v, &mut dst);
+        }
+    }
+}

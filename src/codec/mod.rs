@@ -1,0 +1,241 @@
+//! Codecs for one plane-chunk, and the choice between them.
+//!
+//! Codecs know bytes only, never dtypes. Each plane-chunk is coded on its own; the frame
+//! records which codec was used and the coded size.
+
+pub mod huffman;
+mod lz;
+
+use crate::error::{Error, Result};
+use crate::options::{Level, Method, Options};
+
+/// Codec identifiers as stored in the frame's chunk table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Codec {
+    /// The plane's bytes as they are.
+    Raw = 0,
+    /// A plane that is one repeated byte: the payload is that byte.
+    Run = 1,
+    /// zipnn's canonical Huffman coder (docs/FORMAT.md, "Huffman payload").
+    Huffman = 2,
+    /// One zstd frame.
+    Zstd = 3,
+    /// One lz4 block.
+    Lz4 = 4,
+    /// One snappy block (raw format, not the framing format).
+    Snappy = 5,
+}
+
+impl Codec {
+    /// The codec for a stored identifier.
+    pub fn from_code(code: u8) -> Result<Codec> {
+        Ok(match code {
+            0 => Codec::Raw,
+            1 => Codec::Run,
+            2 => Codec::Huffman,
+            3 => Codec::Zstd,
+            4 => Codec::Lz4,
+            5 => Codec::Snappy,
+            _ => return Err(Error::UnsupportedCodec),
+        })
+    }
+
+    /// Lower-case name for tools.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Raw => "raw",
+            Codec::Run => "run",
+            Codec::Huffman => "huffman",
+            Codec::Zstd => "zstd",
+            Codec::Lz4 => "lz4",
+            Codec::Snappy => "snappy",
+        }
+    }
+}
+
+/// Bytes of input sampled by the default level's LZ probe.
+const PROBE_BYTES: usize = 16 * 1024;
+
+/// Codes one plane, appending its payload to `out`, and returns the codec used.
+/// The payload is never longer than the plane; it is shorter than `threshold * plane.len()`
+/// unless the codec is `Raw` or `Run`.
+pub fn encode_plane(plane: &[u8], opts: &Options, out: &mut Vec<u8>) -> Codec {
+    debug_assert!(!plane.is_empty());
+    let first = plane[0];
+    if plane.iter().all(|&b| b == first) {
+        out.push(first);
+        return Codec::Run;
+    }
+    let n = plane.len();
+    // Coded sizes must be strictly below this to be kept.
+    let limit = ((opts.threshold as f64) * n as f64).ceil() as usize;
+    let limit = limit.min(n);
+    let start = out.len();
+    let coded = match opts.method {
+        Method::Raw => None,
+        Method::Huffman => {
+            let hist = huffman::histogram(plane);
+            (huffman::encoded_size(&hist, n) < limit).then(|| {
+                huffman::encode(plane, &hist, out);
+                Codec::Huffman
+            })
+        }
+        Method::Zstd => lz::encode(Codec::Zstd, plane, opts, out, limit).then_some(Codec::Zstd),
+        Method::Lz4 => lz::encode(Codec::Lz4, plane, opts, out, limit).then_some(Codec::Lz4),
+        Method::Snappy => {
+            lz::encode(Codec::Snappy, plane, opts, out, limit).then_some(Codec::Snappy)
+        }
+        Method::Auto => {
+            let hist = huffman::histogram(plane);
+            let huff = huffman::encoded_size(&hist, n);
+            let lz_codecs: &[Codec] = match opts.level {
+                Level::Fast => &[],
+                Level::Max => &[Codec::Zstd, Codec::Lz4, Codec::Snappy],
+                Level::Default if lz::probe_says_lz_wins(plane, huff, PROBE_BYTES) => {
+                    &[Codec::Zstd]
+                }
+                Level::Default => &[],
+            };
+            // The best LZ payload so far; it must beat Huffman and the threshold to be kept.
+            let mut best: Option<(Codec, Vec<u8>)> = None;
+            for &codec in lz_codecs {
+                let bound = best.as_ref().map_or(limit.min(huff), |b| b.1.len());
+                let mut buf = Vec::new();
+                if lz::encode(codec, plane, opts, &mut buf, bound) {
+                    best = Some((codec, buf));
+                }
+            }
+            if let Some((codec, buf)) = best {
+                out.extend_from_slice(&buf);
+                Some(codec)
+            } else if huff < limit {
+                huffman::encode(plane, &hist, out);
+                debug_assert_eq!(out.len() - start, huff);
+                Some(Codec::Huffman)
+            } else {
+                None
+            }
+        }
+    };
+    match coded {
+        Some(codec) if out.len() - start < limit => codec,
+        _ => {
+            out.truncate(start);
+            out.extend_from_slice(plane);
+            Codec::Raw
+        }
+    }
+}
+
+/// Decodes one plane-chunk payload into `dst`, whose length is the plane's length.
+pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> {
+    match codec {
+        Codec::Raw => {
+            if payload.len() != dst.len() {
+                return Err(Error::Corrupt);
+            }
+            dst.copy_from_slice(payload);
+            Ok(())
+        }
+        Codec::Run => {
+            if payload.len() != 1 {
+                return Err(Error::Corrupt);
+            }
+            dst.fill(payload[0]);
+            Ok(())
+        }
+        Codec::Huffman => huffman::decode(payload, dst),
+        Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::DType;
+
+    fn data(kind: u32, n: usize) -> Vec<u8> {
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                match kind {
+                    0 => s as u8,                             // random
+                    1 => 120 + (s % 7) as u8 * (s % 3) as u8, // skewed
+                    2 => (i % 251) as u8,                     // LZ friendly
+                    _ => 9,                                   // run
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_method_round_trips_every_kind() {
+        for method in Method::ALL {
+            for level in [Level::Fast, Level::Default, Level::Max] {
+                for kind in 0..4 {
+                    for n in [1usize, 2, 100, 70_000] {
+                        let plane = data(kind, n);
+                        let opts = Options {
+                            method,
+                            level,
+                            ..Options::new(DType::Raw)
+                        };
+                        let mut out = vec![0xAA];
+                        let codec = encode_plane(&plane, &opts, &mut out);
+                        assert!(out.len() - 1 <= n);
+                        let mut back = vec![0u8; n];
+                        decode_plane(codec, &out[1..], &mut back).unwrap();
+                        assert_eq!(back, plane, "{method:?} {level:?} kind={kind} n={n}");
+                        if kind == 3 {
+                            assert_eq!(codec, Codec::Run);
+                        }
+                        if kind == 0 && n > 100 {
+                            assert_eq!(codec, Codec::Raw, "random data must stay raw");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn auto_picks_lz_for_lz_friendly_data_at_default_level() {
+        let plane = data(2, 100_000);
+        let mut out = Vec::new();
+        let codec = encode_plane(&plane, &Options::default(), &mut out);
+        assert_eq!(codec, Codec::Zstd);
+        assert!(out.len() < 2000);
+    }
+
+    #[test]
+    fn threshold_is_respected() {
+        let plane = data(1, 50_000);
+        let mut out = Vec::new();
+        let opts = Options {
+            threshold: 0.01,
+            ..Options::default()
+        };
+        assert_eq!(encode_plane(&plane, &opts, &mut out), Codec::Raw);
+    }
+
+    #[test]
+    fn bad_payloads_are_errors() {
+        let mut dst = [0u8; 10];
+        assert_eq!(
+            decode_plane(Codec::Raw, &[1; 9], &mut dst),
+            Err(Error::Corrupt)
+        );
+        assert_eq!(
+            decode_plane(Codec::Run, &[1, 2], &mut dst),
+            Err(Error::Corrupt)
+        );
+        for c in [Codec::Zstd, Codec::Lz4, Codec::Snappy] {
+            assert!(decode_plane(c, &[0xFF; 7], &mut dst).is_err(), "{c:?}");
+        }
+        assert_eq!(Codec::from_code(6), Err(Error::UnsupportedCodec));
+    }
+}

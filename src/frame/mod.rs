@@ -1,0 +1,311 @@
+//! Frame format v1: header, chunk table, checksums. docs/FORMAT.md describes every byte;
+//! this module mirrors it section by section.
+
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::options::{DType, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// The first four bytes of every frame.
+pub const MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'N'];
+/// The format version this library writes and reads.
+pub const VERSION: u8 = 1;
+/// Size of the fixed part of the header.
+pub const FIXED_HEADER_SIZE: usize = 40;
+/// Size of the header checksum that ends the header.
+pub const HEADER_CHECKSUM_SIZE: usize = 8;
+/// Flag bit 0: a metadata block follows the fixed header.
+pub const FLAG_METADATA: u8 = 0x01;
+/// Every flag this version knows.
+pub const KNOWN_FLAGS: u8 = FLAG_METADATA;
+/// Bytes per plane entry in the chunk table: codec (1) + coded size (4).
+pub const PLANE_ENTRY_SIZE: usize = 5;
+/// Bytes of the chunk checksum that starts each chunk entry.
+pub const CHUNK_CHECKSUM_SIZE: usize = 8;
+
+/// The fields of the fixed header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Flags byte.
+    pub flags: u8,
+    /// Element type.
+    pub dtype: DType,
+    /// Planes per chunk (= bytes per element).
+    pub planes: usize,
+    /// Input bytes per chunk (the last chunk may be shorter).
+    pub chunk_size: usize,
+    /// Length of the original input.
+    pub original_size: u64,
+    /// Number of trailing input bytes that do not form a whole element.
+    pub tail_len: usize,
+    /// Those bytes, zero-padded.
+    pub tail: [u8; 7],
+    /// Length of the metadata block.
+    pub metadata_size: usize,
+}
+
+impl Header {
+    /// Bytes of input that form whole elements (everything but the tail).
+    pub fn body_size(&self) -> u64 {
+        self.original_size - self.tail_len as u64
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> u64 {
+        self.body_size().div_ceil(self.chunk_size as u64)
+    }
+
+    /// Bytes of one chunk table entry.
+    pub fn entry_size(&self) -> usize {
+        CHUNK_CHECKSUM_SIZE + PLANE_ENTRY_SIZE * self.planes
+    }
+
+    /// Input bytes covered by chunk `i` (whole elements only).
+    pub fn chunk_len(&self, i: u64) -> usize {
+        let start = i * self.chunk_size as u64;
+        (self.body_size() - start).min(self.chunk_size as u64) as usize
+    }
+
+    /// Total header length (fixed part, metadata, chunk table, header checksum), if it fits
+    /// in a `u64`.
+    pub fn header_size(&self) -> Option<u64> {
+        let table = self.chunk_count().checked_mul(self.entry_size() as u64)?;
+        (FIXED_HEADER_SIZE as u64 + self.metadata_size as u64 + HEADER_CHECKSUM_SIZE as u64)
+            .checked_add(table)
+    }
+
+    /// Writes the fixed header.
+    pub fn write_fixed(&self, out: &mut [u8; FIXED_HEADER_SIZE]) {
+        out.fill(0);
+        out[0..4].copy_from_slice(&MAGIC);
+        out[4] = VERSION;
+        out[5] = self.flags;
+        out[6] = self.dtype.code();
+        out[7] = self.planes as u8;
+        out[8..12].copy_from_slice(&(self.chunk_size as u32).to_le_bytes());
+        // 12..16 reserved, zero
+        out[16..24].copy_from_slice(&self.original_size.to_le_bytes());
+        out[24] = self.tail_len as u8;
+        out[25..32].copy_from_slice(&self.tail);
+        out[32..36].copy_from_slice(&(self.metadata_size as u32).to_le_bytes());
+        // 36..40 reserved, zero
+    }
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Checksum of a byte range: XXH3-64 with seed 0.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    xxh3_64(bytes)
+}
+
+/// A parsed, validated frame: the header and chunk table are checked (header checksum,
+/// codecs, sizes); chunk payloads are checked when decoded.
+#[derive(Debug, Clone)]
+pub struct Frame<'a> {
+    header: Header,
+    metadata: &'a [u8],
+    table: &'a [u8],
+    /// Payload bytes of all chunks, one after another.
+    payload: &'a [u8],
+    /// Offset of each chunk's payload within `payload`, plus the end (len = chunks + 1).
+    offsets: Vec<u64>,
+    frame_size: u64,
+}
+
+/// Plane codec and coded size from a chunk table entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlaneEntry {
+    /// Codec of this plane-chunk.
+    pub codec: Codec,
+    /// Coded size in bytes.
+    pub size: u32,
+}
+
+/// Reads and validates the fixed header only (no checksum: that needs the whole header).
+pub fn parse_fixed(src: &[u8]) -> Result<Header> {
+    if src.len() < MAGIC.len() {
+        return Err(if MAGIC.starts_with(src) {
+            Error::Truncated
+        } else {
+            Error::BadMagic
+        });
+    }
+    if src[0..4] != MAGIC {
+        return Err(Error::BadMagic);
+    }
+    if src.len() < 5 {
+        return Err(Error::Truncated);
+    }
+    if src[4] != VERSION {
+        return Err(Error::UnsupportedVersion);
+    }
+    if src.len() < FIXED_HEADER_SIZE {
+        return Err(Error::Truncated);
+    }
+    let flags = src[5];
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(Error::UnsupportedFlags);
+    }
+    let dtype = DType::from_code(src[6] as u32)?;
+    let planes = src[7] as usize;
+    let planes_ok = match dtype {
+        DType::Raw => matches!(planes, 1 | 2 | 4 | 8),
+        d => planes == d.element_size(),
+    };
+    let chunk_size = le32(src, 8);
+    let original_size = le64(src, 16);
+    let tail_len = src[24] as usize;
+    let metadata_size = le32(src, 32) as usize;
+    let mut tail = [0u8; 7];
+    tail.copy_from_slice(&src[25..32]);
+    let ok = planes_ok
+        && (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size)
+        && chunk_size as usize % planes == 0
+        && le32(src, 12) == 0
+        && le32(src, 36) == 0
+        && tail_len as u64 == original_size % planes.max(1) as u64
+        && tail[tail_len..].iter().all(|&b| b == 0)
+        && metadata_size <= MAX_METADATA_SIZE
+        && ((flags & FLAG_METADATA != 0) == (metadata_size > 0));
+    if !ok {
+        return Err(Error::Corrupt);
+    }
+    Ok(Header {
+        flags,
+        dtype,
+        planes,
+        chunk_size: chunk_size as usize,
+        original_size,
+        tail_len,
+        tail,
+        metadata_size,
+    })
+}
+
+impl<'a> Frame<'a> {
+    /// Parses the frame at the start of `src`. Bytes after the frame are not looked at;
+    /// [`Frame::frame_size`] says where it ends.
+    pub fn parse(src: &'a [u8]) -> Result<Frame<'a>> {
+        let header = parse_fixed(src)?;
+        let header_size = header.header_size().ok_or(Error::Corrupt)?;
+        if header_size > src.len() as u64 {
+            return Err(Error::Truncated);
+        }
+        let header_size = header_size as usize;
+        let sum_at = header_size - HEADER_CHECKSUM_SIZE;
+        if checksum(&src[..sum_at]) != le64(src, sum_at) {
+            return Err(Error::Checksum);
+        }
+        let meta_end = FIXED_HEADER_SIZE + header.metadata_size;
+        let metadata = &src[FIXED_HEADER_SIZE..meta_end];
+        let table = &src[meta_end..sum_at];
+        let chunks = header.chunk_count() as usize; // the table fits in src, so this fits
+        let mut offsets = Vec::with_capacity(chunks + 1);
+        let mut total = 0u64;
+        offsets.push(0);
+        for (i, entry) in table.chunks_exact(header.entry_size()).enumerate() {
+            let plane_len = header.chunk_len(i as u64) / header.planes;
+            for p in entry[CHUNK_CHECKSUM_SIZE..].chunks_exact(PLANE_ENTRY_SIZE) {
+                let codec = Codec::from_code(p[0])?;
+                let size = le32(p, 1) as usize;
+                let ok = match codec {
+                    Codec::Raw => size == plane_len,
+                    Codec::Run => size == 1,
+                    _ => size >= 1 && size < plane_len,
+                };
+                if !ok {
+                    return Err(Error::Corrupt);
+                }
+                total += size as u64;
+            }
+            offsets.push(total);
+        }
+        let frame_size = header_size as u64 + total;
+        if frame_size > src.len() as u64 {
+            return Err(Error::Truncated);
+        }
+        Ok(Frame {
+            header,
+            metadata,
+            table,
+            payload: &src[header_size..frame_size as usize],
+            offsets,
+            frame_size,
+        })
+    }
+
+    /// The fixed header's fields.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The caller's metadata block (empty if none).
+    pub fn metadata(&self) -> &'a [u8] {
+        self.metadata
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Length of the whole frame in bytes.
+    pub fn frame_size(&self) -> u64 {
+        self.frame_size
+    }
+
+    /// The stored checksum of chunk `i`.
+    pub fn chunk_checksum(&self, i: usize) -> u64 {
+        le64(self.table, i * self.header.entry_size())
+    }
+
+    /// Plane entries of chunk `i`.
+    pub fn planes(&self, i: usize) -> impl Iterator<Item = PlaneEntry> + '_ {
+        let at = i * self.header.entry_size() + CHUNK_CHECKSUM_SIZE;
+        self.table[at..at + PLANE_ENTRY_SIZE * self.header.planes]
+            .chunks_exact(PLANE_ENTRY_SIZE)
+            .map(|p| PlaneEntry {
+                // Validated in parse().
+                codec: Codec::from_code(p[0]).unwrap_or(Codec::Raw),
+                size: le32(p, 1),
+            })
+    }
+
+    /// The coded bytes of chunk `i` (all its planes, one after another).
+    pub fn chunk_payload(&self, i: usize) -> &'a [u8] {
+        &self.payload[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// Byte range of the original input that chunk `i` decodes to.
+    pub fn chunk_range(&self, i: usize) -> std::ops::Range<u64> {
+        let start = i as u64 * self.header.chunk_size as u64;
+        start..start + self.header.chunk_len(i as u64) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_inputs_are_truncated_or_bad_magic() {
+        assert_eq!(parse_fixed(&[]).unwrap_err(), Error::Truncated);
+        assert_eq!(parse_fixed(&MAGIC[..2]).unwrap_err(), Error::Truncated);
+        assert_eq!(parse_fixed(b"PK").unwrap_err(), Error::BadMagic);
+        assert_eq!(parse_fixed(b"PK\x03\x04....").unwrap_err(), Error::BadMagic);
+        let mut v = MAGIC.to_vec();
+        v.push(2);
+        assert_eq!(parse_fixed(&v).unwrap_err(), Error::UnsupportedVersion);
+        v[4] = VERSION;
+        assert_eq!(parse_fixed(&v).unwrap_err(), Error::Truncated);
+    }
+}

@@ -1,0 +1,244 @@
+//! Dtypes, methods, levels and the options that steer compression.
+
+use crate::error::{Error, Result};
+
+/// Default chunk size: 256 KiB.
+pub const DEFAULT_CHUNK_SIZE: u32 = 256 * 1024;
+/// Smallest accepted chunk size.
+pub const MIN_CHUNK_SIZE: u32 = 1024;
+/// Largest accepted chunk size (64 MiB); decoders refuse frames above it.
+pub const MAX_CHUNK_SIZE: u32 = 64 * 1024 * 1024;
+/// Default compression threshold: a coded plane-chunk is kept only below this fraction of raw.
+pub const DEFAULT_THRESHOLD: f32 = 0.95;
+/// Default zstd level.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+/// Default lz4 level (1 = the fast compressor; 2..=12 = lz4hc at that level).
+pub const DEFAULT_LZ4_LEVEL: i32 = 1;
+/// Largest accepted metadata block.
+pub const MAX_METADATA_SIZE: usize = 1 << 20;
+
+/// The element type of the input, which selects the bit transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum DType {
+    /// Bytes of no known type; grouped into `bg_partitions` planes.
+    #[default]
+    Raw = 0,
+    /// bfloat16.
+    Bf16 = 1,
+    /// IEEE 754 binary16.
+    Fp16 = 2,
+    /// IEEE 754 binary32.
+    Fp32 = 3,
+    /// IEEE 754 binary64.
+    Fp64 = 4,
+    /// 8-bit float, 4 exponent bits, 3 mantissa bits (OCP e4m3fn).
+    Fp8E4M3 = 5,
+    /// 8-bit float, 5 exponent bits, 2 mantissa bits.
+    Fp8E5M2 = 6,
+    /// Signed 8-bit integer.
+    Int8 = 7,
+    /// Unsigned 8-bit integer.
+    Uint8 = 8,
+}
+
+impl DType {
+    /// Every dtype, in code order.
+    pub const ALL: [DType; 9] = [
+        DType::Raw,
+        DType::Bf16,
+        DType::Fp16,
+        DType::Fp32,
+        DType::Fp64,
+        DType::Fp8E4M3,
+        DType::Fp8E5M2,
+        DType::Int8,
+        DType::Uint8,
+    ];
+
+    /// The dtype with this code.
+    pub fn from_code(code: u32) -> Result<DType> {
+        DType::ALL
+            .get(code as usize)
+            .copied()
+            .ok_or(Error::UnsupportedDtype)
+    }
+
+    /// The dtype's code in options and frames.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Bytes per element (raw bytes: 1, before `bg_partitions` is applied).
+    pub const fn element_size(self) -> usize {
+        match self {
+            DType::Raw | DType::Fp8E4M3 | DType::Fp8E5M2 | DType::Int8 | DType::Uint8 => 1,
+            DType::Bf16 | DType::Fp16 => 2,
+            DType::Fp32 => 4,
+            DType::Fp64 => 8,
+        }
+    }
+
+    /// The lower-case name used in docs, tools and bindings.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DType::Raw => "raw",
+            DType::Bf16 => "bf16",
+            DType::Fp16 => "fp16",
+            DType::Fp32 => "fp32",
+            DType::Fp64 => "fp64",
+            DType::Fp8E4M3 => "fp8_e4m3",
+            DType::Fp8E5M2 => "fp8_e5m2",
+            DType::Int8 => "int8",
+            DType::Uint8 => "uint8",
+        }
+    }
+}
+
+/// Which codec codes the planes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Method {
+    /// Per plane-chunk, the smallest coding that pays (see [`Level`]).
+    #[default]
+    Auto = 0,
+    /// Huffman on every plane-chunk (raw or run where it does not pay).
+    Huffman = 1,
+    /// zstd on every plane-chunk (raw or run where it does not pay).
+    Zstd = 2,
+    /// lz4 on every plane-chunk (raw or run where it does not pay).
+    Lz4 = 3,
+    /// snappy on every plane-chunk (raw or run where it does not pay).
+    Snappy = 4,
+    /// No coding: planes are stored raw (runs still collapse).
+    Raw = 5,
+}
+
+impl Method {
+    /// Every method, in code order.
+    pub const ALL: [Method; 6] = [
+        Method::Auto,
+        Method::Huffman,
+        Method::Zstd,
+        Method::Lz4,
+        Method::Snappy,
+        Method::Raw,
+    ];
+
+    /// The method with this code.
+    pub fn from_code(code: u32) -> Result<Method> {
+        Method::ALL
+            .get(code as usize)
+            .copied()
+            .ok_or(Error::UnsupportedMethod)
+    }
+}
+
+/// Compression effort for [`Method::Auto`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Level {
+    /// Huffman, run or raw per plane-chunk; no LZ codec is tried.
+    Fast,
+    /// Huffman, run or raw, and zstd where a quick probe says it will win.
+    #[default]
+    Default,
+    /// Every codec is tried on every plane-chunk and the smallest kept.
+    Max,
+}
+
+impl Level {
+    /// The level for a numeric value: 0 = default, 1 = fast, 2 = default, 3 = max.
+    pub fn from_code(code: i32) -> Result<Level> {
+        match code {
+            0 | 2 => Ok(Level::Default),
+            1 => Ok(Level::Fast),
+            3 => Ok(Level::Max),
+            _ => Err(Error::InvalidParam),
+        }
+    }
+}
+
+/// Options for compression (and the thread count for decompression).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Element type of the input.
+    pub dtype: DType,
+    /// Codec choice.
+    pub method: Method,
+    /// Effort for `Method::Auto`.
+    pub level: Level,
+    /// Worker threads; 0 = all cores, 1 = the calling thread only.
+    pub threads: u32,
+    /// Bytes of input per chunk; a multiple of the element size in
+    /// `MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE`.
+    pub chunk_size: u32,
+    /// zstd level, 1..=22 (negative levels down to -7 are zstd's fast modes).
+    pub zstd_level: i32,
+    /// lz4 level: 1 = fast, 2..=12 = lz4hc.
+    pub lz4_level: i32,
+    /// A coded plane-chunk is kept only when smaller than this fraction of raw; in (0, 1].
+    pub threshold: f32,
+    /// For `DType::Raw`: group bytes into this many planes (1, 2, 4 or 8). Must be 1 for
+    /// any other dtype.
+    pub bg_partitions: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dtype: DType::Raw,
+            method: Method::Auto,
+            level: Level::Default,
+            threads: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            zstd_level: DEFAULT_ZSTD_LEVEL,
+            lz4_level: DEFAULT_LZ4_LEVEL,
+            threshold: DEFAULT_THRESHOLD,
+            bg_partitions: 1,
+        }
+    }
+}
+
+impl Options {
+    /// Default options for a dtype.
+    pub fn new(dtype: DType) -> Self {
+        Options {
+            dtype,
+            ..Options::default()
+        }
+    }
+
+    /// Bytes per element after `bg_partitions` (the number of planes per chunk).
+    pub fn planes(&self) -> usize {
+        match self.dtype {
+            DType::Raw => self.bg_partitions as usize,
+            d => d.element_size(),
+        }
+    }
+
+    /// Checks every field; `Err(InvalidParam)` names no field, so keep values in range.
+    pub fn validate(&self) -> Result<()> {
+        match (self.dtype, self.bg_partitions) {
+            (DType::Raw, 1 | 2 | 4 | 8) => {}
+            (_, 1) => {}
+            _ => return Err(Error::InvalidParam),
+        }
+        let cs = self.chunk_size;
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&cs) || cs as usize % self.planes() != 0 {
+            return Err(Error::InvalidParam);
+        }
+        if !(-7..=22).contains(&self.zstd_level) || self.zstd_level == 0 {
+            return Err(Error::InvalidParam);
+        }
+        if !(1..=12).contains(&self.lz4_level) {
+            return Err(Error::InvalidParam);
+        }
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err(Error::InvalidParam);
+        }
+        if self.threads > 1024 {
+            return Err(Error::InvalidParam);
+        }
+        Ok(())
+    }
+}
