@@ -2,8 +2,6 @@
 
 use std::ffi::c_char;
 
-use crate::error::Error;
-
 /// A status: `ZIPNN_OK` (0) or a negative error code. Values are stable and never reused.
 pub type zipnn_status = i32;
 
@@ -75,6 +73,7 @@ pub extern "C" fn zipnn_error_string(status: zipnn_status) -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use std::ffi::CStr;
 
     #[test]

@@ -178,28 +178,16 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
     let s1 = hdr.sizes[0] as usize;
     let s2 = s1 + hdr.sizes[1] as usize;
     let s3 = s2 + hdr.sizes[2] as usize;
-    let mut bp = [0, s1, s2, s3];
-    let mut op = [seg(0).0, seg(1).0, seg(2).0, seg(3).0];
-    let oe = [seg(0).1, seg(1).1, seg(2).1, seg(3).1];
-
-    // All four streams in lockstep while each can run fast rounds.
-    loop {
-        let mut rounds = usize::MAX;
-        for k in 0..4 {
-            rounds = rounds.min(fast_rounds(p, bp[k], op[k], oe[k]));
-        }
-        if rounds == 0 {
-            break;
-        }
-        for _ in 0..rounds {
-            for k in 0..4 {
-                round(payload, dst, &tables.multi, &mut bp[k], &mut op[k]);
-            }
-        }
-    }
+    let mut cur = [0, 1, 2, 3].map(|k| Cursor {
+        bp: [0, s1, s2, s3][k],
+        op: seg(k).0,
+    });
+    let oe = [0, 1, 2, 3].map(|k| seg(k).1);
+    lockstep(payload, dst, &tables.multi, &mut cur, &oe);
     for k in 0..4 {
-        finish_stream(payload, dst, &tables, &mut bp[k], &mut op[k], oe[k]);
+        finish_stream(payload, dst, &tables, &mut cur[k], oe[k]);
     }
+    let bp = cur.map(|c| c.bp);
 
     // Every stream must end exactly where the next begins; the last one must end in the
     // last byte, followed only by zero padding bits.
@@ -233,7 +221,6 @@ fn header_len(min: usize, max: usize) -> usize {
 /// Optimal code lengths under the `MAX_CODE_LEN` limit (package-merge); 0 for unused symbols.
 /// A lone symbol gets length 1.
 fn code_lengths(hist: &[u32; 256]) -> [u8; 256] {
-    const L: usize = MAX_CODE_LEN as usize;
     let mut lens = [0u8; 256];
     // Used symbols sorted by (count, symbol); keys are unique so the order is deterministic.
     let mut keys = [0u64; 256];
@@ -254,8 +241,55 @@ fn code_lengths(hist: &[u32; 256]) -> [u8; 256] {
         }
         _ => {}
     }
-    let leaf = |i: usize| keys[i] >> 8;
 
+    // Plain Huffman first (two queues over the sorted leaves); it is optimal whenever its
+    // longest code is within the limit. Otherwise fall back to package-merge.
+    let mut weight = [0u64; 512];
+    let mut parent = [0u16; 512];
+    for (w, &k) in weight.iter_mut().zip(keys.iter()) {
+        *w = k >> 8;
+    }
+    let (mut next_leaf, mut next_node) = (0, m);
+    for node in m..2 * m - 1 {
+        let mut pick = || {
+            let take_leaf =
+                next_node == node || (next_leaf < m && weight[next_leaf] <= weight[next_node]);
+            if take_leaf {
+                next_leaf += 1;
+                next_leaf - 1
+            } else {
+                next_node += 1;
+                next_node - 1
+            }
+        };
+        let (a, b) = (pick(), pick());
+        weight[node] = weight[a] + weight[b];
+        parent[a] = node as u16;
+        parent[b] = node as u16;
+    }
+    // Parents come after their children, so depths resolve from the root down.
+    let mut depth = [0u8; 512];
+    let mut longest = 0;
+    for i in (0..2 * m - 2).rev() {
+        depth[i] = depth[parent[i] as usize] + 1;
+        longest = longest.max(depth[i]);
+    }
+    if longest as u32 <= MAX_CODE_LEN {
+        for i in 0..m {
+            lens[(keys[i] & 0xFF) as usize] = depth[i];
+        }
+        return lens;
+    }
+    package_merge(keys, &mut lens);
+    lens
+}
+
+/// Optimal lengths within `MAX_CODE_LEN` for the used symbols, given as (count << 8 | symbol)
+/// keys in ascending order (at least two of them).
+fn package_merge(keys: &[u64], lens: &mut [u8; 256]) {
+    const L: usize = MAX_CODE_LEN as usize;
+    let m = keys.len();
+    let leaf = |i: usize| keys[i] >> 8;
     // Lists per level, from the deepest (index L-1: the leaves alone) up to index 0. Each
     // list is the merge, by weight, of the leaves and the pairs of the list below it.
     // `is_leaf[d][i]` tells whether item i of list d is a leaf (else a package).
@@ -299,7 +333,6 @@ fn code_lengths(hist: &[u32; 256]) -> [u8; 256] {
         }
         take = 2 * (take_here - leaves);
     }
-    lens
 }
 
 /// Canonical codes (most significant bit first) for the lengths: codes are assigned in order
@@ -345,36 +378,85 @@ struct BitWriter {
 
 impl BitWriter {
     /// Appends the codes of `seg`. `out` must have 8 bytes of slack past the final size.
-    #[inline]
     fn put_all(&mut self, seg: &[u8], enc: &[u32; 256], out: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("bmi2") {
+                // SAFETY: the CPU supports BMI2 (checked just above).
+                unsafe { self.put_all_bmi2(seg, enc, out) };
+                return;
+            }
+        }
+        self.put_all_generic(seg, enc, out);
+    }
+
+    /// `put_all_generic` compiled with BMI2's flag-free variable shifts.
+    ///
+    /// # Safety
+    /// The CPU must support BMI2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi2")]
+    unsafe fn put_all_bmi2(&mut self, seg: &[u8], enc: &[u32; 256], out: &mut [u8]) {
+        self.put_all_generic(seg, enc, out);
+    }
+
+    #[inline(always)]
+    fn put_all_generic(&mut self, seg: &[u8], enc: &[u32; 256], out: &mut [u8]) {
         let (mut acc, mut nbits, mut pos) = (self.acc, self.nbits, self.pos);
-        // Five codes (at most 55 bits) on top of at most 7 pending bits fit in 64.
-        let mut chunks = seg.chunks_exact(5);
-        for c in &mut chunks {
-            for &s in c {
+        // Five codes (at most 55 bits) on top of at most 7 pending bits fit in 64. They are
+        // first joined in a small tree, which keeps the dependency chain through `acc` short.
+        // A group advances `pos` by at most 62 / 8 = 7 bytes and stores 8 bytes at `pos`.
+        let mut groups = seg.chunks_exact(GROUP);
+        loop {
+            // Groups that fit in `out` without any bound check.
+            let room = out.len().saturating_sub(pos + 8) / 7 + usize::from(pos + 8 <= out.len());
+            let mut n = room.min(groups.len());
+            if n == 0 {
+                break;
+            }
+            let dst = out.as_mut_ptr();
+            while n > 0 {
+                n -= 1;
+                let Some(c) = groups.next() else { break };
+                let [e0, e1, e2, e3, e4] = [c[0], c[1], c[2], c[3], c[4]].map(|s| enc[s as usize]);
+                let (l0, l1, l2, l3) = (e0 & 0xFF, e1 & 0xFF, e2 & 0xFF, e3 & 0xFF);
+                let p01 = (e0 >> 8) as u64 | ((e1 >> 8) as u64) << l0;
+                let p23 = (e2 >> 8) as u64 | ((e3 >> 8) as u64) << l2;
+                let l01 = l0 + l1;
+                let l0123 = l01 + l2 + l3;
+                let g = p01 | p23 << l01 | ((e4 >> 8) as u64) << l0123;
+                acc |= g << nbits;
+                nbits += l0123 + (e4 & 0xFF);
+                // SAFETY: `room` groups were checked to fit: before each, pos + 8 <= out.len().
+                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                pos += (nbits >> 3) as usize;
+                acc >>= nbits & !7;
+                nbits &= 7;
+            }
+        }
+        // Whatever is left (the last few symbols, or everything if `out` is too tight, which
+        // happens only for a histogram that does not match `seg`): one at a time, checked.
+        let rest = groups.len() * GROUP;
+        let tail = &seg[seg.len() - groups.remainder().len() - rest..];
+        for chunk in tail.chunks(GROUP) {
+            for &s in chunk {
                 let e = enc[s as usize];
                 acc |= ((e >> 8) as u64) << nbits;
                 nbits += e & 0xFF;
             }
             out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
             pos += (nbits >> 3) as usize;
-            acc >>= nbits & !7;
+            acc = if nbits >= 8 { acc >> (nbits & !7) } else { acc };
             nbits &= 7;
         }
-        for &s in chunks.remainder() {
-            let e = enc[s as usize];
-            acc |= ((e >> 8) as u64) << nbits;
-            nbits += e & 0xFF;
-        }
-        out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
-        pos += (nbits >> 3) as usize;
-        acc = if nbits >= 8 { acc >> (nbits & !7) } else { acc };
-        nbits &= 7;
         self.acc = acc;
         self.nbits = nbits;
         self.pos = pos;
     }
 }
+
+/// Symbols the encoder joins before one store.
+const GROUP: usize = 5;
 
 // ---------------------------------------------------------------------------------------------
 // Decoder
@@ -454,8 +536,8 @@ fn parse_header(src: &[u8]) -> Result<Header> {
 struct Tables {
     /// Single-symbol entries: symbol in bits 0..8, code length in bits 8..12.
     single: [u16; TABLE_SIZE],
-    /// Multi-symbol entries: symbols in bytes 0..7, total length in bits 56..60, symbol count
-    /// in bits 60..64.
+    /// Multi-symbol entries: symbols in bytes 0..7, symbol count in bits 56..60, total code
+    /// length in bits 60..64.
     multi: [u64; TABLE_SIZE],
 }
 
@@ -476,27 +558,45 @@ impl Tables {
                 i += 1 << l;
             }
         }
-        let mut multi = [0u64; TABLE_SIZE];
-        for (i, m) in multi.iter_mut().enumerate() {
-            let mut rem = i;
-            let mut avail = TABLE_BITS;
-            let mut e = 0u64;
-            let mut cnt = 0u32;
-            while cnt < MAX_ENTRY_SYMS {
-                let t = single[rem & (TABLE_SIZE - 1)];
-                let l = (t >> 8) as u32;
-                if l > avail {
-                    break;
-                }
-                e |= ((t & 0xFF) as u64) << (8 * cnt);
-                cnt += 1;
-                avail -= l;
-                rem >>= l;
-            }
-            *m = e | ((TABLE_BITS - avail) as u64) << 56 | (cnt as u64) << 60;
-        }
+        let min_len = lens
+            .iter()
+            .filter(|&&l| l != 0)
+            .min()
+            .map_or(1, |&l| l as u32);
+        let multi = if 2 * min_len > TABLE_BITS {
+            // No two codes fit in one window: one symbol per entry.
+            single.map(|t| (t & 0xFF) as u64 | 1 << 56 | ((t >> 8) as u64) << 60)
+        } else {
+            multi_table(&single)
+        };
         Tables { single, multi }
     }
+}
+
+/// The multi-symbol table: entry `i` holds the longest run of at most `MAX_ENTRY_SYMS` symbols
+/// whose codes, one after another, fit in the 11 bits of `i`.
+fn multi_table(single: &[u16; TABLE_SIZE]) -> [u64; TABLE_SIZE] {
+    let mut multi = [0u64; TABLE_SIZE];
+    for (i, m) in multi.iter_mut().enumerate() {
+        let mut rem = i;
+        let mut avail = TABLE_BITS;
+        let mut e = 0u64;
+        let mut cnt = 0u32;
+        while cnt < MAX_ENTRY_SYMS {
+            // Bits past `avail` are zeros here; the entry is valid only if the code fits.
+            let t = single[rem & (TABLE_SIZE - 1)];
+            let l = (t >> 8) as u32;
+            if l > avail {
+                break;
+            }
+            e |= ((t & 0xFF) as u64) << (8 * cnt);
+            cnt += 1;
+            avail -= l;
+            rem >>= l;
+        }
+        *m = e | ((TABLE_BITS - avail) as u64) << 60 | (cnt as u64) << 56;
+    }
+    multi
 }
 
 #[inline(always)]
@@ -530,57 +630,131 @@ fn fast_rounds(p: usize, bp: usize, op: usize, oe: usize) -> usize {
     ((p - 8 - i) / ROUND_MAX_IN + 1).min((oe - ROUND_OUT_REACH - op) / ROUND_MAX_OUT + 1)
 }
 
+/// A stream's decoding position: next bit of the payload, next output byte.
+#[derive(Clone, Copy)]
+struct Cursor {
+    bp: usize,
+    op: usize,
+}
+
 /// One refill and `LOOKUPS_PER_REFILL` multi-symbol lookups.
+///
+/// # Safety
+/// `src + (c.bp >> 3)` must have 8 readable bytes and `out + c.op` must have
+/// `ROUND_OUT_REACH` writable bytes (what `fast_rounds` checks).
 #[inline(always)]
-fn round(
+unsafe fn round(src: *const u8, out: *mut u8, multi: &[u64; TABLE_SIZE], c: &mut Cursor) {
+    let (mut b, mut o) = (c.bp, c.op);
+    // SAFETY: 8 readable bytes at this offset (caller's contract).
+    let mut buf =
+        u64::from_le(unsafe { src.add(b >> 3).cast::<u64>().read_unaligned() }) >> (b & 7);
+    for _ in 0..LOOKUPS_PER_REFILL {
+        let e = multi[(buf & TABLE_MASK) as usize];
+        // SAFETY: o advances at most MAX_ENTRY_SYMS per lookup, so this 8-byte store ends
+        // within ROUND_OUT_REACH bytes of c.op (caller's contract).
+        unsafe { out.add(o).cast::<u64>().write_unaligned(e.to_le()) };
+        let l = (e >> 60) as u32;
+        buf >>= l;
+        b += l as usize;
+        o += ((e >> 56) & 15) as usize;
+    }
+    c.bp = b;
+    c.op = o;
+}
+
+/// Runs all four streams in lockstep for as long as each can run fast rounds.
+fn lockstep(
     payload: &[u8],
     dst: &mut [u8],
     multi: &[u64; TABLE_SIZE],
-    bp: &mut usize,
-    op: &mut usize,
+    cur: &mut [Cursor; 4],
+    oe: &[usize; 4],
 ) {
-    let mut b = *bp;
-    let mut o = *op;
-    let mut buf = load64(payload, b >> 3) >> (b & 7);
-    for _ in 0..LOOKUPS_PER_REFILL {
-        let e = multi[(buf & TABLE_MASK) as usize];
-        dst[o..o + 8].copy_from_slice(&e.to_le_bytes());
-        let l = ((e >> 56) & 15) as u32;
-        buf >>= l;
-        b += l as usize;
-        o += (e >> 60) as usize;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("bmi2") {
+            // SAFETY: the CPU supports BMI2 (checked just above).
+            unsafe { lockstep_bmi2(payload, dst, multi, cur, oe) };
+            return;
+        }
     }
-    *bp = b;
-    *op = o;
+    lockstep_generic(payload, dst, multi, cur, oe);
+}
+
+/// `lockstep_generic` compiled with BMI2's flag-free variable shifts.
+///
+/// # Safety
+/// The CPU must support BMI2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+unsafe fn lockstep_bmi2(
+    payload: &[u8],
+    dst: &mut [u8],
+    multi: &[u64; TABLE_SIZE],
+    cur: &mut [Cursor; 4],
+    oe: &[usize; 4],
+) {
+    lockstep_generic(payload, dst, multi, cur, oe);
+}
+
+#[inline(always)]
+fn lockstep_generic(
+    payload: &[u8],
+    dst: &mut [u8],
+    multi: &[u64; TABLE_SIZE],
+    cur: &mut [Cursor; 4],
+    oe: &[usize; 4],
+) {
+    let p = payload.len();
+    debug_assert!(oe.iter().all(|&e| e <= dst.len()));
+    let src = payload.as_ptr();
+    let out = dst.as_mut_ptr();
+    loop {
+        let mut rounds = usize::MAX;
+        for k in 0..4 {
+            rounds = rounds.min(fast_rounds(p, cur[k].bp, cur[k].op, oe[k]));
+        }
+        if rounds == 0 {
+            return;
+        }
+        let [mut c0, mut c1, mut c2, mut c3] = *cur;
+        for _ in 0..rounds {
+            // SAFETY: `fast_rounds` guaranteed `rounds` rounds for every stream: each round
+            // starts with 8 payload bytes readable at bp >> 3 and ROUND_OUT_REACH output bytes
+            // writable at op within the stream's region (oe <= dst.len()).
+            unsafe {
+                round(src, out, multi, &mut c0);
+                round(src, out, multi, &mut c1);
+                round(src, out, multi, &mut c2);
+                round(src, out, multi, &mut c3);
+            }
+        }
+        *cur = [c0, c1, c2, c3];
+    }
 }
 
 /// Decodes the rest of one stream: fast rounds while possible, then symbol by symbol.
-fn finish_stream(
-    payload: &[u8],
-    dst: &mut [u8],
-    t: &Tables,
-    bp: &mut usize,
-    op: &mut usize,
-    oe: usize,
-) {
+fn finish_stream(payload: &[u8], dst: &mut [u8], t: &Tables, c: &mut Cursor, oe: usize) {
+    debug_assert!(oe <= dst.len());
     loop {
-        let rounds = fast_rounds(payload.len(), *bp, *op, oe);
+        let rounds = fast_rounds(payload.len(), c.bp, c.op, oe);
         if rounds == 0 {
             break;
         }
         for _ in 0..rounds {
-            round(payload, dst, &t.multi, bp, op);
+            // SAFETY: `fast_rounds` checked the payload and output bounds for these rounds.
+            unsafe { round(payload.as_ptr(), dst.as_mut_ptr(), &t.multi, c) };
         }
     }
-    let (mut b, mut o) = (*bp, *op);
+    let (mut b, mut o) = (c.bp, c.op);
     while o < oe {
         let e = t.single[(load_padded(payload, b) & TABLE_MASK) as usize];
         dst[o] = e as u8;
         b += (e >> 8) as usize;
         o += 1;
     }
-    *bp = b;
-    *op = o;
+    c.bp = b;
+    c.op = o;
 }
 
 #[cfg(test)]
@@ -757,7 +931,7 @@ mod tests {
         let mut src = Vec::new();
         let (mut a, mut b) = (1usize, 1usize);
         for s in 0..26u8 {
-            src.extend(std::iter::repeat(s).take(a));
+            src.resize(src.len() + a, s);
             (a, b) = (b, a + b);
         }
         let mut rng = Rng(5);
@@ -779,12 +953,45 @@ mod tests {
     }
 
     #[test]
+    fn huffman_and_package_merge_agree_on_cost() {
+        let mut rng = Rng(11);
+        for _ in 0..300 {
+            let mut hist = [0u32; 256];
+            let used = 2 + rng.below(255) as usize;
+            for _ in 0..used {
+                let bits = rng.below(12);
+                hist[rng.below(256) as usize] = 1 + rng.below(1 << bits) as u32;
+            }
+            let lens = code_lengths(&hist);
+            let mut keys: Vec<u64> = (0..256)
+                .filter(|&s| hist[s] != 0)
+                .map(|s| (hist[s] as u64) << 8 | s as u64)
+                .collect();
+            keys.sort_unstable();
+            if keys.len() < 2 {
+                continue;
+            }
+            let mut pm = [0u8; 256];
+            package_merge(&keys, &mut pm);
+            let cost =
+                |l: &[u8; 256]| -> u64 { (0..256).map(|s| hist[s] as u64 * l[s] as u64).sum() };
+            assert_eq!(cost(&lens), cost(&pm));
+            for l in [lens, pm] {
+                let kraft: u32 = l.iter().filter(|&&x| x != 0).map(|&x| 1 << (11 - x)).sum();
+                assert_eq!(kraft, 2048);
+                assert!(l.iter().all(|&x| x as u32 <= MAX_CODE_LEN));
+                assert!((0..256).all(|s| (hist[s] != 0) == (l[s] != 0)));
+            }
+        }
+    }
+
+    #[test]
     fn lengths_pushed_to_the_limit() {
         // Ten symbols with halving frequencies want lengths 1..=10; 246 rare symbols would
         // then want ~18 bits, so the limit makes most codes exactly 11 bits long.
         let mut src = Vec::new();
         for s in 0..10u8 {
-            src.extend(std::iter::repeat(s).take(1 << (20 - s)));
+            src.resize(src.len() + (1 << (20 - s)), s);
         }
         src.extend(10..=255u8);
         let mut rng = Rng(10);

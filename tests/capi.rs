@@ -1,0 +1,472 @@
+//! The C ABI called from Rust with hostile arguments: every check asserts the exact status
+//! and that out-parameters and buffers are untouched on failure.
+
+mod common;
+
+use std::ffi::{c_void, CStr};
+use std::mem::size_of;
+use std::ptr::{null, null_mut};
+
+use common::{make, Kind};
+use zipnn::capi::*;
+use zipnn::DType;
+
+fn p(b: &[u8]) -> *const c_void {
+    b.as_ptr() as *const c_void
+}
+
+fn pm(b: &mut [u8]) -> *mut c_void {
+    b.as_mut_ptr() as *mut c_void
+}
+
+fn defaults() -> zipnn_options {
+    let mut o = zipnn_options::default();
+    o.struct_size = 0; // prove init writes it
+    zipnn_options_init(&mut o);
+    o
+}
+
+fn compress_c(o: Option<&zipnn_options>, src: &[u8]) -> Vec<u8> {
+    let op = o.map_or(null(), |o| o as *const _);
+    let bound = zipnn_compress_bound(src.len(), op);
+    assert!(bound >= src.len());
+    let mut dst = vec![0u8; bound];
+    let mut n = 0usize;
+    assert_eq!(
+        zipnn_compress(op, p(src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_OK
+    );
+    dst.truncate(n);
+    dst
+}
+
+const SENTINEL: usize = 0xDEAD_BEEF;
+
+#[test]
+fn init_fills_defaults_and_null_is_ignored() {
+    let o = defaults();
+    assert_eq!(o.struct_size as usize, size_of::<zipnn_options>());
+    assert_eq!(o.chunk_size, 262_144);
+    assert_eq!(o.zstd_level, 3);
+    assert_eq!(o.threshold, 0.95);
+    assert_eq!(o.dtype, ZIPNN_DTYPE_RAW);
+    assert_eq!(o.method, ZIPNN_METHOD_AUTO);
+    zipnn_options_init(null_mut());
+}
+
+#[test]
+fn round_trip_every_dtype_with_null_and_explicit_options() {
+    for (code, dtype) in [
+        (ZIPNN_DTYPE_RAW, DType::Raw),
+        (ZIPNN_DTYPE_BF16, DType::Bf16),
+        (ZIPNN_DTYPE_FP16, DType::Fp16),
+        (ZIPNN_DTYPE_FP32, DType::Fp32),
+        (ZIPNN_DTYPE_FP64, DType::Fp64),
+        (ZIPNN_DTYPE_FP8_E4M3, DType::Fp8E4M3),
+        (ZIPNN_DTYPE_FP8_E5M2, DType::Fp8E5M2),
+        (ZIPNN_DTYPE_INT8, DType::Int8),
+        (ZIPNN_DTYPE_UINT8, DType::Uint8),
+    ] {
+        let src = make(dtype, Kind::Gaussian, 30_001, 4);
+        let mut o = defaults();
+        o.dtype = code;
+        o.chunk_size = 8192;
+        for frame in [compress_c(Some(&o), &src), compress_c(None, &src)] {
+            let mut size = 0u64;
+            assert_eq!(
+                zipnn_get_decompressed_size(p(&frame), frame.len(), &mut size),
+                ZIPNN_OK
+            );
+            assert_eq!(size, src.len() as u64);
+            let mut out = vec![0u8; src.len()];
+            let mut n = SENTINEL;
+            assert_eq!(
+                zipnn_decompress(p(&frame), frame.len(), pm(&mut out), out.len(), &mut n),
+                ZIPNN_OK
+            );
+            assert_eq!(n, src.len());
+            assert_eq!(out, src);
+            assert_eq!(zipnn_verify(p(&frame), frame.len()), ZIPNN_OK);
+        }
+    }
+}
+
+#[test]
+fn empty_input_as_null_and_zero() {
+    let mut dst = vec![0u8; zipnn_compress_bound(0, null())];
+    let mut n = SENTINEL;
+    assert_eq!(
+        zipnn_compress(null(), null(), 0, pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_OK
+    );
+    let frame = &dst[..n];
+    let mut m = SENTINEL;
+    assert_eq!(
+        zipnn_decompress(p(frame), frame.len(), null_mut(), 0, &mut m),
+        ZIPNN_OK
+    );
+    assert_eq!(m, 0);
+}
+
+#[test]
+fn null_pointers() {
+    let src = [1u8; 100];
+    let mut dst = vec![0u8; 1000];
+    let mut n = SENTINEL;
+    assert_eq!(
+        zipnn_compress(null(), null(), 10, pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_compress(null(), p(&src), src.len(), null_mut(), 10, &mut n),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_compress(null(), p(&src), src.len(), pm(&mut dst), dst.len(), null_mut()),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(n, SENTINEL);
+    let frame = compress_c(None, &src);
+    assert_eq!(
+        zipnn_decompress(p(&frame), frame.len(), pm(&mut dst), dst.len(), null_mut()),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_decompress(null(), 5, pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_decompress(p(&frame), frame.len(), null_mut(), 100, &mut n),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_get_decompressed_size(p(&frame), frame.len(), null_mut()),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_get_frame_info(p(&frame), frame.len(), null_mut()),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(zipnn_verify(null(), 3), ZIPNN_ERROR_NULL_POINTER);
+    assert_eq!(n, SENTINEL);
+}
+
+#[test]
+fn destination_too_small_leaves_everything_untouched() {
+    let src = make(DType::Bf16, Kind::Gaussian, 50_000, 8);
+    let mut o = defaults();
+    o.dtype = ZIPNN_DTYPE_BF16;
+    let frame = compress_c(Some(&o), &src);
+    let mut dst = vec![0x5Au8; frame.len() - 1];
+    let mut n = SENTINEL;
+    assert_eq!(
+        zipnn_compress(&o, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_ERROR_DST_TOO_SMALL
+    );
+    assert!(dst.iter().all(|&b| b == 0x5A));
+    assert_eq!(n, SENTINEL);
+    // Exactly the frame's size is enough.
+    let mut exact = vec![0u8; frame.len()];
+    assert_eq!(
+        zipnn_compress(&o, p(&src), src.len(), pm(&mut exact), exact.len(), &mut n),
+        ZIPNN_OK
+    );
+    assert_eq!(exact, frame);
+    let mut out = vec![0x5Au8; src.len() - 1];
+    let mut m = SENTINEL;
+    assert_eq!(
+        zipnn_decompress(p(&frame), frame.len(), pm(&mut out), out.len(), &mut m),
+        ZIPNN_ERROR_DST_TOO_SMALL
+    );
+    assert!(out.iter().all(|&b| b == 0x5A));
+    assert_eq!(m, SENTINEL);
+}
+
+#[test]
+fn bad_options() {
+    let src = [0u8; 64];
+    let mut dst = vec![0u8; 4096];
+    let cases: Vec<(Box<dyn Fn(&mut zipnn_options)>, i32)> = vec![
+        (Box::new(|o| o.struct_size = 0), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.struct_size = 4), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.reserved[7] = 1), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.dtype = 99), ZIPNN_ERROR_UNSUPPORTED_DTYPE),
+        (Box::new(|o| o.method = 99), ZIPNN_ERROR_UNSUPPORTED_METHOD),
+        (Box::new(|o| o.level = 9), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.level = -1), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.chunk_size = 100), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.threshold = 2.0), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.threshold = -0.5), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.bg_partitions = 3), ZIPNN_ERROR_INVALID_PARAM),
+        (
+            Box::new(|o| {
+                o.bg_partitions = 2;
+                o.dtype = ZIPNN_DTYPE_BF16
+            }),
+            ZIPNN_ERROR_INVALID_PARAM,
+        ),
+        (Box::new(|o| o.zstd_level = 40), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.lz4_level = 13), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.threads = 100_000), ZIPNN_ERROR_INVALID_PARAM),
+    ];
+    for (i, (f, want)) in cases.iter().enumerate() {
+        let mut o = defaults();
+        f(&mut o);
+        let mut n = SENTINEL;
+        let got = zipnn_compress(&o, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n);
+        assert_eq!(got, *want, "case {i}");
+        assert_eq!(n, SENTINEL);
+        if *want == ZIPNN_ERROR_INVALID_PARAM {
+            assert_eq!(zipnn_compress_bound(10, &o), 0, "case {i}");
+        }
+    }
+}
+
+#[test]
+fn struct_size_lets_the_options_grow_and_shrink() {
+    let src = make(DType::Fp32, Kind::Gaussian, 10_000, 3);
+    let mut dst = vec![0u8; 20_000];
+    // An older caller that only knew the first six fields: the rest take defaults.
+    let mut old = defaults();
+    old.struct_size = 24;
+    old.dtype = ZIPNN_DTYPE_FP32;
+    old.zstd_level = 999; // beyond its struct_size: must be ignored
+    let mut n = 0;
+    assert_eq!(
+        zipnn_compress(&old, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_OK
+    );
+    let mut info = zipnn_frame_info {
+        struct_size: size_of::<zipnn_frame_info>() as u32,
+        ..Default::default()
+    };
+    assert_eq!(zipnn_get_frame_info(p(&dst), n, &mut info), ZIPNN_OK);
+    assert_eq!(info.dtype, ZIPNN_DTYPE_FP32);
+    // A newer caller with a longer struct: a zero tail is accepted, a nonzero one is not.
+    #[repr(C)]
+    struct Newer {
+        o: zipnn_options,
+        extra: [u32; 4],
+    }
+    let mut newer = Newer {
+        o: defaults(),
+        extra: [0; 4],
+    };
+    newer.o.struct_size = size_of::<Newer>() as u32;
+    let op = &newer as *const Newer as *const zipnn_options;
+    assert_eq!(
+        zipnn_compress(op, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_OK
+    );
+    newer.extra[2] = 1;
+    let op = &newer as *const Newer as *const zipnn_options;
+    assert_eq!(
+        zipnn_compress(op, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_ERROR_INVALID_PARAM
+    );
+}
+
+#[test]
+fn overlapping_buffers_are_rejected() {
+    let mut buf = vec![0u8; 10_000];
+    let mut n = SENTINEL;
+    let src = buf.as_ptr() as *const c_void;
+    assert_eq!(
+        zipnn_compress(null(), src, 1000, pm(&mut buf[500..]), 5000, &mut n),
+        ZIPNN_ERROR_INVALID_PARAM
+    );
+    assert_eq!(n, SENTINEL);
+}
+
+#[test]
+fn frame_errors_have_exact_codes() {
+    let src = make(DType::Bf16, Kind::Gaussian, 20_000, 5);
+    let mut o = defaults();
+    o.dtype = ZIPNN_DTYPE_BF16;
+    o.chunk_size = 4096;
+    let frame = compress_c(Some(&o), &src);
+    let mut out = vec![0u8; src.len()];
+    let dec = |f: &[u8], out: &mut [u8]| {
+        let mut n = SENTINEL;
+        let s = zipnn_decompress(p(f), f.len(), pm(out), out.len(), &mut n);
+        if s != ZIPNN_OK {
+            assert_eq!(n, SENTINEL);
+        }
+        s
+    };
+    let mut bad = frame.clone();
+    bad[0] ^= 1;
+    assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_BAD_MAGIC);
+    let mut bad = frame.clone();
+    bad[4] = 2;
+    assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_UNSUPPORTED_VERSION);
+    let mut bad = frame.clone();
+    bad[5] |= 0x80;
+    assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_UNSUPPORTED_FLAGS);
+    let mut bad = frame.clone();
+    bad[6] = 200;
+    assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_UNSUPPORTED_DTYPE);
+    let mut bad = frame.clone();
+    bad[17] ^= 0x10; // original size
+    assert_ne!(dec(&bad, &mut out), ZIPNN_OK);
+    let mut bad = frame.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01; // payload
+    out.fill(0x77);
+    assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_CHECKSUM);
+    assert!(
+        out.iter().all(|&b| b == 0x77),
+        "a damaged frame must not write to dst"
+    );
+    assert_eq!(dec(&frame[..frame.len() - 1], &mut out), ZIPNN_ERROR_TRUNCATED);
+    assert_eq!(dec(&frame[..10], &mut out), ZIPNN_ERROR_TRUNCATED);
+    let mut long = frame.clone();
+    long.extend_from_slice(&[0, 0]);
+    assert_eq!(dec(&long, &mut out), ZIPNN_ERROR_CORRUPT);
+    assert_eq!(dec(&frame, &mut out), ZIPNN_OK);
+    assert_eq!(out, src);
+}
+
+#[test]
+fn limit_frame_info_metadata_and_chunks() {
+    let src = make(DType::Fp16, Kind::Gaussian, 20_001, 5);
+    let meta = b"shape=[10000]";
+    let mut o = defaults();
+    o.dtype = ZIPNN_DTYPE_FP16;
+    o.chunk_size = 4096;
+    let mut dst = vec![0u8; zipnn_compress_bound(src.len(), &o) + meta.len()];
+    let mut n = 0;
+    assert_eq!(
+        zipnn_compress_with_metadata(
+            &o,
+            p(meta),
+            meta.len(),
+            p(&src),
+            src.len(),
+            pm(&mut dst),
+            dst.len(),
+            &mut n
+        ),
+        ZIPNN_OK
+    );
+    let frame = &dst[..n];
+    let mut info = zipnn_frame_info {
+        struct_size: size_of::<zipnn_frame_info>() as u32,
+        ..Default::default()
+    };
+    assert_eq!(zipnn_get_frame_info(p(frame), n, &mut info), ZIPNN_OK);
+    assert_eq!(info.format_version, zipnn_format_version());
+    assert_eq!(info.original_size, src.len() as u64);
+    assert_eq!(info.chunk_count, 5);
+    assert_eq!(info.frame_size, n as u64);
+    assert_eq!(info.metadata_size, meta.len() as u64);
+    assert_eq!(info.planes, 2);
+    let mut bad_info = zipnn_frame_info::default();
+    assert_eq!(
+        zipnn_get_frame_info(p(frame), n, &mut bad_info),
+        ZIPNN_ERROR_INVALID_PARAM
+    );
+    let mut m = [0u8; 64];
+    let mut mn = 0;
+    assert_eq!(
+        zipnn_get_metadata(p(frame), n, pm(&mut m), m.len(), &mut mn),
+        ZIPNN_OK
+    );
+    assert_eq!(&m[..mn], meta);
+    assert_eq!(
+        zipnn_get_metadata(p(frame), n, pm(&mut m), 3, &mut mn),
+        ZIPNN_ERROR_DST_TOO_SMALL
+    );
+    let mut lim = defaults();
+    lim.max_decompressed_size = src.len() as u64 - 1;
+    let mut out = vec![0u8; src.len()];
+    let mut w = SENTINEL;
+    assert_eq!(
+        zipnn_decompress_with_options(&lim, p(frame), n, pm(&mut out), out.len(), &mut w),
+        ZIPNN_ERROR_LIMIT_EXCEEDED
+    );
+    lim.max_decompressed_size = src.len() as u64;
+    lim.threads = 1;
+    assert_eq!(
+        zipnn_decompress_with_options(&lim, p(frame), n, pm(&mut out), out.len(), &mut w),
+        ZIPNN_OK
+    );
+    let mut chunk = vec![0u8; 4096];
+    for i in 0..info.chunk_count {
+        let mut cn = 0;
+        assert_eq!(
+            zipnn_decompress_chunk(p(frame), n, i, pm(&mut chunk), chunk.len(), &mut cn),
+            ZIPNN_OK
+        );
+        let at = (i * 4096) as usize;
+        assert_eq!(&chunk[..cn], &src[at..at + cn]);
+    }
+    let mut cn = SENTINEL;
+    assert_eq!(
+        zipnn_decompress_chunk(p(frame), n, 5, pm(&mut chunk), chunk.len(), &mut cn),
+        ZIPNN_ERROR_INVALID_PARAM
+    );
+    assert_eq!(cn, SENTINEL);
+}
+
+#[test]
+fn versions_agree_with_cargo_and_the_header() {
+    let v = env!("CARGO_PKG_VERSION");
+    // SAFETY: static NUL-terminated string.
+    let s = unsafe { CStr::from_ptr(zipnn_version_string()) };
+    assert_eq!(s.to_str().unwrap(), v);
+    let parts: Vec<u32> = v.split('.').map(|x| x.parse().unwrap()).collect();
+    assert_eq!(
+        zipnn_version_number(),
+        parts[0] * 10000 + parts[1] * 100 + parts[2]
+    );
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/zipnn.h"))
+        .unwrap();
+    for (name, val) in [
+        ("ZIPNN_VERSION_MAJOR", parts[0]),
+        ("ZIPNN_VERSION_MINOR", parts[1]),
+        ("ZIPNN_VERSION_PATCH", parts[2]),
+    ] {
+        assert!(
+            header.contains(&format!("#define {name} {val}\n")),
+            "{name} in include/zipnn.h does not match Cargo.toml ({v})"
+        );
+    }
+    assert!(header.contains(&format!("#define ZIPNN_VERSION_STRING \"{v}\"")));
+}
+
+#[test]
+fn error_strings_are_distinct_and_static() {
+    let codes = [
+        ZIPNN_OK,
+        ZIPNN_ERROR_NULL_POINTER,
+        ZIPNN_ERROR_INVALID_PARAM,
+        ZIPNN_ERROR_UNSUPPORTED_DTYPE,
+        ZIPNN_ERROR_UNSUPPORTED_METHOD,
+        ZIPNN_ERROR_DST_TOO_SMALL,
+        ZIPNN_ERROR_SRC_TOO_LARGE,
+        ZIPNN_ERROR_LIMIT_EXCEEDED,
+        ZIPNN_ERROR_BAD_MAGIC,
+        ZIPNN_ERROR_UNSUPPORTED_VERSION,
+        ZIPNN_ERROR_UNSUPPORTED_FLAGS,
+        ZIPNN_ERROR_UNSUPPORTED_CODEC,
+        ZIPNN_ERROR_TRUNCATED,
+        ZIPNN_ERROR_CORRUPT,
+        ZIPNN_ERROR_CHECKSUM,
+        ZIPNN_ERROR_ALLOC,
+        ZIPNN_ERROR_INTERNAL,
+        ZIPNN_ERROR_INTERNAL_PANIC,
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for c in codes {
+        // SAFETY: static NUL-terminated string.
+        let s = unsafe { CStr::from_ptr(zipnn_error_string(c)) }.to_str().unwrap();
+        assert!(seen.insert(s.to_string()), "duplicate message for {c}");
+    }
+}
+
+#[cfg(feature = "test-panic")]
+#[test]
+fn panics_become_a_status() {
+    assert_eq!(zipnn_test_panic(), ZIPNN_ERROR_INTERNAL_PANIC);
+}

@@ -1,0 +1,192 @@
+//! Golden vectors (tests/vectors): frames that pin format v1. Every valid frame must decode
+//! to its stored input; every invalid one must give its listed error. The manifest is a
+//! tab-separated file so that every SDK can read it without a JSON parser.
+//!
+//! `ZIPNN_BLESS=1 cargo test --test vectors` rewrites the vectors; do that only for a new
+//! format version (then keep the old frames too), never to make a failing test pass.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{make, Kind};
+use zipnn::*;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+}
+
+struct Case {
+    name: String,
+    dtype: DType,
+    method: Method,
+    chunk_size: u32,
+    bg_partitions: u32,
+    input: Vec<u8>,
+    metadata: Vec<u8>,
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    let mut add = |name: &str, dtype: DType, method: Method, kind: Kind, n: usize| {
+        v.push(Case {
+            name: name.to_string(),
+            dtype,
+            method,
+            chunk_size: 1024,
+            bg_partitions: 1,
+            input: make(dtype, kind, n, name.len() as u64 * 97 + n as u64),
+            metadata: Vec::new(),
+        });
+    };
+    add("empty", DType::Raw, Method::Auto, Kind::Zero, 0);
+    add("one-byte", DType::Bf16, Method::Auto, Kind::Gaussian, 1);
+    add("bf16-huffman", DType::Bf16, Method::Huffman, Kind::Gaussian, 3001);
+    add("bf16-special", DType::Bf16, Method::Auto, Kind::Special, 2048);
+    add("fp16-auto", DType::Fp16, Method::Auto, Kind::Gaussian, 2500);
+    add("fp32-auto", DType::Fp32, Method::Auto, Kind::Gaussian, 4099);
+    add("fp64-auto", DType::Fp64, Method::Auto, Kind::Gaussian, 4096);
+    add("fp8e4m3-auto", DType::Fp8E4M3, Method::Auto, Kind::Gaussian, 2000);
+    add("fp8e5m2-auto", DType::Fp8E5M2, Method::Auto, Kind::Gaussian, 2000);
+    add("int8-zstd", DType::Int8, Method::Zstd, Kind::Pattern, 3000);
+    add("uint8-lz4", DType::Uint8, Method::Lz4, Kind::Pattern, 3000);
+    add("raw-snappy", DType::Raw, Method::Snappy, Kind::Pattern, 3000);
+    add("raw-random", DType::Raw, Method::Auto, Kind::Random, 1500);
+    add("fp32-zero-runs", DType::Fp32, Method::Auto, Kind::Zero, 2048);
+    add("fp32-method-raw", DType::Fp32, Method::Raw, Kind::Gaussian, 1030);
+    v.push(Case {
+        name: "raw-bg4-meta".into(),
+        dtype: DType::Raw,
+        method: Method::Auto,
+        chunk_size: 2048,
+        bg_partitions: 4,
+        input: make(DType::Fp32, Kind::Gaussian, 5003, 5),
+        metadata: br#"{"shape":[1250],"dtype":"float32"}"#.to_vec(),
+    });
+    v
+}
+
+/// Invalid frames made from a valid one, with the error each must give.
+fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
+    let mut out = Vec::new();
+    let mut f = valid.to_vec();
+    f[0] = b'P';
+    out.push(("bad-magic", f, Error::BadMagic));
+    let mut f = valid.to_vec();
+    f[4] = 2;
+    out.push(("version-2", f, Error::UnsupportedVersion));
+    let mut f = valid.to_vec();
+    f[5] |= 0x40;
+    out.push(("unknown-flag", f, Error::UnsupportedFlags));
+    let mut f = valid.to_vec();
+    f[6] = 42;
+    out.push(("unknown-dtype", f, Error::UnsupportedDtype));
+    out.push(("truncated-header", valid[..30].to_vec(), Error::Truncated));
+    out.push((
+        "truncated-payload",
+        valid[..valid.len() - 1].to_vec(),
+        Error::Truncated,
+    ));
+    let mut f = valid.to_vec();
+    f.push(0);
+    out.push(("trailing-byte", f, Error::Corrupt));
+    let mut f = valid.to_vec();
+    let last = f.len() - 1;
+    f[last] ^= 0x20;
+    out.push(("payload-bit-flip", f, Error::Checksum));
+    let mut f = valid.to_vec();
+    f[41] ^= 0x01; // in the chunk table
+    out.push(("table-bit-flip", f, Error::Checksum));
+    // An unknown codec id with a correct header checksum: a future codec.
+    let mut f = valid.to_vec();
+    let meta = u32::from_le_bytes(f[32..36].try_into().unwrap()) as usize;
+    f[40 + meta + 8] = 0xEE;
+    let planes = f[7] as usize;
+    let size = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
+    let cs = u32::from_le_bytes(f[8..12].try_into().unwrap()) as usize;
+    let hs = 40 + meta + (size - size % planes).div_ceil(cs) * (8 + 5 * planes);
+    let sum = frame::checksum(&f[..hs]);
+    f[hs..hs + 8].copy_from_slice(&sum.to_le_bytes());
+    out.push(("unknown-codec", f, Error::UnsupportedCodec));
+    out
+}
+
+fn error_name(e: Error) -> String {
+    format!("{e:?}")
+}
+
+#[test]
+fn golden_vectors() {
+    let d = dir();
+    let bless = std::env::var_os("ZIPNN_BLESS").is_some();
+    let mut manifest = String::from(
+        "# name\tkind\tdtype\tmethod\tchunk_size\tbg_partitions\tinput\tframe\texpect\n",
+    );
+    let all = cases();
+    for c in &all {
+        let o = Options {
+            method: c.method,
+            chunk_size: c.chunk_size,
+            bg_partitions: c.bg_partitions,
+            ..Options::new(c.dtype)
+        };
+        let frame = compress_with_metadata(&c.input, &c.metadata, &o).unwrap();
+        let (inp, frm) = (
+            format!("inputs/{}.bin", c.name),
+            format!("valid/{}.znn", c.name),
+        );
+        manifest += &format!(
+            "{}\tvalid\t{}\t{:?}\t{}\t{}\t{inp}\t{frm}\tOk\n",
+            c.name,
+            c.dtype.name(),
+            c.method,
+            c.chunk_size,
+            c.bg_partitions
+        );
+        if bless {
+            std::fs::create_dir_all(d.join("inputs")).unwrap();
+            std::fs::create_dir_all(d.join("valid")).unwrap();
+            std::fs::write(d.join(&inp), &c.input).unwrap();
+            std::fs::write(d.join(&frm), &frame).unwrap();
+        }
+        let golden = std::fs::read(d.join(&frm)).expect("golden frame missing");
+        let input = std::fs::read(d.join(&inp)).expect("golden input missing");
+        assert_eq!(
+            decompress(&golden).unwrap(),
+            input,
+            "{}: golden frame no longer decodes to its input",
+            c.name
+        );
+        assert_eq!(metadata(&golden).unwrap(), &c.metadata[..]);
+        // The encoder is deterministic; a change here means the encoder changed.
+        assert_eq!(
+            frame, golden,
+            "{}: the encoder's output changed; if on purpose, bless new vectors and keep the old",
+            c.name
+        );
+    }
+    let base = std::fs::read(d.join("valid/fp32-auto.znn")).unwrap_or_else(|_| {
+        let c = &all[5];
+        compress(&c.input, &Options::new(c.dtype)).unwrap()
+    });
+    for (name, f, want) in invalid(&base) {
+        let frm = format!("invalid/{name}.znn");
+        manifest += &format!(
+            "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
+            error_name(want)
+        );
+        if bless {
+            std::fs::create_dir_all(d.join("invalid")).unwrap();
+            std::fs::write(d.join(&frm), &f).unwrap();
+        }
+        let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
+        assert_eq!(decompress(&golden), Err(want), "{name}");
+    }
+    if bless {
+        std::fs::write(d.join("manifest.tsv"), &manifest).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.join("manifest.tsv")).unwrap(),
+        manifest
+    );
+}
