@@ -113,7 +113,11 @@ pub fn decompress_into(frame: &[u8], dst: &mut [u8]) -> Result<usize> {
 }
 
 /// [`decompress_into`] with options.
-pub fn decompress_into_with(frame: &[u8], dst: &mut [u8], opts: &DecompressOptions) -> Result<usize> {
+pub fn decompress_into_with(
+    frame: &[u8],
+    dst: &mut [u8],
+    opts: &DecompressOptions,
+) -> Result<usize> {
     let f = parse_whole(frame, opts)?;
     let n = f.header().original_size;
     if n > dst.len() as u64 {

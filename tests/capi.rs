@@ -20,8 +20,13 @@ fn pm(b: &mut [u8]) -> *mut c_void {
 }
 
 fn defaults() -> zipnn_options {
-    let mut o = zipnn_options::default();
-    o.struct_size = 0; // prove init writes it
+    // Start from garbage to prove that init writes every field.
+    let mut o = zipnn_options {
+        struct_size: 0,
+        chunk_size: 7,
+        reserved: [9; 8],
+        ..Default::default()
+    };
     zipnn_options_init(&mut o);
     o
 }
@@ -122,7 +127,14 @@ fn null_pointers() {
         ZIPNN_ERROR_NULL_POINTER
     );
     assert_eq!(
-        zipnn_compress(null(), p(&src), src.len(), pm(&mut dst), dst.len(), null_mut()),
+        zipnn_compress(
+            null(),
+            p(&src),
+            src.len(),
+            pm(&mut dst),
+            dst.len(),
+            null_mut()
+        ),
         ZIPNN_ERROR_NULL_POINTER
     );
     assert_eq!(n, SENTINEL);
@@ -186,7 +198,8 @@ fn destination_too_small_leaves_everything_untouched() {
 fn bad_options() {
     let src = [0u8; 64];
     let mut dst = vec![0u8; 4096];
-    let cases: Vec<(Box<dyn Fn(&mut zipnn_options)>, i32)> = vec![
+    type Edit = Box<dyn Fn(&mut zipnn_options)>;
+    let cases: Vec<(Edit, i32)> = vec![
         (Box::new(|o| o.struct_size = 0), ZIPNN_ERROR_INVALID_PARAM),
         (Box::new(|o| o.struct_size = 4), ZIPNN_ERROR_INVALID_PARAM),
         (Box::new(|o| o.reserved[7] = 1), ZIPNN_ERROR_INVALID_PARAM),
@@ -318,7 +331,10 @@ fn frame_errors_have_exact_codes() {
         out.iter().all(|&b| b == 0x77),
         "a damaged frame must not write to dst"
     );
-    assert_eq!(dec(&frame[..frame.len() - 1], &mut out), ZIPNN_ERROR_TRUNCATED);
+    assert_eq!(
+        dec(&frame[..frame.len() - 1], &mut out),
+        ZIPNN_ERROR_TRUNCATED
+    );
     assert_eq!(dec(&frame[..10], &mut out), ZIPNN_ERROR_TRUNCATED);
     let mut long = frame.clone();
     long.extend_from_slice(&[0, 0]);
@@ -420,8 +436,8 @@ fn versions_agree_with_cargo_and_the_header() {
         zipnn_version_number(),
         parts[0] * 10000 + parts[1] * 100 + parts[2]
     );
-    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/zipnn.h"))
-        .unwrap();
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/zipnn.h")).unwrap();
     for (name, val) in [
         ("ZIPNN_VERSION_MAJOR", parts[0]),
         ("ZIPNN_VERSION_MINOR", parts[1]),
@@ -460,7 +476,9 @@ fn error_strings_are_distinct_and_static() {
     let mut seen = std::collections::HashSet::new();
     for c in codes {
         // SAFETY: static NUL-terminated string.
-        let s = unsafe { CStr::from_ptr(zipnn_error_string(c)) }.to_str().unwrap();
+        let s = unsafe { CStr::from_ptr(zipnn_error_string(c)) }
+            .to_str()
+            .unwrap();
         assert!(seen.insert(s.to_string()), "duplicate message for {c}");
     }
 }

@@ -10,11 +10,12 @@ fn frames() -> Vec<(String, Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
     for dtype in DType::ALL {
         for method in Method::ALL {
-            let kind = if method == Method::Zstd || method == Method::Lz4 || method == Method::Snappy {
-                Kind::Pattern
-            } else {
-                Kind::Gaussian
-            };
+            let kind =
+                if method == Method::Zstd || method == Method::Lz4 || method == Method::Snappy {
+                    Kind::Pattern
+                } else {
+                    Kind::Gaussian
+                };
             let src = make(dtype, kind, 3 * 1024 + 3, dtype as u64 + 10 * method as u64);
             let o = Options {
                 method,
@@ -133,7 +134,10 @@ fn tampered_payloads_with_valid_checksums_never_panic() {
                 bad[at] = rng.next() as u8;
             }
             reseal(&mut bad);
-            assert!(Frame::parse(&bad).is_ok(), "{name}: reseal broke the header");
+            assert!(
+                Frame::parse(&bad).is_ok(),
+                "{name}: reseal broke the header"
+            );
             match decompress(&bad) {
                 Ok(out) => assert_eq!(out.len(), src.len(), "{name}: wrong length"),
                 Err(e) => assert!(

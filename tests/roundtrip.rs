@@ -121,7 +121,14 @@ fn gaussian_weights_compress_like_weights() {
 #[test]
 fn output_is_identical_at_every_thread_count() {
     let src = make(DType::Bf16, Kind::Gaussian, 40 * CS as usize + 3, 17);
-    let base = compress(&src, &Options { threads: 1, ..opts(DType::Bf16, Method::Auto, Level::Max) }).unwrap();
+    let base = compress(
+        &src,
+        &Options {
+            threads: 1,
+            ..opts(DType::Bf16, Method::Auto, Level::Max)
+        },
+    )
+    .unwrap();
     for threads in [0, 2, 3, 8] {
         let o = Options {
             threads,
@@ -162,7 +169,11 @@ fn metadata_travels_and_chunks_decode_alone() {
     for i in 0..info.chunk_count {
         let n = decompress_chunk(&frame, i, &mut buf).unwrap();
         let r = f.chunk_range(i as usize);
-        assert_eq!(&buf[..n], &src[r.start as usize..r.end as usize], "chunk {i}");
+        assert_eq!(
+            &buf[..n],
+            &src[r.start as usize..r.end as usize],
+            "chunk {i}"
+        );
     }
     assert_eq!(
         decompress_chunk(&frame, info.chunk_count, &mut buf),
@@ -245,17 +256,20 @@ fn decompress_errors_and_limits() {
         threads: 1,
         max_size: src.len() as u64 - 1,
     };
-    assert_eq!(
-        decompress_with(&frame, &limited),
-        Err(Error::LimitExceeded)
-    );
+    assert_eq!(decompress_with(&frame, &limited), Err(Error::LimitExceeded));
     let mut trailing = frame.clone();
     trailing.push(0);
     assert_eq!(decompress(&trailing), Err(Error::Corrupt));
     // frame_info accepts bytes after the frame and says where it ends.
-    assert_eq!(frame_info(&trailing).unwrap().frame_size, frame.len() as u64);
+    assert_eq!(
+        frame_info(&trailing).unwrap().frame_size,
+        frame.len() as u64
+    );
     assert_eq!(decompress(&[]), Err(Error::Truncated));
-    assert_eq!(decompress(b"hello world, not a frame"), Err(Error::BadMagic));
+    assert_eq!(
+        decompress(b"hello world, not a frame"),
+        Err(Error::BadMagic)
+    );
     for cut in 0..frame.len() {
         assert!(decompress(&frame[..cut]).is_err(), "prefix {cut} accepted");
     }

@@ -41,19 +41,61 @@ fn cases() -> Vec<Case> {
     };
     add("empty", DType::Raw, Method::Auto, Kind::Zero, 0);
     add("one-byte", DType::Bf16, Method::Auto, Kind::Gaussian, 1);
-    add("bf16-huffman", DType::Bf16, Method::Huffman, Kind::Gaussian, 3001);
-    add("bf16-special", DType::Bf16, Method::Auto, Kind::Special, 2048);
+    add(
+        "bf16-huffman",
+        DType::Bf16,
+        Method::Huffman,
+        Kind::Gaussian,
+        3001,
+    );
+    add(
+        "bf16-special",
+        DType::Bf16,
+        Method::Auto,
+        Kind::Special,
+        2048,
+    );
     add("fp16-auto", DType::Fp16, Method::Auto, Kind::Gaussian, 2500);
     add("fp32-auto", DType::Fp32, Method::Auto, Kind::Gaussian, 4099);
     add("fp64-auto", DType::Fp64, Method::Auto, Kind::Gaussian, 4096);
-    add("fp8e4m3-auto", DType::Fp8E4M3, Method::Auto, Kind::Gaussian, 2000);
-    add("fp8e5m2-auto", DType::Fp8E5M2, Method::Auto, Kind::Gaussian, 2000);
+    add(
+        "fp8e4m3-auto",
+        DType::Fp8E4M3,
+        Method::Auto,
+        Kind::Gaussian,
+        2000,
+    );
+    add(
+        "fp8e5m2-auto",
+        DType::Fp8E5M2,
+        Method::Auto,
+        Kind::Gaussian,
+        2000,
+    );
     add("int8-zstd", DType::Int8, Method::Zstd, Kind::Pattern, 3000);
     add("uint8-lz4", DType::Uint8, Method::Lz4, Kind::Pattern, 3000);
-    add("raw-snappy", DType::Raw, Method::Snappy, Kind::Pattern, 3000);
+    add(
+        "raw-snappy",
+        DType::Raw,
+        Method::Snappy,
+        Kind::Pattern,
+        3000,
+    );
     add("raw-random", DType::Raw, Method::Auto, Kind::Random, 1500);
-    add("fp32-zero-runs", DType::Fp32, Method::Auto, Kind::Zero, 2048);
-    add("fp32-method-raw", DType::Fp32, Method::Raw, Kind::Gaussian, 1030);
+    add(
+        "fp32-zero-runs",
+        DType::Fp32,
+        Method::Auto,
+        Kind::Zero,
+        2048,
+    );
+    add(
+        "fp32-method-raw",
+        DType::Fp32,
+        Method::Raw,
+        Kind::Gaussian,
+        1030,
+    );
     v.push(Case {
         name: "raw-bg4-meta".into(),
         dtype: DType::Raw,

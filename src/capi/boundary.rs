@@ -15,8 +15,8 @@ pub(crate) fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 macro_rules! ffi_status {
     ($body:block) => {
         $crate::capi::boundary::guard($crate::error::Error::InternalPanic.code(), || {
-            let r: ::std::result::Result<(), $crate::error::Error> = (|| $body)();
-            match r {
+            let body = || -> ::std::result::Result<(), $crate::error::Error> { $body };
+            match body() {
                 Ok(()) => $crate::capi::status::ZIPNN_OK,
                 Err(e) => e.code(),
             }

@@ -4,7 +4,9 @@ use std::ffi::c_void;
 use std::mem::size_of;
 
 use super::boundary::{in_buf, out_buf, overlaps};
-use super::options::{read_options, to_decompress_options, to_options, zipnn_frame_info, zipnn_options};
+use super::options::{
+    read_options, to_decompress_options, to_options, zipnn_frame_info, zipnn_options,
+};
 use super::status::zipnn_status;
 use crate::error::Error;
 
@@ -139,7 +141,14 @@ pub extern "C" fn zipnn_decompress(
     dst_capacity: usize,
     out_written: *mut usize,
 ) -> zipnn_status {
-    zipnn_decompress_with_options(std::ptr::null(), src, src_size, dst, dst_capacity, out_written)
+    zipnn_decompress_with_options(
+        std::ptr::null(),
+        src,
+        src_size,
+        dst,
+        dst_capacity,
+        out_written,
+    )
 }
 
 /// As `zipnn_decompress()`, with `opts` (NULL = defaults) giving `threads` and

@@ -130,7 +130,8 @@ pub(crate) fn read_options(opts: *const zipnn_options) -> Result<zipnn_options, 
     }
     if declared > ours {
         // SAFETY: the caller declares `declared` readable bytes.
-        let tail = unsafe { std::slice::from_raw_parts((opts as *const u8).add(ours), declared - ours) };
+        let tail =
+            unsafe { std::slice::from_raw_parts((opts as *const u8).add(ours), declared - ours) };
         if tail.iter().any(|&b| b != 0) {
             return Err(Error::InvalidParam);
         }
@@ -140,7 +141,11 @@ pub(crate) fn read_options(opts: *const zipnn_options) -> Result<zipnn_options, 
     // SAFETY: copies the `n` bytes the caller declared into a local of at least `n` bytes;
     // every bit pattern is valid for this plain-data struct.
     unsafe {
-        std::ptr::copy_nonoverlapping(opts as *const u8, &mut o as *mut zipnn_options as *mut u8, n)
+        std::ptr::copy_nonoverlapping(
+            opts as *const u8,
+            &mut o as *mut zipnn_options as *mut u8,
+            n,
+        )
     };
     o.struct_size = ours as u32;
     if o.reserved.iter().any(|&r| r != 0) {

@@ -38,9 +38,12 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
+/// Pools built so far, by thread count.
+type PoolCache = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
+
 /// A cached rayon pool for an explicit thread count (pools are costly to build).
 fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
+    static POOLS: OnceLock<PoolCache> = OnceLock::new();
     let pools = POOLS.get_or_init(|| Mutex::new(Vec::new()));
     let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {
@@ -83,7 +86,11 @@ fn header_for(src_len: usize, metadata: &[u8], opts: &Options) -> Result<Header>
     let planes = opts.planes();
     let tail_len = src_len % planes;
     Ok(Header {
-        flags: if metadata.is_empty() { 0 } else { FLAG_METADATA },
+        flags: if metadata.is_empty() {
+            0
+        } else {
+            FLAG_METADATA
+        },
         dtype: opts.dtype,
         planes,
         chunk_size: opts.chunk_size as usize,

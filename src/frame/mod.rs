@@ -297,6 +297,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn checksum_is_xxh3_64_as_documented() {
+        // docs/FORMAT.md section 4 gives this test vector.
+        assert_eq!(checksum(b""), 0x2D06_8005_38D3_94C2);
+    }
+
+    #[test]
     fn short_inputs_are_truncated_or_bad_magic() {
         assert_eq!(parse_fixed(&[]).unwrap_err(), Error::Truncated);
         assert_eq!(parse_fixed(&MAGIC[..2]).unwrap_err(), Error::Truncated);

@@ -1059,37 +1059,39 @@ static int test_null_pointers(void) {
 }
 
 static int test_dst_too_small_compress(void) {
-    size_t d;
+    size_t d, m;
     for (d = 0; d < N_DTYPES; d++) {
-        const size_t n = 3 * TEST_CHUNK + 7;
-        unsigned char *src = (unsigned char *)xmalloc(n);
-        unsigned char *frame = NULL;
-        unsigned char *dst;
-        size_t len = 0, w;
-        zipnn_options o = make_opts(ALL_DTYPES[d], ZIPNN_METHOD_AUTO, 0);
-        gen_data(ALL_DTYPES[d], src, n, 50 + (uint64_t)d);
-        CHECK_OK_HELPER(compress_alloc(&o, src, n, &frame, &len));
-        dst = (unsigned char *)xmalloc(len + 8);
+        for (m = 0; m < N_METHODS; m++) {
+            const size_t n = 3 * TEST_CHUNK + 7;
+            unsigned char *src = (unsigned char *)xmalloc(n);
+            unsigned char *frame = NULL;
+            unsigned char *dst;
+            size_t len = 0, w;
+            zipnn_options o = make_opts(ALL_DTYPES[d], ALL_METHODS[m], 0);
+            gen_data(ALL_DTYPES[d], src, n, 50 + (uint64_t)d);
+            CHECK_OK_HELPER(compress_alloc(&o, src, n, &frame, &len));
+            dst = (unsigned char *)xmalloc(len + 8);
 
-        /* One byte short of the actual frame: DST_TOO_SMALL, nothing written. */
-        memset(dst, (int)SENTINEL_BYTE, len + 8);
-        w = SENTINEL_SIZE;
-        CHECK_STATUS(zipnn_compress(&o, src, n, dst, len - 1, &w), ZIPNN_ERROR_DST_TOO_SMALL);
-        CHECK(w == SENTINEL_SIZE);
-        CHECK(all_bytes_are(dst, len + 8, (unsigned char)SENTINEL_BYTE));
+            /* One byte short of the actual frame: DST_TOO_SMALL, nothing written. */
+            memset(dst, (int)SENTINEL_BYTE, len + 8);
+            w = SENTINEL_SIZE;
+            CHECK_STATUS(zipnn_compress(&o, src, n, dst, len - 1, &w), ZIPNN_ERROR_DST_TOO_SMALL);
+            CHECK(w == SENTINEL_SIZE);
+            CHECK(all_bytes_are(dst, len + 8, (unsigned char)SENTINEL_BYTE));
 
-        /* Far too small. */
-        CHECK_STATUS(zipnn_compress(&o, src, n, dst, 1, &w), ZIPNN_ERROR_DST_TOO_SMALL);
-        CHECK(w == SENTINEL_SIZE);
-        CHECK(all_bytes_are(dst, len + 8, (unsigned char)SENTINEL_BYTE));
+            /* Far too small. */
+            CHECK_STATUS(zipnn_compress(&o, src, n, dst, 1, &w), ZIPNN_ERROR_DST_TOO_SMALL);
+            CHECK(w == SENTINEL_SIZE);
+            CHECK(all_bytes_are(dst, len + 8, (unsigned char)SENTINEL_BYTE));
 
-        /* Exactly the frame's length (less than the bound) is enough. */
-        CHECK_STATUS(zipnn_compress(&o, src, n, dst, len, &w), ZIPNN_OK);
-        CHECK(w == len && memcmp(dst, frame, len) == 0);
-        CHECK(all_bytes_are(dst + len, 8, (unsigned char)SENTINEL_BYTE));
-        free(dst);
-        free(src);
-        free(frame);
+            /* Exactly the frame's length (less than the bound) is enough. */
+            CHECK_STATUS(zipnn_compress(&o, src, n, dst, len, &w), ZIPNN_OK);
+            CHECK(w == len && memcmp(dst, frame, len) == 0);
+            CHECK(all_bytes_are(dst + len, 8, (unsigned char)SENTINEL_BYTE));
+            free(dst);
+            free(src);
+            free(frame);
+        }
     }
     return 0;
 }
@@ -1523,6 +1525,101 @@ static int test_overlapping_buffers(void) {
     return 0;
 }
 
+static int test_header_fields_checked_before_checksum(void) {
+    /* Unknown flags, an unknown dtype and a metadata flag without metadata are rejected by
+     * their own codes (the fixed header is validated before the header checksum). */
+    unsigned char *src = NULL, *frame = NULL;
+    unsigned char *dst = (unsigned char *)xmalloc(STD_N);
+    size_t len = 0, w = SENTINEL_SIZE;
+    uint64_t sz = 5;
+    unsigned char saved;
+    CHECK_OK_HELPER(standard_frame(&src, &frame, &len));
+    saved = frame[5];
+    frame[5] = (unsigned char)(saved | 0x80u);
+    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_UNSUPPORTED_FLAGS);
+    CHECK_STATUS(zipnn_get_decompressed_size(frame, len, &sz), ZIPNN_ERROR_UNSUPPORTED_FLAGS);
+    frame[5] = (unsigned char)(saved | 0x01u); /* metadata flag, metadata_size 0 */
+    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_CORRUPT);
+    frame[5] = saved;
+    saved = frame[6];
+    frame[6] = 99;
+    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_UNSUPPORTED_DTYPE);
+    CHECK_STATUS(zipnn_verify(frame, len), ZIPNN_ERROR_UNSUPPORTED_DTYPE);
+    frame[6] = saved;
+    CHECK(w == SENTINEL_SIZE && sz == 5);
+    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_OK);
+    free(src);
+    free(frame);
+    free(dst);
+    return 0;
+}
+
+static int test_compress_bound(void) {
+    zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
+    size_t prev = 0, n;
+    /* Monotonic in the size, never below the input, 0 on overflow. */
+    for (n = 0; n < 3 * TEST_CHUNK; n += 511) {
+        size_t b = zipnn_compress_bound(n, &o);
+        CHECK(b > n);
+        CHECK(b >= prev);
+        prev = b;
+    }
+    CHECK(zipnn_compress_bound(SIZE_MAX, &o) == 0);
+    CHECK(zipnn_compress_bound(SIZE_MAX - 100, NULL) == 0);
+    return 0;
+}
+
+static int test_decompress_options_threads(void) {
+    unsigned char *src = NULL, *frame = NULL;
+    unsigned char *dst = (unsigned char *)xmalloc(STD_N);
+    size_t len = 0, w = SENTINEL_SIZE;
+    zipnn_options o;
+    static const uint32_t ok_threads[] = {0, 1, 2, 7, 1024};
+    size_t i;
+    CHECK_OK_HELPER(standard_frame(&src, &frame, &len));
+    zipnn_options_init(&o);
+    for (i = 0; i < sizeof ok_threads / sizeof ok_threads[0]; i++) {
+        o.threads = ok_threads[i];
+        memset(dst, 0, STD_N);
+        CHECK_STATUS(zipnn_decompress_with_options(&o, frame, len, dst, STD_N, &w), ZIPNN_OK);
+        CHECK(w == STD_N && memcmp(dst, src, STD_N) == 0);
+    }
+    o.threads = 1025;
+    w = SENTINEL_SIZE;
+    CHECK_STATUS(zipnn_decompress_with_options(&o, frame, len, dst, STD_N, &w),
+                 ZIPNN_ERROR_INVALID_PARAM);
+    CHECK(w == SENTINEL_SIZE);
+    free(src);
+    free(frame);
+    free(dst);
+    return 0;
+}
+
+static int test_overlapping_metadata(void) {
+    const size_t n = TEST_CHUNK;
+    zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
+    size_t bound = zipnn_compress_bound(n, &o) + 64;
+    unsigned char *src = (unsigned char *)xmalloc(n);
+    unsigned char *buf = (unsigned char *)xmalloc(bound + 64);
+    size_t w = SENTINEL_SIZE, len = 0;
+    gen_data(ZIPNN_DTYPE_FP32, src, n, 12);
+    memset(buf, 7, bound + 64);
+    /* metadata inside dst */
+    CHECK_STATUS(zipnn_compress_with_metadata(&o, buf + 10, 16, src, n, buf, bound, &w),
+                 ZIPNN_ERROR_INVALID_PARAM);
+    CHECK(w == SENTINEL_SIZE);
+    /* metadata just after dst is fine */
+    CHECK_STATUS(zipnn_compress_with_metadata(&o, buf + bound, 16, src, n, buf, bound, &len),
+                 ZIPNN_OK);
+    /* get_metadata into the frame itself */
+    CHECK_STATUS(zipnn_get_metadata(buf, len, buf + 4, 16, &w), ZIPNN_ERROR_INVALID_PARAM);
+    CHECK_STATUS(zipnn_decompress_chunk(buf, len, 0, buf + 8, n, &w), ZIPNN_ERROR_INVALID_PARAM);
+    CHECK(w == SENTINEL_SIZE);
+    free(src);
+    free(buf);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Strings and versions                                                                   */
 /* ------------------------------------------------------------------------------------ */
@@ -1628,6 +1725,10 @@ static const test_case TESTS[] = {
     TEST(test_bad_options),
     TEST(test_options_struct_size_versions),
     TEST(test_overlapping_buffers),
+    TEST(test_header_fields_checked_before_checksum),
+    TEST(test_compress_bound),
+    TEST(test_decompress_options_threads),
+    TEST(test_overlapping_metadata),
 };
 #undef TEST
 

@@ -115,10 +115,10 @@ pub fn make(dtype: DType, kind: Kind, n: usize, seed: u64) -> Vec<u8> {
         i += 1;
         match kind {
             Kind::Random => out.extend_from_slice(&r.next().to_le_bytes()[..esize]),
-            Kind::Zero => out.extend(std::iter::repeat_n(0u8, esize)),
+            Kind::Zero => out.resize(out.len() + esize, 0),
             Kind::Pattern => {
                 let b = ((i / 7) % 13) as u8;
-                out.extend(std::iter::repeat_n(b, esize))
+                out.resize(out.len() + esize, b)
             }
             Kind::Gaussian | Kind::Special => match dtype {
                 DType::Bf16 => out.extend_from_slice(&f32_to_bf16(v as f32).to_le_bytes()),

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test in every language: the README's test command, and what CI runs.
+#   scripts/test-all.sh            # everything
+#   scripts/test-all.sh rust c     # only some suites: rust, header, c, python, go, demo
+# Needs Rust, Go, Python 3.11, gcc/g++, cmake and GoogleTest; the suites install the rest
+# (cbindgen, pkg-config, Python packages into a venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(rust header demo c python go)
+failed=()
+run() {
+  local name=$1; shift
+  echo
+  echo "=== $name: $* ==="
+  local t0=$SECONDS
+  if "$@"; then
+    echo "=== $name: ok ($((SECONDS - t0)) s) ==="
+  else
+    echo "=== $name: FAILED ($((SECONDS - t0)) s) ==="
+    failed+=("$name")
+  fi
+}
+rust_suite() {
+  cargo fmt --all -- --check &&
+  cargo clippy --all-targets --locked --features test-panic -- -D warnings &&
+  cargo test --release --locked --features test-panic
+}
+for s in "${suites[@]}"; do
+  case $s in
+    rust)   run rust rust_suite ;;
+    header) run header scripts/gen-header.sh --check ;;
+    demo)   run demo cargo run --release --locked --quiet --example demo ;;
+    c)      run c scripts/test-c.sh ;;
+    python) run python scripts/test-python.sh ;;
+    go)     run go scripts/test-go.sh ;;
+    *) echo "unknown suite: $s" >&2; exit 2 ;;
+  esac
+done
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed: ${suites[*]}"
