@@ -115,6 +115,11 @@
 #define ZIPNN_LEVEL_MAX 3
 
 /*
+ Offset of the fixed header's own checksum (its last four bytes).
+ */
+#define FIXED_CHECKSUM_AT 36
+
+/*
  Options for compression and decompression.
 
  Initialise with `zipnn_options_init()` (or `ZIPNN_OPTIONS_INIT`), then change fields.
@@ -418,8 +423,11 @@ zipnn_status zipnn_decompress_with_options(const struct zipnn_options *opts,
  Decodes chunk `chunk_index` of the frame at `src` alone into `dst` (random access).
  Chunk `i` is original bytes `[i * chunk_size, i * chunk_size + *out_written)`; the last
  `original_size % planes` bytes of the original belong to no chunk. On `ZIPNN_OK`,
- `*out_written` is the chunk's length. Errors: as `zipnn_decompress()`, plus
- `INVALID_PARAM` for an index past the last chunk. Thread-safe; uses the calling thread.
+ `*out_written` is the chunk's length. `src` must start with a frame; bytes after the
+ frame are ignored (so a frame inside a larger file can be read in place). Errors: as
+ `zipnn_decompress()` (but not for bytes after the frame), plus `INVALID_PARAM` for an
+ index past the last chunk. Only this chunk's checksum is verified. Thread-safe; uses the
+ calling thread.
  */
 ZIPNN_NODISCARD
 zipnn_status zipnn_decompress_chunk(const void *src,
@@ -442,7 +450,8 @@ zipnn_status zipnn_get_frame_info(const void *src,
                                   struct zipnn_frame_info *info);
 
 /*
- Copies the metadata block of the frame at `src` into `dst` and writes its length to
+ Copies the metadata block of the frame that starts at `src` (bytes after the frame are
+ ignored) into `dst` and writes its length to
  `*out_written` (0 when the frame has none). `DST_TOO_SMALL` when it does not fit (the
  size is in `zipnn_frame_info.metadata_size`). Other errors as
  `zipnn_get_decompressed_size()`. Thread-safe.

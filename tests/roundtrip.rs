@@ -275,3 +275,49 @@ fn decompress_errors_and_limits() {
     }
     assert_eq!(verify(&frame), Ok(()));
 }
+
+/// Property: for random dtype, options, size and data kind, the round trip is exact, the
+/// frame is within the bound, and the frame's info matches the input.
+#[test]
+fn random_cases_round_trip() {
+    let mut rng = common::Rng(2026);
+    for case in 0..400 {
+        let dtype = DType::ALL[(rng.next() % 9) as usize];
+        let method = Method::ALL[(rng.next() % 6) as usize];
+        let level = [Level::Fast, Level::Default, Level::Max][(rng.next() % 3) as usize];
+        let bg = if dtype == DType::Raw {
+            [1, 2, 4, 8][(rng.next() % 4) as usize]
+        } else {
+            1
+        };
+        let chunk_size = 1024 * (1 + (rng.next() % 8) as u32) * 8;
+        let threshold = [0.5f32, 0.95, 1.0][(rng.next() % 3) as usize];
+        let kind = KINDS[(rng.next() % KINDS.len() as u64) as usize];
+        let n = match rng.next() % 4 {
+            0 => (rng.next() % 16) as usize,
+            1 => (rng.next() % 5000) as usize,
+            _ => (rng.next() % 200_000) as usize,
+        };
+        let o = Options {
+            method,
+            level,
+            bg_partitions: bg,
+            chunk_size,
+            threshold,
+            threads: (rng.next() % 3) as u32,
+            ..Options::new(dtype)
+        };
+        let src = make(dtype, kind, n, case);
+        let frame = compress(&src, &o).unwrap_or_else(|e| panic!("case {case} {o:?}: {e}"));
+        assert!(frame.len() <= compress_bound(n, &o).unwrap(), "case {case}");
+        assert_eq!(decompress(&frame).unwrap(), src, "case {case} {o:?} {kind:?} n={n}");
+        let info = frame_info(&frame).unwrap();
+        assert_eq!(info.original_size, n as u64);
+        assert_eq!(info.dtype, dtype);
+        assert_eq!(info.planes as usize, o.planes());
+        assert_eq!(
+            info.chunk_count,
+            ((n - n % o.planes()) as u64).div_ceil(chunk_size as u64)
+        );
+    }
+}

@@ -108,6 +108,22 @@ fn cases() -> Vec<Case> {
     v
 }
 
+/// Rewrites the fixed header's checksum and the header checksum after an edit, as a
+/// (future or hostile) encoder would write them.
+fn reseal_header(f: &mut [u8]) {
+    let sum = frame::fixed_checksum(&f[..36]);
+    f[36..40].copy_from_slice(&sum.to_le_bytes());
+    let meta = u32::from_le_bytes(f[32..36].try_into().unwrap()) as usize;
+    let planes = (f[7] as usize).max(1);
+    let size = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
+    let cs = (u32::from_le_bytes(f[8..12].try_into().unwrap()) as usize).max(1);
+    let hs = 40 + meta + (size - size % planes).div_ceil(cs) * (8 + 5 * planes);
+    if hs + 8 <= f.len() {
+        let sum = frame::checksum(&f[..hs]);
+        f[hs..hs + 8].copy_from_slice(&sum.to_le_bytes());
+    }
+}
+
 /// Invalid frames made from a valid one, with the error each must give.
 fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     let mut out = Vec::new();
@@ -119,10 +135,19 @@ fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     out.push(("version-2", f, Error::UnsupportedVersion));
     let mut f = valid.to_vec();
     f[5] |= 0x40;
+    reseal_header(&mut f);
     out.push(("unknown-flag", f, Error::UnsupportedFlags));
     let mut f = valid.to_vec();
     f[6] = 42;
+    reseal_header(&mut f);
     out.push(("unknown-dtype", f, Error::UnsupportedDtype));
+    let mut f = valid.to_vec();
+    f[23] ^= 0x40; // the top byte of original_size: a damaged size, not a short input
+    out.push(("size-bit-flip", f, Error::Checksum));
+    let mut f = valid.to_vec();
+    f[12] = 1; // a reserved field, with both checksums right
+    reseal_header(&mut f);
+    out.push(("reserved-nonzero", f, Error::Corrupt));
     out.push(("truncated-header", valid[..30].to_vec(), Error::Truncated));
     out.push((
         "truncated-payload",
@@ -143,12 +168,7 @@ fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     let mut f = valid.to_vec();
     let meta = u32::from_le_bytes(f[32..36].try_into().unwrap()) as usize;
     f[40 + meta + 8] = 0xEE;
-    let planes = f[7] as usize;
-    let size = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
-    let cs = u32::from_le_bytes(f[8..12].try_into().unwrap()) as usize;
-    let hs = 40 + meta + (size - size % planes).div_ceil(cs) * (8 + 5 * planes);
-    let sum = frame::checksum(&f[..hs]);
-    f[hs..hs + 8].copy_from_slice(&sum.to_le_bytes());
+    reseal_header(&mut f);
     out.push(("unknown-codec", f, Error::UnsupportedCodec));
     out
 }

@@ -88,7 +88,8 @@ impl Header {
         out[24] = self.tail_len as u8;
         out[25..32].copy_from_slice(&self.tail);
         out[32..36].copy_from_slice(&(self.metadata_size as u32).to_le_bytes());
-        // 36..40 reserved, zero
+        let sum = fixed_checksum(&out[..FIXED_CHECKSUM_AT]);
+        out[FIXED_CHECKSUM_AT..].copy_from_slice(&sum.to_le_bytes());
     }
 }
 
@@ -105,6 +106,16 @@ fn le64(b: &[u8], at: usize) -> u64 {
 /// Checksum of a byte range: XXH3-64 with seed 0.
 pub fn checksum(bytes: &[u8]) -> u64 {
     xxh3_64(bytes)
+}
+
+/// Offset of the fixed header's own checksum (its last four bytes).
+pub const FIXED_CHECKSUM_AT: usize = 36;
+
+/// The fixed header's checksum: the low 32 bits of XXH3-64 of its first 36 bytes. It lets
+/// a decoder trust the sizes it reads there (and so tell a damaged size from a truncated
+/// input) before the whole header is available.
+pub fn fixed_checksum(fixed: &[u8]) -> u32 {
+    checksum(fixed) as u32
 }
 
 /// A parsed, validated frame: the header and chunk table are checked (header checksum,
@@ -151,6 +162,9 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     if src.len() < FIXED_HEADER_SIZE {
         return Err(Error::Truncated);
     }
+    if fixed_checksum(&src[..FIXED_CHECKSUM_AT]) != le32(src, FIXED_CHECKSUM_AT) {
+        return Err(Error::Checksum);
+    }
     let flags = src[5];
     if flags & !KNOWN_FLAGS != 0 {
         return Err(Error::UnsupportedFlags);
@@ -171,7 +185,6 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
         && (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size)
         && chunk_size as usize % planes == 0
         && le32(src, 12) == 0
-        && le32(src, 36) == 0
         && tail_len as u64 == original_size % planes.max(1) as u64
         && tail[tail_len..].iter().all(|&b| b == 0)
         && metadata_size <= MAX_METADATA_SIZE

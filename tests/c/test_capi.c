@@ -1525,27 +1525,23 @@ static int test_overlapping_buffers(void) {
     return 0;
 }
 
-static int test_header_fields_checked_before_checksum(void) {
-    /* Unknown flags, an unknown dtype and a metadata flag without metadata are rejected by
-     * their own codes (the fixed header is validated before the header checksum). */
+static int test_damaged_fixed_header_is_a_checksum_error(void) {
+    /* The fixed header carries its own checksum: damage to flags, dtype or the size fields is
+     * CHECKSUM, never a misread field and never mistaken for truncation. (Frames with unknown
+     * flags or dtypes and correct checksums are in tests/vectors: test_golden_vectors.) */
+    static const size_t at[] = {5, 6, 8, 17, 23, 24, 33, 36};
     unsigned char *src = NULL, *frame = NULL;
     unsigned char *dst = (unsigned char *)xmalloc(STD_N);
-    size_t len = 0, w = SENTINEL_SIZE;
+    size_t len = 0, w = SENTINEL_SIZE, i;
     uint64_t sz = 5;
-    unsigned char saved;
     CHECK_OK_HELPER(standard_frame(&src, &frame, &len));
-    saved = frame[5];
-    frame[5] = (unsigned char)(saved | 0x80u);
-    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_UNSUPPORTED_FLAGS);
-    CHECK_STATUS(zipnn_get_decompressed_size(frame, len, &sz), ZIPNN_ERROR_UNSUPPORTED_FLAGS);
-    frame[5] = (unsigned char)(saved | 0x01u); /* metadata flag, metadata_size 0 */
-    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_CORRUPT);
-    frame[5] = saved;
-    saved = frame[6];
-    frame[6] = 99;
-    CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_UNSUPPORTED_DTYPE);
-    CHECK_STATUS(zipnn_verify(frame, len), ZIPNN_ERROR_UNSUPPORTED_DTYPE);
-    frame[6] = saved;
+    for (i = 0; i < sizeof at / sizeof at[0]; i++) {
+        frame[at[i]] ^= 0x40u;
+        CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_ERROR_CHECKSUM);
+        CHECK_STATUS(zipnn_get_decompressed_size(frame, len, &sz), ZIPNN_ERROR_CHECKSUM);
+        CHECK_STATUS(zipnn_verify(frame, len), ZIPNN_ERROR_CHECKSUM);
+        frame[at[i]] ^= 0x40u;
+    }
     CHECK(w == SENTINEL_SIZE && sz == 5);
     CHECK_STATUS(zipnn_decompress(frame, len, dst, STD_N, &w), ZIPNN_OK);
     free(src);
@@ -1553,6 +1549,126 @@ static int test_header_fields_checked_before_checksum(void) {
     free(dst);
     return 0;
 }
+
+#ifdef ZIPNN_VECTORS_DIR
+static unsigned char *read_file(const char *rel, size_t *len) {
+    char path[1024];
+    FILE *f;
+    long n;
+    unsigned char *buf;
+    snprintf(path, sizeof path, "%s/%s", ZIPNN_VECTORS_DIR, rel);
+    f = fopen(path, "rb");
+    if (!f) {
+        printf("  cannot open %s\n", path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = (unsigned char *)xmalloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static zipnn_status status_by_name(const char *name) {
+    static const struct {
+        const char *name;
+        zipnn_status code;
+    } names[] = {
+        {"Ok", ZIPNN_OK},
+        {"BadMagic", ZIPNN_ERROR_BAD_MAGIC},
+        {"UnsupportedVersion", ZIPNN_ERROR_UNSUPPORTED_VERSION},
+        {"UnsupportedFlags", ZIPNN_ERROR_UNSUPPORTED_FLAGS},
+        {"UnsupportedDtype", ZIPNN_ERROR_UNSUPPORTED_DTYPE},
+        {"UnsupportedCodec", ZIPNN_ERROR_UNSUPPORTED_CODEC},
+        {"Truncated", ZIPNN_ERROR_TRUNCATED},
+        {"Corrupt", ZIPNN_ERROR_CORRUPT},
+        {"Checksum", ZIPNN_ERROR_CHECKSUM},
+    };
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(names[i].name, name) == 0) {
+            return names[i].code;
+        }
+    }
+    return 1; /* not a status: fails the comparison */
+}
+
+/* Splits `s` in place at `sep`; returns the next field and advances *s (NULL at the end). */
+static char *next_field(char **s, char sep) {
+    char *start = *s, *end;
+    if (!start || !*start) {
+        return NULL;
+    }
+    end = strchr(start, sep);
+    if (end) {
+        *end = 0;
+        *s = end + 1;
+    } else {
+        *s = start + strlen(start);
+    }
+    return start;
+}
+
+static int test_golden_vectors(void) {
+    /* tests/vectors/manifest.tsv: valid frames decode to their inputs, invalid ones give
+     * their listed status. Columns: name kind dtype method chunk bg input frame expect. */
+    size_t mlen = 0, checked = 0;
+    unsigned char *manifest = read_file("manifest.tsv", &mlen);
+    char *line, *rest;
+    CHECK(manifest != NULL);
+    manifest[mlen] = 0;
+    rest = (char *)manifest;
+    while ((line = next_field(&rest, '\n')) != NULL) {
+        char *col[9], *s2 = line, *tok;
+        int ncol = 0;
+        size_t flen = 0, ilen = 0, cap, w = SENTINEL_SIZE;
+        unsigned char *frame, *input = NULL, *out;
+        zipnn_status want, got;
+        if (line[0] == '#') {
+            continue;
+        }
+        while (ncol < 9 && (tok = next_field(&s2, '\t')) != NULL) {
+            col[ncol++] = tok;
+        }
+        CHECK(ncol == 9);
+        frame = read_file(col[7], &flen);
+        CHECK(frame != NULL);
+        want = status_by_name(col[8]);
+        if (want == ZIPNN_OK) {
+            input = read_file(col[6], &ilen);
+            CHECK(input != NULL);
+        }
+        /* Invalid frames get room for any size they might claim, so that the listed error,
+         * not DST_TOO_SMALL, is what they produce. */
+        cap = want == ZIPNN_OK ? ilen : (size_t)1 << 20;
+        out = (unsigned char *)xmalloc(cap + 1);
+        got = zipnn_decompress(frame, flen, out, cap, &w);
+        if (got != want) {
+            printf("  vector %s: got %d, want %d\n", col[0], (int)got, (int)want);
+        }
+        CHECK(got == want);
+        if (want == ZIPNN_OK) {
+            CHECK(w == ilen && memcmp(out, input, ilen) == 0);
+        } else {
+            CHECK(w == SENTINEL_SIZE);
+        }
+        free(out);
+        free(input);
+        free(frame);
+        checked++;
+    }
+    CHECK(checked >= 20);
+    free(manifest);
+    return 0;
+}
+#endif
 
 static int test_compress_bound(void) {
     zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
@@ -1725,7 +1841,10 @@ static const test_case TESTS[] = {
     TEST(test_bad_options),
     TEST(test_options_struct_size_versions),
     TEST(test_overlapping_buffers),
-    TEST(test_header_fields_checked_before_checksum),
+    TEST(test_damaged_fixed_header_is_a_checksum_error),
+#ifdef ZIPNN_VECTORS_DIR
+    TEST(test_golden_vectors),
+#endif
     TEST(test_compress_bound),
     TEST(test_decompress_options_threads),
     TEST(test_overlapping_metadata),

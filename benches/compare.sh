@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs benches/compare.py with its dependencies: builds the library, fetches the corpus if
+# needed, and makes a venv with the reference package (it pulls torch), zstandard and numpy.
+#   benches/compare.sh [CORPUS_DIR] [FILE:DTYPE ...]
+# Environment: ZIPNN_BENCH_VENV (default .venv-bench), ZIPNN_BENCH_RUNS (default 5).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${ZIPNN_BENCH_VENV:-$root/.venv-bench}
+corpus=${1:-$root/corpus}
+[ $# -gt 0 ] && shift
+(cd "$root" && cargo build --release --locked --quiet)
+if [ ! -f "$corpus/minilm.bf16.raw" ]; then
+  fetch=$root/../shared/corpus/fetch.sh
+  [ -x "$fetch" ] || { echo "no corpus at $corpus and no $fetch" >&2; exit 1; }
+  "$fetch" "$corpus"
+fi
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q numpy zstandard zipnn==0.5.4
+exec "$venv/bin/python" "$root/benches/compare.py" "$corpus" "$@"

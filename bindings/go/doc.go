@@ -1,0 +1,27 @@
+// Package zipnn binds the zipnn C library (lossless compression of neural-network
+// weights) through cgo.
+//
+// One-shot functions work on whole frames: Compress and Decompress append to a
+// destination slice (gozstd style), DecompressInto fills a caller buffer exactly,
+// and DecompressedSize, FrameInfo, Metadata, DecompressChunk and Verify inspect a frame
+// without decoding all of it. Options mirrors the C zipnn_options; nil means defaults.
+//
+// NewWriter and NewReader stream data of any length in a simple container of framed
+// blocks (see NewWriter for the format) until the library has a native streaming API.
+//
+// Errors are *Error values carrying the C status code; compare them with errors.Is
+// against the sentinels (ErrCorrupt, ErrChecksum, ErrDstTooSmall, ...).
+//
+// # Linking
+//
+// By default the package links the static library built by `cargo build --release` at
+// ../../target/release/libzipnn.a with the header from ../../include. With
+// -tags zipnn_pkgconfig it uses `pkg-config zipnn` instead. See README.md.
+//
+// # Memory and goroutines
+//
+// The C library never keeps a pointer to Go memory: every buffer is used only for the
+// duration of a call. All functions are safe to call from many goroutines at once;
+// callers must not modify a buffer while a call that reads it is running. A Writer or
+// Reader is not safe for concurrent use.
+package zipnn

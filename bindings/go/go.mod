@@ -1,0 +1,3 @@
+module github.com/zipnn/zipnn/bindings/go
+
+go 1.22

@@ -1,0 +1,446 @@
+package zipnn
+
+/*
+#include <stdlib.h>
+#include "zipnn.h"
+
+#if !defined(ZIPNN_VERSION_NUMBER) || ZIPNN_VERSION_NUMBER < 100
+#error "the zipnn Go bindings need zipnn.h 0.1.0 or newer"
+#endif
+*/
+import "C"
+
+import (
+	"math"
+	"runtime"
+	"strconv"
+	"unsafe"
+)
+
+// HeaderVersionNumber is ZIPNN_VERSION_NUMBER of the zipnn.h these bindings were compiled
+// against (MAJOR*10000 + MINOR*100 + PATCH).
+const HeaderVersionNumber = C.ZIPNN_VERSION_NUMBER
+
+// DType is the element type of the data to compress (ZIPNN_DTYPE_*).
+type DType uint32
+
+// Element types.
+const (
+	DTypeRaw     DType = C.ZIPNN_DTYPE_RAW      // bytes of no known type, see Options.BGPartitions
+	DTypeBF16    DType = C.ZIPNN_DTYPE_BF16     // bfloat16
+	DTypeFP16    DType = C.ZIPNN_DTYPE_FP16     // IEEE 754 binary16
+	DTypeFP32    DType = C.ZIPNN_DTYPE_FP32     // IEEE 754 binary32
+	DTypeFP64    DType = C.ZIPNN_DTYPE_FP64     // IEEE 754 binary64
+	DTypeFP8E4M3 DType = C.ZIPNN_DTYPE_FP8_E4M3 // 8-bit float e4m3fn
+	DTypeFP8E5M2 DType = C.ZIPNN_DTYPE_FP8_E5M2 // 8-bit float e5m2
+	DTypeInt8    DType = C.ZIPNN_DTYPE_INT8     // signed 8-bit integers
+	DTypeUint8   DType = C.ZIPNN_DTYPE_UINT8    // unsigned 8-bit integers
+)
+
+var dtypeNames = [...]string{"raw", "bf16", "fp16", "fp32", "fp64", "fp8_e4m3", "fp8_e5m2", "int8", "uint8"}
+
+// String returns the dtype's name, e.g. "bf16".
+func (d DType) String() string {
+	if int(d) < len(dtypeNames) {
+		return dtypeNames[d]
+	}
+	return "dtype(" + strconv.FormatUint(uint64(d), 10) + ")"
+}
+
+// ElementSize is the size in bytes of one element (1 for DTypeRaw), or 0 for an
+// unknown dtype.
+func (d DType) ElementSize() int {
+	switch d {
+	case DTypeBF16, DTypeFP16:
+		return 2
+	case DTypeFP32:
+		return 4
+	case DTypeFP64:
+		return 8
+	case DTypeRaw, DTypeFP8E4M3, DTypeFP8E5M2, DTypeInt8, DTypeUint8:
+		return 1
+	}
+	return 0
+}
+
+// Method selects the entropy coder (ZIPNN_METHOD_*).
+type Method uint32
+
+// Methods.
+const (
+	MethodAuto    Method = C.ZIPNN_METHOD_AUTO    // per plane-chunk, the smallest coding that pays
+	MethodHuffman Method = C.ZIPNN_METHOD_HUFFMAN // Huffman (raw or run where it does not pay)
+	MethodZstd    Method = C.ZIPNN_METHOD_ZSTD    // zstd (raw or run where it does not pay)
+	MethodLZ4     Method = C.ZIPNN_METHOD_LZ4     // lz4 (raw or run where it does not pay)
+	MethodSnappy  Method = C.ZIPNN_METHOD_SNAPPY  // snappy (raw or run where it does not pay)
+	MethodRaw     Method = C.ZIPNN_METHOD_RAW     // no entropy coding (constant planes still become runs)
+)
+
+var methodNames = [...]string{"auto", "huffman", "zstd", "lz4", "snappy", "raw"}
+
+// String returns the method's name, e.g. "zstd".
+func (m Method) String() string {
+	if int(m) < len(methodNames) {
+		return methodNames[m]
+	}
+	return "method(" + strconv.FormatUint(uint64(m), 10) + ")"
+}
+
+// Level trades speed for size (ZIPNN_LEVEL_*). 2 is the same as LevelDefault.
+type Level int32
+
+// Levels.
+const (
+	LevelDefault Level = C.ZIPNN_LEVEL_DEFAULT // the default (same as 2)
+	LevelFast    Level = C.ZIPNN_LEVEL_FAST    // Huffman, run or raw per plane-chunk
+	LevelMax     Level = C.ZIPNN_LEVEL_MAX     // every codec tried on every plane-chunk
+)
+
+// Options mirrors the C struct zipnn_options. A zero field takes the library default,
+// so Options{} and a nil *Options both mean "defaults"; DefaultOptions returns the
+// defaults spelled out. Options is plain data and safe to share between goroutines
+// when nobody writes to it.
+type Options struct {
+	DType        DType   // element type of the input (default DTypeRaw)
+	Method       Method  // entropy coder (default MethodAuto)
+	Level        Level   // 0 = default, 1 = fast, 2 = default, 3 = max
+	Threads      uint32  // worker threads: 0 = all cores, 1 = only the calling thread
+	ChunkSize    uint32  // input bytes per chunk: 0 = 262144; else 1024..=67108864, a multiple of the element size
+	ZstdLevel    int32   // zstd level: 0 = 3; else -7..=22
+	LZ4Level     int32   // lz4 level: 0 = 1 (fast); 2..=12 = lz4hc
+	Threshold    float32 // keep a coded plane-chunk only below this fraction of raw: 0 = 0.95; else (0, 1]
+	BGPartitions uint32  // DTypeRaw only: group bytes into 1, 2, 4 or 8 planes (0 = 1)
+
+	// MaxDecompressedSize makes decompression refuse frames that declare more output
+	// than this many bytes with ErrLimitExceeded (0 = no limit). Compression ignores it.
+	MaxDecompressedSize uint64
+}
+
+// DefaultOptions returns the library's defaults, as written by zipnn_options_init.
+func DefaultOptions() Options {
+	var c C.zipnn_options
+	C.zipnn_options_init(&c)
+	return Options{
+		DType:               DType(c.dtype),
+		Method:              Method(c.method),
+		Level:               Level(c.level),
+		Threads:             uint32(c.threads),
+		ChunkSize:           uint32(c.chunk_size),
+		ZstdLevel:           int32(c.zstd_level),
+		LZ4Level:            int32(c.lz4_level),
+		Threshold:           float32(c.threshold),
+		BGPartitions:        uint32(c.bg_partitions),
+		MaxDecompressedSize: uint64(c.max_decompressed_size),
+	}
+}
+
+// toC builds the C struct. It contains no pointers, so its address may be passed to C.
+func (o *Options) toC() C.zipnn_options {
+	var c C.zipnn_options
+	C.zipnn_options_init(&c)
+	if o == nil {
+		return c
+	}
+	c.dtype = C.uint32_t(o.DType)
+	c.method = C.uint32_t(o.Method)
+	c.level = C.int32_t(o.Level)
+	c.threads = C.uint32_t(o.Threads)
+	c.chunk_size = C.uint32_t(o.ChunkSize)
+	c.zstd_level = C.int32_t(o.ZstdLevel)
+	c.lz4_level = C.int32_t(o.LZ4Level)
+	c.threshold = C.float(o.Threshold)
+	c.bg_partitions = C.uint32_t(o.BGPartitions)
+	c.max_decompressed_size = C.uint64_t(o.MaxDecompressedSize)
+	return c
+}
+
+// Info is what a frame's header says (zipnn_frame_info).
+type Info struct {
+	FormatVersion uint32 // frame format version
+	DType         DType  // element type the frame was coded with
+	Flags         uint32 // frame flags (bit 0: metadata present)
+	Planes        uint32 // planes per chunk (bytes per element, or the raw byte-grouping partitions)
+	ChunkSize     uint32 // input bytes per chunk
+	OriginalSize  uint64 // length of the original data
+	ChunkCount    uint64 // number of chunks
+	FrameSize     uint64 // length of the frame in bytes (bytes after it are not part of it)
+	MetadataSize  uint64 // length of the caller's metadata block
+}
+
+// HasMetadata reports whether the frame carries a metadata block.
+func (i Info) HasMetadata() bool { return i.Flags&1 != 0 }
+
+// ptr returns a pointer to the first byte of b for C, or nil when b is empty (the C
+// API treats (NULL, 0) as an empty buffer).
+func ptr(b []byte) unsafe.Pointer {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&b[0])
+}
+
+// overlap reports whether a and b share any byte.
+func overlap(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	pa := uintptr(unsafe.Pointer(&a[0]))
+	pb := uintptr(unsafe.Pointer(&b[0]))
+	return pa < pb+uintptr(len(b)) && pb < pa+uintptr(len(a))
+}
+
+// grow returns a slice with dst's contents and at least n bytes of spare capacity that
+// do not overlap avoid (append-style functions must not write over their own input).
+func grow(dst []byte, n int, avoid ...[]byte) []byte {
+	if n <= cap(dst)-len(dst) {
+		spare := dst[len(dst):cap(dst)]
+		clash := false
+		for _, a := range avoid {
+			if overlap(spare, a) {
+				clash = true
+			}
+		}
+		if !clash {
+			return dst
+		}
+	}
+	out := make([]byte, len(dst), len(dst)+n)
+	copy(out, dst)
+	return out
+}
+
+// nonNil turns a nil result into an empty slice: successful results are never nil.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// CompressBound is the largest frame Compress can produce for srcLen bytes with opts
+// (nil = defaults) and no metadata; CompressWithMetadata needs len(metadata) more. It
+// returns 0 when the options are invalid or the size overflows.
+func CompressBound(srcLen int, opts *Options) int {
+	if srcLen < 0 {
+		return 0
+	}
+	c := opts.toC()
+	n := C.zipnn_compress_bound(C.size_t(srcLen), &c)
+	if uint64(n) > math.MaxInt {
+		return 0
+	}
+	return int(n)
+}
+
+// Compress compresses src into one frame and appends it to dst, returning the extended
+// slice. opts may be nil for the defaults. On error dst is returned unchanged and
+// nothing in its backing array (including its spare capacity) is written. src is never
+// modified; it may alias dst.
+func Compress(dst, src []byte, opts *Options) ([]byte, error) {
+	return CompressWithMetadata(dst, src, nil, opts)
+}
+
+// CompressWithMetadata is Compress, and also stores metadata (at most 1 MiB, for
+// example a tensor's shape) in the frame, for Metadata to return.
+func CompressWithMetadata(dst, src, metadata []byte, opts *Options) ([]byte, error) {
+	c := opts.toC()
+	bound := C.zipnn_compress_bound(C.size_t(len(src)), &c)
+	if bound == 0 {
+		// Invalid options or an overflowing size: ask the library which, without
+		// touching any buffer (options are checked before anything else).
+		var n C.size_t
+		st := C.zipnn_compress(&c, nil, 0, nil, 0, &n)
+		if st != C.ZIPNN_OK && st != C.ZIPNN_ERROR_DST_TOO_SMALL {
+			return dst, statusError(st)
+		}
+		return dst, ErrSrcTooLarge
+	}
+	total := uint64(bound) + uint64(len(metadata))
+	if total > uint64(math.MaxInt-len(dst)) {
+		return dst, ErrSrcTooLarge
+	}
+	out := grow(dst, int(total), src, metadata)
+	spare := out[len(out) : len(out)+int(total)]
+	var written C.size_t
+	st := C.zipnn_compress_with_metadata(&c,
+		ptr(metadata), C.size_t(len(metadata)),
+		ptr(src), C.size_t(len(src)),
+		ptr(spare), C.size_t(len(spare)), &written)
+	runtime.KeepAlive(metadata)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(spare)
+	if st != C.ZIPNN_OK {
+		return dst, statusError(st)
+	}
+	return out[:len(out)+int(written)], nil
+}
+
+// DecompressedSize returns the decompressed size that the frame at the start of src
+// declares. The header and its checksum are validated; chunks are not decoded.
+func DecompressedSize(src []byte) (uint64, error) {
+	var n C.uint64_t
+	st := C.zipnn_get_decompressed_size(ptr(src), C.size_t(len(src)), &n)
+	runtime.KeepAlive(src)
+	if st != C.ZIPNN_OK {
+		return 0, statusError(st)
+	}
+	return uint64(n), nil
+}
+
+// FrameInfo returns what the header of the frame at the start of src says (bytes after
+// the frame are allowed). The header checksum is validated; chunks are not.
+func FrameInfo(src []byte) (Info, error) {
+	var c C.zipnn_frame_info
+	c.struct_size = C.uint32_t(unsafe.Sizeof(c))
+	st := C.zipnn_get_frame_info(ptr(src), C.size_t(len(src)), &c)
+	runtime.KeepAlive(src)
+	if st != C.ZIPNN_OK {
+		return Info{}, statusError(st)
+	}
+	return Info{
+		FormatVersion: uint32(c.format_version),
+		DType:         DType(c.dtype),
+		Flags:         uint32(c.flags),
+		Planes:        uint32(c.planes),
+		ChunkSize:     uint32(c.chunk_size),
+		OriginalSize:  uint64(c.original_size),
+		ChunkCount:    uint64(c.chunk_count),
+		FrameSize:     uint64(c.frame_size),
+		MetadataSize:  uint64(c.metadata_size),
+	}, nil
+}
+
+// Decompress decompresses the one frame that fills src exactly and appends the result
+// to dst, returning the extended slice. On error dst is returned unchanged and nothing
+// in its backing array is written (except for a frame crafted to pass its checksums).
+//
+// The output buffer is sized from the frame header, which may declare up to tens of
+// thousands of times the frame's length; use DecompressWithOptions with
+// MaxDecompressedSize to bound memory on untrusted input.
+func Decompress(dst, src []byte) ([]byte, error) {
+	return DecompressWithOptions(dst, src, nil)
+}
+
+// DecompressWithOptions is Decompress with opts giving Threads and MaxDecompressedSize
+// (a larger frame gives ErrLimitExceeded before anything is allocated or decoded); the
+// compression fields are ignored. opts may be nil.
+func DecompressWithOptions(dst, src []byte, opts *Options) ([]byte, error) {
+	size, err := DecompressedSize(src)
+	if err != nil {
+		return dst, err
+	}
+	if opts != nil && opts.MaxDecompressedSize != 0 && size > opts.MaxDecompressedSize {
+		return dst, ErrLimitExceeded
+	}
+	if size > uint64(math.MaxInt-len(dst)) {
+		return dst, ErrSrcTooLarge
+	}
+	out := grow(dst, int(size), src)
+	spare := out[len(out) : len(out)+int(size)]
+	c := opts.toC()
+	var written C.size_t
+	st := C.zipnn_decompress_with_options(&c, ptr(src), C.size_t(len(src)),
+		ptr(spare), C.size_t(len(spare)), &written)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(spare)
+	if st != C.ZIPNN_OK {
+		return dst, statusError(st)
+	}
+	if uint64(written) != size {
+		return dst, &Error{Code: CodeInternal, Msg: "decompressed size differs from the frame header"}
+	}
+	return nonNil(out[:len(out)+int(written)]), nil
+}
+
+// DecompressInto decompresses the one frame that fills src exactly into dst and returns
+// the number of bytes written. dst must have room for the whole output (see
+// DecompressedSize), else ErrDstTooSmall is returned and dst is not written. dst must
+// not overlap src (ErrInvalidParam).
+func DecompressInto(dst, src []byte) (int, error) {
+	var written C.size_t
+	st := C.zipnn_decompress(ptr(src), C.size_t(len(src)), ptr(dst), C.size_t(len(dst)), &written)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(dst)
+	if st != C.ZIPNN_OK {
+		return 0, statusError(st)
+	}
+	return int(written), nil
+}
+
+// DecompressChunk decodes chunk index of the frame that fills src alone (random access)
+// and appends it to dst. Chunk i is original bytes [i*ChunkSize, i*ChunkSize+n) where n
+// is the length appended; the last OriginalSize % Planes bytes of the original belong to
+// no chunk. An index past the last chunk is ErrInvalidParam.
+func DecompressChunk(dst, src []byte, index uint64) ([]byte, error) {
+	info, err := FrameInfo(src)
+	if err != nil {
+		return dst, err
+	}
+	n := int(info.ChunkSize) // at most 64 MiB; an exact size needs the chunk table
+	if uint64(n) > info.OriginalSize {
+		n = int(info.OriginalSize)
+	}
+	if n > math.MaxInt-len(dst) {
+		return dst, ErrSrcTooLarge
+	}
+	out := grow(dst, n, src)
+	spare := out[len(out) : len(out)+n]
+	var written C.size_t
+	st := C.zipnn_decompress_chunk(ptr(src), C.size_t(len(src)), C.uint64_t(index),
+		ptr(spare), C.size_t(len(spare)), &written)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(spare)
+	if st != C.ZIPNN_OK {
+		return dst, statusError(st)
+	}
+	return nonNil(out[:len(out)+int(written)]), nil
+}
+
+// Metadata returns a copy of the metadata block stored in the frame at the start of src,
+// or nil (and no error) when the frame has none.
+func Metadata(src []byte) ([]byte, error) {
+	info, err := FrameInfo(src)
+	if err != nil {
+		return nil, err
+	}
+	if info.MetadataSize > 1<<20 {
+		return nil, ErrCorrupt
+	}
+	var buf []byte
+	if info.MetadataSize > 0 {
+		buf = make([]byte, info.MetadataSize)
+	}
+	var written C.size_t
+	st := C.zipnn_get_metadata(ptr(src), C.size_t(len(src)), ptr(buf), C.size_t(len(buf)), &written)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(buf)
+	if st != C.ZIPNN_OK {
+		return nil, statusError(st)
+	}
+	if written == 0 {
+		return nil, nil
+	}
+	return buf[:written], nil
+}
+
+// Verify checks the one frame that fills src exactly: header checksum, chunk table and
+// every chunk checksum, without decoding.
+func Verify(src []byte) error {
+	st := C.zipnn_verify(ptr(src), C.size_t(len(src)))
+	runtime.KeepAlive(src)
+	if st != C.ZIPNN_OK {
+		return statusError(st)
+	}
+	return nil
+}
+
+// Version returns the linked library's version string, e.g. "0.1.0".
+func Version() string { return C.GoString(C.zipnn_version_string()) }
+
+// VersionNumber returns the linked library's version as MAJOR*10000 + MINOR*100 + PATCH.
+// It equals HeaderVersionNumber when header and library match.
+func VersionNumber() uint32 { return uint32(C.zipnn_version_number()) }
+
+// FormatVersion returns the frame format version the linked library writes (and the
+// only one it reads).
+func FormatVersion() uint32 { return uint32(C.zipnn_format_version()) }

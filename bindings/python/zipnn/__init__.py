@@ -1,0 +1,90 @@
+"""zipnn: lossless compression of neural-network weights (Python binding of libzipnn).
+
+Modern API::
+
+    import zipnn
+    frame = zipnn.compress(data, dtype="bf16")        # bytes, buffers, numpy, torch
+    data = zipnn.decompress(frame)                    # bytes
+    t = zipnn.decompress(frame, out="torch")          # same dtype and shape as compressed
+    n = zipnn.compress_into(dst, src); n = zipnn.decompress_into(dst, frame)
+    zipnn.frame_info(frame); zipnn.decompress_chunk(frame, 0); zipnn.verify(frame)
+    zipnn.compress_file("w.bin", "w.bin.znn"); zipnn.decompress_file("w.bin.znn", "w.bin")
+
+Interface of the reference ``zipnn`` package::
+
+    from zipnn import zipnn
+    z = zipnn.ZipNN(method="zstd")
+    c = z.compress(b); z.decompress(c)
+
+Errors are :class:`ZipNNError` subclasses carrying ``.code`` (the C status) and
+``.message`` (``zipnn_error_string``). The shared library is loaded on import: see
+``zipnn._lib`` for the search order and ``ZIPNN_LIBRARY_PATH``.
+"""
+
+from __future__ import annotations
+
+from . import _ffi
+from ._api import (
+    FrameInfo,
+    array_metadata,
+    compress,
+    compress_bound,
+    compress_file,
+    compress_into,
+    decompress,
+    decompress_chunk,
+    decompress_file,
+    decompress_into,
+    decompressed_size,
+    error_string,
+    format_version,
+    frame_info,
+    get_metadata,
+    library_version,
+    verify,
+)
+from ._dtypes import DTYPE_CODES as DTYPES
+from ._errors import (
+    AllocationError,
+    BufferTooSmallError,
+    ChecksumError,
+    CorruptDataError,
+    InternalError,
+    InvalidOptionError,
+    LibraryNotFoundError,
+    LimitExceededError,
+    NotAFrameError,
+    NotSupportedYetError,
+    NullPointerError,
+    PanicError,
+    SourceTooLargeError,
+    TruncatedError,
+    UnsupportedCodecError,
+    UnsupportedDtypeError,
+    UnsupportedError,
+    UnsupportedFlagsError,
+    UnsupportedMethodError,
+    UnsupportedVersionError,
+    ZipNNError,
+)
+from ._lib import lib as _load, library_path
+
+_load()  # fail at import, with the list of paths tried, when the library is missing
+
+from . import zipnn  # noqa: E402  (the reference package's interface: zipnn.zipnn.ZipNN)
+from .zipnn import ZipNN  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "compress", "compress_into", "compress_bound", "decompress", "decompress_into",
+    "decompress_chunk", "decompressed_size", "frame_info", "FrameInfo", "get_metadata",
+    "array_metadata", "verify", "compress_file", "decompress_file", "library_version",
+    "format_version", "library_path", "error_string", "DTYPES", "ZipNN",
+    "ZipNNError", "InvalidOptionError", "NullPointerError", "UnsupportedError",
+    "UnsupportedDtypeError", "UnsupportedMethodError", "UnsupportedVersionError",
+    "UnsupportedFlagsError", "UnsupportedCodecError", "NotSupportedYetError",
+    "BufferTooSmallError", "SourceTooLargeError", "LimitExceededError", "CorruptDataError",
+    "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
+    "PanicError", "LibraryNotFoundError",
+]

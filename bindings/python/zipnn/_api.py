@@ -1,0 +1,550 @@
+"""The Python API over the C ABI (see the package docstring for the summary)."""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence, Union
+
+from . import _dtypes, _ffi
+from ._buffers import OutBytes, destination, source
+from ._errors import (
+    ERROR_CLASSES,
+    InvalidOptionError,
+    SourceTooLargeError,
+    UnsupportedMethodError,
+    ZipNNError,
+)
+from ._lib import lib
+
+METHODS: Dict[str, int] = {
+    "auto": _ffi.ZIPNN_METHOD_AUTO,
+    "huffman": _ffi.ZIPNN_METHOD_HUFFMAN,
+    "zstd": _ffi.ZIPNN_METHOD_ZSTD,
+    "lz4": _ffi.ZIPNN_METHOD_LZ4,
+    "snappy": _ffi.ZIPNN_METHOD_SNAPPY,
+    "raw": _ffi.ZIPNN_METHOD_RAW,
+}
+LEVELS: Dict[str, int] = {"default": 0, "fast": 1, "max": 3}
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+# --- errors --------------------------------------------------------------------------------
+def error_string(status: int) -> str:
+    """The library's message for a status (``zipnn_error_string``)."""
+    return lib().zipnn_error_string(status).decode("utf-8", "replace")
+
+
+def _check(status: int, what: str) -> None:
+    if status != _ffi.ZIPNN_OK:
+        cls = ERROR_CLASSES.get(status, ZipNNError)
+        raise cls(error_string(status), code=status, detail=what)
+
+
+# --- options -------------------------------------------------------------------------------
+def _uint(name: str, value: Any, bits: int = 32) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidOptionError(f"{name} must be an integer, got {value!r}", detail=name)
+    if not 0 <= value < (1 << bits):
+        raise InvalidOptionError(f"{name} out of range: {value}", detail=name)
+    return value
+
+
+def _int32(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidOptionError(f"{name} must be an integer, got {value!r}", detail=name)
+    if not -(1 << 31) <= value < (1 << 31):
+        raise InvalidOptionError(f"{name} out of range: {value}", detail=name)
+    return value
+
+
+def _method_code(method: Any) -> int:
+    if isinstance(method, str):
+        code = METHODS.get(method.strip().lower())
+        if code is None:
+            raise UnsupportedMethodError(
+                f"unknown method {method!r}; expected one of {', '.join(METHODS)}", detail="method"
+            )
+        return code
+    return _uint("method", method)
+
+
+def _level_code(level: Any) -> int:
+    if level is None:
+        return _ffi.ZIPNN_LEVEL_DEFAULT
+    if isinstance(level, str):
+        code = LEVELS.get(level.strip().lower())
+        if code is None:
+            raise InvalidOptionError(f"unknown level {level!r}; expected 0-3 or {', '.join(LEVELS)}",
+                                     detail="level")
+        return code
+    return _int32("level", level)
+
+
+def make_options(
+    *,
+    dtype_code: int = _ffi.ZIPNN_DTYPE_RAW,
+    method: Any = "auto",
+    level: Any = None,
+    threads: int = 0,
+    chunk_size: Optional[int] = None,
+    zstd_level: Optional[int] = None,
+    lz4_level: Optional[int] = None,
+    threshold: Optional[float] = None,
+    bg_partitions: Optional[int] = None,
+    max_size: Optional[int] = None,
+) -> _ffi.zipnn_options:
+    """A ``zipnn_options`` from keyword values (None = the library default)."""
+    o = _ffi.zipnn_options()
+    lib().zipnn_options_init(ctypes.byref(o))
+    o.dtype = _uint("dtype", dtype_code)
+    o.method = _method_code(method)
+    o.level = _level_code(level)
+    o.threads = _uint("threads", threads)
+    if chunk_size is not None:
+        o.chunk_size = _uint("chunk_size", chunk_size)
+    if zstd_level is not None:
+        o.zstd_level = _int32("zstd_level", zstd_level)
+    if lz4_level is not None:
+        o.lz4_level = _int32("lz4_level", lz4_level)
+    if threshold is not None:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise InvalidOptionError(f"threshold must be a number, got {threshold!r}", detail="threshold")
+        o.threshold = float(threshold)
+    if bg_partitions is not None:
+        o.bg_partitions = _uint("bg_partitions", bg_partitions)
+    if max_size is not None:
+        o.max_decompressed_size = _uint("max_size", max_size, 64)
+    return o
+
+
+class _Prepared:
+    """What compress() works out before the C call: options, metadata, array kind."""
+
+    __slots__ = ("opts", "meta")
+
+    def __init__(self, data: Any, dtype: Any, metadata: Any, bg_partitions: Optional[int],
+                 kw: Dict[str, Any]) -> None:
+        desc = _dtypes.array_description(data)
+        if dtype is None and desc is not None:
+            lib_name, bg = _dtypes.lib_dtype_for_element(desc["dtype"], desc["_itemsize"])
+            code = _dtypes.DTYPE_CODES[lib_name]
+        else:
+            code, bg = _dtypes.resolve(dtype)
+        if bg_partitions is None:
+            bg_partitions = bg
+        self.opts = make_options(dtype_code=code, bg_partitions=bg_partitions, **kw)
+        self.meta = _dtypes.encode_metadata(desc, metadata)
+
+
+def _bound(n: int, opts: _ffi.zipnn_options, meta: Optional[bytes]) -> int:
+    b = lib().zipnn_compress_bound(n, ctypes.byref(opts))
+    if b == 0:
+        # Invalid options (or a size that overflows): get the precise status from
+        # zipnn_compress itself, which validates the options first.
+        scratch = (ctypes.c_char * 64)()
+        w = ctypes.c_size_t(0)
+        st = lib().zipnn_compress(ctypes.byref(opts), None, 0, scratch, 64, ctypes.byref(w))
+        _check(st, "options")  # invalid options raise here
+        raise SourceTooLargeError(error_string(_ffi.ZIPNN_ERROR_SRC_TOO_LARGE), detail="compress")
+    return b + (len(meta) if meta else 0)
+
+
+def _compress_call(opts: _ffi.zipnn_options, meta: Optional[bytes], src: Any, n: int,
+                   dst: Any, cap: int) -> int:
+    w = ctypes.c_size_t(0)
+    if meta:
+        st = lib().zipnn_compress_with_metadata(
+            ctypes.byref(opts), meta, len(meta), src, n, dst, cap, ctypes.byref(w))
+        _check(st, "zipnn_compress_with_metadata")
+    else:
+        st = lib().zipnn_compress(ctypes.byref(opts), src, n, dst, cap, ctypes.byref(w))
+        _check(st, "zipnn_compress")
+    return w.value
+
+
+# --- compression ---------------------------------------------------------------------------
+def compress(
+    data: Any,
+    *,
+    dtype: Any = None,
+    method: Any = "auto",
+    level: Any = None,
+    threads: int = 0,
+    chunk_size: Optional[int] = None,
+    metadata: Any = None,
+    zstd_level: Optional[int] = None,
+    lz4_level: Optional[int] = None,
+    threshold: Optional[float] = None,
+    bg_partitions: Optional[int] = None,
+) -> bytes:
+    """Compresses ``data`` into one zipnn frame and returns it as ``bytes``.
+
+    ``data``: bytes, bytearray, memoryview or any buffer, a numpy array or a torch tensor.
+    Contiguous input is read in place (never copied, never modified); a non-contiguous
+    array or view is copied once to contiguous memory first.
+
+    ``dtype``: "raw", "bf16", "fp16", "fp32", "fp64", "fp8_e4m3", "fp8_e5m2", "int8",
+    "uint8" (or an alias such as "bfloat16"/"float32", or a numpy/torch dtype). Default:
+    taken from an array's dtype, else "raw". ``method``: "auto" (default), "huffman",
+    "zstd", "lz4", "snappy", "raw". ``level``: None/"default"/2, "fast"/1, "max"/3.
+    ``threads``: 0 = all cores, 1 = the calling thread only. ``chunk_size``: bytes per
+    chunk (default 262144). ``zstd_level``, ``lz4_level``, ``threshold`` (keep a coded
+    plane only below this fraction of raw) and ``bg_partitions`` (byte grouping for "raw":
+    1, 2, 4, 8) map to the fields of ``zipnn_options``.
+
+    ``metadata``: bytes stored verbatim in the frame (bytes input), or a JSON-serialisable
+    dict. For an array the frame always carries ``{"dtype", "shape", "lib"}`` (see
+    ``zipnn._dtypes``) so that ``decompress(..., out="numpy"|"torch"|"auto")`` rebuilds
+    it; a dict ``metadata`` is stored under "user" beside them.
+
+    The output is built in place: no copy of the compressed bytes on CPython (see
+    ``zipnn._buffers.OutBytes``). The GIL is released during the C call; do not mutate
+    ``data`` from another thread meanwhile.
+    """
+    p = _Prepared(data, dtype, metadata, bg_partitions, dict(
+        method=method, level=level, threads=threads, chunk_size=chunk_size,
+        zstd_level=zstd_level, lz4_level=lz4_level, threshold=threshold))
+    with source(data) as (src, n):
+        cap = _bound(n, p.opts, p.meta)
+        out = OutBytes(cap)
+        try:
+            w = _compress_call(p.opts, p.meta, src, n, out.ptr, cap)
+        except BaseException:
+            out.discard()
+            raise
+    return out.finish(w)
+
+
+def compress_into(dst: Any, src: Any, **options: Any) -> int:
+    """Compresses ``src`` into the writable buffer ``dst`` (bytearray, writable
+    memoryview, C-contiguous numpy array, contiguous CPU tensor) and returns the frame's
+    length. Same options as :func:`compress`. ``compress_bound(len(src), ...)`` bytes are
+    always enough; a smaller ``dst`` raises :class:`BufferTooSmallError` when the frame
+    does not fit (``dst`` is then left unchanged)."""
+    dtype = options.pop("dtype", None)
+    metadata = options.pop("metadata", None)
+    bg = options.pop("bg_partitions", None)
+    p = _Prepared(src, dtype, metadata, bg, options)
+    with source(src) as (sp, n), destination(dst) as (dp, cap):
+        return _compress_call(p.opts, p.meta, sp, n, dp, cap)
+
+
+def compress_bound(size: int, **options: Any) -> int:
+    """The most bytes :func:`compress` can produce for ``size`` input bytes with these
+    options (plus the metadata block, if ``metadata=`` bytes are given)."""
+    dtype = options.pop("dtype", None)
+    metadata = options.pop("metadata", None)
+    bg = options.pop("bg_partitions", None)
+    code, dbg = _dtypes.resolve(dtype)
+    opts = make_options(dtype_code=code, bg_partitions=dbg if bg is None else bg, **options)
+    meta = _dtypes.encode_metadata(None, metadata)
+    return _bound(_uint("size", size, 64), opts, meta)
+
+
+# --- frame inspection ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameInfo:
+    """The header of a frame (``zipnn_frame_info``)."""
+
+    format_version: int
+    dtype: str  #: library dtype name ("bf16", ...; "unknown(N)" for a code this binding lacks)
+    dtype_code: int
+    flags: int
+    planes: int
+    chunk_size: int
+    original_size: int
+    chunk_count: int
+    frame_size: int
+    metadata_size: int
+
+    @property
+    def has_metadata(self) -> bool:
+        return bool(self.flags & 1)
+
+
+def frame_info(data: Any) -> FrameInfo:
+    """Reads the header of the frame at the start of ``data`` (bytes after it allowed);
+    validates the header and its checksum, decodes nothing."""
+    info = _ffi.zipnn_frame_info()
+    info.struct_size = ctypes.sizeof(_ffi.zipnn_frame_info)
+    with source(data) as (src, n):
+        _check(lib().zipnn_get_frame_info(src, n, ctypes.byref(info)), "zipnn_get_frame_info")
+    return FrameInfo(
+        format_version=info.format_version,
+        dtype=_dtypes.DTYPE_NAMES.get(info.dtype, f"unknown({info.dtype})"),
+        dtype_code=info.dtype,
+        flags=info.flags,
+        planes=info.planes,
+        chunk_size=info.chunk_size,
+        original_size=info.original_size,
+        chunk_count=info.chunk_count,
+        frame_size=info.frame_size,
+        metadata_size=info.metadata_size,
+    )
+
+
+def decompressed_size(data: Any) -> int:
+    """The decompressed size the frame declares (header validated, nothing decoded)."""
+    size = ctypes.c_uint64(0)
+    with source(data) as (src, n):
+        _check(lib().zipnn_get_decompressed_size(src, n, ctypes.byref(size)),
+               "zipnn_get_decompressed_size")
+    return size.value
+
+
+def _metadata(src: Any, n: int) -> bytes:
+    info = _ffi.zipnn_frame_info()
+    info.struct_size = ctypes.sizeof(_ffi.zipnn_frame_info)
+    _check(lib().zipnn_get_frame_info(src, n, ctypes.byref(info)), "zipnn_get_frame_info")
+    cap = info.metadata_size
+    if cap == 0:
+        return b""
+    buf = ctypes.create_string_buffer(cap)
+    w = ctypes.c_size_t(0)
+    _check(lib().zipnn_get_metadata(src, n, buf, cap, ctypes.byref(w)), "zipnn_get_metadata")
+    return buf.raw[: w.value]
+
+
+def get_metadata(data: Any) -> bytes:
+    """The frame's metadata block (b"" when it has none)."""
+    with source(data) as (src, n):
+        return _metadata(src, n)
+
+
+def array_metadata(data: Any) -> Optional[Dict[str, Any]]:
+    """The array description this binding stored ({"dtype","shape","lib",...}) or None."""
+    return _dtypes.decode_metadata(get_metadata(data))
+
+
+def verify(data: Any) -> bool:
+    """Checks the frame that fills ``data`` exactly (header, table, every chunk checksum)
+    without decoding. Returns True; raises the frame's error (e.g. ChecksumError)."""
+    with source(data) as (src, n):
+        _check(lib().zipnn_verify(src, n), "zipnn_verify")
+    return True
+
+
+# --- decompression -------------------------------------------------------------------------
+def _decompress_call(src: Any, n: int, dst: Any, cap: int, threads: int,
+                     max_size: Optional[int]) -> int:
+    w = ctypes.c_size_t(0)
+    if threads == 0 and max_size is None:
+        st = lib().zipnn_decompress(src, n, dst, cap, ctypes.byref(w))
+        _check(st, "zipnn_decompress")
+    else:
+        opts = make_options(threads=threads, max_size=max_size)
+        st = lib().zipnn_decompress_with_options(ctypes.byref(opts), src, n, dst, cap, ctypes.byref(w))
+        _check(st, "zipnn_decompress_with_options")
+    return w.value
+
+
+def _declared_size(src: Any, n: int, max_size: Optional[int]) -> int:
+    size = ctypes.c_uint64(0)
+    _check(lib().zipnn_get_decompressed_size(src, n, ctypes.byref(size)), "zipnn_get_decompressed_size")
+    if max_size is not None and size.value > max_size:
+        # Let the library say so (LIMIT_EXCEEDED) before allocating anything.
+        _decompress_call(src, n, None, 0, 0, max_size)
+    return size.value
+
+
+def decompress(
+    data: Any,
+    *,
+    out: str = "bytes",
+    threads: int = 0,
+    max_size: Optional[int] = None,
+    dtype: Any = None,
+    shape: Optional[Sequence[int]] = None,
+) -> Any:
+    """Decompresses one frame (``data`` must hold exactly one frame).
+
+    ``out``:
+      * "bytes" (default): ``bytes``, built in place (no copy on CPython).
+      * "bytearray": a ``bytearray``.
+      * "numpy" / "torch": an array of the frame's dtype and shape, from the array
+        metadata written by :func:`compress`, else from ``dtype``/``shape`` given here,
+        else 1-D of the frame's library dtype ("raw" gives uint8). bfloat16/float8 in
+        numpy need ml_dtypes. The array owns fresh memory the frame was decoded into.
+      * "auto": the kind recorded in the frame's array metadata ("numpy"/"torch"), or
+        ``bytes`` when the frame has none.
+
+    ``threads``: 0 = all cores. ``max_size``: refuse (LimitExceededError) a frame that
+    declares more output. The GIL is released while decoding.
+    """
+    if out not in ("bytes", "bytearray", "numpy", "torch", "auto"):
+        raise InvalidOptionError(
+            f"out must be 'bytes', 'bytearray', 'numpy', 'torch' or 'auto', got {out!r}", detail="out")
+    threads = _uint("threads", threads)
+    with source(data) as (src, n):
+        size = _declared_size(src, n, max_size)
+        if out == "bytes":
+            o = OutBytes(size)
+            try:
+                w = _decompress_call(src, n, o.ptr, size, threads, max_size)
+            except BaseException:
+                o.discard()
+                raise
+            return o.finish(w)
+        if out == "bytearray":
+            ba = bytearray(size)
+            with destination(ba) as (dp, cap):
+                w = _decompress_call(src, n, dp, cap, threads, max_size)
+            del ba[w:]
+            return ba
+        doc = _dtypes.decode_metadata(_metadata(src, n)) if (dtype is None or shape is None) else None
+        kind = out
+        if out == "auto":
+            if doc is None or doc.get("lib") not in ("numpy", "torch"):
+                o = OutBytes(size)
+                try:
+                    w = _decompress_call(src, n, o.ptr, size, threads, max_size)
+                except BaseException:
+                    o.discard()
+                    raise
+                return o.finish(w)
+            kind = doc["lib"]
+        elem = None
+        if dtype is not None:
+            elem = dtype
+        elif doc is not None:
+            elem = doc.get("dtype")
+        if elem is None:
+            info = frame_info(data)
+            elem = _dtypes.FRAME_ELEMENT.get(info.dtype, "uint8")
+        if shape is None and doc is not None and dtype is None:
+            shape = doc.get("shape")
+        arr = _empty_array(kind, elem, shape, size)
+        with destination(arr) as (dp, cap):
+            _decompress_call(src, n, dp, cap, threads, max_size)
+        return arr
+
+
+def _empty_array(kind: str, elem: Any, shape: Optional[Sequence[int]], size: int) -> Any:
+    if kind == "numpy":
+        import numpy as np
+
+        dt = _dtypes.numpy_dtype(elem) if isinstance(elem, str) else np.dtype(elem)
+        itemsize = dt.itemsize
+    else:
+        import torch
+
+        dt = _dtypes.torch_dtype(elem)
+        itemsize = torch.empty((), dtype=dt).element_size()
+    if shape is None:
+        if size % itemsize:
+            raise InvalidOptionError(
+                f"{size} decompressed bytes are not a whole number of {elem} elements", detail="dtype")
+        shape = (size // itemsize,)
+    shape = tuple(int(s) for s in shape)
+    count = 1
+    for s in shape:
+        count *= s
+    if count * itemsize != size:
+        raise InvalidOptionError(
+            f"shape {shape} of {elem} needs {count * itemsize} bytes but the frame holds {size}",
+            detail="shape")
+    if kind == "numpy":
+        return np.empty(shape, dtype=dt)
+    return torch.empty(shape, dtype=dt)
+
+
+def decompress_into(dst: Any, src: Any, *, threads: int = 0, max_size: Optional[int] = None) -> int:
+    """Decompresses the frame ``src`` into the writable buffer ``dst`` and returns the
+    number of bytes written (the original size). ``dst`` too small raises
+    :class:`BufferTooSmallError` and leaves it unchanged."""
+    threads = _uint("threads", threads)
+    with source(src) as (sp, n), destination(dst) as (dp, cap):
+        return _decompress_call(sp, n, dp, cap, threads, max_size)
+
+
+def decompress_chunk(data: Any, index: int) -> bytes:
+    """Decodes chunk ``index`` alone (random access): original bytes
+    ``[index * chunk_size, index * chunk_size + len(result))``. The last
+    ``original_size % planes`` bytes of the original belong to no chunk."""
+    index = _uint("index", index, 64)
+    info = _ffi.zipnn_frame_info()
+    info.struct_size = ctypes.sizeof(_ffi.zipnn_frame_info)
+    with source(data) as (src, n):
+        _check(lib().zipnn_get_frame_info(src, n, ctypes.byref(info)), "zipnn_get_frame_info")
+        o = OutBytes(info.chunk_size)
+        w = ctypes.c_size_t(0)
+        try:
+            _check(lib().zipnn_decompress_chunk(src, n, index, o.ptr, info.chunk_size, ctypes.byref(w)),
+                   "zipnn_decompress_chunk")
+        except BaseException:
+            o.discard()
+            raise
+    return o.finish(w.value)
+
+
+# --- files ---------------------------------------------------------------------------------
+class _FileView:
+    """A read-only, zero-copy view of a whole file (mmap; b"" for an empty file)."""
+
+    def __init__(self, path: PathLike) -> None:
+        self._f = open(path, "rb")
+        size = os.fstat(self._f.fileno()).st_size
+        self._m = mmap.mmap(self._f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+        self.data: Any = self._m if self._m is not None else b""
+
+    def __enter__(self) -> Any:
+        return self.data
+
+    def __exit__(self, *exc: Any) -> None:
+        self.data = None
+        if self._m is not None:
+            self._m.close()
+        self._f.close()
+
+
+def _write_atomic(path: PathLike, payload: Any) -> None:
+    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def compress_file(src_path: PathLike, dst_path: PathLike, **options: Any) -> int:
+    """Compresses the file ``src_path`` into one frame written to ``dst_path``; returns
+    the frame's length. Options as :func:`compress`.
+
+    Whole-file: the input is memory-mapped and the frame is built in memory, then written
+    (through a temporary file renamed into place). Memory use is about the frame's size;
+    a streaming API will replace this when the library has one."""
+    with _FileView(src_path) as data:
+        frame = compress(data, **options)
+    _write_atomic(dst_path, frame)
+    return len(frame)
+
+
+def decompress_file(src_path: PathLike, dst_path: PathLike, *, threads: int = 0,
+                    max_size: Optional[int] = None) -> int:
+    """Decompresses the one-frame file ``src_path`` into ``dst_path``; returns the
+    decompressed size. Whole-file (the output is built in memory, then written through a
+    temporary file); a streaming API will replace this when the library has one."""
+    with _FileView(src_path) as data:
+        out = decompress(data, threads=threads, max_size=max_size)
+    _write_atomic(dst_path, out)
+    return len(out)
+
+
+# --- versions ------------------------------------------------------------------------------
+def library_version() -> str:
+    """The loaded library's version string (``zipnn_version_string``)."""
+    return lib().zipnn_version_string().decode()
+
+
+def format_version() -> int:
+    """The frame format version the library writes and reads."""
+    return int(lib().zipnn_format_version())

@@ -1,0 +1,273 @@
+"""Zero-copy access to caller memory, and output objects made without copies.
+
+Sources (never written):
+  * ``bytes``: passed straight to the ``c_void_p`` argument (its internal buffer).
+  * ``bytearray`` and writable buffers: ``(c_char * n).from_buffer(obj)``.
+  * read-only buffers other than ``bytes`` (read-only memoryview, mmap, ...): the
+    buffer protocol through ``PyObject_GetBuffer`` (CPython), released after the call.
+  * numpy arrays: ``arr.ctypes.data`` when C-contiguous; torch tensors: ``data_ptr()``
+    when contiguous and on the CPU. A non-contiguous array is copied once with
+    ``np.ascontiguousarray`` / ``Tensor.contiguous()`` (the only copy on input).
+
+The C calls release the GIL (ctypes.CDLL does), so another Python thread may run while
+the library reads a source: callers must not mutate a source buffer while a call that
+reads it is running.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Tuple
+
+from ._errors import InvalidOptionError
+
+
+def numpy_module() -> Any:
+    """numpy when it is already imported (never imports it)."""
+    return sys.modules.get("numpy")
+
+
+def torch_module() -> Any:
+    return sys.modules.get("torch")
+
+
+def is_numpy_array(obj: Any) -> bool:
+    np = numpy_module()
+    return np is not None and isinstance(obj, np.ndarray)
+
+
+def is_torch_tensor(obj: Any) -> bool:
+    torch = torch_module()
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+# --- CPython buffer protocol for read-only buffers -----------------------------------------
+class _Py_buffer(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+_CPYTHON = sys.implementation.name == "cpython"
+_BytesResize: Any = None
+if _CPYTHON:
+    _api = ctypes.pythonapi
+    _GetBuffer = _api.PyObject_GetBuffer
+    _GetBuffer.argtypes = [ctypes.py_object, ctypes.POINTER(_Py_buffer), ctypes.c_int]
+    _GetBuffer.restype = ctypes.c_int
+    _ReleaseBuffer = _api.PyBuffer_Release
+    _ReleaseBuffer.argtypes = [ctypes.POINTER(_Py_buffer)]
+    _ReleaseBuffer.restype = None
+    _BytesNew = _api.PyBytes_FromStringAndSize
+    _BytesNew.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+    _BytesNew.restype = ctypes.c_void_p  # a raw new reference, owned by us
+    _BytesData = _api.PyBytes_AsString
+    _BytesData.argtypes = [ctypes.c_void_p]
+    _BytesData.restype = ctypes.c_void_p
+    _BytesResize = getattr(_api, "_PyBytes_Resize", None)
+    if _BytesResize is not None:
+        _BytesResize.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_ssize_t]
+        _BytesResize.restype = ctypes.c_int
+    _DecRef = _api.Py_DecRef
+    _DecRef.argtypes = [ctypes.c_void_p]
+    _DecRef.restype = None
+
+#: Build ``bytes`` results in place (no copy) on CPython; tests turn it off to cover the
+#: portable path.
+FAST_BYTES = bool(_CPYTHON and _BytesResize is not None)
+
+
+@contextmanager
+def source(obj: Any) -> Iterator[Tuple[Any, int]]:
+    """Yields (pointer argument, size in bytes) for a read-only source, without copying
+    when the memory is contiguous."""
+    if isinstance(obj, bytes):
+        yield (obj if obj else None), len(obj)
+        return
+    if is_numpy_array(obj):
+        arr = obj if obj.flags.c_contiguous else numpy_module().ascontiguousarray(obj)
+        yield (arr.ctypes.data if arr.nbytes else None), arr.nbytes
+        del arr
+        return
+    if is_torch_tensor(obj):
+        t = _cpu_tensor(obj)
+        if not t.is_contiguous():
+            t = t.contiguous()
+        n = t.numel() * t.element_size()
+        yield (t.data_ptr() if n else None), n
+        del t
+        return
+    if isinstance(obj, bytearray):
+        n = len(obj)
+        if n == 0:
+            yield None, 0
+            return
+        arr = (ctypes.c_char * n).from_buffer(obj)
+        try:
+            yield arr, n
+        finally:
+            del arr
+        return
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        raise TypeError(
+            f"expected bytes, a bytes-like object, a numpy array or a torch tensor, "
+            f"got {type(obj).__name__}"
+        ) from None
+    with mv:
+        if not mv.contiguous:
+            # A strided view: one copy to contiguous memory.
+            data = mv.tobytes()
+            yield (data if data else None), len(data)
+            return
+        n = mv.nbytes
+        if n == 0:
+            yield None, 0
+            return
+        if not mv.readonly:
+            flat = mv.cast("B") if (mv.format != "B" or mv.ndim != 1) else mv
+            arr = (ctypes.c_char * n).from_buffer(flat)
+            try:
+                yield arr, n
+            finally:
+                del arr
+                if flat is not mv:
+                    flat.release()
+            return
+        if isinstance(mv.obj, bytes) and n == len(mv.obj):
+            yield mv.obj, n
+            return
+        if _CPYTHON:
+            view = _Py_buffer()
+            _GetBuffer(mv, ctypes.byref(view), 0)  # PyBUF_SIMPLE: contiguous, read-only ok
+            try:
+                yield view.buf, view.len
+            finally:
+                _ReleaseBuffer(ctypes.byref(view))
+            return
+        data = mv.tobytes()  # other interpreters: one copy
+        yield data, len(data)
+
+
+@contextmanager
+def destination(obj: Any) -> Iterator[Tuple[Any, int]]:
+    """Yields (pointer argument, capacity in bytes) for a writable, contiguous buffer."""
+    if isinstance(obj, bytes):
+        raise InvalidOptionError("the destination must be writable (bytes is read-only)", detail="dst")
+    if is_numpy_array(obj):
+        if not obj.flags.c_contiguous:
+            raise InvalidOptionError("the destination array must be C-contiguous", detail="dst")
+        if not obj.flags.writeable:
+            raise InvalidOptionError("the destination array is read-only", detail="dst")
+        yield (obj.ctypes.data if obj.nbytes else None), obj.nbytes
+        return
+    if is_torch_tensor(obj):
+        if obj.device.type != "cpu":
+            raise InvalidOptionError("the destination tensor must be on the CPU", detail="dst")
+        if not obj.is_contiguous():
+            raise InvalidOptionError("the destination tensor must be contiguous", detail="dst")
+        n = obj.numel() * obj.element_size()
+        yield (obj.data_ptr() if n else None), n
+        return
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        raise TypeError(
+            f"expected a writable buffer (bytearray, memoryview, numpy array, torch tensor), "
+            f"got {type(obj).__name__}"
+        ) from None
+    with mv:
+        if mv.readonly:
+            raise InvalidOptionError("the destination buffer is read-only", detail="dst")
+        if not mv.c_contiguous:
+            raise InvalidOptionError("the destination buffer must be C-contiguous", detail="dst")
+        n = mv.nbytes
+        if n == 0:
+            yield None, 0
+            return
+        flat = mv.cast("B") if (mv.format != "B" or mv.ndim != 1) else mv
+        arr = (ctypes.c_char * n).from_buffer(flat)
+        try:
+            yield arr, n
+        finally:
+            del arr
+            if flat is not mv:
+                flat.release()
+
+
+def _cpu_tensor(t: Any) -> Any:
+    if t.device.type != "cpu":
+        return t.cpu()  # a device tensor must come to host memory anyway
+    return t
+
+
+# --- outputs -------------------------------------------------------------------------------
+class OutBytes:
+    """A ``bytes`` object of ``capacity`` bytes that C code fills in place, then trimmed.
+
+    On CPython the object is created uninitialised with ``PyBytes_FromStringAndSize(NULL,
+    n)``, held only as a raw pointer (reference count 1, invisible to other code) while the
+    library writes into it, shrunk in place with ``_PyBytes_Resize`` and then handed to
+    Python: no copy. Elsewhere (or with FAST_BYTES off) it is a ``bytearray`` that is
+    trimmed and copied once into ``bytes``.
+    """
+
+    __slots__ = ("_raw", "_ba", "ptr", "capacity")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._raw: Optional[int] = None
+        self._ba: Optional[bytearray] = None
+        if FAST_BYTES and capacity >= 2:
+            raw = _BytesNew(None, capacity)
+            self._raw = raw
+            self.ptr: Any = _BytesData(raw)
+        else:
+            self._ba = bytearray(capacity)
+            self.ptr = (ctypes.c_char * capacity).from_buffer(self._ba) if capacity else None
+
+    def finish(self, size: int) -> bytes:
+        if self._raw is not None:
+            holder = ctypes.c_void_p(self._raw)
+            self._raw = None
+            if size != self.capacity:
+                if size < 2:
+                    data = ctypes.string_at(holder.value, size)
+                    _DecRef(holder.value)
+                    return data
+                _BytesResize(ctypes.byref(holder), size)  # frees and raises on failure
+            obj = ctypes.cast(holder.value, ctypes.py_object).value  # +1
+            _DecRef(holder.value)  # drop our raw reference: obj is the only owner
+            return obj
+        assert self._ba is not None
+        self.ptr = None
+        ba = self._ba
+        self._ba = None
+        del ba[size:]
+        return bytes(ba)
+
+    def discard(self) -> None:
+        if self._raw is not None:
+            _DecRef(self._raw)
+            self._raw = None
+        self.ptr = None
+        self._ba = None
+
+    def __del__(self) -> None:  # backstop: never leak the raw object
+        try:
+            self.discard()
+        except Exception:
+            pass

@@ -1,0 +1,156 @@
+"""ctypes declarations for every function, struct and constant of include/zipnn.h.
+
+Hand-written, and checked against the header by tests/test_ffi.py (function names, struct
+fields and #define values), so that drift between the header and this file fails the tests.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import (
+    POINTER,
+    Structure,
+    c_char_p,
+    c_float,
+    c_int32,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Dict, List, Tuple
+
+# --- constants (#define in zipnn.h) -------------------------------------------------------
+ZIPNN_VERSION_MAJOR = 0
+ZIPNN_VERSION_MINOR = 1
+ZIPNN_VERSION_PATCH = 0
+ZIPNN_VERSION_NUMBER = ZIPNN_VERSION_MAJOR * 10000 + ZIPNN_VERSION_MINOR * 100 + ZIPNN_VERSION_PATCH
+
+ZIPNN_DTYPE_RAW = 0
+ZIPNN_DTYPE_BF16 = 1
+ZIPNN_DTYPE_FP16 = 2
+ZIPNN_DTYPE_FP32 = 3
+ZIPNN_DTYPE_FP64 = 4
+ZIPNN_DTYPE_FP8_E4M3 = 5
+ZIPNN_DTYPE_FP8_E5M2 = 6
+ZIPNN_DTYPE_INT8 = 7
+ZIPNN_DTYPE_UINT8 = 8
+
+ZIPNN_METHOD_AUTO = 0
+ZIPNN_METHOD_HUFFMAN = 1
+ZIPNN_METHOD_ZSTD = 2
+ZIPNN_METHOD_LZ4 = 3
+ZIPNN_METHOD_SNAPPY = 4
+ZIPNN_METHOD_RAW = 5
+
+ZIPNN_LEVEL_DEFAULT = 0
+ZIPNN_LEVEL_FAST = 1
+ZIPNN_LEVEL_MAX = 3
+
+ZIPNN_OK = 0
+ZIPNN_ERROR_NULL_POINTER = -1
+ZIPNN_ERROR_INVALID_PARAM = -2
+ZIPNN_ERROR_UNSUPPORTED_DTYPE = -3
+ZIPNN_ERROR_UNSUPPORTED_METHOD = -4
+ZIPNN_ERROR_DST_TOO_SMALL = -10
+ZIPNN_ERROR_SRC_TOO_LARGE = -11
+ZIPNN_ERROR_LIMIT_EXCEEDED = -12
+ZIPNN_ERROR_BAD_MAGIC = -20
+ZIPNN_ERROR_UNSUPPORTED_VERSION = -21
+ZIPNN_ERROR_UNSUPPORTED_FLAGS = -22
+ZIPNN_ERROR_UNSUPPORTED_CODEC = -23
+ZIPNN_ERROR_TRUNCATED = -30
+ZIPNN_ERROR_CORRUPT = -31
+ZIPNN_ERROR_CHECKSUM = -32
+ZIPNN_ERROR_ALLOC = -40
+ZIPNN_ERROR_INTERNAL = -50
+ZIPNN_ERROR_INTERNAL_PANIC = -51
+
+# --- types ------------------------------------------------------------------------------
+zipnn_status = c_int32
+
+
+class zipnn_options(Structure):
+    """``struct zipnn_options``; create with :func:`new_options` (runs zipnn_options_init)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("dtype", c_uint32),
+        ("method", c_uint32),
+        ("level", c_int32),
+        ("threads", c_uint32),
+        ("chunk_size", c_uint32),
+        ("zstd_level", c_int32),
+        ("lz4_level", c_int32),
+        ("threshold", c_float),
+        ("bg_partitions", c_uint32),
+        ("max_decompressed_size", c_uint64),
+        ("reserved", c_uint32 * 8),
+    ]
+
+
+class zipnn_frame_info(Structure):
+    """``struct zipnn_frame_info``; set ``struct_size`` before use."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("format_version", c_uint32),
+        ("dtype", c_uint32),
+        ("flags", c_uint32),
+        ("planes", c_uint32),
+        ("chunk_size", c_uint32),
+        ("original_size", c_uint64),
+        ("chunk_count", c_uint64),
+        ("frame_size", c_uint64),
+        ("metadata_size", c_uint64),
+    ]
+
+
+_opts_p = POINTER(zipnn_options)
+_info_p = POINTER(zipnn_frame_info)
+_size_p = POINTER(c_size_t)
+_u64_p = POINTER(c_uint64)
+
+# name -> (restype, argtypes). Pointers to caller memory are c_void_p so that ``bytes``
+# objects (their internal buffer, no copy), integer addresses (numpy/torch data pointers)
+# and ctypes arrays made with from_buffer can all be passed.
+FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
+    "zipnn_compress_bound": (c_size_t, [c_size_t, _opts_p]),
+    "zipnn_compress": (zipnn_status, [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
+    "zipnn_compress_with_metadata": (
+        zipnn_status,
+        [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, _size_p],
+    ),
+    "zipnn_get_decompressed_size": (zipnn_status, [c_void_p, c_size_t, _u64_p]),
+    "zipnn_decompress": (zipnn_status, [c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
+    "zipnn_decompress_with_options": (
+        zipnn_status,
+        [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, _size_p],
+    ),
+    "zipnn_decompress_chunk": (
+        zipnn_status,
+        [c_void_p, c_size_t, c_uint64, c_void_p, c_size_t, _size_p],
+    ),
+    "zipnn_get_frame_info": (zipnn_status, [c_void_p, c_size_t, _info_p]),
+    "zipnn_get_metadata": (zipnn_status, [c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
+    "zipnn_verify": (zipnn_status, [c_void_p, c_size_t]),
+    "zipnn_options_init": (None, [_opts_p]),
+    "zipnn_error_string": (c_char_p, [zipnn_status]),
+    "zipnn_version_number": (c_uint32, []),
+    "zipnn_version_string": (c_char_p, []),
+    "zipnn_format_version": (c_uint32, []),
+}
+
+
+def bind(lib: ctypes.CDLL) -> List[str]:
+    """Sets restype/argtypes on every function of FUNCTIONS; returns the names missing."""
+    missing = []
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return missing

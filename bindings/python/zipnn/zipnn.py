@@ -1,0 +1,266 @@
+"""The interface of the reference ``zipnn`` package (PyPI 0.1.x-0.5.x): class ``ZipNN``.
+
+``from zipnn import zipnn; z = zipnn.ZipNN(method="zstd"); c = z.compress(b);
+z.decompress(c)``. Options are mapped onto ``zipnn_options`` (see bindings/python/README.md
+for the table). Options whose feature this library does not have yet (lossy, delta,
+streaming, sign-bit reordering, ...) raise :class:`zipnn.NotSupportedYetError` naming the
+option when set to anything but their default; no option is silently ignored.
+
+The frames are the library's own format, not the reference package's: data compressed by
+the reference package cannot be read here, and the other way round.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+from . import _api, _dtypes
+from ._buffers import is_numpy_array, is_torch_tensor
+from ._errors import InvalidOptionError, NotSupportedYetError
+
+_INPUT_TYPES = ("byte", "torch", "numpy", "file")
+_COMPRESSED_RET = ("byte", "file")
+_DECOMPRESSED_RET = ("byte", "torch", "numpy", "file")
+
+
+def _not_yet(option: str, value: Any, what: str) -> NotSupportedYetError:
+    return NotSupportedYetError(
+        f"option '{option}' is not supported yet ({what}); got {value!r}", detail=option)
+
+
+def _choice(option: str, value: Any, allowed: Any) -> str:
+    v = str(value).lower()
+    if v == "bytes":
+        v = "byte"
+    if v not in allowed:
+        raise InvalidOptionError(f"{option} must be one of {', '.join(allowed)}, got {value!r}",
+                                 detail=option)
+    return v
+
+
+class ZipNN:
+    """Compressor with the reference package's options (see the module docstring)."""
+
+    def __init__(
+        self,
+        method: str = "auto",
+        delta_compressed_type: Any = None,
+        bg_partitions: int = 4,
+        bg_compression_threshold: Optional[float] = None,
+        torch_dtype: Any = None,
+        torch_shape: Any = None,
+        signbit_to_lsb: bool = False,
+        lossy_compressed_type: Any = None,
+        lossy_compressed_factor: int = 27,
+        is_streaming: bool = False,
+        streaming_chunk_KB: Optional[int] = None,
+        input_type: Optional[str] = None,
+        input_file: Optional[str] = None,
+        compressed_ret_type: str = "byte",
+        compressed_file: Optional[str] = None,
+        decompressed_ret_type: Optional[str] = None,
+        decompressed_file: Optional[str] = None,
+        zstd_level: int = 3,
+        zstd_threads: Optional[int] = None,
+        lz4_compression_level: int = 0,
+        *,
+        # Names of the 0.5.x reference (same meanings; see README.md).
+        input_format: Optional[str] = None,
+        bytearray_dtype: Any = None,
+        threads: Optional[int] = None,
+        compression_threshold: Optional[float] = None,
+        compression_chunk: Optional[int] = None,
+        is_monotonic: int = 0,
+        check_th_after_percent: int = 10,
+        byte_reorder: int = 0,
+        reorder_signbit: int = 0,
+        streaming_chunk: Optional[int] = None,
+        streaming_chunk_kb: Optional[int] = None,
+    ) -> None:
+        # Features the library does not have yet: refuse anything but the default.
+        if delta_compressed_type not in (None, 0, "0"):
+            raise _not_yet("delta_compressed_type", delta_compressed_type, "delta compression")
+        if lossy_compressed_type not in (None, 0, "0", "none", "NONE"):
+            raise _not_yet("lossy_compressed_type", lossy_compressed_type, "lossy compression")
+        if lossy_compressed_factor != 27:
+            raise _not_yet("lossy_compressed_factor", lossy_compressed_factor, "lossy compression")
+        if signbit_to_lsb:
+            raise _not_yet("signbit_to_lsb", signbit_to_lsb, "moving the sign bit")
+        if reorder_signbit not in (0, None):
+            raise _not_yet("reorder_signbit", reorder_signbit,
+                           "the sign bit is placed per dtype by the library")
+        if is_streaming:
+            raise _not_yet("is_streaming", is_streaming, "streaming; files are compressed whole")
+        for name, val in (("streaming_chunk_KB", streaming_chunk_KB),
+                          ("streaming_chunk_kb", streaming_chunk_kb),
+                          ("streaming_chunk", streaming_chunk)):
+            if val is not None:
+                raise _not_yet(name, val, "streaming")
+        if is_monotonic:
+            raise _not_yet("is_monotonic", is_monotonic, "monotonic-data transform")
+        if byte_reorder not in (0, None):
+            raise _not_yet("byte_reorder", byte_reorder,
+                           "custom byte-group layouts; use bg_partitions or a dtype")
+        if check_th_after_percent != 10:
+            raise _not_yet("check_th_after_percent", check_th_after_percent,
+                           "early stop; the threshold is applied to every plane-chunk")
+
+        # Aliases between the 0.1.x and 0.5.x names.
+        if input_type is not None and input_format is not None and input_type != input_format:
+            raise InvalidOptionError("input_type and input_format disagree", detail="input_type")
+        self.input_type = _choice("input_type", input_type or input_format or "byte", _INPUT_TYPES)
+        if zstd_threads is not None and threads is not None and zstd_threads != threads:
+            raise InvalidOptionError("zstd_threads and threads disagree", detail="threads")
+        self.threads = zstd_threads if zstd_threads is not None else (threads or 0)
+        if (bg_compression_threshold is not None and compression_threshold is not None
+                and bg_compression_threshold != compression_threshold):
+            raise InvalidOptionError("bg_compression_threshold and compression_threshold disagree",
+                                     detail="bg_compression_threshold")
+        self.threshold = bg_compression_threshold if bg_compression_threshold is not None \
+            else compression_threshold
+        if torch_dtype is not None and bytearray_dtype is not None:
+            raise InvalidOptionError("give torch_dtype or bytearray_dtype, not both", detail="torch_dtype")
+
+        self.method = method
+        _api._method_code(method)  # validate now: UnsupportedMethodError
+        self.bg_partitions = bg_partitions
+        self.torch_dtype = torch_dtype
+        self.torch_shape = tuple(torch_shape) if torch_shape is not None else None
+        self.bytearray_dtype = bytearray_dtype
+        self.input_file = input_file
+        self.compressed_ret_type = _choice("compressed_ret_type", compressed_ret_type, _COMPRESSED_RET)
+        self.compressed_file = compressed_file
+        default_ret = self.input_type if self.input_type in ("torch", "numpy") else "byte"
+        self.decompressed_ret_type = _choice("decompressed_ret_type",
+                                             decompressed_ret_type or default_ret, _DECOMPRESSED_RET)
+        self.decompressed_file = decompressed_file
+        self.zstd_level = zstd_level
+        self.lz4_compression_level = lz4_compression_level
+        self.compression_chunk = compression_chunk
+        if self.compressed_ret_type == "file" and not compressed_file:
+            raise InvalidOptionError("compressed_ret_type='file' needs compressed_file",
+                                     detail="compressed_file")
+        if self.decompressed_ret_type == "file" and not decompressed_file:
+            raise InvalidOptionError("decompressed_ret_type='file' needs decompressed_file",
+                                     detail="decompressed_file")
+        # Fail on bad numeric options now rather than at the first compress().
+        _api._bound(0, _api.make_options(**self._codec_options()), None)
+
+    # -- option mapping ------------------------------------------------------------------
+    def _codec_options(self) -> Dict[str, Any]:
+        return dict(
+            method=self.method,
+            threads=self.threads,
+            chunk_size=self.compression_chunk,
+            zstd_level=self.zstd_level,
+            lz4_level=self.lz4_compression_level,
+            threshold=self.threshold,
+        )
+
+    def _dtype_for(self, data: Any) -> Dict[str, Any]:
+        """dtype/bg_partitions/metadata arguments for the library call."""
+        if is_numpy_array(data) or is_torch_tensor(data):
+            if self.bg_partitions == 1:
+                # The reference's "no byte grouping": plain coding of the bytes.
+                return {"dtype": "raw", "bg_partitions": 1}
+            return {}  # the dtype's own planes replace the generic byte grouping
+        declared = self.torch_dtype if self.torch_dtype is not None else self.bytearray_dtype
+        if declared is None:
+            return {"dtype": "raw", "bg_partitions": self.bg_partitions}
+        out: Dict[str, Any] = {"dtype": declared}
+        name, _ = _declared_element(declared)
+        meta = {"dtype": name, "lib": "torch" if self.torch_dtype is not None else "numpy",
+                "zipnn": _dtypes.METADATA_VERSION}
+        if self.torch_shape is not None:
+            meta["shape"] = list(self.torch_shape)
+        out["_meta"] = meta
+        return out
+
+    # -- compression ---------------------------------------------------------------------
+    def compress(self, data: Any = None, compress_cpu_gpu: str = "cpu", delta_second_data: Any = None,
+                 lossy_compressed_type: Any = None, lossy_compressed_factor: Any = None) -> Any:
+        """Compresses ``data`` (bytes-like, numpy array, torch tensor, or with
+        input_type='file' a path, default input_file). Returns the frame as ``bytes``, or
+        writes it to compressed_file and returns 0 when compressed_ret_type='file'."""
+        if compress_cpu_gpu != "cpu":
+            raise _not_yet("compress_cpu_gpu", compress_cpu_gpu, "GPU compression")
+        if delta_second_data is not None:
+            raise _not_yet("delta_second_data", "...", "delta compression")
+        if lossy_compressed_type is not None:
+            raise _not_yet("lossy_compressed_type", lossy_compressed_type, "lossy compression")
+        if lossy_compressed_factor is not None:
+            raise _not_yet("lossy_compressed_factor", lossy_compressed_factor, "lossy compression")
+        if self.input_type == "file":
+            path = data if data is not None else self.input_file
+            if path is None:
+                raise InvalidOptionError("input_type='file' needs a path or input_file", detail="input_file")
+            with _api._FileView(path) as view:
+                frame = self._compress_data(view)
+        else:
+            if data is None:
+                raise InvalidOptionError("no data to compress", detail="data")
+            frame = self._compress_data(data)
+        if self.compressed_ret_type == "file":
+            _api._write_atomic(self.compressed_file, frame)  # type: ignore[arg-type]
+            return 0
+        return frame
+
+    def _compress_data(self, data: Any) -> bytes:
+        kw = self._dtype_for(data)
+        meta = kw.pop("_meta", None)
+        frame_meta = None
+        if meta is not None:
+            import json
+
+            frame_meta = json.dumps(meta, separators=(",", ":"), sort_keys=True).encode()
+        return _api.compress(data, metadata=frame_meta, **kw, **self._codec_options())
+
+    # -- decompression -------------------------------------------------------------------
+    def decompress(self, data: Any = None, decompress_cpu_gpu: str = "cpu",
+                   delta_second_data: Any = None) -> Any:
+        """Decompresses a frame (or, with compressed_ret_type='file', the file at ``data``,
+        default compressed_file). Returns bytes, a torch tensor or numpy array
+        (decompressed_ret_type), or writes decompressed_file and returns 0."""
+        if decompress_cpu_gpu != "cpu":
+            raise _not_yet("decompress_cpu_gpu", decompress_cpu_gpu, "GPU decompression")
+        if delta_second_data is not None:
+            raise _not_yet("delta_second_data", "...", "delta compression")
+        if self.compressed_ret_type == "file" and (data is None or isinstance(data, (str, os.PathLike))):
+            path = data if data is not None else self.compressed_file
+            with _api._FileView(path) as view:  # type: ignore[arg-type]
+                return self._decompress_data(view)
+        if data is None:
+            raise InvalidOptionError("no data to decompress", detail="data")
+        return self._decompress_data(data)
+
+    def _decompress_data(self, frame: Any) -> Any:
+        ret = self.decompressed_ret_type
+        if ret in ("byte", "file"):
+            out = _api.decompress(frame, threads=self.threads)
+            if ret == "file":
+                _api._write_atomic(self.decompressed_file, out)  # type: ignore[arg-type]
+                return 0
+            return out
+        doc = _api.array_metadata(frame) or {}
+        dtype = shape = None
+        declared = self.torch_dtype if self.torch_dtype is not None else self.bytearray_dtype
+        if "dtype" not in doc and declared is not None:
+            dtype = _declared_element(declared)[0]
+        if "shape" not in doc:
+            shape = self.torch_shape
+        return _api.decompress(frame, out=ret, threads=self.threads, dtype=dtype, shape=shape)
+
+
+def _declared_element(declared: Any) -> Any:
+    """(element name, itemsize) for a torch_dtype/bytearray_dtype value."""
+    if isinstance(declared, str):
+        key = declared.strip()
+        if key.startswith("torch."):
+            key = key[6:]
+        lib_name = _dtypes._ALIASES.get(key.lower(), key.lower())
+        if lib_name in _dtypes.FRAME_ELEMENT:
+            return _dtypes.FRAME_ELEMENT[lib_name], _dtypes.DTYPE_ITEMSIZE[lib_name]
+        if lib_name in _dtypes._PLAIN_INTS:
+            return lib_name, _dtypes._PLAIN_INTS[lib_name]
+    return _dtypes.element_name(declared)
