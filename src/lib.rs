@@ -98,9 +98,7 @@ pub fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
 pub fn decompress_with(frame: &[u8], opts: &DecompressOptions) -> Result<Vec<u8>> {
     let f = parse_whole(frame, opts)?;
     let n = usize::try_from(f.header().original_size).map_err(|_| Error::SrcTooLarge)?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(n).map_err(|_| Error::Alloc)?;
-    out.resize(n, 0);
+    let mut out = engine::zeroed_vec(n)?;
     engine::decode_frame(&f, &mut out, opts.threads)?;
     Ok(out)
 }

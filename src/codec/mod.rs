@@ -55,7 +55,7 @@ impl Codec {
 }
 
 /// Bytes of input sampled by the default level's LZ probe.
-const PROBE_BYTES: usize = 16 * 1024;
+const PROBE_BYTES: usize = 4 * 1024;
 
 /// Codes one plane, appending its payload to `out`, and returns the codec used.
 /// The payload is never longer than the plane; it is shorter than `threshold * plane.len()`

@@ -13,15 +13,11 @@ use crate::frame::{self, Frame, Header, FIXED_HEADER_SIZE, FLAG_METADATA};
 use crate::options::{Options, MAX_METADATA_SIZE};
 use crate::transform;
 
-/// One coded chunk.
-struct ChunkOut {
-    entries: Vec<(Codec, u32)>,
-    payload: Vec<u8>,
-}
-
 thread_local! {
     /// Per-thread plane buffer, reused across chunks.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread buffer for one chunk's coded planes, reused across chunks.
+    static PAYLOAD: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with a scratch buffer of exactly `len` bytes (contents unspecified).
@@ -111,83 +107,139 @@ pub fn compress_bound(src_len: usize, opts: &Options) -> Result<usize> {
         .ok_or(Error::SrcTooLarge)
 }
 
-fn encode_chunk(chunk: &[u8], opts: &Options, planes: usize) -> ChunkOut {
-    let n = chunk.len() / planes;
-    let mut payload = Vec::with_capacity(chunk.len());
-    let mut entries = Vec::with_capacity(planes);
-    with_scratch(chunk.len(), |buf| {
-        transform::split(opts.dtype, planes, chunk, buf);
-        for plane in buf.chunks_exact(n) {
-            let before = payload.len();
-            let codec = codec::encode_plane(plane, opts, &mut payload);
-            entries.push((codec, (payload.len() - before) as u32));
-        }
-    });
-    ChunkOut { entries, payload }
+/// What one coded chunk contributes to the chunk table.
+struct ChunkMeta {
+    entries: [(Codec, u32); 8],
+    size: usize,
+    checksum: u64,
 }
 
-/// Compresses `src` into a frame written by `sink`, which gets the total size first.
-fn compress_with<R>(
+/// Codes one chunk into `slot` (at least the chunk's length, which bounds its payload).
+fn encode_chunk_into(chunk: &[u8], opts: &Options, planes: usize, slot: &mut [u8]) -> ChunkMeta {
+    let n = chunk.len() / planes;
+    let mut entries = [(Codec::Raw, 0u32); 8];
+    PAYLOAD.with(|p| {
+        let mut fresh = Vec::new();
+        let mut guard = p.try_borrow_mut();
+        let payload = match guard.as_mut() {
+            Ok(v) => &mut **v,
+            Err(_) => &mut fresh,
+        };
+        payload.clear();
+        with_scratch(chunk.len(), |buf| {
+            transform::split(opts.dtype, planes, chunk, buf);
+            for (entry, plane) in entries.iter_mut().zip(buf.chunks_exact(n)) {
+                let before = payload.len();
+                let codec = codec::encode_plane(plane, opts, payload);
+                *entry = (codec, (payload.len() - before) as u32);
+            }
+        });
+        slot[..payload.len()].copy_from_slice(payload);
+        ChunkMeta {
+            entries,
+            size: payload.len(),
+            checksum: frame::checksum(payload),
+        }
+    })
+}
+
+/// A zero-filled vector of `n` bytes, or `Err(Alloc)`; fresh pages come zeroed from the
+/// allocator instead of being written.
+pub fn zeroed_vec(n: usize) -> Result<Vec<u8>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(n).map_err(|_| Error::Alloc)?;
+    // SAFETY: `layout` has a nonzero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(Error::Alloc);
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `n` u8s, and
+    // all `n` bytes are initialised (zero).
+    Ok(unsafe { Vec::from_raw_parts(ptr, n, n) })
+}
+
+/// The frame's exact header size and the room its payloads may need (the whole elements).
+fn frame_room(header: &Header) -> Result<(usize, usize)> {
+    let hsize = header.header_size().ok_or(Error::SrcTooLarge)?;
+    let hsize = usize::try_from(hsize).map_err(|_| Error::SrcTooLarge)?;
+    let body = (header.original_size - header.tail_len as u64) as usize;
+    hsize.checked_add(body).ok_or(Error::SrcTooLarge)?;
+    Ok((hsize, body))
+}
+
+/// Compresses into `dst`, which must hold the header plus the whole elements of `src`
+/// (see [`frame_room`]). Each chunk is coded straight into its own slot of `dst` (no
+/// per-chunk allocation), then the slots are moved together behind the header.
+fn compress_in_place(
     src: &[u8],
     metadata: &[u8],
     opts: &Options,
-    sink: impl FnOnce(usize, &mut dyn FnMut(&mut dyn FnMut(&[u8]))) -> Result<R>,
-) -> Result<R> {
-    let mut header = header_for(src.len(), metadata, opts)?;
+    mut header: Header,
+    dst: &mut [u8],
+) -> Result<usize> {
+    let (hsize, body_len) = frame_room(&header)?;
     let planes = header.planes;
-    let body = &src[..src.len() - header.tail_len];
-    header.tail[..header.tail_len].copy_from_slice(&src[body.len()..]);
-    let chunks: Vec<&[u8]> = body.chunks(header.chunk_size).collect();
-    let outs = par_map(opts.threads, chunks, |c| encode_chunk(c, opts, planes))?;
-
-    let mut head = Vec::with_capacity(
-        FIXED_HEADER_SIZE + metadata.len() + outs.len() * header.entry_size() + 8,
-    );
+    let cs = header.chunk_size;
+    let body = &src[..body_len];
+    header.tail[..header.tail_len].copy_from_slice(&src[body_len..]);
+    let (head, region) = dst.split_at_mut(hsize);
+    let jobs: Vec<(&[u8], &mut [u8])> = body.chunks(cs).zip(region.chunks_mut(cs)).collect();
+    let metas = par_map(opts.threads, jobs, |(c, slot)| {
+        encode_chunk_into(c, opts, planes, slot)
+    })?;
+    let mut at = 0usize;
+    for (i, m) in metas.iter().enumerate() {
+        region.copy_within(i * cs..i * cs + m.size, at);
+        at += m.size;
+    }
     let mut fixed = [0u8; FIXED_HEADER_SIZE];
     header.write_fixed(&mut fixed);
-    head.extend_from_slice(&fixed);
-    head.extend_from_slice(metadata);
-    for o in &outs {
-        head.extend_from_slice(&frame::checksum(&o.payload).to_le_bytes());
-        for &(codec, size) in &o.entries {
-            head.push(codec as u8);
-            head.extend_from_slice(&size.to_le_bytes());
+    head[..FIXED_HEADER_SIZE].copy_from_slice(&fixed);
+    let mut w = FIXED_HEADER_SIZE;
+    head[w..w + metadata.len()].copy_from_slice(metadata);
+    w += metadata.len();
+    for m in &metas {
+        head[w..w + 8].copy_from_slice(&m.checksum.to_le_bytes());
+        w += 8;
+        for &(codec, size) in &m.entries[..planes] {
+            head[w] = codec as u8;
+            head[w + 1..w + 5].copy_from_slice(&size.to_le_bytes());
+            w += 5;
         }
     }
-    let sum = frame::checksum(&head);
-    head.extend_from_slice(&sum.to_le_bytes());
-    let total = head.len() + outs.iter().map(|o| o.payload.len()).sum::<usize>();
-    sink(total, &mut |w: &mut dyn FnMut(&[u8])| {
-        w(&head);
-        for o in &outs {
-            w(&o.payload);
-        }
-    })
+    let sum = frame::checksum(&head[..w]);
+    head[w..w + 8].copy_from_slice(&sum.to_le_bytes());
+    debug_assert_eq!(w + 8, hsize);
+    Ok(hsize + at)
 }
 
 /// Compresses into a new vector.
 pub fn compress_vec(src: &[u8], metadata: &[u8], opts: &Options) -> Result<Vec<u8>> {
-    compress_with(src, metadata, opts, |total, emit| {
-        let mut v = Vec::new();
-        v.try_reserve_exact(total).map_err(|_| Error::Alloc)?;
-        emit(&mut |b| v.extend_from_slice(b));
-        Ok(v)
-    })
+    let header = header_for(src.len(), metadata, opts)?;
+    let (hsize, body) = frame_room(&header)?;
+    let mut v = zeroed_vec(hsize + body)?;
+    let n = compress_in_place(src, metadata, opts, header, &mut v)?;
+    v.truncate(n);
+    v.shrink_to_fit();
+    Ok(v)
 }
 
 /// Compresses into `dst`; returns the frame size. `dst` is untouched on error.
 pub fn compress_into(src: &[u8], metadata: &[u8], opts: &Options, dst: &mut [u8]) -> Result<usize> {
-    compress_with(src, metadata, opts, |total, emit| {
-        if total > dst.len() {
-            return Err(Error::DstTooSmall);
-        }
-        let mut at = 0;
-        emit(&mut |b| {
-            dst[at..at + b.len()].copy_from_slice(b);
-            at += b.len();
-        });
-        Ok(total)
-    })
+    let header = header_for(src.len(), metadata, opts)?;
+    let (hsize, body) = frame_room(&header)?;
+    if dst.len() >= hsize + body {
+        return compress_in_place(src, metadata, opts, header, dst);
+    }
+    // Smaller than the worst case: code aside, then copy if the frame fits.
+    let v = compress_vec(src, metadata, opts)?;
+    if v.len() > dst.len() {
+        return Err(Error::DstTooSmall);
+    }
+    dst[..v.len()].copy_from_slice(&v);
+    Ok(v.len())
 }
 
 /// Decodes chunk `i` of `frame` into `dst` (exactly the chunk's length), checking its
