@@ -310,7 +310,11 @@ fn random_cases_round_trip() {
         let src = make(dtype, kind, n, case);
         let frame = compress(&src, &o).unwrap_or_else(|e| panic!("case {case} {o:?}: {e}"));
         assert!(frame.len() <= compress_bound(n, &o).unwrap(), "case {case}");
-        assert_eq!(decompress(&frame).unwrap(), src, "case {case} {o:?} {kind:?} n={n}");
+        assert_eq!(
+            decompress(&frame).unwrap(),
+            src,
+            "case {case} {o:?} {kind:?} n={n}"
+        );
         let info = frame_info(&frame).unwrap();
         assert_eq!(info.original_size, n as u64);
         assert_eq!(info.dtype, dtype);
