@@ -115,9 +115,33 @@
 #define ZIPNN_LEVEL_MAX 3
 
 /*
- Offset of the fixed header's own checksum (its last four bytes).
+ Default stream block size (8 MiB of input per frame), used when `block_size` is 0.
  */
-#define FIXED_CHECKSUM_AT 36
+#define ZIPNN_STREAM_DEFAULT_BLOCK_SIZE 8388608
+
+/*
+ Smallest stream block size.
+ */
+#define ZIPNN_STREAM_MIN_BLOCK_SIZE 1024
+
+/*
+ Largest stream block size (256 MiB).
+ */
+#define ZIPNN_STREAM_MAX_BLOCK_SIZE 268435456
+
+/*
+ A streaming compression context (opaque). Create with `zipnn_cstream_new()`, free with
+ `zipnn_cstream_free()`. A context must not be used by two threads at once, but
+ different contexts may be used concurrently.
+ */
+typedef struct zipnn_cstream zipnn_cstream;
+
+/*
+ A streaming decompression context (opaque). Create with `zipnn_dstream_new()`, free
+ with `zipnn_dstream_free()`. A context must not be used by two threads at once, but
+ different contexts may be used concurrently.
+ */
+typedef struct zipnn_dstream zipnn_dstream;
 
 /*
  Options for compression and decompression.
@@ -235,6 +259,42 @@ typedef struct zipnn_frame_info {
 } zipnn_frame_info;
 
 /*
+ What a stream's header, index and trailer say. Set `struct_size` to
+ `sizeof(zipnn_stream_info)` before passing it to `zipnn_get_stream_info()`; the library
+ fills the fields it knows that fit. Plain data.
+ */
+typedef struct zipnn_stream_info {
+  /*
+   `sizeof(zipnn_stream_info)` as the caller was compiled (set by the caller).
+   */
+  uint32_t struct_size;
+  /*
+   Stream format version.
+   */
+  uint32_t format_version;
+  /*
+   Input bytes per frame (the last frame may hold fewer).
+   */
+  uint32_t block_size;
+  /*
+   Zero.
+   */
+  uint32_t reserved;
+  /*
+   Number of frames.
+   */
+  uint64_t frame_count;
+  /*
+   Length of the original data.
+   */
+  uint64_t original_size;
+  /*
+   Length of the whole stream in bytes.
+   */
+  uint64_t stream_size;
+} zipnn_stream_info;
+
+/*
  Success.
  */
 #define ZIPNN_OK 0
@@ -313,6 +373,11 @@ typedef struct zipnn_frame_info {
  Memory allocation failed.
  */
 #define ZIPNN_ERROR_ALLOC -40
+
+/*
+ The input is not a valid safetensors file.
+ */
+#define ZIPNN_ERROR_BAD_SAFETENSORS -60
 
 /*
  An internal invariant failed.
@@ -479,6 +544,146 @@ void zipnn_options_init(struct zipnn_options *opts);
  are not codes. Never NULL, never to be freed. Thread-safe.
  */
 const char *zipnn_error_string(zipnn_status status);
+
+/*
+ Creates a streaming compression context that codes each `block_size` bytes of input
+ (0 = `ZIPNN_STREAM_DEFAULT_BLOCK_SIZE`; else `ZIPNN_STREAM_MIN_BLOCK_SIZE` ..=
+ `ZIPNN_STREAM_MAX_BLOCK_SIZE`, best a multiple of `opts.chunk_size`) into one frame with
+ `opts` (NULL = defaults; `opts.threads` workers code each block). The options are
+ copied. On `ZIPNN_OK`, `*out` is the new context; on error it is not written. The
+ context holds about twice `block_size` bytes whatever the stream's length. Errors:
+ `NULL_POINTER` (`out`), `INVALID_PARAM` (bad option or block size),
+ `UNSUPPORTED_DTYPE`, `UNSUPPORTED_METHOD`, `ALLOC`, `INTERNAL_PANIC`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_cstream_new(const struct zipnn_options *opts,
+                               size_t block_size,
+                               struct zipnn_cstream **out);
+
+/*
+ Frees a context from `zipnn_cstream_new()`. NULL is a no-op. The context must not be
+ used afterwards, nor by another thread during the call.
+ */
+void zipnn_cstream_free(struct zipnn_cstream *cs);
+
+/*
+ Takes input from `src` and writes stream bytes to `dst`: on `ZIPNN_OK`,
+ `*src_consumed` input bytes were taken and `*dst_written` bytes written (either may be
+ 0). Call again with the rest of the input, and with more room when `dst` filled up;
+ bytes are written only when a whole block (`block_size` of input) has been coded, so
+ any `dst_capacity` of at least 1 makes progress. The output does not depend on how the
+ input is cut. Then call `zipnn_cstream_finish()`. On error nothing is written to the
+ out-parameters, and the context returns that error from every later call (free it).
+ Errors: `NULL_POINTER` (`cs`, the out-parameters, or a NULL buffer with a nonzero
+ size), `INVALID_PARAM` (overlapping buffers, or called after
+ `zipnn_cstream_finish()`), `ALLOC`, `INTERNAL_PANIC`. Not thread-safe for one context.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_cstream_compress(struct zipnn_cstream *cs,
+                                    const void *src,
+                                    size_t src_size,
+                                    size_t *src_consumed,
+                                    void *dst,
+                                    size_t dst_capacity,
+                                    size_t *dst_written);
+
+/*
+ Ends the stream: codes the last partial block, then writes the index and trailer. On
+ `ZIPNN_OK`, `*dst_written` bytes were written to `dst` and `*done` is 1 when the stream
+ is complete, 0 when more room is needed (call again). After the first call,
+ `zipnn_cstream_compress()` is `INVALID_PARAM`; calls after `*done` is 1 write nothing
+ and set `*done` to 1 again. On error nothing is written to the out-parameters and the
+ context returns that error from every later call. Errors: `NULL_POINTER` (`cs`, the
+ out-parameters, or `dst` NULL with a nonzero capacity), `ALLOC`, `INTERNAL_PANIC`, or
+ the context's earlier error. Not thread-safe for one context.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_cstream_finish(struct zipnn_cstream *cs,
+                                  void *dst,
+                                  size_t dst_capacity,
+                                  size_t *dst_written,
+                                  int *done);
+
+/*
+ Creates a streaming decompression context. `opts` (NULL = defaults) gives `threads`
+ (workers per frame) and `max_decompressed_size` (a stream whose output passes it is
+ `LIMIT_EXCEEDED`, found before the frame that passes it is decoded); the compression
+ fields are ignored. On `ZIPNN_OK`, `*out` is the new context; on error it is not
+ written. The context holds about twice the stream's block size (at most 256 MiB
+ each). Errors: `NULL_POINTER`, `INVALID_PARAM`, `ALLOC`, `INTERNAL_PANIC`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_dstream_new(const struct zipnn_options *opts,
+                               struct zipnn_dstream **out);
+
+/*
+ Frees a context from `zipnn_dstream_new()`. NULL is a no-op. The context must not be
+ used afterwards, nor by another thread during the call.
+ */
+void zipnn_dstream_free(struct zipnn_dstream *ds);
+
+/*
+ Takes stream bytes from `src` and writes original bytes to `dst`: on `ZIPNN_OK`,
+ `*src_consumed` bytes were taken and `*dst_written` written. Call again with the rest
+ of the input; call with `src_size` 0 to take decoded bytes still waiting, until
+ `*dst_written` is 0. Each frame is checked (header and chunk checksums) before any of
+ its bytes are written; the index and trailer are checked against the frames seen. At
+ the end call `zipnn_dstream_finish()`. On error nothing is written to the
+ out-parameters and the context returns that error from every later call. Errors:
+ `NULL_POINTER`, `INVALID_PARAM` (overlapping buffers), `BAD_MAGIC`,
+ `UNSUPPORTED_VERSION`, `UNSUPPORTED_FLAGS`, `UNSUPPORTED_DTYPE`, `UNSUPPORTED_CODEC`,
+ `CORRUPT` (also for bytes after the trailer), `CHECKSUM`, `LIMIT_EXCEEDED`, `ALLOC`,
+ `INTERNAL_PANIC`. Not thread-safe for one context.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_dstream_decompress(struct zipnn_dstream *ds,
+                                      const void *src,
+                                      size_t src_size,
+                                      size_t *src_consumed,
+                                      void *dst,
+                                      size_t dst_capacity,
+                                      size_t *dst_written);
+
+/*
+ `ZIPNN_OK` when the whole stream, through its trailer, has been checked and every
+ original byte written out. Errors: `NULL_POINTER`, `TRUNCATED` (the stream is not
+ complete yet, or ended early), `DST_TOO_SMALL` (decoded bytes are still waiting: call
+ `zipnn_dstream_decompress()` with `src_size` 0), or the context's earlier error. Does
+ not change the context. Not thread-safe for one context.
+ */
+ZIPNN_NODISCARD zipnn_status zipnn_dstream_finish(const struct zipnn_dstream *ds);
+
+/*
+ Fills `*info` from the header, index and trailer of the stream that fills `src`
+ exactly (all three are checked; frames are not read). The caller sets
+ `info->struct_size` to `sizeof(zipnn_stream_info)` first (below 8 is `INVALID_PARAM`);
+ fields beyond it are not written. On error `*info` is left as it was. Errors:
+ `NULL_POINTER`, `INVALID_PARAM`, `BAD_MAGIC`, `UNSUPPORTED_VERSION`,
+ `UNSUPPORTED_FLAGS`, `TRUNCATED`, `CORRUPT`, `CHECKSUM`, `INTERNAL_PANIC`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_get_stream_info(const void *src,
+                                   size_t src_size,
+                                   struct zipnn_stream_info *info);
+
+/*
+ Random access: decodes original bytes `[offset, offset + dst_capacity)` (cut at the
+ end of the data) of the stream that fills `src` exactly into `dst`, reading only the
+ index and the frames and chunks that cover the range; on `ZIPNN_OK`, `*out_written` is
+ the count (`min(dst_capacity, original_size - offset)`). The header, index, trailer and
+ the decoded chunks' checksums are verified. On error `*out_written` is not written and
+ `dst` may have been partly written. Errors: `NULL_POINTER`, `INVALID_PARAM`
+ (`offset` past the end, overlapping buffers), the errors of `zipnn_get_stream_info()`,
+ `UNSUPPORTED_DTYPE`, `UNSUPPORTED_CODEC`, `ALLOC`. Thread-safe; decodes whole frames
+ on all cores.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_stream_decode_range(const void *src,
+                                       size_t src_size,
+                                       uint64_t offset,
+                                       void *dst,
+                                       size_t dst_capacity,
+                                       size_t *out_written);
 
 /*
  The library version as `MAJOR * 10000 + MINOR * 100 + PATCH` (equal to the header's

@@ -34,6 +34,7 @@ for s in "${suites[@]}"; do
     c)      run c scripts/test-c.sh ;;
     python) run python scripts/test-python.sh ;;
     go)     run go scripts/test-go.sh ;;
+    fuzz)   run fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-20}" ;;  # not in the default list: needs nightly; ~80 s + build
     *) echo "unknown suite: $s" >&2; exit 2 ;;
   esac
 done

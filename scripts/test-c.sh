@@ -136,4 +136,13 @@ for f in "$ROOT"/tests/data/*.bf16 "$ROOT"/tests/data/*.fp16 "$ROOT"/tests/data/
   "$WORK/ex-c-shared/roundtrip" "$f" "${f##*.}"
 done
 
+# valgrind memcheck on the C example (about 20 s); skipped when valgrind is missing.
+if command -v valgrind >/dev/null 2>&1; then
+  step "valgrind memcheck of the C example"
+  CARGO_TARGET_DIR="$(grep -E '^ZIPNN_CARGO_TARGET_DIR:' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2-)" \
+    "$ROOT/scripts/valgrind.sh"
+else
+  step "valgrind not installed: memcheck of the C example skipped"
+fi
+
 step "all C/C++ checks passed"

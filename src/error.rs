@@ -35,6 +35,9 @@ pub enum Error {
     Corrupt,
     /// A header or chunk checksum does not match.
     Checksum,
+    /// The input is not a valid safetensors file (bad header length, invalid JSON, unknown
+    /// dtype string, offsets out of range, overlapping or leaving holes).
+    BadSafetensors,
     /// Memory could not be allocated.
     Alloc,
     /// An internal invariant failed; please report it.
@@ -65,6 +68,7 @@ impl Error {
             Error::Corrupt => -31,
             Error::Checksum => -32,
             Error::Alloc => -40,
+            Error::BadSafetensors => -60,
             Error::Internal => -50,
             Error::InternalPanic => -51,
         }
@@ -88,6 +92,7 @@ impl Error {
             -31 => Error::Corrupt,
             -32 => Error::Checksum,
             -40 => Error::Alloc,
+            -60 => Error::BadSafetensors,
             -50 => Error::Internal,
             -51 => Error::InternalPanic,
             _ => return None,
@@ -112,13 +117,14 @@ impl Error {
             Error::Corrupt => "frame is corrupt",
             Error::Checksum => "checksum mismatch: the frame is corrupt",
             Error::Alloc => "memory allocation failed",
+            Error::BadSafetensors => "the input is not a valid safetensors file",
             Error::Internal => "internal error",
             Error::InternalPanic => "internal error: a panic was caught at the API boundary",
         }
     }
 
     /// Every error, in code order (for tests and bindings).
-    pub const ALL: [Error; 17] = [
+    pub const ALL: [Error; 18] = [
         Error::NullPointer,
         Error::InvalidParam,
         Error::UnsupportedDtype,
@@ -136,6 +142,7 @@ impl Error {
         Error::Alloc,
         Error::Internal,
         Error::InternalPanic,
+        Error::BadSafetensors,
     ];
 }
 

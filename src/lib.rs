@@ -19,10 +19,12 @@
 
 pub mod capi;
 pub mod codec;
+pub mod container;
 mod engine;
 pub mod error;
 pub mod frame;
 mod options;
+pub mod stream;
 pub mod transform;
 
 pub use codec::Codec;

@@ -148,3 +148,245 @@ fn tampered_payloads_with_valid_checksums_never_panic() {
         }
     }
 }
+
+// --- Additions (issue #9): codec coverage, thousands of payload bits, chunk-level sweeps ---
+
+/// One frame per dtype x method (plus raw byte grouping), with data chosen so that every
+/// forced method really codes at least one plane-chunk with its codec (`frames()` alone
+/// misses some, e.g. raw bytes under forced Huffman), and a metadata block.
+fn coverage_frames() -> Vec<(String, Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    let kinds = [Kind::Gaussian, Kind::Pattern, Kind::Special, Kind::Random];
+    for dtype in DType::ALL {
+        for method in Method::ALL {
+            let bgs: &[u32] = if dtype == DType::Raw { &[1, 4] } else { &[1] };
+            for &bg in bgs {
+                let o = Options {
+                    method,
+                    chunk_size: 1024,
+                    bg_partitions: bg,
+                    ..Options::new(dtype)
+                };
+                let found = kinds.iter().find_map(|&kind| {
+                    let seed = dtype as u64 * 31 + method as u64 * 7 + kind as u64;
+                    let src = make(dtype, kind, 3 * 1024 + 5, seed);
+                    let f = compress_with_metadata(&src, b"meta", &o).unwrap();
+                    let ok = forced_codec(method).map_or(true, |c| codecs_in(&f).contains(&c));
+                    ok.then(|| (format!("{dtype:?}/{method:?}/bg{bg}/{kind:?}"), src, f))
+                });
+                out.push(found.unwrap_or_else(|| {
+                    panic!("no test data makes {dtype:?}/{method:?}/bg{bg} use its codec")
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// The codecs a frame's chunk table uses.
+fn codecs_in(frame: &[u8]) -> Vec<Codec> {
+    let f = Frame::parse(frame).unwrap();
+    let mut v: Vec<Codec> = (0..f.chunk_count())
+        .flat_map(|i| f.planes(i).map(|p| p.codec).collect::<Vec<_>>())
+        .collect();
+    v.sort_by_key(|c| *c as u8);
+    v.dedup();
+    v
+}
+
+/// The codec a forced method must put in at least one plane-chunk.
+fn forced_codec(method: Method) -> Option<Codec> {
+    match method {
+        Method::Huffman => Some(Codec::Huffman),
+        Method::Zstd => Some(Codec::Zstd),
+        Method::Lz4 => Some(Codec::Lz4),
+        Method::Snappy => Some(Codec::Snappy),
+        Method::Raw => Some(Codec::Raw),
+        Method::Auto => None,
+    }
+}
+
+#[test]
+fn sweeps_cover_every_dtype_and_codec() {
+    let mut seen = std::collections::HashSet::new();
+    for (name, _src, frame) in coverage_frames() {
+        let used = codecs_in(&frame);
+        let method = Method::ALL
+            .into_iter()
+            .find(|m| name.split('/').nth(1) == Some(&format!("{m:?}")))
+            .unwrap();
+        if let Some(c) = forced_codec(method) {
+            assert!(
+                used.contains(&c),
+                "{name}: the sweep frame never uses {c:?} (uses {used:?})"
+            );
+        }
+        for c in used {
+            seen.insert((name.split('/').next().unwrap().to_string(), c as u8));
+        }
+    }
+    // Every dtype is swept with every entropy codec, raw and run somewhere.
+    for dtype in DType::ALL {
+        for c in [
+            Codec::Huffman,
+            Codec::Zstd,
+            Codec::Lz4,
+            Codec::Snappy,
+            Codec::Raw,
+        ] {
+            assert!(
+                seen.contains(&(format!("{dtype:?}"), c as u8)),
+                "{dtype:?} x {c:?} not swept"
+            );
+        }
+    }
+    assert!(
+        seen.iter().any(|(_, c)| *c == Codec::Run as u8),
+        "no run plane swept"
+    );
+}
+
+/// Flips `bits` payload bits of every sweep frame (every payload bit when there are fewer)
+/// and checks the whole-frame and per-chunk entry points.
+fn payload_sweep(bits_per_frame: usize) {
+    let mut rng = Rng(0xF11B);
+    for (name, src, frame) in coverage_frames() {
+        let f = Frame::parse(&frame).unwrap();
+        let cs = f.header().chunk_size;
+        let chunk_of = {
+            let mut ends = Vec::new();
+            let mut at = frame.len() - payload_len(&frame);
+            for i in 0..f.chunk_count() {
+                at += f.chunk_payload(i).len();
+                ends.push(at);
+            }
+            move |byte: usize| ends.iter().position(|&e| byte < e).unwrap()
+        };
+        let payload = payload_len(&frame);
+        let start = frame.len() - payload;
+        let total = payload * 8;
+        let picks: Vec<usize> = if total <= bits_per_frame {
+            (0..total).collect()
+        } else {
+            (0..bits_per_frame)
+                .map(|_| (rng.next() % total as u64) as usize)
+                .collect()
+        };
+        let mut bad = frame.clone();
+        let mut out = vec![0x77u8; src.len()];
+        let mut chunk = vec![0u8; cs];
+        for bit in picks {
+            let at = start + bit / 8;
+            bad[at] ^= 1 << (bit % 8);
+            assert_eq!(decompress(&bad), Err(Error::Checksum), "{name}: bit {bit}");
+            assert_eq!(
+                decompress_into(&bad, &mut out),
+                Err(Error::Checksum),
+                "{name}: into, bit {bit}"
+            );
+            assert!(out.iter().all(|&b| b == 0x77), "{name}: dst written");
+            assert_eq!(verify(&bad), Err(Error::Checksum), "{name}: verify");
+            // Only the damaged chunk fails; the others still decode alone.
+            let hit = chunk_of(at);
+            for c in 0..f.chunk_count() {
+                let r = decompress_chunk(&bad, c as u64, &mut chunk);
+                if c == hit {
+                    assert_eq!(r, Err(Error::Checksum), "{name}: chunk {c}");
+                } else {
+                    let n = r.unwrap_or_else(|e| panic!("{name}: chunk {c}: {e:?}"));
+                    let s = c * cs;
+                    assert_eq!(&chunk[..n], &src[s..s + n], "{name}: chunk {c}");
+                }
+            }
+            bad[at] ^= 1 << (bit % 8);
+        }
+        assert_eq!(bad, frame);
+    }
+}
+
+#[test]
+fn thousands_of_payload_bit_flips_per_frame() {
+    payload_sweep(3000);
+}
+
+#[test]
+fn every_truncation_of_every_entry_point_is_an_error() {
+    for (name, _src, frame) in coverage_frames() {
+        let info = frame_info(&frame).unwrap();
+        let mut chunk = vec![0u8; info.chunk_size as usize];
+        let mut out = vec![0u8; info.original_size as usize];
+        for cut in 0..frame.len() {
+            let t = &frame[..cut];
+            assert!(decompress_into(t, &mut out).is_err(), "{name}: into {cut}");
+            assert!(verify(t).is_err(), "{name}: verify {cut}");
+            assert!(decompressed_size(t).is_err(), "{name}: size {cut}");
+            assert!(metadata(t).is_err(), "{name}: metadata {cut}");
+            for c in 0..info.chunk_count {
+                assert!(
+                    decompress_chunk(t, c, &mut chunk).is_err(),
+                    "{name}: chunk {c} at {cut}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_header_bit_flip_fails_every_entry_point() {
+    for (name, src, frame) in coverage_frames() {
+        let header_len = frame.len() - payload_len(&frame);
+        let info = frame_info(&frame).unwrap();
+        let mut chunk = vec![0u8; info.chunk_size as usize];
+        let mut bad = frame.clone();
+        for byte in 0..header_len {
+            for bit in 0..8 {
+                bad[byte] ^= 1 << bit;
+                assert!(frame_info(&bad).is_err(), "{name}: info {byte}.{bit}");
+                assert!(verify(&bad).is_err(), "{name}: verify {byte}.{bit}");
+                for c in 0..info.chunk_count {
+                    // Never a success with other bytes.
+                    if let Ok(n) = decompress_chunk(&bad, c, &mut chunk) {
+                        let s = c as usize * info.chunk_size as usize;
+                        panic!("{name}: chunk {c} decoded {n} bytes (src {:?}) after a header flip at {byte}.{bit}", &src[s..s + 4.min(n)]);
+                    }
+                }
+                bad[byte] ^= 1 << bit;
+            }
+        }
+    }
+}
+
+#[test]
+fn tampered_payloads_of_every_codec_never_panic() {
+    // As `tampered_payloads_with_valid_checksums_never_panic`, over every dtype x codec,
+    // through the whole-frame, into and per-chunk decoders.
+    let mut rng = Rng(0x5EA1);
+    for (name, src, frame) in coverage_frames() {
+        let payload = payload_len(&frame);
+        let start = frame.len() - payload;
+        let info = frame_info(&frame).unwrap();
+        let mut chunk = vec![0u8; info.chunk_size as usize];
+        let mut out = vec![0u8; src.len()];
+        for round in 0..300 {
+            let mut bad = frame.clone();
+            for _ in 0..1 + round % 4 {
+                let at = start + (rng.next() as usize % payload);
+                bad[at] = rng.next() as u8;
+            }
+            reseal(&mut bad);
+            match decompress(&bad) {
+                Ok(o) => assert_eq!(o.len(), src.len(), "{name}: wrong length"),
+                Err(e) => assert_eq!(e, Error::Corrupt, "{name}: round {round}"),
+            }
+            match decompress_into(&bad, &mut out) {
+                Ok(n) => assert_eq!(n, src.len()),
+                Err(e) => assert_eq!(e, Error::Corrupt, "{name}: into, round {round}"),
+            }
+            for c in 0..info.chunk_count {
+                if let Err(e) = decompress_chunk(&bad, c, &mut chunk) {
+                    assert_eq!(e, Error::Corrupt, "{name}: chunk {c}, round {round}");
+                }
+            }
+        }
+    }
+}

@@ -20,6 +20,7 @@ struct Case {
     name: String,
     dtype: DType,
     method: Method,
+    level: Level,
     chunk_size: u32,
     bg_partitions: u32,
     input: Vec<u8>,
@@ -33,6 +34,7 @@ fn cases() -> Vec<Case> {
             name: name.to_string(),
             dtype,
             method,
+            level: Level::Default,
             chunk_size: 1024,
             bg_partitions: 1,
             input: make(dtype, kind, n, name.len() as u64 * 97 + n as u64),
@@ -100,10 +102,22 @@ fn cases() -> Vec<Case> {
         name: "raw-bg4-meta".into(),
         dtype: DType::Raw,
         method: Method::Auto,
+        level: Level::Default,
         chunk_size: 2048,
         bg_partitions: 4,
         input: make(DType::Fp32, Kind::Gaussian, 5003, 5),
         metadata: br#"{"shape":[1250],"dtype":"float32"}"#.to_vec(),
+    });
+    // Level max: ANS planes (codec 6).
+    v.push(Case {
+        name: "bf16-max-ans".into(),
+        dtype: DType::Bf16,
+        method: Method::Auto,
+        level: Level::Max,
+        chunk_size: 65536,
+        bg_partitions: 1,
+        input: make(DType::Bf16, Kind::Gaussian, 70_000, 77),
+        metadata: Vec::new(),
     });
     v
 }
@@ -188,6 +202,7 @@ fn golden_vectors() {
     for c in &all {
         let o = Options {
             method: c.method,
+            level: c.level,
             chunk_size: c.chunk_size,
             bg_partitions: c.bg_partitions,
             ..Options::new(c.dtype)
@@ -220,6 +235,11 @@ fn golden_vectors() {
             c.name
         );
         assert_eq!(metadata(&golden).unwrap(), &c.metadata[..]);
+        if c.level == Level::Max {
+            let f = Frame::parse(&golden).unwrap();
+            let ans = (0..f.chunk_count()).any(|i| f.planes(i).any(|p| p.codec == Codec::Ans));
+            assert!(ans, "{}: level max should code some plane with ANS", c.name);
+        }
         // The encoder is deterministic; a change here means the encoder changed.
         assert_eq!(
             frame, golden,

@@ -25,6 +25,7 @@ const (
 	CodeAlloc              = C.ZIPNN_ERROR_ALLOC
 	CodeInternal           = C.ZIPNN_ERROR_INTERNAL
 	CodeInternalPanic      = C.ZIPNN_ERROR_INTERNAL_PANIC
+	CodeBadSafetensors     = C.ZIPNN_ERROR_BAD_SAFETENSORS
 )
 
 // Error is a zipnn status code with its message (from zipnn_error_string, or a more
@@ -68,13 +69,14 @@ var (
 	ErrAlloc              = newSentinel(C.ZIPNN_ERROR_ALLOC)
 	ErrInternal           = newSentinel(C.ZIPNN_ERROR_INTERNAL)
 	ErrInternalPanic      = newSentinel(C.ZIPNN_ERROR_INTERNAL_PANIC)
+	ErrBadSafetensors     = newSentinel(C.ZIPNN_ERROR_BAD_SAFETENSORS)
 )
 
 var sentinels = []*Error{
 	ErrNullPointer, ErrInvalidParam, ErrUnsupportedDtype, ErrUnsupportedMethod,
 	ErrDstTooSmall, ErrSrcTooLarge, ErrLimitExceeded, ErrBadMagic,
 	ErrUnsupportedVersion, ErrUnsupportedFlags, ErrUnsupportedCodec, ErrTruncated,
-	ErrCorrupt, ErrChecksum, ErrAlloc, ErrInternal, ErrInternalPanic,
+	ErrCorrupt, ErrChecksum, ErrAlloc, ErrInternal, ErrInternalPanic, ErrBadSafetensors,
 }
 
 // ErrorFromCode returns the error for a C status: nil for ZIPNN_OK, the sentinel for a

@@ -107,7 +107,7 @@ func codeName(e *Error) string {
 		ErrUnsupportedVersion: "ErrUnsupportedVersion", ErrUnsupportedFlags: "ErrUnsupportedFlags",
 		ErrUnsupportedCodec: "ErrUnsupportedCodec", ErrTruncated: "ErrTruncated",
 		ErrCorrupt: "ErrCorrupt", ErrChecksum: "ErrChecksum", ErrAlloc: "ErrAlloc",
-		ErrInternal: "ErrInternal", ErrInternalPanic: "ErrInternalPanic",
+		ErrInternal: "ErrInternal", ErrInternalPanic: "ErrInternalPanic", ErrBadSafetensors: "ErrBadSafetensors",
 	}
 	return names[e]
 }

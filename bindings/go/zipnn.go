@@ -314,9 +314,10 @@ func FrameInfo(src []byte) (Info, error) {
 // to dst, returning the extended slice. On error dst is returned unchanged and nothing
 // in its backing array is written (except for a frame crafted to pass its checksums).
 //
-// The output buffer is sized from the frame header, which may declare up to tens of
-// thousands of times the frame's length; use DecompressWithOptions with
-// MaxDecompressedSize to bound memory on untrusted input.
+// The output buffer is sized from the frame header. A valid frame can declare millions of
+// times its own length (a constant 64 MiB chunk is stored in 14 bytes of chunk table and
+// one payload byte), so use DecompressWithOptions with MaxDecompressedSize to bound memory
+// on untrusted input.
 func Decompress(dst, src []byte) ([]byte, error) {
 	return DecompressWithOptions(dst, src, nil)
 }

@@ -523,7 +523,7 @@ func TestErrorValues(t *testing.T) {
 		-10: ErrDstTooSmall, -11: ErrSrcTooLarge, -12: ErrLimitExceeded, -20: ErrBadMagic,
 		-21: ErrUnsupportedVersion, -22: ErrUnsupportedFlags, -23: ErrUnsupportedCodec,
 		-30: ErrTruncated, -31: ErrCorrupt, -32: ErrChecksum, -40: ErrAlloc, -50: ErrInternal,
-		-51: ErrInternalPanic,
+		-51: ErrInternalPanic, -60: ErrBadSafetensors,
 	}
 	if len(codes) != len(sentinels) {
 		t.Fatalf("%d sentinels, %d codes", len(sentinels), len(codes))

@@ -5,8 +5,9 @@
 //! back through out-parameters that are written only on success; input buffers are `const`
 //! and never written; `(NULL, 0)` is an empty buffer and `(NULL, n > 0)` is
 //! `ZIPNN_ERROR_NULL_POINTER`; a panic never crosses the boundary
-//! (`ZIPNN_ERROR_INTERNAL_PANIC`). All functions are safe to call from many threads at once:
-//! none keeps state between calls.
+//! (`ZIPNN_ERROR_INTERNAL_PANIC`). Functions without a handle are safe to call from many
+//! threads at once: none keeps state between calls. A stream handle (`zipnn_cstream`,
+//! `zipnn_dstream`) must not be used by two threads at once; different handles may be.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -19,9 +20,11 @@ mod boundary;
 mod oneshot;
 mod options;
 mod status;
+mod stream;
 mod version;
 
 pub use oneshot::*;
 pub use options::*;
 pub use status::*;
+pub use stream::*;
 pub use version::*;

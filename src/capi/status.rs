@@ -37,6 +37,8 @@ pub const ZIPNN_ERROR_CORRUPT: zipnn_status = -31;
 pub const ZIPNN_ERROR_CHECKSUM: zipnn_status = -32;
 /// Memory allocation failed.
 pub const ZIPNN_ERROR_ALLOC: zipnn_status = -40;
+/// The input is not a valid safetensors file.
+pub const ZIPNN_ERROR_BAD_SAFETENSORS: zipnn_status = -60;
 /// An internal invariant failed.
 pub const ZIPNN_ERROR_INTERNAL: zipnn_status = -50;
 /// A panic was caught at the API boundary.
@@ -63,6 +65,7 @@ pub extern "C" fn zipnn_error_string(status: zipnn_status) -> *const c_char {
         -31 => b"frame is corrupt\0",
         -32 => b"checksum mismatch: the frame is corrupt\0",
         -40 => b"memory allocation failed\0",
+        -60 => b"the input is not a valid safetensors file\0",
         -50 => b"internal error\0",
         -51 => b"internal error: a panic was caught at the API boundary\0",
         _ => b"unknown status\0",
@@ -96,6 +99,7 @@ mod tests {
             (ZIPNN_ERROR_ALLOC, Error::Alloc),
             (ZIPNN_ERROR_INTERNAL, Error::Internal),
             (ZIPNN_ERROR_INTERNAL_PANIC, Error::InternalPanic),
+            (ZIPNN_ERROR_BAD_SAFETENSORS, Error::BadSafetensors),
         ];
         assert_eq!(pairs.len(), Error::ALL.len());
         for (c, e) in pairs {

@@ -64,39 +64,78 @@ pub fn histogram(src: &[u8]) -> [u32; 256] {
 /// alone. `n` is src.len().
 pub fn encoded_size(hist: &[u32; 256], n: usize) -> usize {
     debug_assert_eq!(hist.iter().map(|&c| c as usize).sum::<usize>(), n);
-    let Some((min, max)) = symbol_range(hist) else {
-        return 0;
-    };
-    let lens = code_lengths(hist);
-    let bits: u64 = hist
-        .iter()
-        .zip(lens.iter())
-        .map(|(&c, &l)| c as u64 * l as u64)
-        .sum();
-    header_len(min, max) + bits.div_ceil(8) as usize
+    Plan::new(hist).map_or(0, |p| p.size)
+}
+
+/// A code built from a histogram: what both the size estimate and the encoder need, so the
+/// code lengths are computed once per plane.
+pub(crate) struct Plan {
+    lens: [u8; 256],
+    min: usize,
+    max: usize,
+    /// Exact payload size in bytes (header included).
+    pub size: usize,
+}
+
+impl Plan {
+    /// The code for a histogram; `None` for an empty input.
+    pub fn new(hist: &[u32; 256]) -> Option<Plan> {
+        let (min, max) = symbol_range(hist)?;
+        let lens = code_lengths(hist);
+        let bits: u64 = hist
+            .iter()
+            .zip(lens.iter())
+            .map(|(&c, &l)| c as u64 * l as u64)
+            .sum();
+        Some(Plan {
+            lens,
+            min,
+            max,
+            size: header_len(min, max) + bits.div_ceil(8) as usize,
+        })
+    }
 }
 
 /// Appends the Huffman-coded form of `src` (whose histogram is `hist`) to `dst`.
 pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) {
-    let n = src.len();
-    let Some((min, max)) = symbol_range(hist) else {
+    let Some(plan) = Plan::new(hist) else {
         debug_assert!(src.is_empty());
         return;
     };
-    let lens = code_lengths(hist);
-    let codes = canonical_codes(&lens);
+    let start = dst.len();
+    // 8 bytes of slack let the writer use full-word stores to the end.
+    dst.resize(start + plan.size + 8, 0);
+    let w = encode_into(src, &plan, &mut dst[start..]);
+    debug_assert_eq!(w, plan.size);
+    dst.truncate(start + plan.size);
+}
+
+/// Writes the Huffman-coded form of `src` (coded with `plan`, built from its histogram) at the
+/// start of `out`, which must hold at least `plan.size` bytes; returns `plan.size`. Bytes of
+/// `out` past that (up to 8) may be overwritten with garbage.
+pub(crate) fn encode_into(src: &[u8], plan: &Plan, out: &mut [u8]) -> usize {
+    encode_with(src, plan, out, true)
+}
+
+/// [`encode_into`]; `allow_pairs` false forces the one-symbol-per-lookup path (the tests
+/// check that both give the same bytes).
+fn encode_with(src: &[u8], plan: &Plan, out: &mut [u8], allow_pairs: bool) -> usize {
+    let n = src.len();
+    let (min, max, lens) = (plan.min, plan.max, &plan.lens);
+    assert!(out.len() >= plan.size);
+    let codes = canonical_codes(lens);
 
     // Header: symbol range and 4-bit code lengths.
-    let start = dst.len();
-    dst.push(min as u8);
-    dst.push(max as u8);
+    out[0] = min as u8;
+    out[1] = max as u8;
+    let mut at = 2;
     for pair in lens[min..=max].chunks(2) {
         let hi = if pair.len() == 2 { pair[1] } else { 0 };
-        dst.push(pair[0] | (hi << 4));
+        out[at] = pair[0] | (hi << 4);
+        at += 1;
     }
-    let sizes_at = dst.len();
-    dst.extend_from_slice(&[0u8; SIZE_FIELDS]);
-    let payload_at = dst.len();
+    let sizes_at = at;
+    let payload_at = at + SIZE_FIELDS;
 
     // Encoder table: bit-reversed code in bits 8.., length in bits 0..8.
     let mut enc = [0u32; 256];
@@ -105,15 +144,8 @@ pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) {
             enc[s] = (reverse(codes[s], lens[s] as u32) << 8) | lens[s] as u32;
         }
     }
-    let total_bits: u64 = hist
-        .iter()
-        .zip(lens.iter())
-        .map(|(&c, &l)| c as u64 * l as u64)
-        .sum();
-    let payload_len = total_bits.div_ceil(8) as usize;
-    // 8 bytes of slack for the writer's full-word stores.
-    dst.resize(payload_at + payload_len + 8, 0);
-    let out = &mut dst[payload_at..];
+    let payload_len = plan.size - payload_at;
+    let body = &mut out[payload_at..];
 
     let mut w = BitWriter {
         acc: 0,
@@ -122,24 +154,42 @@ pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) {
     };
     let q = n.div_ceil(4);
     let mut bounds = [0u64; 3];
+    let used = lens.iter().filter(|&&l| l != 0).count();
+    let mut pairs = (allow_pairs && used * used * PAIR_FILL_COST <= n && n >= PAIR_MIN_LEN)
+        .then(|| PAIRS.with(|p| p.try_borrow_mut().ok().map(|mut t| t.take())))
+        .flatten()
+        .map(|t| t.unwrap_or_else(PairTables::new));
+    if let Some(t) = pairs.as_mut() {
+        t.fill(&enc, lens);
+    }
     for k in 0..4 {
         let seg = &src[(k * q).min(n)..((k + 1) * q).min(n)];
-        w.put_all(seg, &enc, out);
+        let seg = match pairs.as_ref() {
+            Some(t) => w.put_pairs(seg, t, body),
+            None => seg,
+        };
+        w.put_all(seg, &enc, body);
         if k < 3 {
             bounds[k] = w.pos as u64 * 8 + w.nbits as u64;
         }
     }
     if w.nbits > 0 {
-        out[w.pos] = w.acc as u8;
+        body[w.pos] = w.acc as u8;
         w.pos += 1;
     }
     debug_assert_eq!(w.pos, payload_len);
-    dst.truncate(payload_at + w.pos);
+    if let Some(t) = pairs {
+        PAIRS.with(|p| {
+            if let Ok(mut slot) = p.try_borrow_mut() {
+                *slot = Some(t);
+            }
+        });
+    }
     let sizes = [bounds[0], bounds[1] - bounds[0], bounds[2] - bounds[1]];
     for (k, &s) in sizes.iter().enumerate() {
-        dst[sizes_at + 4 * k..sizes_at + 4 * k + 4].copy_from_slice(&(s as u32).to_le_bytes());
+        out[sizes_at + 4 * k..sizes_at + 4 * k + 4].copy_from_slice(&(s as u32).to_le_bytes());
     }
-    debug_assert_eq!(dst.len() - start, encoded_size(hist, n));
+    plan.size
 }
 
 /// Decodes `src` (exactly the bytes `encode` appended) into `dst`, whose length is the number
@@ -377,7 +427,8 @@ struct BitWriter {
 }
 
 impl BitWriter {
-    /// Appends the codes of `seg`. `out` must have 8 bytes of slack past the final size.
+    /// Appends the codes of `seg`. Full-word stores are used while `out` has 8 bytes of room
+    /// past the current position; the last bytes are stored one word piece at a time.
     fn put_all(&mut self, seg: &[u8], enc: &[u32; 256], out: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
         {
@@ -444,7 +495,8 @@ impl BitWriter {
                 acc |= ((e >> 8) as u64) << nbits;
                 nbits += e & 0xFF;
             }
-            out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+            let room = out.len().saturating_sub(pos).min(8);
+            out[pos..pos + room].copy_from_slice(&acc.to_le_bytes()[..room]);
             pos += (nbits >> 3) as usize;
             acc = if nbits >= 8 { acc >> (nbits & !7) } else { acc };
             nbits &= 7;
@@ -457,6 +509,135 @@ impl BitWriter {
 
 /// Symbols the encoder joins before one store.
 const GROUP: usize = 5;
+
+/// Planes of `n` symbols with `m` distinct ones are coded two symbols per lookup when
+/// `m * m * PAIR_FILL_COST <= n`: filling the `m * m` pair entries must stay small next to
+/// the lookups it saves (m <= 128 for a 128 KiB plane: bf16/fp32 exponents, fp16's e5 m3).
+const PAIR_FILL_COST: usize = 8;
+/// Planes shorter than this are not worth filling the pair table for.
+const PAIR_MIN_LEN: usize = 16 * 1024;
+
+thread_local! {
+    /// Per-thread pair tables (320 KiB, allocated on first use and reused).
+    static PAIRS: std::cell::RefCell<Option<PairTables>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Codes of symbol pairs, indexed by the two bytes read as a little-endian u16 (first symbol
+/// in the low byte). Only the entries of the current plane's symbols are filled; others
+/// hold stale values and are never read, since the plane contains no other symbols.
+struct PairTables {
+    /// The first code's bits, then the second's (bit-reversed, LSB first).
+    code: Box<[u32; 1 << 16]>,
+    /// Total length of the two codes.
+    len: Box<[u8; 1 << 16]>,
+}
+
+impl PairTables {
+    fn new() -> PairTables {
+        // Allocated on the heap directly: the tables are too large for a thread's stack.
+        let code = vec![0u32; 1 << 16].into_boxed_slice();
+        let len = vec![0u8; 1 << 16].into_boxed_slice();
+        PairTables {
+            code: code.try_into().unwrap_or_else(|_| unreachable!()),
+            len: len.try_into().unwrap_or_else(|_| unreachable!()),
+        }
+    }
+
+    fn fill(&mut self, enc: &[u32; 256], lens: &[u8; 256]) {
+        let used: Vec<usize> = (0..256).filter(|&s| lens[s] != 0).collect();
+        for &b in &used {
+            let (cb, lb) = (enc[b] >> 8, enc[b] & 0xFF);
+            for &a in &used {
+                let (ca, la) = (enc[a] >> 8, enc[a] & 0xFF);
+                let i = a | b << 8;
+                self.code[i] = ca | cb << la;
+                self.len[i] = (la + lb) as u8;
+            }
+        }
+    }
+}
+
+impl BitWriter {
+    /// Codes the leading whole groups of eight symbols of `seg` with pair lookups while `out`
+    /// has room for two word stores, and returns the symbols left for [`BitWriter::put_all`].
+    fn put_pairs<'a>(&mut self, seg: &'a [u8], t: &PairTables, out: &mut [u8]) -> &'a [u8] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("bmi2") {
+                // SAFETY: the CPU supports BMI2 (checked just above).
+                return unsafe { self.put_pairs_bmi2(seg, t, out) };
+            }
+        }
+        self.put_pairs_generic(seg, t, out)
+    }
+
+    /// `put_pairs_generic` compiled with BMI2's flag-free variable shifts.
+    ///
+    /// # Safety
+    /// The CPU must support BMI2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi2")]
+    unsafe fn put_pairs_bmi2<'a>(
+        &mut self,
+        seg: &'a [u8],
+        t: &PairTables,
+        out: &mut [u8],
+    ) -> &'a [u8] {
+        self.put_pairs_generic(seg, t, out)
+    }
+
+    #[inline(always)]
+    fn put_pairs_generic<'a>(&mut self, seg: &'a [u8], t: &PairTables, out: &mut [u8]) -> &'a [u8] {
+        let (mut acc, mut nbits, mut pos) = (self.acc, self.nbits, self.pos);
+        let mut groups = seg.chunks_exact(8);
+        let dst = out.as_mut_ptr();
+        // Each group stores at most twice, advancing `pos` by at most 11 bytes in all.
+        while pos + 24 <= out.len() {
+            let Some(c) = groups.next() else { break };
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            let i = [
+                v as u16,
+                (v >> 16) as u16,
+                (v >> 32) as u16,
+                (v >> 48) as u16,
+            ];
+            let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
+            let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
+            let l01 = l0 + l1;
+            let total = l01 + l2 + l3;
+            if nbits + total <= 63 {
+                // Usual case (short codes): all eight codes in one store.
+                let g = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
+                acc |= g << nbits;
+                nbits += total;
+                // SAFETY: pos + 24 <= out.len() (loop condition).
+                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+            } else {
+                // Long codes: two stores of at most 44 bits on top of 7 pending bits.
+                acc |= (c0 | c1 << l0) << nbits;
+                nbits += l01;
+                // SAFETY: as above.
+                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                pos += (nbits >> 3) as usize;
+                acc >>= nbits & !7;
+                nbits &= 7;
+                acc |= (c2 | c3 << l2) << nbits;
+                nbits += l2 + l3;
+                // SAFETY: pos advanced by at most 6 bytes, so pos + 8 <= out.len().
+                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+            }
+            pos += (nbits >> 3) as usize;
+            acc >>= nbits & !7;
+            nbits &= 7;
+        }
+        self.acc = acc;
+        self.nbits = nbits;
+        self.pos = pos;
+        let done = seg.len() - groups.len() * 8 - groups.remainder().len();
+        &seg[done..]
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Decoder
@@ -566,6 +747,9 @@ impl Tables {
         let multi = if 2 * min_len > TABLE_BITS {
             // No two codes fit in one window: one symbol per entry.
             single.map(|t| (t & 0xFF) as u64 | 1 << 56 | ((t >> 8) as u64) << 60)
+        } else if (MAX_CODE_LEN / min_len) <= MAX_ENTRY_SYMS {
+            // At most MAX_ENTRY_SYMS codes fit in a window, so no entry is ever cut short.
+            multi_table_fast(&single)
         } else {
             multi_table(&single)
         };
@@ -596,6 +780,35 @@ fn multi_table(single: &[u16; TABLE_SIZE]) -> [u64; TABLE_SIZE] {
         }
         *m = e | ((TABLE_BITS - avail) as u64) << 60 | (cnt as u64) << 56;
     }
+    multi
+}
+
+/// [`multi_table`] built bottom-up, for codes whose windows never hold more than
+/// `MAX_ENTRY_SYMS` codes. `g[2^a + j]` is the greedy decode of the `a`-bit window `j`;
+/// a window's entry is its first code's symbol followed by the entry of the window of the
+/// bits left after it, so each of the 4095 entries costs a few operations instead of a
+/// loop over its symbols (this runs once per Huffman plane-chunk decoded).
+fn multi_table_fast(single: &[u16; TABLE_SIZE]) -> [u64; TABLE_SIZE] {
+    const SYMS: u64 = (1 << 56) - 1;
+    let mut g = [0u64; 2 * TABLE_SIZE];
+    for a in 1..=TABLE_BITS as usize {
+        let (done, cur) = g.split_at_mut(1 << a);
+        for (j, e) in cur[..1 << a].iter_mut().enumerate() {
+            let t = single[j];
+            let l = (t >> 8) as usize;
+            *e = if l > a {
+                0
+            } else {
+                let rest = done[(1 << (a - l)) + (j >> l)];
+                (t & 0xFF) as u64
+                    | (rest & SYMS) << 8
+                    | (((rest >> 56) & 15) + 1) << 56
+                    | ((rest >> 60) + l as u64) << 60
+            };
+        }
+    }
+    let mut multi = [0u64; TABLE_SIZE];
+    multi.copy_from_slice(&g[TABLE_SIZE..]);
     multi
 }
 
@@ -1012,6 +1225,69 @@ mod tests {
         lens[12] = 11;
         let t = Tables::new(&lens);
         assert!(t.single.iter().all(|&e| (e >> 8) != 0));
+    }
+
+    #[test]
+    fn fast_multi_table_matches_the_reference() {
+        let mut rng = Rng(12);
+        for _ in 0..200 {
+            let n = 1 + rng.below(5000) as usize;
+            let src: Vec<u8> = match rng.below(3) {
+                0 => exponent_plane(&mut rng, n),
+                1 => (0..n).map(|_| (rng.below(6) * 3) as u8).collect(),
+                _ => (0..n).map(|_| rng.next() as u8).collect(),
+            };
+            let lens = lens_of(&src);
+            if lens.iter().filter(|&&l| l != 0).count() < 2 {
+                continue;
+            }
+            let min = *lens.iter().filter(|&&l| l != 0).min().unwrap() as u32;
+            if MAX_CODE_LEN / min > MAX_ENTRY_SYMS {
+                continue;
+            }
+            let t = Tables::new(&lens);
+            assert!(t.multi == multi_table(&t.single));
+            assert!(multi_table_fast(&t.single) == multi_table(&t.single));
+        }
+    }
+
+    #[test]
+    fn pair_path_writes_the_same_bytes() {
+        let mut rng = Rng(13);
+        let mut planes: Vec<Vec<u8>> = vec![
+            exponent_plane(&mut rng, 131072),
+            exponent_plane(&mut rng, PAIR_MIN_LEN + 13),
+            (0..70_001).map(|_| (rng.below(64) * 4) as u8).collect(),
+            vec![7; 40_000],
+        ];
+        // Long codes in clusters: the split-store branch.
+        let mut skew: Vec<u8> = (0..100_000)
+            .map(|_| {
+                if rng.below(50) == 0 {
+                    1 + rng.below(60) as u8
+                } else {
+                    0
+                }
+            })
+            .collect();
+        for i in (0..skew.len()).step_by(997) {
+            for b in &mut skew[i..(i + 16).min(100_000)] {
+                *b = 1 + rng.below(60) as u8;
+            }
+        }
+        planes.push(skew);
+        for src in &planes {
+            let hist = histogram(src);
+            let plan = Plan::new(&hist).unwrap();
+            let mut a = vec![0u8; plan.size + 8];
+            let mut b = vec![0u8; plan.size + 8];
+            encode_with(src, &plan, &mut a, true);
+            encode_with(src, &plan, &mut b, false);
+            assert!(a[..plan.size] == b[..plan.size], "n={}", src.len());
+            let mut back = vec![0u8; src.len()];
+            decode(&a[..plan.size], &mut back).unwrap();
+            assert!(&back == src);
+        }
     }
 
     fn corrupt_checks(rng: &mut Rng, src: &[u8]) {

@@ -3,8 +3,11 @@
 //! Codecs know bytes only, never dtypes. Each plane-chunk is coded on its own; the frame
 //! records which codec was used and the coded size.
 
+pub mod ans;
 pub mod huffman;
 mod lz;
+
+use std::cell::RefCell;
 
 use crate::error::{Error, Result};
 use crate::options::{Level, Method, Options};
@@ -25,6 +28,8 @@ pub enum Codec {
     Lz4 = 4,
     /// One snappy block (raw format, not the framing format).
     Snappy = 5,
+    /// zipnn's interleaved rANS coder (docs/FORMAT.md, "ANS payload"); level max only.
+    Ans = 6,
 }
 
 impl Codec {
@@ -37,6 +42,7 @@ impl Codec {
             3 => Codec::Zstd,
             4 => Codec::Lz4,
             5 => Codec::Snappy,
+            6 => Codec::Ans,
             _ => return Err(Error::UnsupportedCodec),
         })
     }
@@ -50,6 +56,7 @@ impl Codec {
             Codec::Zstd => "zstd",
             Codec::Lz4 => "lz4",
             Codec::Snappy => "snappy",
+            Codec::Ans => "ans",
         }
     }
 }
@@ -62,33 +69,68 @@ const PROBE_BYTES: usize = 4 * 1024;
 /// unless the codec is `Raw` or `Run`.
 pub fn encode_plane(plane: &[u8], opts: &Options, out: &mut Vec<u8>) -> Codec {
     debug_assert!(!plane.is_empty());
-    let first = plane[0];
-    if plane.iter().all(|&b| b == first) {
-        out.push(first);
-        return Codec::Run;
-    }
+    let hist = huffman::histogram(plane);
+    let start = out.len();
+    out.resize(start + plane.len(), 0);
+    let (codec, size) = encode_plane_with(plane, &hist, opts, &mut out[start..]);
+    out.truncate(start + size);
+    codec
+}
+
+thread_local! {
+    /// Per-thread buffer for LZ payloads and probes (reused, so no allocation per plane).
+    static LZ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's LZ buffer, emptied (a fresh one if it is in use).
+fn with_lz_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    LZ_BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut v) => {
+            v.clear();
+            f(&mut v)
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// Codes one plane whose byte histogram is `hist` into the start of `out` (at least
+/// `plane.len()` bytes; bytes past the payload may be overwritten) and returns the codec
+/// and the payload's size. Same choices and bytes as [`encode_plane`].
+pub(crate) fn encode_plane_with(
+    plane: &[u8],
+    hist: &[u32; 256],
+    opts: &Options,
+    out: &mut [u8],
+) -> (Codec, usize) {
     let n = plane.len();
+    debug_assert!(n > 0 && out.len() >= n);
+    let first = plane[0];
+    if hist[first as usize] as usize == n {
+        out[0] = first;
+        return (Codec::Run, 1);
+    }
     // Coded sizes must be strictly below this to be kept.
     let limit = ((opts.threshold as f64) * n as f64).ceil() as usize;
     let limit = limit.min(n);
-    let start = out.len();
+    let lz_one = |codec: Codec, out: &mut [u8]| -> Option<(Codec, usize)> {
+        with_lz_buf(|buf| {
+            lz::encode(codec, plane, opts, buf, limit).then(|| {
+                out[..buf.len()].copy_from_slice(buf);
+                (codec, buf.len())
+            })
+        })
+    };
     let coded = match opts.method {
         Method::Raw => None,
-        Method::Huffman => {
-            let hist = huffman::histogram(plane);
-            (huffman::encoded_size(&hist, n) < limit).then(|| {
-                huffman::encode(plane, &hist, out);
-                Codec::Huffman
-            })
-        }
-        Method::Zstd => lz::encode(Codec::Zstd, plane, opts, out, limit).then_some(Codec::Zstd),
-        Method::Lz4 => lz::encode(Codec::Lz4, plane, opts, out, limit).then_some(Codec::Lz4),
-        Method::Snappy => {
-            lz::encode(Codec::Snappy, plane, opts, out, limit).then_some(Codec::Snappy)
-        }
+        Method::Huffman => huffman::Plan::new(hist)
+            .filter(|p| p.size < limit)
+            .map(|p| (Codec::Huffman, huffman::encode_into(plane, &p, out))),
+        Method::Zstd => lz_one(Codec::Zstd, out),
+        Method::Lz4 => lz_one(Codec::Lz4, out),
+        Method::Snappy => lz_one(Codec::Snappy, out),
         Method::Auto => {
-            let hist = huffman::histogram(plane);
-            let huff = huffman::encoded_size(&hist, n);
+            let plan = huffman::Plan::new(hist);
+            let huff = plan.as_ref().map_or(0, |p| p.size);
             let lz_codecs: &[Codec] = match opts.level {
                 Level::Fast => &[],
                 Level::Max => &[Codec::Zstd, Codec::Lz4, Codec::Snappy],
@@ -97,33 +139,52 @@ pub fn encode_plane(plane: &[u8], opts: &Options, out: &mut Vec<u8>) -> Codec {
                 }
                 Level::Default => &[],
             };
-            // The best LZ payload so far; it must beat Huffman and the threshold to be kept.
-            let mut best: Option<(Codec, Vec<u8>)> = None;
+            // The best LZ payload so far, kept in `out`; it must beat Huffman and the
+            // threshold to be kept.
+            let mut best: Option<(Codec, usize)> = None;
             for &codec in lz_codecs {
-                let bound = best.as_ref().map_or(limit.min(huff), |b| b.1.len());
-                let mut buf = Vec::new();
-                if lz::encode(codec, plane, opts, &mut buf, bound) {
-                    best = Some((codec, buf));
+                let bound = best.map_or(limit.min(huff), |b| b.1);
+                with_lz_buf(|buf| {
+                    if lz::encode(codec, plane, opts, buf, bound) {
+                        out[..buf.len()].copy_from_slice(buf);
+                        best = Some((codec, buf.len()));
+                    }
+                });
+            }
+            // Level max also tries ANS, which gets closer to the order-0 bound than
+            // Huffman; its estimate is a close upper bound, so only promising planes are coded.
+            if opts.level == Level::Max {
+                let huff_ok = plan.is_some() && huff < limit;
+                let target = best
+                    .map_or(limit, |b| b.1)
+                    .min(if huff_ok { huff } else { limit });
+                if ans::estimated_size(hist, n) < target + 64 {
+                    let won = with_lz_buf(|buf| {
+                        let size = ans::encode(plane, hist, buf);
+                        (size < target).then(|| {
+                            out[..size].copy_from_slice(&buf[..size]);
+                            size
+                        })
+                    });
+                    if let Some(size) = won {
+                        best = Some((Codec::Ans, size));
+                    }
                 }
             }
-            if let Some((codec, buf)) = best {
-                out.extend_from_slice(&buf);
-                Some(codec)
-            } else if huff < limit {
-                huffman::encode(plane, &hist, out);
-                debug_assert_eq!(out.len() - start, huff);
-                Some(Codec::Huffman)
-            } else {
-                None
+            match (best, plan) {
+                (Some(b), _) => Some(b),
+                (None, Some(p)) if huff < limit => {
+                    Some((Codec::Huffman, huffman::encode_into(plane, &p, out)))
+                }
+                _ => None,
             }
         }
     };
     match coded {
-        Some(codec) if out.len() - start < limit => codec,
+        Some((codec, size)) if size < limit => (codec, size),
         _ => {
-            out.truncate(start);
-            out.extend_from_slice(plane);
-            Codec::Raw
+            out[..n].copy_from_slice(plane);
+            (Codec::Raw, n)
         }
     }
 }
@@ -146,6 +207,7 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
             Ok(())
         }
         Codec::Huffman => huffman::decode(payload, dst),
+        Codec::Ans => ans::decode(payload, dst),
         Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
     }
 }
@@ -236,6 +298,6 @@ mod tests {
         for c in [Codec::Zstd, Codec::Lz4, Codec::Snappy] {
             assert!(decode_plane(c, &[0xFF; 7], &mut dst).is_err(), "{c:?}");
         }
-        assert_eq!(Codec::from_code(6), Err(Error::UnsupportedCodec));
+        assert_eq!(Codec::from_code(7), Err(Error::UnsupportedCodec));
     }
 }

@@ -1760,6 +1760,7 @@ static int test_error_strings(void) {
         ZIPNN_ERROR_ALLOC,
         ZIPNN_ERROR_INTERNAL,
         ZIPNN_ERROR_INTERNAL_PANIC,
+        ZIPNN_ERROR_BAD_SAFETENSORS,
     };
     const size_t nc = sizeof codes / sizeof codes[0];
     const char *unknown = zipnn_error_string(-1000);

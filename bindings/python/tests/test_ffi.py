@@ -47,6 +47,7 @@ def test_structs_match_header(header_text):
     structs = header_structs(header_text)
     assert [f for f, _ in _ffi.zipnn_options._fields_] == structs["zipnn_options"]
     assert [f for f, _ in _ffi.zipnn_frame_info._fields_] == structs["zipnn_frame_info"]
+    assert [f for f, _ in _ffi.zipnn_stream_info._fields_] == structs["zipnn_stream_info"]
 
 
 def test_defines_match_header(header_text):

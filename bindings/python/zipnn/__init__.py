@@ -46,6 +46,7 @@ from ._api import (
 from ._dtypes import DTYPE_CODES as DTYPES
 from ._errors import (
     AllocationError,
+    BadSafetensorsError,
     BufferTooSmallError,
     ChecksumError,
     CorruptDataError,
@@ -86,5 +87,5 @@ __all__ = [
     "UnsupportedFlagsError", "UnsupportedCodecError", "NotSupportedYetError",
     "BufferTooSmallError", "SourceTooLargeError", "LimitExceededError", "CorruptDataError",
     "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
-    "PanicError", "LibraryNotFoundError",
+    "PanicError", "BadSafetensorsError", "LibraryNotFoundError",
 ]

@@ -123,6 +123,12 @@ class PanicError(InternalError):
     default_code = _ffi.ZIPNN_ERROR_INTERNAL_PANIC
 
 
+class BadSafetensorsError(ZipNNError, ValueError):
+    """The input is not a valid safetensors file."""
+
+    default_code = _ffi.ZIPNN_ERROR_BAD_SAFETENSORS
+
+
 class LibraryNotFoundError(ZipNNError, ImportError):
     """The shared library could not be loaded; the message lists every path tried."""
 
@@ -146,4 +152,5 @@ ERROR_CLASSES: Dict[int, Type[ZipNNError]] = {
     _ffi.ZIPNN_ERROR_ALLOC: AllocationError,
     _ffi.ZIPNN_ERROR_INTERNAL: InternalError,
     _ffi.ZIPNN_ERROR_INTERNAL_PANIC: PanicError,
+    _ffi.ZIPNN_ERROR_BAD_SAFETENSORS: BadSafetensorsError,
 }

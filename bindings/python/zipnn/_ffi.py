@@ -47,6 +47,10 @@ ZIPNN_LEVEL_DEFAULT = 0
 ZIPNN_LEVEL_FAST = 1
 ZIPNN_LEVEL_MAX = 3
 
+ZIPNN_STREAM_DEFAULT_BLOCK_SIZE = 8388608
+ZIPNN_STREAM_MIN_BLOCK_SIZE = 1024
+ZIPNN_STREAM_MAX_BLOCK_SIZE = 268435456
+
 ZIPNN_OK = 0
 ZIPNN_ERROR_NULL_POINTER = -1
 ZIPNN_ERROR_INVALID_PARAM = -2
@@ -65,6 +69,7 @@ ZIPNN_ERROR_CHECKSUM = -32
 ZIPNN_ERROR_ALLOC = -40
 ZIPNN_ERROR_INTERNAL = -50
 ZIPNN_ERROR_INTERNAL_PANIC = -51
+ZIPNN_ERROR_BAD_SAFETENSORS = -60
 
 # --- types ------------------------------------------------------------------------------
 zipnn_status = c_int32
@@ -106,6 +111,20 @@ class zipnn_frame_info(Structure):
     ]
 
 
+class zipnn_stream_info(Structure):
+    """``struct zipnn_stream_info``; set ``struct_size`` before use."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("format_version", c_uint32),
+        ("block_size", c_uint32),
+        ("reserved", c_uint32),
+        ("frame_count", c_uint64),
+        ("original_size", c_uint64),
+        ("stream_size", c_uint64),
+    ]
+
+
 _opts_p = POINTER(zipnn_options)
 _info_p = POINTER(zipnn_frame_info)
 _size_p = POINTER(c_size_t)
@@ -139,6 +158,30 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "zipnn_version_number": (c_uint32, []),
     "zipnn_version_string": (c_char_p, []),
     "zipnn_format_version": (c_uint32, []),
+    # Streams: handles are opaque pointers (c_void_p); a handle must not be used by two
+    # threads at once.
+    "zipnn_cstream_new": (zipnn_status, [_opts_p, c_size_t, POINTER(c_void_p)]),
+    "zipnn_cstream_free": (None, [c_void_p]),
+    "zipnn_cstream_compress": (
+        zipnn_status,
+        [c_void_p, c_void_p, c_size_t, _size_p, c_void_p, c_size_t, _size_p],
+    ),
+    "zipnn_cstream_finish": (
+        zipnn_status,
+        [c_void_p, c_void_p, c_size_t, _size_p, POINTER(ctypes.c_int)],
+    ),
+    "zipnn_dstream_new": (zipnn_status, [_opts_p, POINTER(c_void_p)]),
+    "zipnn_dstream_free": (None, [c_void_p]),
+    "zipnn_dstream_decompress": (
+        zipnn_status,
+        [c_void_p, c_void_p, c_size_t, _size_p, c_void_p, c_size_t, _size_p],
+    ),
+    "zipnn_dstream_finish": (zipnn_status, [c_void_p]),
+    "zipnn_get_stream_info": (zipnn_status, [c_void_p, c_size_t, POINTER(zipnn_stream_info)]),
+    "zipnn_stream_decode_range": (
+        zipnn_status,
+        [c_void_p, c_size_t, c_uint64, c_void_p, c_size_t, _size_p],
+    ),
 }
 
 
