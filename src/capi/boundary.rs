@@ -70,3 +70,33 @@ pub(crate) fn overlaps(a: *const c_void, a_len: usize, b: *const c_void, b_len: 
     let (a, b) = (a as usize, b as usize);
     a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
 }
+
+/// The `struct_size` a caller declared in the first field of an output struct that can
+/// grow (`zipnn_frame_info`, `zipnn_stream_info`): NULL is `NullPointer`, below 8 is
+/// `InvalidParam`.
+///
+/// # Safety
+/// If `out` is not NULL it must point to at least a `u32` `struct_size` field.
+pub(crate) unsafe fn declared_size<T>(out: *const T) -> Result<usize, Error> {
+    if out.is_null() {
+        return Err(Error::NullPointer);
+    }
+    // SAFETY: non-NULL and, by the caller's contract, starts with a u32.
+    let declared = unsafe { (out as *const u32).read_unaligned() } as usize;
+    if declared < 8 {
+        return Err(Error::InvalidParam);
+    }
+    Ok(declared)
+}
+
+/// Writes `value` to a caller's growable output struct, at most `declared` bytes of it (an
+/// older caller's shorter struct gets the fields it knows).
+///
+/// # Safety
+/// `out` must point to `declared` writable bytes (what `declared_size` read).
+pub(crate) unsafe fn write_sized<T: Copy>(out: *mut T, declared: usize, value: &T) {
+    let n = declared.min(std::mem::size_of::<T>());
+    // SAFETY: `value` is a local of size_of::<T>() >= n bytes; the caller declared
+    // `declared` >= n writable bytes at `out`.
+    unsafe { std::ptr::copy_nonoverlapping(value as *const T as *const u8, out as *mut u8, n) };
+}

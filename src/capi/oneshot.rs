@@ -3,7 +3,7 @@
 use std::ffi::c_void;
 use std::mem::size_of;
 
-use super::boundary::{in_buf, out_buf, overlaps};
+use super::boundary::{declared_size, in_buf, out_buf, overlaps, write_sized};
 use super::options::{
     read_options, to_decompress_options, to_options, zipnn_frame_info, zipnn_options,
 };
@@ -229,14 +229,8 @@ pub extern "C" fn zipnn_get_frame_info(
     info: *mut zipnn_frame_info,
 ) -> zipnn_status {
     ffi_status!({
-        if info.is_null() {
-            return Err(Error::NullPointer);
-        }
         // SAFETY: the caller passes a zipnn_frame_info whose first field is struct_size.
-        let declared = unsafe { (info as *const u32).read_unaligned() } as usize;
-        if declared < 8 {
-            return Err(Error::InvalidParam);
-        }
+        let declared = unsafe { declared_size(info)? };
         // SAFETY: the caller's contract: `src` readable for `src_size` bytes.
         let src = unsafe { in_buf(src, src_size)? };
         let fi = crate::frame_info(src)?;
@@ -252,16 +246,8 @@ pub extern "C" fn zipnn_get_frame_info(
             frame_size: fi.frame_size,
             metadata_size: fi.metadata_size,
         };
-        let n = declared.min(size_of::<zipnn_frame_info>());
-        // SAFETY: the caller declares `declared` writable bytes at `info`; we write `n` of
-        // them from a local struct.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &out as *const zipnn_frame_info as *const u8,
-                info as *mut u8,
-                n,
-            )
-        };
+        // SAFETY: the caller declared `declared` writable bytes at `info`.
+        unsafe { write_sized(info, declared, &out) };
         Ok(())
     })
 }

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use std::marker::PhantomData;
 use std::mem::size_of;
 
-use super::boundary::{in_buf, out_buf, overlaps};
+use super::boundary::{declared_size, in_buf, out_buf, overlaps, write_sized};
 use super::options::{read_options, to_decompress_options, to_options, zipnn_options};
 use super::status::zipnn_status;
 use crate::error::Error;
@@ -314,14 +314,8 @@ pub extern "C" fn zipnn_get_stream_info(
     info: *mut zipnn_stream_info,
 ) -> zipnn_status {
     ffi_status!({
-        if info.is_null() {
-            return Err(Error::NullPointer);
-        }
         // SAFETY: the caller passes a zipnn_stream_info whose first field is struct_size.
-        let declared = unsafe { (info as *const u32).read_unaligned() } as usize;
-        if declared < 8 {
-            return Err(Error::InvalidParam);
-        }
+        let declared = unsafe { declared_size(info)? };
         // SAFETY: the caller's contract: `src` readable for `src_size` bytes.
         let src = unsafe { in_buf(src, src_size)? };
         let si = open_slice(src)?.info();
@@ -334,16 +328,8 @@ pub extern "C" fn zipnn_get_stream_info(
             original_size: si.original_size,
             stream_size: si.stream_size,
         };
-        let n = declared.min(size_of::<zipnn_stream_info>());
-        // SAFETY: the caller declares `declared` writable bytes at `info`; we write `n` of
-        // them from a local struct.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &out as *const zipnn_stream_info as *const u8,
-                info as *mut u8,
-                n,
-            )
-        };
+        // SAFETY: the caller declared `declared` writable bytes at `info`.
+        unsafe { write_sized(info, declared, &out) };
         Ok(())
     })
 }
