@@ -61,7 +61,8 @@ def main() -> None:
         assert st == 0
 
     def native_d():
-        st = L.zipnn_decompress(frame, flen, dbuf, n, ctypes.byref(w))
+        # Same thread count as the SDK calls (plain zipnn_decompress would use all cores).
+        st = L.zipnn_decompress_with_options(ctypes.byref(opts), frame, flen, dbuf, n, ctypes.byref(w))
         assert st == 0
 
     cdst, ddst = bytearray(bound), bytearray(n)
