@@ -67,10 +67,6 @@ def test_option_mapping_reaches_the_library():
     ("lossy_compressed_type", "integer"),
     ("lossy_compressed_factor", 20),
     ("signbit_to_lsb", True),
-    ("is_streaming", True),
-    ("streaming_chunk_KB", 1024),
-    ("streaming_chunk_kb", 64),
-    ("streaming_chunk", 1 << 20),
     ("is_monotonic", 1),
     ("byte_reorder", 220),
     ("reorder_signbit", 16),
@@ -82,6 +78,54 @@ def test_unsupported_options_raise_naming_the_option(option, value):
     assert f"option '{option}' is not supported yet" in str(e.value)
     assert isinstance(e.value, NotImplementedError) and isinstance(e.value, zipnn_pkg.ZipNNError)
     assert e.value.code == -2
+
+
+@pytest.mark.parametrize("option,value", [
+    ("is_streaming", True),
+    ("streaming_chunk_KB", 1024),
+    ("streaming_chunk_kb", 64),
+    ("streaming_chunk", 1 << 20),
+])
+def test_streaming_options_outside_file_to_file_raise(option, value):
+    # In-memory streaming is still not supported; file to file it is (test below).
+    with pytest.raises(NotSupportedYetError) as e:
+        zipnn_pkg.ZipNN(**{option: value})
+    assert f"option '{option}' is not supported yet" in str(e.value)
+    assert "file to file" in str(e.value)
+
+
+@pytest.mark.parametrize("kw,block", [
+    ({"is_streaming": True}, 0),
+    ({"is_streaming": True, "streaming_chunk_KB": 64}, 64 * 1024),
+    ({"streaming_chunk_kb": 1}, 1024),
+    ({"streaming_chunk_KB": 10 ** 9}, zipnn_pkg.STREAM_MAX_BLOCK_SIZE),
+    ({"streaming_chunk": 10}, zipnn_pkg.STREAM_MIN_BLOCK_SIZE),
+])
+def test_streaming_file_to_file(tmp_path, kw, block):
+    src, comp, out = tmp_path / "in.bin", tmp_path / "c.znn", tmp_path / "out.bin"
+    data = bytes(range(256)) * 1000 + bytes(50_000)
+    src.write_bytes(data)
+    z = zipnn_pkg.ZipNN(input_type="file", input_file=str(src), compressed_ret_type="file",
+                        compressed_file=str(comp), decompressed_ret_type="file",
+                        decompressed_file=str(out), **kw)
+    assert z.block_size == block
+    assert z.compress() == 0
+    assert comp.read_bytes()[:4] == b"\x89ZNS"
+    assert z.decompress() == 0
+    assert out.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.znn", "in.bin", "out.bin"]
+    # The stream file also decodes in memory (bytes) through the class.
+    z2 = zipnn_pkg.ZipNN(compressed_ret_type="file", compressed_file=str(comp))
+    assert z2.decompress() == data
+
+
+def test_streaming_chunk_options_must_agree():
+    with pytest.raises(zipnn_pkg.InvalidOptionError):
+        zipnn_pkg.ZipNN(input_type="file", compressed_ret_type="file", compressed_file="x",
+                        streaming_chunk_KB=64, streaming_chunk=1 << 20)
+    with pytest.raises(zipnn_pkg.InvalidOptionError):
+        zipnn_pkg.ZipNN(input_type="file", compressed_ret_type="file", compressed_file="x",
+                        streaming_chunk_KB=-1)
 
 
 def test_unsupported_call_arguments():

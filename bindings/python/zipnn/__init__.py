@@ -9,6 +9,8 @@ Modern API::
     n = zipnn.compress_into(dst, src); n = zipnn.decompress_into(dst, frame)
     zipnn.frame_info(frame); zipnn.decompress_chunk(frame, 0); zipnn.verify(frame)
     zipnn.compress_file("w.bin", "w.bin.znn"); zipnn.decompress_file("w.bin.znn", "w.bin")
+    with zipnn.CompressStream(dtype="bf16") as cs:    # incremental (stream format)
+        out = cs.compress(piece) + cs.finish()
 
 Interface of the reference ``zipnn`` package::
 
@@ -25,6 +27,11 @@ from __future__ import annotations
 
 from . import _ffi
 from ._api import (
+    STREAM_DEFAULT_BLOCK_SIZE,
+    STREAM_MAX_BLOCK_SIZE,
+    STREAM_MIN_BLOCK_SIZE,
+    CompressStream,
+    DecompressStream,
     FrameInfo,
     array_metadata,
     compress,
@@ -80,7 +87,8 @@ __version__ = "0.1.0"
 __all__ = [
     "compress", "compress_into", "compress_bound", "decompress", "decompress_into",
     "decompress_chunk", "decompressed_size", "frame_info", "FrameInfo", "get_metadata",
-    "array_metadata", "verify", "compress_file", "decompress_file", "library_version",
+    "array_metadata", "verify", "compress_file", "decompress_file", "CompressStream", "DecompressStream",
+    "STREAM_DEFAULT_BLOCK_SIZE", "STREAM_MIN_BLOCK_SIZE", "STREAM_MAX_BLOCK_SIZE", "library_version",
     "format_version", "library_path", "error_string", "DTYPES", "ZipNN",
     "ZipNNError", "InvalidOptionError", "NullPointerError", "UnsupportedError",
     "UnsupportedDtypeError", "UnsupportedMethodError", "UnsupportedVersionError",

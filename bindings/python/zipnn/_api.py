@@ -12,6 +12,7 @@ from . import _dtypes, _ffi
 from ._buffers import OutBytes, destination, source
 from ._errors import (
     ERROR_CLASSES,
+    InternalError,
     InvalidOptionError,
     SourceTooLargeError,
     UnsupportedMethodError,
@@ -481,6 +482,219 @@ def decompress_chunk(data: Any, index: int) -> bytes:
     return o.finish(w.value)
 
 
+# --- streams -------------------------------------------------------------------------------
+STREAM_DEFAULT_BLOCK_SIZE = _ffi.ZIPNN_STREAM_DEFAULT_BLOCK_SIZE
+STREAM_MIN_BLOCK_SIZE = _ffi.ZIPNN_STREAM_MIN_BLOCK_SIZE
+STREAM_MAX_BLOCK_SIZE = _ffi.ZIPNN_STREAM_MAX_BLOCK_SIZE
+_STREAM_OUT_SIZE = 1 << 20  # default size of a stream object's reusable output buffer
+
+
+def _address(ptr: Any) -> int:
+    """The integer address of a pointer argument yielded by ``source()``."""
+    if ptr is None:
+        return 0
+    if isinstance(ptr, int):
+        return ptr
+    if isinstance(ptr, bytes):
+        return ctypes.cast(ctypes.c_char_p(ptr), ctypes.c_void_p).value or 0
+    return ctypes.addressof(ptr)
+
+
+class _Stream:
+    """Shared handle and output-buffer management of the two stream classes."""
+
+    _free_name = ""
+    _handle: Optional[int] = None
+
+    def _init_out(self, out_size: int) -> None:
+        out_size = _uint("out_size", out_size, 64)
+        if out_size == 0:
+            raise InvalidOptionError("out_size must be positive", detail="out_size")
+        self._out = bytearray(out_size)
+        self._out_arr = (ctypes.c_char * out_size).from_buffer(self._out)
+        self._out_cap = out_size
+
+    def _emit(self, emit: Any, n: int) -> None:
+        with memoryview(self._out) as mv, mv[:n] as view:
+            emit(view)
+
+    def _h(self) -> int:
+        if self._handle is None:
+            raise InvalidOptionError(f"the {type(self).__name__} is closed", detail="stream")
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the C context (idempotent). The object cannot be used afterwards."""
+        h, self._handle = self._handle, None
+        if h is not None:
+            getattr(lib(), self._free_name)(h)
+
+    def __enter__(self) -> "_Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # backstop; close() is the normal way
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+
+class CompressStream(_Stream):
+    """Incremental compression into a zipnn stream (docs/FORMAT.md section 11) over
+    ``zipnn_cstream_*``: each ``block_size`` bytes of input (0 = 8 MiB; 1 KiB .. 256 MiB,
+    best a multiple of ``chunk_size``) become one frame.
+
+    ``compress(data)`` takes any amount of input and returns the stream bytes ready so far
+    (often ``b""``: bytes come out a whole block at a time); ``finish()`` returns the rest
+    (last block, index, trailer). The output does not depend on how the input is cut.
+    Memory: about two blocks in the library plus a reusable ``out_size`` buffer here.
+    Options as :func:`compress` (no ``metadata``). Use as a context manager or call
+    ``close()``; not for use by two threads at once."""
+
+    _free_name = "zipnn_cstream_free"
+
+    def __init__(self, *, dtype: Any = None, method: Any = "auto", level: Any = None,
+                 threads: int = 0, chunk_size: Optional[int] = None, block_size: int = 0,
+                 zstd_level: Optional[int] = None, lz4_level: Optional[int] = None,
+                 threshold: Optional[float] = None, bg_partitions: Optional[int] = None,
+                 out_size: int = _STREAM_OUT_SIZE) -> None:
+        self._handle = None
+        code, bg = _dtypes.resolve(dtype)
+        opts = make_options(dtype_code=code, method=method, level=level, threads=threads,
+                            chunk_size=chunk_size, zstd_level=zstd_level, lz4_level=lz4_level,
+                            threshold=threshold,
+                            bg_partitions=bg if bg_partitions is None else bg_partitions)
+        block_size = _uint("block_size", block_size, 64)
+        self._init_out(out_size)
+        h = ctypes.c_void_p()
+        _check(lib().zipnn_cstream_new(ctypes.byref(opts), block_size, ctypes.byref(h)),
+               "zipnn_cstream_new")
+        self._handle = h.value
+        self._finished = False
+
+    def compress(self, data: Any) -> bytes:
+        """Feeds ``data`` (bytes-like, numpy array, torch tensor); returns the stream
+        bytes produced by it (possibly ``b""``)."""
+        parts: list = []
+        self._feed(data, lambda mv: parts.append(bytes(mv)))
+        return b"".join(parts)
+
+    def _feed(self, data: Any, emit: Any) -> None:
+        """compress() handing each piece of output (a view of the reusable buffer, valid
+        during the call only) to ``emit`` instead of collecting it."""
+        h = self._h()
+        consumed = ctypes.c_size_t(0)
+        written = ctypes.c_size_t(0)
+        fn = lib().zipnn_cstream_compress
+        with source(data) as (ptr, n):
+            base = _address(ptr)
+            pos = 0
+            while True:
+                left = n - pos
+                st = fn(h, (base + pos) if left else None, left, ctypes.byref(consumed),
+                        self._out_arr, self._out_cap, ctypes.byref(written))
+                _check(st, "zipnn_cstream_compress")
+                pos += consumed.value
+                if written.value:
+                    self._emit(emit, written.value)
+                if pos >= n and written.value < self._out_cap:
+                    break
+                if consumed.value == 0 and written.value == 0:
+                    raise InternalError("zipnn_cstream_compress made no progress",
+                                        detail="zipnn_cstream_compress")
+
+    def finish(self) -> bytes:
+        """Ends the stream; returns its last bytes (last block, index and trailer).
+        Calling it again returns ``b""``; ``compress()`` after it raises."""
+        h = self._h()
+        if self._finished:
+            return b""
+        parts = []
+        written = ctypes.c_size_t(0)
+        done = ctypes.c_int(0)
+        while True:
+            _check(lib().zipnn_cstream_finish(h, self._out_arr, self._out_cap,
+                                              ctypes.byref(written), ctypes.byref(done)),
+                   "zipnn_cstream_finish")
+            if written.value:
+                parts.append(bytes(self._out[: written.value]))
+            if done.value:
+                break
+            if written.value == 0:
+                raise InternalError("zipnn_cstream_finish made no progress",
+                                    detail="zipnn_cstream_finish")
+        self._finished = True
+        return b"".join(parts)
+
+
+class DecompressStream(_Stream):
+    """Incremental decompression of a zipnn stream over ``zipnn_dstream_*``.
+
+    ``decompress(data)`` takes any piece of the stream and returns the original bytes it
+    completes (a frame's bytes come out only after the frame is checked); ``finish()``
+    checks that the stream was complete through its trailer (``TruncatedError`` if not;
+    the stream's own error if it was bad) and returns any bytes still waiting (normally
+    ``b""``). ``threads``: workers per frame (0 = all cores). ``max_size``: a stream whose
+    output passes it raises ``LimitExceededError``. Memory: about two of the stream's
+    blocks in the library plus a reusable ``out_size`` buffer here."""
+
+    _free_name = "zipnn_dstream_free"
+
+    def __init__(self, threads: int = 0, max_size: Optional[int] = None, *,
+                 out_size: int = _STREAM_OUT_SIZE) -> None:
+        self._handle = None
+        opts = make_options(threads=_uint("threads", threads), max_size=max_size)
+        self._init_out(out_size)
+        h = ctypes.c_void_p()
+        _check(lib().zipnn_dstream_new(ctypes.byref(opts), ctypes.byref(h)), "zipnn_dstream_new")
+        self._handle = h.value
+
+    def decompress(self, data: Any) -> bytes:
+        """Feeds stream bytes ``data``; returns the original bytes produced (maybe b"")."""
+        parts: list = []
+        self._feed(data, lambda mv: parts.append(bytes(mv)))
+        return b"".join(parts)
+
+    def _feed(self, data: Any, emit: Any) -> None:
+        """decompress() handing each piece of output (a view of the reusable buffer,
+        valid during the call only) to ``emit`` instead of collecting it."""
+        h = self._h()
+        consumed = ctypes.c_size_t(0)
+        written = ctypes.c_size_t(0)
+        fn = lib().zipnn_dstream_decompress
+        with source(data) as (ptr, n):
+            base = _address(ptr)
+            pos = 0
+            while True:
+                left = n - pos
+                st = fn(h, (base + pos) if left else None, left, ctypes.byref(consumed),
+                        self._out_arr, self._out_cap, ctypes.byref(written))
+                _check(st, "zipnn_dstream_decompress")
+                pos += consumed.value
+                if written.value:
+                    self._emit(emit, written.value)
+                if pos >= n:
+                    if written.value == 0:
+                        break  # input taken and nothing more waiting
+                elif consumed.value == 0 and written.value == 0:
+                    raise InternalError("zipnn_dstream_decompress made no progress",
+                                        detail="zipnn_dstream_decompress")
+
+    def finish(self) -> bytes:
+        """Checks that the whole stream was seen; returns bytes still waiting (normally
+        b""). Raises ``TruncatedError`` for an incomplete stream, or the stream's error."""
+        rest = self.decompress(b"")
+        _check(lib().zipnn_dstream_finish(self._h()), "zipnn_dstream_finish")
+        return rest
+
+
 # --- files ---------------------------------------------------------------------------------
 class _FileView:
     """A read-only, zero-copy view of a whole file (mmap; b"" for an empty file)."""
@@ -515,28 +729,116 @@ def _write_atomic(path: PathLike, payload: Any) -> None:
         raise
 
 
-def compress_file(src_path: PathLike, dst_path: PathLike, **options: Any) -> int:
-    """Compresses the file ``src_path`` into one frame written to ``dst_path``; returns
-    the frame's length. Options as :func:`compress`.
+FILE_PIECE_SIZE = 4 << 20  #: bytes read from the input file at a time by the file functions
 
-    Whole-file: the input is memory-mapped and the frame is built in memory, then written
-    (through a temporary file renamed into place). Memory use is about the frame's size;
-    a streaming API will replace this when the library has one."""
-    with _FileView(src_path) as data:
-        frame = compress(data, **options)
-    _write_atomic(dst_path, frame)
-    return len(frame)
+_FRAME_MAGIC = b"\x89ZNN"
+_STREAM_MAGIC = b"\x89ZNS"
+
+
+class _Tmp:
+    """A temporary file beside ``path`` that is renamed onto it by :meth:`commit` and
+    removed if anything fails first (so ``path`` is either the old file or complete)."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = path
+        self.tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
+        self.f = open(self.tmp, "wb")
+        self.written = 0
+
+    def write(self, data: Any) -> None:
+        self.f.write(data)
+        self.written += len(data)
+
+    def commit(self) -> None:
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.f.close()
+        finally:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+
+
+def compress_file(src_path: PathLike, dst_path: PathLike, *, block_size: int = 0,
+                  piece_size: int = FILE_PIECE_SIZE, **options: Any) -> int:
+    """Compresses the file ``src_path`` into a zipnn stream (docs/FORMAT.md section 11)
+    written to ``dst_path``; returns the stream's length.
+
+    Streaming: the input is read ``piece_size`` bytes at a time and fed to a
+    :class:`CompressStream`, whose output is written as each block is coded, so memory
+    stays at about two blocks (``block_size``, 0 = 8 MiB) whatever the file's size. The
+    output goes to a temporary file renamed onto ``dst_path`` at the end (nothing is left
+    behind on error). Options as :class:`CompressStream` (``dtype``, ``method``, ``level``,
+    ``threads``, ``chunk_size``, ...; no ``metadata``: streams carry none)."""
+    piece_size = _uint("piece_size", piece_size, 64)
+    if piece_size == 0:
+        raise InvalidOptionError("piece_size must be positive", detail="piece_size")
+    written = 0
+    with open(src_path, "rb") as fin:
+        with CompressStream(block_size=block_size, **options) as cs:
+            out = _Tmp(dst_path)
+            try:
+                while True:
+                    piece = fin.read(piece_size)
+                    if not piece:
+                        break
+                    cs._feed(piece, out.write)
+                    del piece
+                chunk = cs.finish()
+                out.write(chunk)
+                written = out.written
+                out.commit()
+            except BaseException:
+                out.abort()
+                raise
+    return written
 
 
 def decompress_file(src_path: PathLike, dst_path: PathLike, *, threads: int = 0,
-                    max_size: Optional[int] = None) -> int:
-    """Decompresses the one-frame file ``src_path`` into ``dst_path``; returns the
-    decompressed size. Whole-file (the output is built in memory, then written through a
-    temporary file); a streaming API will replace this when the library has one."""
-    with _FileView(src_path) as data:
-        out = decompress(data, threads=threads, max_size=max_size)
-    _write_atomic(dst_path, out)
-    return len(out)
+                    max_size: Optional[int] = None, piece_size: int = FILE_PIECE_SIZE) -> int:
+    """Decompresses the file ``src_path`` into ``dst_path``; returns the decompressed size.
+
+    A zipnn stream (magic ``\\x89ZNS``, as :func:`compress_file` writes) is read
+    ``piece_size`` bytes at a time through a :class:`DecompressStream` and written as it
+    is decoded (memory: about two of the stream's blocks). A file holding one frame
+    (magic ``\\x89ZNN``, as written by earlier versions of :func:`compress_file`) is
+    decoded in one call (memory: its decompressed size). Output goes through a temporary
+    file renamed onto ``dst_path``; on error ``dst_path`` is not created or changed."""
+    piece_size = _uint("piece_size", piece_size, 64)
+    if piece_size == 0:
+        raise InvalidOptionError("piece_size must be positive", detail="piece_size")
+    threads = _uint("threads", threads)
+    with open(src_path, "rb") as fin:
+        head = fin.read(4)
+        if head == _FRAME_MAGIC:
+            fin.close()
+            with _FileView(src_path) as data:
+                out_bytes = decompress(data, threads=threads, max_size=max_size)
+            _write_atomic(dst_path, out_bytes)
+            return len(out_bytes)
+        written = 0
+        with DecompressStream(threads=threads, max_size=max_size) as ds:
+            out = _Tmp(dst_path)
+            try:
+                piece = head
+                while True:
+                    if piece:
+                        ds._feed(piece, out.write)
+                        del piece
+                    piece = fin.read(piece_size)
+                    if not piece:
+                        break
+                out.write(ds.finish())
+                written = out.written
+                out.commit()
+            except BaseException:
+                out.abort()
+                raise
+    return written
 
 
 # --- versions ------------------------------------------------------------------------------

@@ -3,8 +3,14 @@
 ``from zipnn import zipnn; z = zipnn.ZipNN(method="zstd"); c = z.compress(b);
 z.decompress(c)``. Options are mapped onto ``zipnn_options`` (see bindings/python/README.md
 for the table). Options whose feature this library does not have yet (lossy, delta,
-streaming, sign-bit reordering, ...) raise :class:`zipnn.NotSupportedYetError` naming the
+sign-bit reordering, streaming of in-memory data, ...) raise :class:`zipnn.NotSupportedYetError` naming the
 option when set to anything but their default; no option is silently ignored.
+
+File to file (``input_type="file"`` or ``decompressed_ret_type="file"`` with
+``compressed_ret_type="file"``) goes through :func:`zipnn.compress_file` /
+:func:`zipnn.decompress_file`: streamed with bounded memory, in the library's stream format;
+``is_streaming`` and ``streaming_chunk_KB`` (block size = KB * 1024, clamped to 1 KiB ..
+256 MiB) are accepted there.
 
 The frames are the library's own format, not the reference package's: data compressed by
 the reference package cannot be read here, and the other way round.
@@ -90,13 +96,6 @@ class ZipNN:
         if reorder_signbit not in (0, None):
             raise _not_yet("reorder_signbit", reorder_signbit,
                            "the sign bit is placed per dtype by the library")
-        if is_streaming:
-            raise _not_yet("is_streaming", is_streaming, "streaming; files are compressed whole")
-        for name, val in (("streaming_chunk_KB", streaming_chunk_KB),
-                          ("streaming_chunk_kb", streaming_chunk_kb),
-                          ("streaming_chunk", streaming_chunk)):
-            if val is not None:
-                raise _not_yet(name, val, "streaming")
         if is_monotonic:
             raise _not_yet("is_monotonic", is_monotonic, "monotonic-data transform")
         if byte_reorder not in (0, None):
@@ -144,6 +143,26 @@ class ZipNN:
         if self.decompressed_ret_type == "file" and not decompressed_file:
             raise InvalidOptionError("decompressed_ret_type='file' needs decompressed_file",
                                      detail="decompressed_file")
+        # Streaming: supported for file-to-file work, where it is how files are handled
+        # anyway (zipnn.compress_file / decompress_file); the chunk size sets the block size.
+        self.block_size = 0
+        chunk_opts = [(n, v) for n, v in (("streaming_chunk_KB", streaming_chunk_KB),
+                                          ("streaming_chunk_kb", streaming_chunk_kb),
+                                          ("streaming_chunk", streaming_chunk)) if v is not None]
+        if is_streaming or chunk_opts:
+            file_to_file = self.compressed_ret_type == "file" and (
+                self.input_type == "file" or self.decompressed_ret_type == "file")
+            if not file_to_file:
+                name, val = ("is_streaming", is_streaming) if is_streaming else chunk_opts[0]
+                raise _not_yet(name, val, "streaming is only supported file to file "
+                               "(input_type='file' or decompressed_ret_type='file', with "
+                               "compressed_ret_type='file')")
+            if len({_stream_block(n, v) for n, v in chunk_opts}) > 1:
+                raise InvalidOptionError("streaming chunk options disagree", detail=chunk_opts[0][0])
+            if chunk_opts:
+                self.block_size = _stream_block(*chunk_opts[0])
+        self.is_streaming = bool(is_streaming)
+
         # Fail on bad numeric options now rather than at the first compress().
         _api._bound(0, _api.make_options(**self._codec_options()), None)
 
@@ -195,6 +214,13 @@ class ZipNN:
             path = data if data is not None else self.input_file
             if path is None:
                 raise InvalidOptionError("input_type='file' needs a path or input_file", detail="input_file")
+            if self.compressed_ret_type == "file":
+                # File to file: streamed (bounded memory), in the library's stream format.
+                kw = self._dtype_for(b"")
+                kw.pop("_meta", None)
+                _api.compress_file(path, self.compressed_file, block_size=self.block_size,  # type: ignore[arg-type]
+                                   **kw, **self._codec_options())
+                return 0
             with _api._FileView(path) as view:
                 frame = self._compress_data(view)
         else:
@@ -228,6 +254,10 @@ class ZipNN:
             raise _not_yet("delta_second_data", "...", "delta compression")
         if self.compressed_ret_type == "file" and (data is None or isinstance(data, (str, os.PathLike))):
             path = data if data is not None else self.compressed_file
+            if self.decompressed_ret_type == "file":
+                # File to file: streamed for stream files, one call for one-frame files.
+                _api.decompress_file(path, self.decompressed_file, threads=self.threads)  # type: ignore[arg-type]
+                return 0
             with _api._FileView(path) as view:  # type: ignore[arg-type]
                 return self._decompress_data(view)
         if data is None:
@@ -236,6 +266,8 @@ class ZipNN:
 
     def _decompress_data(self, frame: Any) -> Any:
         ret = self.decompressed_ret_type
+        if _head(frame) == _api._STREAM_MAGIC:
+            return self._decompress_stream(frame)
         if ret in ("byte", "file"):
             out = _api.decompress(frame, threads=self.threads)
             if ret == "file":
@@ -250,6 +282,46 @@ class ZipNN:
         if "shape" not in doc:
             shape = self.torch_shape
         return _api.decompress(frame, out=ret, threads=self.threads, dtype=dtype, shape=shape)
+
+
+    def _decompress_stream(self, data: Any) -> Any:
+        """A stream (as written file to file) decoded in memory; streams carry no array
+        metadata, so arrays take torch_dtype/bytearray_dtype and torch_shape."""
+        with _api.DecompressStream(threads=self.threads) as ds:
+            out = ds.decompress(data) + ds.finish()
+        ret = self.decompressed_ret_type
+        if ret in ("byte", "file"):
+            if ret == "file":
+                _api._write_atomic(self.decompressed_file, out)  # type: ignore[arg-type]
+                return 0
+            return out
+        declared = self.torch_dtype if self.torch_dtype is not None else self.bytearray_dtype
+        elem = _declared_element(declared)[0] if declared is not None else "uint8"
+        arr = _api._empty_array(ret, elem, self.torch_shape, len(out))
+        from ._buffers import destination
+
+        with destination(arr) as (dp, cap):
+            import ctypes
+
+            ctypes.memmove(dp, out, len(out))
+        return arr
+
+
+def _head(data: Any) -> bytes:
+    """The first 4 bytes of a bytes-like object (b"" for anything else)."""
+    try:
+        return bytes(memoryview(data).cast("B")[:4])
+    except (TypeError, ValueError):
+        return b""
+
+
+def _stream_block(option: str, value: Any) -> int:
+    """Block size for a streaming chunk option (KB for *_KB/_kb, bytes for
+    streaming_chunk), clamped to the library's range."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidOptionError(f"{option} must be a positive integer, got {value!r}", detail=option)
+    size = value if option == "streaming_chunk" else value * 1024
+    return max(_api.STREAM_MIN_BLOCK_SIZE, min(_api.STREAM_MAX_BLOCK_SIZE, size))
 
 
 def _declared_element(declared: Any) -> Any:
