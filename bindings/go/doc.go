@@ -6,8 +6,10 @@
 // and DecompressedSize, FrameInfo, Metadata, DecompressChunk and Verify inspect a frame
 // without decoding all of it. Options mirrors the C zipnn_options; nil means defaults.
 //
-// NewWriter and NewReader stream data of any length in a simple container of framed
-// blocks (see NewWriter for the format) until the library has a native streaming API.
+// NewWriter and NewReader stream data of any length with bounded memory over the
+// library's streaming API (zipnn_cstream / zipnn_dstream), in the library's stream format
+// (docs/FORMAT.md section 11) that every zipnn SDK reads and writes; StreamInfo and
+// DecodeRange inspect a whole stream in memory and decode any byte range of it.
 //
 // Errors are *Error values carrying the C status code; compare them with errors.Is
 // against the sentinels (ErrCorrupt, ErrChecksum, ErrDstTooSmall, ...).

@@ -134,9 +134,9 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil || !bytes.Equal(out, data) {
 			t.Fatalf("round trip (%+v): %v", o, err)
 		}
-		// And through the stream container with a small block.
+		// And through a stream with a small block.
 		var buf bytes.Buffer
-		w := NewWriterSize(&buf, o, 1+int(chunk%5000))
+		w := NewWriterSize(&buf, o, MinBlockSize+int(chunk%5000))
 		if _, err := w.Write(data); err != nil {
 			t.Fatal(err)
 		}
@@ -150,19 +150,32 @@ func FuzzRoundTrip(f *testing.F) {
 	})
 }
 
-// FuzzReader feeds arbitrary bytes after a valid stream header to the Reader.
+// FuzzReader feeds arbitrary bytes to the Reader: it must never panic, must end with
+// io.EOF or an error, and may end with io.EOF only for a valid stream (when the whole
+// input fits in one read of the Reader's buffer, trailing bytes included).
 func FuzzReader(f *testing.F) {
 	var buf bytes.Buffer
 	w := NewWriterSize(&buf, &Options{DType: DTypeBF16, Threads: 1}, 2048)
 	w.Write(weights(DTypeBF16, 5000, 1))
 	w.Close()
 	f.Add(buf.Bytes())
-	f.Add([]byte("ZNNS\x01\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add(buf.Bytes()[:16])
+	f.Add([]byte("\x89ZNS\x01\x00\x00\x00\x00\x04\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReader(bytes.NewReader(data))
+		defer r.Close()
 		p := make([]byte, 777)
-		for i := 0; i < 1<<20; i++ {
-			if _, err := r.Read(p); err != nil {
+		var total uint64
+		for i := 0; i < 1<<16; i++ {
+			n, err := r.Read(p)
+			total += uint64(n)
+			if err == io.EOF && len(data) <= streamBufSize {
+				info, ierr := StreamInfo(data)
+				if ierr != nil || info.OriginalSize != total {
+					t.Fatalf("Reader gave %d bytes and io.EOF; StreamInfo: %+v, %v", total, info, ierr)
+				}
+			}
+			if err != nil {
 				return
 			}
 		}
