@@ -236,10 +236,6 @@ fn encode_chunks(
 fn advise_huge_pages(ptr: *mut u8, n: usize) {
     const HUGE_MIN: usize = 4 << 20;
     const PAGE: usize = 4096;
-    const MADV_HUGEPAGE: i32 = 14;
-    extern "C" {
-        fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
-    }
     if n < HUGE_MIN {
         return;
     }
@@ -248,7 +244,7 @@ fn advise_huge_pages(ptr: *mut u8, n: usize) {
     if end > start {
         // SAFETY: [start, end) lies within the allocation just made, page-aligned; the
         // advice does not change the memory's contents or validity.
-        unsafe { madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE) };
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
 }
 
