@@ -71,6 +71,24 @@ pub(crate) fn overlaps(a: *const c_void, a_len: usize, b: *const c_void, b_len: 
     a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
 }
 
+/// An input and an output buffer from C, checked together: they must not overlap
+/// (`InvalidParam`), then each as `in_buf` / `out_buf`.
+///
+/// # Safety
+/// As `in_buf` for `src` and `out_buf` for `dst`.
+pub(crate) unsafe fn in_out_bufs<'a, 'b>(
+    src: *const c_void,
+    src_size: usize,
+    dst: *mut c_void,
+    dst_capacity: usize,
+) -> Result<(&'a [u8], &'b mut [u8]), Error> {
+    if overlaps(src, src_size, dst, dst_capacity) {
+        return Err(Error::InvalidParam);
+    }
+    // SAFETY: the caller's contract, passed on; the two ranges do not overlap (above).
+    unsafe { Ok((in_buf(src, src_size)?, out_buf(dst, dst_capacity)?)) }
+}
+
 /// The `struct_size` a caller declared in the first field of an output struct that can
 /// grow (`zipnn_frame_info`, `zipnn_stream_info`): NULL is `NullPointer`, below 8 is
 /// `InvalidParam`.

@@ -3,7 +3,7 @@
 use std::ffi::c_void;
 use std::mem::size_of;
 
-use super::boundary::{declared_size, in_buf, out_buf, overlaps, write_sized};
+use super::boundary::{declared_size, in_buf, in_out_bufs, out_buf, overlaps, write_sized};
 use super::options::{
     read_options, to_decompress_options, to_options, zipnn_frame_info, zipnn_options,
 };
@@ -169,12 +169,8 @@ pub extern "C" fn zipnn_decompress_with_options(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        if overlaps(src, src_size, dst, dst_capacity) {
-            return Err(Error::InvalidParam);
-        }
-        // SAFETY: the caller's contract: `src` readable, `dst` writable for their sizes;
-        // they do not overlap (checked above).
-        let (src, dst) = unsafe { (in_buf(src, src_size)?, out_buf(dst, dst_capacity)?) };
+        // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
+        let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let n = crate::decompress_into_with(src, dst, &o)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };
@@ -204,11 +200,8 @@ pub extern "C" fn zipnn_decompress_chunk(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        if overlaps(src, src_size, dst, dst_capacity) {
-            return Err(Error::InvalidParam);
-        }
-        // SAFETY: as in zipnn_decompress_with_options.
-        let (src, dst) = unsafe { (in_buf(src, src_size)?, out_buf(dst, dst_capacity)?) };
+        // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
+        let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let n = crate::decompress_chunk(src, chunk_index, dst)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };
@@ -270,11 +263,8 @@ pub extern "C" fn zipnn_get_metadata(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        if overlaps(src, src_size, dst, dst_capacity) {
-            return Err(Error::InvalidParam);
-        }
-        // SAFETY: as in zipnn_decompress_with_options.
-        let (src, dst) = unsafe { (in_buf(src, src_size)?, out_buf(dst, dst_capacity)?) };
+        // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
+        let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let meta = crate::metadata(src)?;
         if meta.len() > dst.len() {
             return Err(Error::DstTooSmall);

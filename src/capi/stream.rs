@@ -7,7 +7,7 @@ use std::io::Cursor;
 use std::marker::PhantomData;
 use std::mem::size_of;
 
-use super::boundary::{declared_size, in_buf, out_buf, overlaps, write_sized};
+use super::boundary::{declared_size, in_buf, in_out_bufs, out_buf, write_sized};
 use super::options::{read_options, to_decompress_options, to_options, zipnn_options};
 use super::status::zipnn_status;
 use crate::error::Error;
@@ -138,16 +138,12 @@ pub extern "C" fn zipnn_cstream_compress(
         if cs.is_null() || src_consumed.is_null() || dst_written.is_null() {
             return Err(Error::NullPointer);
         }
-        if overlaps(src, src_size, dst, dst_capacity) {
-            return Err(Error::InvalidParam);
-        }
         // SAFETY: the caller's contract: `cs` from zipnn_cstream_new and used by this
-        // thread only; `src` readable and `dst` writable for their sizes, not overlapping.
-        let (c, src, dst) = unsafe {
+        // thread only; `src` readable and `dst` writable for their sizes.
+        let (c, (src, dst)) = unsafe {
             (
                 &mut (*cs).inner,
-                in_buf(src, src_size)?,
-                out_buf(dst, dst_capacity)?,
+                in_out_bufs(src, src_size, dst, dst_capacity)?,
             )
         };
         let (n, w) = c.compress(src, dst)?;
@@ -258,15 +254,11 @@ pub extern "C" fn zipnn_dstream_decompress(
         if ds.is_null() || src_consumed.is_null() || dst_written.is_null() {
             return Err(Error::NullPointer);
         }
-        if overlaps(src, src_size, dst, dst_capacity) {
-            return Err(Error::InvalidParam);
-        }
         // SAFETY: as in zipnn_cstream_compress.
-        let (d, src, dst) = unsafe {
+        let (d, (src, dst)) = unsafe {
             (
                 &mut (*ds).inner,
-                in_buf(src, src_size)?,
-                out_buf(dst, dst_capacity)?,
+                in_out_bufs(src, src_size, dst, dst_capacity)?,
             )
         };
         let (n, w) = d.decompress(src, dst)?;
@@ -357,11 +349,8 @@ pub extern "C" fn zipnn_stream_decode_range(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        if overlaps(src, src_size, dst, dst_capacity) {
-            return Err(Error::InvalidParam);
-        }
-        // SAFETY: as in zipnn_decompress_with_options.
-        let (src, dst) = unsafe { (in_buf(src, src_size)?, out_buf(dst, dst_capacity)?) };
+        // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
+        let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let mut r = open_slice(src)?;
         let n = r
             .read_range_into(offset, dst)
