@@ -523,6 +523,32 @@ class _Stream:
             raise InvalidOptionError(f"the {type(self).__name__} is closed", detail="stream")
         return self._handle
 
+    def _pump(self, name: str, data: Any, emit: Any, drained: Any) -> None:
+        """Feeds ``data`` to the stream function ``name`` (zipnn_cstream_compress or
+        zipnn_dstream_decompress), handing each piece of output (a view of the reusable
+        buffer, valid during the call only) to ``emit``, until all input is taken and
+        ``drained(written)`` says nothing more is waiting."""
+        h = self._h()
+        consumed = ctypes.c_size_t(0)
+        written = ctypes.c_size_t(0)
+        fn = getattr(lib(), name)
+        with source(data) as (ptr, n):
+            base = _address(ptr)
+            pos = 0
+            while True:
+                left = n - pos
+                st = fn(h, (base + pos) if left else None, left, ctypes.byref(consumed),
+                        self._out_arr, self._out_cap, ctypes.byref(written))
+                _check(st, name)
+                pos += consumed.value
+                if written.value:
+                    self._emit(emit, written.value)
+                if pos >= n:
+                    if drained(written.value):
+                        break
+                elif consumed.value == 0 and written.value == 0:
+                    raise InternalError(f"{name} made no progress", detail=name)
+
     def close(self) -> None:
         """Frees the C context (idempotent). The object cannot be used afterwards."""
         h, self._handle = self._handle, None
@@ -587,28 +613,9 @@ class CompressStream(_Stream):
         return b"".join(parts)
 
     def _feed(self, data: Any, emit: Any) -> None:
-        """compress() handing each piece of output (a view of the reusable buffer, valid
-        during the call only) to ``emit`` instead of collecting it."""
-        h = self._h()
-        consumed = ctypes.c_size_t(0)
-        written = ctypes.c_size_t(0)
-        fn = lib().zipnn_cstream_compress
-        with source(data) as (ptr, n):
-            base = _address(ptr)
-            pos = 0
-            while True:
-                left = n - pos
-                st = fn(h, (base + pos) if left else None, left, ctypes.byref(consumed),
-                        self._out_arr, self._out_cap, ctypes.byref(written))
-                _check(st, "zipnn_cstream_compress")
-                pos += consumed.value
-                if written.value:
-                    self._emit(emit, written.value)
-                if pos >= n and written.value < self._out_cap:
-                    break
-                if consumed.value == 0 and written.value == 0:
-                    raise InternalError("zipnn_cstream_compress made no progress",
-                                        detail="zipnn_cstream_compress")
+        """compress() handing each piece of output to ``emit`` instead of collecting it;
+        done once the input is taken and the output buffer did not fill up."""
+        self._pump("zipnn_cstream_compress", data, emit, lambda w: w < self._out_cap)
 
     def finish(self) -> bytes:
         """Ends the stream; returns its last bytes (last block, index and trailer).
@@ -663,29 +670,9 @@ class DecompressStream(_Stream):
         return b"".join(parts)
 
     def _feed(self, data: Any, emit: Any) -> None:
-        """decompress() handing each piece of output (a view of the reusable buffer,
-        valid during the call only) to ``emit`` instead of collecting it."""
-        h = self._h()
-        consumed = ctypes.c_size_t(0)
-        written = ctypes.c_size_t(0)
-        fn = lib().zipnn_dstream_decompress
-        with source(data) as (ptr, n):
-            base = _address(ptr)
-            pos = 0
-            while True:
-                left = n - pos
-                st = fn(h, (base + pos) if left else None, left, ctypes.byref(consumed),
-                        self._out_arr, self._out_cap, ctypes.byref(written))
-                _check(st, "zipnn_dstream_decompress")
-                pos += consumed.value
-                if written.value:
-                    self._emit(emit, written.value)
-                if pos >= n:
-                    if written.value == 0:
-                        break  # input taken and nothing more waiting
-                elif consumed.value == 0 and written.value == 0:
-                    raise InternalError("zipnn_dstream_decompress made no progress",
-                                        detail="zipnn_dstream_decompress")
+        """decompress() handing each piece of output to ``emit`` instead of collecting
+        it; done once the input is taken and a call writes nothing more."""
+        self._pump("zipnn_dstream_decompress", data, emit, lambda w: w == 0)
 
     def finish(self) -> bytes:
         """Checks that the whole stream was seen; returns bytes still waiting (normally
