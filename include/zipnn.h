@@ -25,6 +25,23 @@
 
 
 /*
+ Tensor flag: the tensor repeats an earlier tensor's bytes and is stored once
+ (`zipnn_tensor_info.tied_to` names that tensor).
+ */
+#define ZIPNN_TENSOR_TIED 1
+
+/*
+ Tensor flag: the tensor is a delta against the base model's tensor of the same name; it
+ decodes only after `zipnn_archive_set_base_*()`.
+ */
+#define ZIPNN_TENSOR_DELTA 2
+
+/*
+ Tensor flag: the tensor went through a lossy step (`lossy_mode`, `lossy_param`).
+ */
+#define ZIPNN_TENSOR_LOSSY 4
+
+/*
  Bytes of no known type (grouped into `bg_partitions` planes).
  */
 #define ZIPNN_DTYPE_RAW 0
@@ -115,6 +132,24 @@
 #define ZIPNN_LEVEL_MAX 3
 
 /*
+ Lossless (the default).
+ */
+#define ZIPNN_LOSSY_NONE 0
+
+/*
+ Fixed point: `q = round_half_even(x * 2^lossy_param)` stored as an integer of the
+ dtype's width; absolute error at most `2^-(lossy_param+1)` plus half an ulp. Data that
+ does not fit is coded losslessly instead (the frame then says lossless).
+ */
+#define ZIPNN_LOSSY_INTEGER 1
+
+/*
+ Keep `lossy_param` mantissa bits, round to nearest even: relative error at most
+ `2^-(lossy_param+1)`.
+ */
+#define ZIPNN_LOSSY_MANTISSA 2
+
+/*
  Default stream block size (8 MiB of input per frame), used when `block_size` is 0.
  */
 #define ZIPNN_STREAM_DEFAULT_BLOCK_SIZE 8388608
@@ -130,6 +165,13 @@
 #define ZIPNN_STREAM_MAX_BLOCK_SIZE 268435456
 
 /*
+ An opened safetensors archive (opaque). Read-only after opening: many threads may call
+ `zipnn_archive_tensor_info()` and `zipnn_archive_decode()` on one handle at once, but
+ `zipnn_archive_set_base_*()` and `zipnn_archive_free()` must not race with anything.
+ */
+typedef struct zipnn_archive zipnn_archive;
+
+/*
  A streaming compression context (opaque). Create with `zipnn_cstream_new()`, free with
  `zipnn_cstream_free()`. A context must not be used by two threads at once, but
  different contexts may be used concurrently.
@@ -142,6 +184,11 @@ typedef struct zipnn_cstream zipnn_cstream;
  different contexts may be used concurrently.
  */
 typedef struct zipnn_dstream zipnn_dstream;
+
+/*
+ A status: `ZIPNN_OK` (0) or a negative error code. Values are stable and never reused.
+ */
+typedef int32_t zipnn_status;
 
 /*
  Options for compression and decompression.
@@ -200,15 +247,86 @@ typedef struct zipnn_options {
    */
   uint64_t max_decompressed_size;
   /*
+   `ZIPNN_LOSSY_*`: an opt-in lossy step (bf16, fp16, fp32, fp64 only); 0 = lossless.
+   */
+  uint32_t lossy_mode;
+  /*
+   For `ZIPNN_LOSSY_INTEGER` the factor (fractional bits: at most 14 for 16-bit dtypes,
+   30 for fp32, 62 for fp64; the reference package's default is 27); for
+   `ZIPNN_LOSSY_MANTISSA` the mantissa bits kept (below 7, 10, 23, 52 for bf16, fp16,
+   fp32, fp64).
+   */
+  uint32_t lossy_param;
+  /*
    Must be zero.
    */
-  uint32_t reserved[8];
+  uint32_t reserved[6];
 } zipnn_options;
 
 /*
- A status: `ZIPNN_OK` (0) or a negative error code. Values are stable and never reused.
+ What one tensor of an archive is. Set `struct_size` to `sizeof(zipnn_tensor_info)`
+ before the call; the library fills the fields that fit. The pointers belong to the
+ archive handle and stay valid until `zipnn_archive_free()`.
  */
-typedef int32_t zipnn_status;
+typedef struct zipnn_tensor_info {
+  /*
+   `sizeof(zipnn_tensor_info)` as the caller was compiled (set by the caller).
+   */
+  uint32_t struct_size;
+  /*
+   `ZIPNN_DTYPE_*` the tensor is coded with (`ZIPNN_DTYPE_RAW` for integer and bool
+   tensors).
+   */
+  uint32_t dtype;
+  /*
+   The tensor's name (`name_len` bytes, then a NUL; a name may itself contain NULs).
+   */
+  const char *name;
+  /*
+   Length of `name` in bytes, without the final NUL.
+   */
+  size_t name_len;
+  /*
+   The safetensors dtype string ("BF16", "F32", "I64", ...), NUL-terminated.
+   */
+  const char *safetensors_dtype;
+  /*
+   `ndim` dimensions (NULL when `ndim` is 0: a scalar).
+   */
+  const uint64_t *shape;
+  /*
+   Number of dimensions.
+   */
+  uint32_t ndim;
+  /*
+   `ZIPNN_TENSOR_*` bits.
+   */
+  uint32_t flags;
+  /*
+   Byte offset of the tensor in the original file's data section.
+   */
+  uint64_t data_offset;
+  /*
+   The tensor's length in bytes (what `zipnn_archive_decode()` writes).
+   */
+  uint64_t size;
+  /*
+   Length of its frame in the archive (0 for a tied tensor).
+   */
+  uint64_t compressed_size;
+  /*
+   For a tied tensor, the index of the tensor it repeats; otherwise `UINT64_MAX`.
+   */
+  uint64_t tied_to;
+  /*
+   `ZIPNN_LOSSY_*` of the tensor's frame.
+   */
+  uint32_t lossy_mode;
+  /*
+   The lossy mode's parameter.
+   */
+  uint32_t lossy_param;
+} zipnn_tensor_info;
 
 /*
  What a frame's header says. Set `struct_size` to `sizeof(zipnn_frame_info)` before
@@ -229,7 +347,7 @@ typedef struct zipnn_frame_info {
    */
   uint32_t dtype;
   /*
-   Frame flags (bit 0: metadata present).
+   Frame flags (bit 0: metadata present; bit 1: delta against a base; bit 2: lossy).
    */
   uint32_t flags;
   /*
@@ -256,6 +374,18 @@ typedef struct zipnn_frame_info {
    Length of the caller's metadata block.
    */
   uint64_t metadata_size;
+  /*
+   `ZIPNN_LOSSY_*` the data went through (`ZIPNN_LOSSY_NONE`: bit-exact).
+   */
+  uint32_t lossy_mode;
+  /*
+   The lossy mode's parameter (factor or mantissa bits kept).
+   */
+  uint32_t lossy_param;
+  /*
+   For a delta frame (flags bit 1): XXH3-64 of the base it needs; else 0.
+   */
+  uint64_t base_hash;
 } zipnn_frame_info;
 
 /*
@@ -320,6 +450,21 @@ typedef struct zipnn_stream_info {
 #define ZIPNN_ERROR_UNSUPPORTED_METHOD -4
 
 /*
+ The frame is a delta against a base model and no base was given.
+ */
+#define ZIPNN_ERROR_BASE_REQUIRED -5
+
+/*
+ The base given is not the one the delta frame was made against (length or hash).
+ */
+#define ZIPNN_ERROR_BASE_MISMATCH -6
+
+/*
+ No tensor of that name is in the archive.
+ */
+#define ZIPNN_ERROR_NOT_FOUND -7
+
+/*
  The destination buffer is too small.
  */
 #define ZIPNN_ERROR_DST_TOO_SMALL -10
@@ -375,6 +520,11 @@ typedef struct zipnn_stream_info {
 #define ZIPNN_ERROR_ALLOC -40
 
 /*
+ A file could not be opened or read.
+ */
+#define ZIPNN_ERROR_IO -41
+
+/*
  The input is not a valid safetensors file.
  */
 #define ZIPNN_ERROR_BAD_SAFETENSORS -60
@@ -398,6 +548,192 @@ typedef struct zipnn_stream_info {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Opens an archive held in memory. The archive is **borrowed**: `src` must stay valid and
+ unchanged until `zipnn_archive_free()`. Its header, JSON and index are validated now;
+ tensors are decoded on demand. `opts` (NULL = defaults) gives `threads` and
+ `max_decompressed_size` for every decode; it is copied. On `ZIPNN_OK`, `*out` is the new
+ handle. Errors: `NULL_POINTER`, `INVALID_PARAM`, `BAD_MAGIC`, `UNSUPPORTED_VERSION`,
+ `UNSUPPORTED_FLAGS`, `TRUNCATED`, `CORRUPT`, `CHECKSUM`, `ALLOC`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_open_memory(const void *src,
+                                       size_t src_size,
+                                       const struct zipnn_options *opts,
+                                       struct zipnn_archive **out);
+
+/*
+ Opens an archive file (`path`: NUL-terminated UTF-8). Only its header and index are
+ read now; each decode reads just that tensor's frame, so memory stays at one tensor.
+ `opts` as for `zipnn_archive_open_memory()`. Errors: as that function, plus `IO` (the
+ file cannot be opened or read). Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_open_file(const char *path,
+                                     const struct zipnn_options *opts,
+                                     struct zipnn_archive **out);
+
+/*
+ Frees a handle (NULL is ignored). Pointers from `zipnn_archive_tensor_info()` and
+ `zipnn_archive_header_json()` die with it.
+ */
+void zipnn_archive_free(struct zipnn_archive *a);
+
+/*
+ Gives a delta archive its base: the base model's safetensors file (uncompressed), held
+ in memory and **borrowed** until the handle is freed or another base is set. Delta
+ tensors are matched to the base by name; a base whose tensor differs gives
+ `BASE_MISMATCH` at decode time. Errors: `NULL_POINTER`, `BAD_SAFETENSORS`. Not
+ thread-safe with other calls on the same handle.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_set_base_memory(struct zipnn_archive *a,
+                                           const void *base,
+                                           size_t base_size);
+
+/*
+ As `zipnn_archive_set_base_memory()`, reading the base safetensors file at `path` into
+ memory owned by the handle. Errors: also `IO`.
+ */
+ZIPNN_NODISCARD zipnn_status zipnn_archive_set_base_file(struct zipnn_archive *a, const char *path);
+
+/*
+ Writes the number of tensors to `*out_count`. Errors: `NULL_POINTER`.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_tensor_count(const struct zipnn_archive *a,
+                                        size_t *out_count);
+
+/*
+ Finds the tensor named by the `name_len` bytes at `name` (no NUL needed) and writes its
+ index to `*out_index`. Errors: `NULL_POINTER`, `NOT_FOUND`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_find(const struct zipnn_archive *a,
+                                const char *name,
+                                size_t name_len,
+                                size_t *out_index);
+
+/*
+ Fills `*info` for tensor `index` (0-based, in the order of the data section). Errors:
+ `NULL_POINTER`, `INVALID_PARAM` (`struct_size` below 8), `NOT_FOUND` (index out of
+ range), `IO`, and frame errors for a damaged frame header. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_tensor_info(const struct zipnn_archive *a,
+                                       size_t index,
+                                       struct zipnn_tensor_info *info);
+
+/*
+ Decodes tensor `index` alone into `dst` (at least its `size` bytes) and writes the
+ length to `*out_written`. Only this tensor's frame is read and checked; a damaged frame
+ leaves `dst` as it was. Errors: `NULL_POINTER`, `INVALID_PARAM` (overlap),
+ `NOT_FOUND`, `DST_TOO_SMALL`, `LIMIT_EXCEEDED`, `BASE_REQUIRED` / `BASE_MISMATCH`
+ (delta tensors), `IO`, and the frame errors of `zipnn_decompress()`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_decode(const struct zipnn_archive *a,
+                                  size_t index,
+                                  void *dst,
+                                  size_t dst_capacity,
+                                  size_t *out_written);
+
+/*
+ Points `*out_json` at the original JSON header (verbatim, `*out_len` bytes, not
+ NUL-terminated), owned by the handle. Errors: `NULL_POINTER`.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_header_json(const struct zipnn_archive *a,
+                                       const char **out_json,
+                                       size_t *out_len);
+
+/*
+ Writes the length of the original safetensors file to `*out_size`. Errors:
+ `NULL_POINTER`.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_restored_size(const struct zipnn_archive *a,
+                                         uint64_t *out_size);
+
+/*
+ Restores the whole original safetensors file, byte for byte, into `dst` (at least
+ `zipnn_archive_restored_size()` bytes). Errors: as `zipnn_archive_decode()`. On error
+ `dst` may hold part of the file. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_restore(const struct zipnn_archive *a,
+                                   void *dst,
+                                   size_t dst_capacity,
+                                   size_t *out_written);
+
+/*
+ Writes to `*out_bound` the largest archive `zipnn_safetensors_compress()` can make of
+ the safetensors file at `src` with `opts`. Errors: `NULL_POINTER`, `INVALID_PARAM`,
+ `BAD_SAFETENSORS`, `SRC_TOO_LARGE`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_safetensors_compress_bound(const struct zipnn_options *opts,
+                                              const void *src,
+                                              size_t src_size,
+                                              size_t *out_bound);
+
+/*
+ Compresses the safetensors file at `src` into an archive at `dst`: each tensor coded
+ with its own dtype (`opts.dtype` and `opts.bg_partitions` are ignored; a lossy mode
+ applies to float tensors only), tied tensors stored once, and, when `base` is not NULL,
+ each tensor that the base file (`base_size` bytes of the base model's safetensors) has
+ with the same name, dtype and shape coded as a delta against it. Errors:
+ `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,
+ `ALLOC`. `src` and `base` are never written. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_safetensors_compress(const struct zipnn_options *opts,
+                                        const void *base,
+                                        size_t base_size,
+                                        const void *src,
+                                        size_t src_size,
+                                        void *dst,
+                                        size_t dst_capacity,
+                                        size_t *out_written);
+
+/*
+ Compresses `src` as a delta against `base` (exactly `src_size` bytes): the frame codes
+ `src XOR base` and records the base's XXH3-64, so only `zipnn_decompress_delta()` with
+ the same base restores it. `metadata` may be NULL when `metadata_size` is 0. `dst` of
+ `zipnn_compress_bound() + metadata_size` bytes is always enough. Errors: those of
+ `zipnn_compress_with_metadata()`, plus `BASE_MISMATCH` when `base_size != src_size`.
+ `src`, `base` and `metadata` are never written. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_compress_delta(const struct zipnn_options *opts,
+                                  const void *base,
+                                  size_t base_size,
+                                  const void *metadata,
+                                  size_t metadata_size,
+                                  const void *src,
+                                  size_t src_size,
+                                  void *dst,
+                                  size_t dst_capacity,
+                                  size_t *out_written);
+
+/*
+ Decompresses the one frame that fills `src` into `dst`, with `base` for a delta frame
+ (a frame that is not a delta decodes as with `zipnn_decompress_with_options()`, and
+ `base` is not read). The base's length and hash are checked before `dst` is written:
+ a different base is `BASE_MISMATCH`, never wrong output. `zipnn_decompress()` of a delta
+ frame is `BASE_REQUIRED`. `opts` as for `zipnn_decompress_with_options()`. Other errors
+ as `zipnn_decompress()`. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_decompress_delta(const struct zipnn_options *opts,
+                                    const void *base,
+                                    size_t base_size,
+                                    const void *src,
+                                    size_t src_size,
+                                    void *dst,
+                                    size_t dst_capacity,
+                                    size_t *out_written);
 
 /*
  The largest frame `zipnn_compress()` can write for `src_size` bytes with `opts`

@@ -15,6 +15,13 @@ pub enum Error {
     UnsupportedDtype,
     /// The method (codec choice) is not one this library knows.
     UnsupportedMethod,
+    /// The frame is a delta against a base model and no base was given.
+    BaseRequired,
+    /// The base given is not the one the delta frame was made against (its length or
+    /// hash differs).
+    BaseMismatch,
+    /// No tensor of that name is in the archive.
+    NotFound,
     /// The destination buffer is too small for the result.
     DstTooSmall,
     /// The input is larger than the format can describe.
@@ -40,6 +47,8 @@ pub enum Error {
     BadSafetensors,
     /// Memory could not be allocated.
     Alloc,
+    /// A file could not be opened or read.
+    Io,
     /// An internal invariant failed; please report it.
     Internal,
     /// A panic was caught at the C boundary; please report it.
@@ -57,6 +66,9 @@ impl Error {
             Error::InvalidParam => -2,
             Error::UnsupportedDtype => -3,
             Error::UnsupportedMethod => -4,
+            Error::BaseRequired => -5,
+            Error::BaseMismatch => -6,
+            Error::NotFound => -7,
             Error::DstTooSmall => -10,
             Error::SrcTooLarge => -11,
             Error::LimitExceeded => -12,
@@ -68,6 +80,7 @@ impl Error {
             Error::Corrupt => -31,
             Error::Checksum => -32,
             Error::Alloc => -40,
+            Error::Io => -41,
             Error::BadSafetensors => -60,
             Error::Internal => -50,
             Error::InternalPanic => -51,
@@ -81,6 +94,9 @@ impl Error {
             -2 => Error::InvalidParam,
             -3 => Error::UnsupportedDtype,
             -4 => Error::UnsupportedMethod,
+            -5 => Error::BaseRequired,
+            -6 => Error::BaseMismatch,
+            -7 => Error::NotFound,
             -10 => Error::DstTooSmall,
             -11 => Error::SrcTooLarge,
             -12 => Error::LimitExceeded,
@@ -92,6 +108,7 @@ impl Error {
             -31 => Error::Corrupt,
             -32 => Error::Checksum,
             -40 => Error::Alloc,
+            -41 => Error::Io,
             -60 => Error::BadSafetensors,
             -50 => Error::Internal,
             -51 => Error::InternalPanic,
@@ -106,6 +123,11 @@ impl Error {
             Error::InvalidParam => "invalid parameter or option",
             Error::UnsupportedDtype => "unsupported dtype",
             Error::UnsupportedMethod => "unsupported method",
+            Error::BaseRequired => {
+                "the frame is a delta against a base model: the base is required"
+            }
+            Error::BaseMismatch => "the base is not the one the delta was made against",
+            Error::NotFound => "no tensor of that name",
             Error::DstTooSmall => "destination buffer is too small",
             Error::SrcTooLarge => "source is too large",
             Error::LimitExceeded => "decompressed size exceeds the caller's limit",
@@ -117,6 +139,7 @@ impl Error {
             Error::Corrupt => "frame is corrupt",
             Error::Checksum => "checksum mismatch: the frame is corrupt",
             Error::Alloc => "memory allocation failed",
+            Error::Io => "a file could not be opened or read",
             Error::BadSafetensors => "the input is not a valid safetensors file",
             Error::Internal => "internal error",
             Error::InternalPanic => "internal error: a panic was caught at the API boundary",
@@ -124,11 +147,14 @@ impl Error {
     }
 
     /// Every error, in code order (for tests and bindings).
-    pub const ALL: [Error; 18] = [
+    pub const ALL: [Error; 22] = [
         Error::NullPointer,
         Error::InvalidParam,
         Error::UnsupportedDtype,
         Error::UnsupportedMethod,
+        Error::BaseRequired,
+        Error::BaseMismatch,
+        Error::NotFound,
         Error::DstTooSmall,
         Error::SrcTooLarge,
         Error::LimitExceeded,
@@ -140,6 +166,7 @@ impl Error {
         Error::Corrupt,
         Error::Checksum,
         Error::Alloc,
+        Error::Io,
         Error::Internal,
         Error::InternalPanic,
         Error::BadSafetensors,

@@ -181,6 +181,90 @@ pub struct Options {
     /// For `DType::Raw`: group bytes into this many planes (1, 2, 4 or 8). Must be 1 for
     /// any other dtype.
     pub bg_partitions: u32,
+    /// Lossy pre-processing; [`Lossy::None`] (the default) keeps the data bit-exact.
+    pub lossy: Lossy,
+}
+
+/// An opt-in lossy step applied to the values before the lossless pipeline. The frame
+/// records it (header bytes 12-13, flag bit 2), so `frame_info` and `zipnn info` report it.
+/// docs/FORMAT.md section 3.1 defines each mode exactly and gives its error bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lossy {
+    /// Lossless (the default).
+    #[default]
+    None,
+    /// Fixed point: each value `x` is stored as the integer `q = round_half_even(x * 2^factor)`
+    /// of the dtype's width and decoded as `q / 2^factor` rounded to the dtype, so the
+    /// absolute error is at most `2^-(factor+1)` plus half an ulp of the dtype. Only for
+    /// bf16, fp16, fp32 and fp64; if any value is not finite or `q` does not fit the
+    /// signed integer of the dtype's width, the data is coded losslessly instead.
+    /// The reference package's default factor is 27 (meant for fp32).
+    Integer {
+        /// Fractional bits kept: 0..=14 for 16-bit dtypes, 0..=30 for fp32, 0..=62 for fp64.
+        factor: u8,
+    },
+    /// Keeps `bits` mantissa bits, rounding to nearest, ties to even: the relative error of
+    /// every finite value is at most `2^-(bits+1)`. NaN and infinity are kept; a value that
+    /// would round up to infinity is truncated instead. Only for bf16, fp16, fp32 and fp64,
+    /// with `bits` below the dtype's mantissa width (7, 10, 23, 52).
+    Mantissa {
+        /// Mantissa bits kept.
+        bits: u8,
+    },
+}
+
+impl Lossy {
+    /// The frame header's code for this mode (byte 12): 0 none, 1 integer, 2 mantissa.
+    pub fn code(self) -> u8 {
+        match self {
+            Lossy::None => 0,
+            Lossy::Integer { .. } => 1,
+            Lossy::Mantissa { .. } => 2,
+        }
+    }
+
+    /// The mode's parameter (byte 13): the factor or the kept mantissa bits.
+    pub fn param(self) -> u8 {
+        match self {
+            Lossy::None => 0,
+            Lossy::Integer { factor } => factor,
+            Lossy::Mantissa { bits } => bits,
+        }
+    }
+
+    /// The mode for a code and parameter, checked against the dtype.
+    pub fn from_code(code: u8, param: u8, dtype: DType) -> Result<Lossy> {
+        let l = match code {
+            0 if param == 0 => Lossy::None,
+            1 => Lossy::Integer { factor: param },
+            2 => Lossy::Mantissa { bits: param },
+            _ => return Err(Error::InvalidParam),
+        };
+        l.check(dtype)?;
+        Ok(l)
+    }
+
+    /// Checks the mode against a dtype.
+    pub fn check(self, dtype: DType) -> Result<()> {
+        let (width, mantissa) = match dtype {
+            DType::Bf16 => (16, 7),
+            DType::Fp16 => (16, 10),
+            DType::Fp32 => (32, 23),
+            DType::Fp64 => (64, 52),
+            _ if self == Lossy::None => return Ok(()),
+            _ => return Err(Error::InvalidParam),
+        };
+        let ok = match self {
+            Lossy::None => true,
+            Lossy::Integer { factor } => factor <= width - 2,
+            Lossy::Mantissa { bits } => bits < mantissa,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidParam)
+        }
+    }
 }
 
 impl Default for Options {
@@ -195,6 +279,7 @@ impl Default for Options {
             lz4_level: DEFAULT_LZ4_LEVEL,
             threshold: DEFAULT_THRESHOLD,
             bg_partitions: 1,
+            lossy: Lossy::None,
         }
     }
 }
@@ -239,6 +324,6 @@ impl Options {
         if self.threads > 1024 {
             return Err(Error::InvalidParam);
         }
-        Ok(())
+        self.lossy.check(self.dtype)
     }
 }

@@ -24,7 +24,9 @@ fn defaults() -> zipnn_options {
     let mut o = zipnn_options {
         struct_size: 0,
         chunk_size: 7,
-        reserved: [9; 8],
+        lossy_mode: 9,
+        lossy_param: 9,
+        reserved: [9; 6],
         ..Default::default()
     };
     zipnn_options_init(&mut o);
@@ -202,7 +204,29 @@ fn bad_options() {
     let cases: Vec<(Edit, i32)> = vec![
         (Box::new(|o| o.struct_size = 0), ZIPNN_ERROR_INVALID_PARAM),
         (Box::new(|o| o.struct_size = 4), ZIPNN_ERROR_INVALID_PARAM),
-        (Box::new(|o| o.reserved[7] = 1), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.reserved[5] = 1), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.lossy_mode = 3), ZIPNN_ERROR_INVALID_PARAM),
+        // Lossy modes are for float dtypes only (the default dtype is raw).
+        (
+            Box::new(|o| o.lossy_mode = ZIPNN_LOSSY_MANTISSA),
+            ZIPNN_ERROR_INVALID_PARAM,
+        ),
+        (
+            Box::new(|o| {
+                o.dtype = ZIPNN_DTYPE_BF16;
+                o.lossy_mode = ZIPNN_LOSSY_MANTISSA;
+                o.lossy_param = 7;
+            }),
+            ZIPNN_ERROR_INVALID_PARAM,
+        ),
+        (
+            Box::new(|o| {
+                o.dtype = ZIPNN_DTYPE_FP32;
+                o.lossy_mode = ZIPNN_LOSSY_INTEGER;
+                o.lossy_param = 31;
+            }),
+            ZIPNN_ERROR_INVALID_PARAM,
+        ),
         (Box::new(|o| o.dtype = 99), ZIPNN_ERROR_UNSUPPORTED_DTYPE),
         (Box::new(|o| o.method = 99), ZIPNN_ERROR_UNSUPPORTED_METHOD),
         (Box::new(|o| o.level = 9), ZIPNN_ERROR_INVALID_PARAM),

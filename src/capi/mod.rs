@@ -17,12 +17,16 @@
 
 #[macro_use]
 mod boundary;
+mod archive;
+mod delta;
 mod oneshot;
 mod options;
 mod status;
 mod stream;
 mod version;
 
+pub use archive::*;
+pub use delta::*;
 pub use oneshot::*;
 pub use options::*;
 pub use status::*;

@@ -238,6 +238,9 @@ pub extern "C" fn zipnn_get_frame_info(
             chunk_count: fi.chunk_count,
             frame_size: fi.frame_size,
             metadata_size: fi.metadata_size,
+            lossy_mode: fi.lossy.code() as u32,
+            lossy_param: fi.lossy.param() as u32,
+            base_hash: fi.base_hash.unwrap_or(0),
         };
         // SAFETY: the caller declared `declared` writable bytes at `info`.
         unsafe { write_sized(info, declared, &out) };

@@ -5,7 +5,7 @@ use std::mem::size_of;
 
 use crate::error::Error;
 use crate::options::{
-    DType, Level, Method, Options, DEFAULT_CHUNK_SIZE, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD,
+    DType, Level, Lossy, Method, Options, DEFAULT_CHUNK_SIZE, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD,
     DEFAULT_ZSTD_LEVEL,
 };
 use crate::DecompressOptions;
@@ -49,6 +49,16 @@ pub const ZIPNN_LEVEL_FAST: i32 = 1;
 /// Smallest: every codec tried on every plane-chunk.
 pub const ZIPNN_LEVEL_MAX: i32 = 3;
 
+/// Lossless (the default).
+pub const ZIPNN_LOSSY_NONE: u32 = 0;
+/// Fixed point: `q = round_half_even(x * 2^lossy_param)` stored as an integer of the
+/// dtype's width; absolute error at most `2^-(lossy_param+1)` plus half an ulp. Data that
+/// does not fit is coded losslessly instead (the frame then says lossless).
+pub const ZIPNN_LOSSY_INTEGER: u32 = 1;
+/// Keep `lossy_param` mantissa bits, round to nearest even: relative error at most
+/// `2^-(lossy_param+1)`.
+pub const ZIPNN_LOSSY_MANTISSA: u32 = 2;
+
 /// Options for compression and decompression.
 ///
 /// Initialise with `zipnn_options_init()` (or `ZIPNN_OPTIONS_INIT`), then change fields.
@@ -83,8 +93,15 @@ pub struct zipnn_options {
     pub bg_partitions: u32,
     /// Decompression: refuse frames larger than this many bytes (0 = no limit).
     pub max_decompressed_size: u64,
+    /// `ZIPNN_LOSSY_*`: an opt-in lossy step (bf16, fp16, fp32, fp64 only); 0 = lossless.
+    pub lossy_mode: u32,
+    /// For `ZIPNN_LOSSY_INTEGER` the factor (fractional bits: at most 14 for 16-bit dtypes,
+    /// 30 for fp32, 62 for fp64; the reference package's default is 27); for
+    /// `ZIPNN_LOSSY_MANTISSA` the mantissa bits kept (below 7, 10, 23, 52 for bf16, fp16,
+    /// fp32, fp64).
+    pub lossy_param: u32,
     /// Must be zero.
-    pub reserved: [u32; 8],
+    pub reserved: [u32; 6],
 }
 
 impl Default for zipnn_options {
@@ -101,7 +118,9 @@ impl Default for zipnn_options {
             threshold: DEFAULT_THRESHOLD,
             bg_partitions: 1,
             max_decompressed_size: 0,
-            reserved: [0; 8],
+            lossy_mode: ZIPNN_LOSSY_NONE,
+            lossy_param: 0,
+            reserved: [0; 6],
         }
     }
 }
@@ -163,8 +182,14 @@ pub(crate) fn to_options(o: &zipnn_options) -> Result<Options, Error> {
             v
         }
     }
+    let dtype = DType::from_code(o.dtype)?;
+    let lossy = if o.lossy_mode > 255 || o.lossy_param > 255 {
+        return Err(Error::InvalidParam);
+    } else {
+        Lossy::from_code(o.lossy_mode as u8, o.lossy_param as u8, dtype)?
+    };
     let opts = Options {
-        dtype: DType::from_code(o.dtype)?,
+        dtype,
         method: Method::from_code(o.method)?,
         level: Level::from_code(o.level)?,
         threads: o.threads,
@@ -173,6 +198,7 @@ pub(crate) fn to_options(o: &zipnn_options) -> Result<Options, Error> {
         lz4_level: or(o.lz4_level, DEFAULT_LZ4_LEVEL),
         threshold: or(o.threshold, DEFAULT_THRESHOLD),
         bg_partitions: or(o.bg_partitions, 1),
+        lossy,
     };
     opts.validate()?;
     Ok(opts)
@@ -201,7 +227,7 @@ pub struct zipnn_frame_info {
     pub format_version: u32,
     /// `ZIPNN_DTYPE_*` the frame was coded with.
     pub dtype: u32,
-    /// Frame flags (bit 0: metadata present).
+    /// Frame flags (bit 0: metadata present; bit 1: delta against a base; bit 2: lossy).
     pub flags: u32,
     /// Planes per chunk (bytes per element, or the raw byte-grouping partitions).
     pub planes: u32,
@@ -215,6 +241,12 @@ pub struct zipnn_frame_info {
     pub frame_size: u64,
     /// Length of the caller's metadata block.
     pub metadata_size: u64,
+    /// `ZIPNN_LOSSY_*` the data went through (`ZIPNN_LOSSY_NONE`: bit-exact).
+    pub lossy_mode: u32,
+    /// The lossy mode's parameter (factor or mantissa bits kept).
+    pub lossy_param: u32,
+    /// For a delta frame (flags bit 1): XXH3-64 of the base it needs; else 0.
+    pub base_hash: u64,
 }
 
 #[cfg(test)]

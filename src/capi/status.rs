@@ -15,6 +15,12 @@ pub const ZIPNN_ERROR_INVALID_PARAM: zipnn_status = -2;
 pub const ZIPNN_ERROR_UNSUPPORTED_DTYPE: zipnn_status = -3;
 /// The method is not one this library knows.
 pub const ZIPNN_ERROR_UNSUPPORTED_METHOD: zipnn_status = -4;
+/// The frame is a delta against a base model and no base was given.
+pub const ZIPNN_ERROR_BASE_REQUIRED: zipnn_status = -5;
+/// The base given is not the one the delta frame was made against (length or hash).
+pub const ZIPNN_ERROR_BASE_MISMATCH: zipnn_status = -6;
+/// No tensor of that name is in the archive.
+pub const ZIPNN_ERROR_NOT_FOUND: zipnn_status = -7;
 /// The destination buffer is too small.
 pub const ZIPNN_ERROR_DST_TOO_SMALL: zipnn_status = -10;
 /// The source is larger than the format or this platform can handle.
@@ -37,6 +43,8 @@ pub const ZIPNN_ERROR_CORRUPT: zipnn_status = -31;
 pub const ZIPNN_ERROR_CHECKSUM: zipnn_status = -32;
 /// Memory allocation failed.
 pub const ZIPNN_ERROR_ALLOC: zipnn_status = -40;
+/// A file could not be opened or read.
+pub const ZIPNN_ERROR_IO: zipnn_status = -41;
 /// The input is not a valid safetensors file.
 pub const ZIPNN_ERROR_BAD_SAFETENSORS: zipnn_status = -60;
 /// An internal invariant failed.
@@ -54,6 +62,9 @@ pub extern "C" fn zipnn_error_string(status: zipnn_status) -> *const c_char {
         -2 => b"invalid parameter or option\0",
         -3 => b"unsupported dtype\0",
         -4 => b"unsupported method\0",
+        -5 => b"the frame is a delta against a base model: the base is required\0",
+        -6 => b"the base is not the one the delta was made against\0",
+        -7 => b"no tensor of that name\0",
         -10 => b"destination buffer is too small\0",
         -11 => b"source is too large\0",
         -12 => b"decompressed size exceeds the caller's limit\0",
@@ -65,6 +76,7 @@ pub extern "C" fn zipnn_error_string(status: zipnn_status) -> *const c_char {
         -31 => b"frame is corrupt\0",
         -32 => b"checksum mismatch: the frame is corrupt\0",
         -40 => b"memory allocation failed\0",
+        -41 => b"a file could not be opened or read\0",
         -60 => b"the input is not a valid safetensors file\0",
         -50 => b"internal error\0",
         -51 => b"internal error: a panic was caught at the API boundary\0",
@@ -86,6 +98,9 @@ mod tests {
             (ZIPNN_ERROR_INVALID_PARAM, Error::InvalidParam),
             (ZIPNN_ERROR_UNSUPPORTED_DTYPE, Error::UnsupportedDtype),
             (ZIPNN_ERROR_UNSUPPORTED_METHOD, Error::UnsupportedMethod),
+            (ZIPNN_ERROR_BASE_REQUIRED, Error::BaseRequired),
+            (ZIPNN_ERROR_BASE_MISMATCH, Error::BaseMismatch),
+            (ZIPNN_ERROR_NOT_FOUND, Error::NotFound),
             (ZIPNN_ERROR_DST_TOO_SMALL, Error::DstTooSmall),
             (ZIPNN_ERROR_SRC_TOO_LARGE, Error::SrcTooLarge),
             (ZIPNN_ERROR_LIMIT_EXCEEDED, Error::LimitExceeded),
@@ -97,6 +112,7 @@ mod tests {
             (ZIPNN_ERROR_CORRUPT, Error::Corrupt),
             (ZIPNN_ERROR_CHECKSUM, Error::Checksum),
             (ZIPNN_ERROR_ALLOC, Error::Alloc),
+            (ZIPNN_ERROR_IO, Error::Io),
             (ZIPNN_ERROR_INTERNAL, Error::Internal),
             (ZIPNN_ERROR_INTERNAL_PANIC, Error::InternalPanic),
             (ZIPNN_ERROR_BAD_SAFETENSORS, Error::BadSafetensors),

@@ -5,11 +5,18 @@
 //! with the tensor's own dtype, so that one tensor can be decoded by name without the others
 //! and the original file is restored byte for byte.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Mutex;
+
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::frame::checksum;
 use crate::options::{DType, Options};
+use crate::DecompressOptions;
 
 /// The first four bytes of an archive.
 pub const ARCHIVE_MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'T'];
@@ -17,8 +24,16 @@ pub const ARCHIVE_MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'T'];
 pub const ARCHIVE_VERSION: u8 = 1;
 /// Size of the archive's fixed header.
 pub const FIXED_SIZE: usize = 48;
-/// Bytes per index entry: data begin, data end, frame size.
+/// Bytes per index entry: data begin, data end, frame size (or a reference).
 pub const ENTRY_SIZE: usize = 24;
+/// Archive flag bit 0: some index entries are references to an earlier tensor with the
+/// same bytes (tied tensors, stored once).
+pub const ARCHIVE_FLAG_TIES: u8 = 0x01;
+/// Archive flag bit 1: some frames are deltas against a base model's tensors.
+pub const ARCHIVE_FLAG_DELTA: u8 = 0x02;
+/// In an index entry's third field, this bit marks a reference; the low 32 bits are the
+/// index of the earlier tensor whose bytes this one repeats.
+pub const REF_BIT: u64 = 1 << 63;
 /// Largest JSON header accepted (the safetensors format's own limit is 100 MB).
 pub const MAX_HEADER: u64 = 100_000_000;
 
@@ -165,37 +180,100 @@ impl<'a> SafeTensors<'a> {
 }
 
 /// Compresses a safetensors file into an archive. Every option but `dtype` and
-/// `bg_partitions` applies to every tensor; those two come from each tensor's dtype.
+/// `bg_partitions` applies to every tensor; those two come from each tensor's dtype. A
+/// tensor whose bytes equal an earlier tensor's is stored once, as a reference.
 pub fn compress(file: &[u8], opts: &Options) -> Result<Vec<u8>> {
+    compress_with_base(file, None, opts)
+}
+
+/// Options for one tensor: the archive's options with the tensor's dtype. A lossy mode
+/// applies only to the float dtypes it is defined for; other tensors stay lossless.
+fn tensor_options(t: &TensorInfo, opts: &Options) -> Result<Options> {
+    let (_, dtype, bg) = dtype_of(&t.dtype)?;
+    let lossy = if opts.lossy.check(dtype).is_ok() {
+        opts.lossy
+    } else {
+        crate::Lossy::None
+    };
+    Ok(Options {
+        dtype,
+        bg_partitions: bg,
+        lossy,
+        ..opts.clone()
+    })
+}
+
+/// How each tensor is stored: its own frame, or a reference to an earlier equal tensor.
+fn find_ties(st: &SafeTensors<'_>) -> Vec<Option<usize>> {
+    let mut seen: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+    let mut ties = vec![None; st.tensors.len()];
+    for (i, t) in st.tensors.iter().enumerate() {
+        let bytes = st.bytes(t);
+        if bytes.is_empty() {
+            continue;
+        }
+        let key = (bytes.len(), checksum(bytes));
+        let earlier = seen.entry(key).or_default();
+        match earlier.iter().find(|&&j| st.bytes(&st.tensors[j]) == bytes) {
+            Some(&j) => ties[i] = Some(j),
+            None => earlier.push(i),
+        }
+    }
+    ties
+}
+
+/// Compresses a safetensors file into an archive, coding each tensor as a delta against
+/// the tensor of the same name in `base` (a safetensors file of the base model) when that
+/// tensor has the same dtype and shape; other tensors are coded plain. Decoding a delta
+/// tensor needs the same base file ([`Archive::tensor_with_base`]).
+pub fn compress_with_base(file: &[u8], base: Option<&[u8]>, opts: &Options) -> Result<Vec<u8>> {
+    opts.validate()?;
     let st = SafeTensors::parse(file)?;
-    let mut frames = Vec::with_capacity(st.tensors.len());
-    for t in &st.tensors {
-        let (_, dtype, bg) = dtype_of(&t.dtype)?;
-        let o = Options {
-            dtype,
-            bg_partitions: bg,
-            ..opts.clone()
+    let base = base.map(SafeTensors::parse).transpose()?;
+    let ties = find_ties(&st);
+    let mut frames: Vec<Option<Vec<u8>>> = Vec::with_capacity(st.tensors.len());
+    let mut flags = 0u8;
+    for (t, tie) in st.tensors.iter().zip(&ties) {
+        if tie.is_some() {
+            flags |= ARCHIVE_FLAG_TIES;
+            frames.push(None);
+            continue;
+        }
+        let o = tensor_options(t, opts)?;
+        let bytes = st.bytes(t);
+        let matching = base.as_ref().and_then(|b| b.matching(t));
+        let frame = match matching {
+            Some(b) => {
+                flags |= ARCHIVE_FLAG_DELTA;
+                crate::compress_delta(bytes, b, &o)?
+            }
+            None => crate::compress(bytes, &o)?,
         };
-        let bytes = &st.data[t.data_offsets.0 as usize..t.data_offsets.1 as usize];
-        frames.push(crate::compress(bytes, &o)?);
+        frames.push(Some(frame));
     }
     let mut out = Vec::with_capacity(
         FIXED_SIZE
             + st.header.len()
             + ENTRY_SIZE * frames.len()
-            + frames.iter().map(Vec::len).sum::<usize>(),
+            + frames.iter().flatten().map(Vec::len).sum::<usize>(),
     );
     out.extend_from_slice(&[0u8; FIXED_SIZE]);
     out.extend_from_slice(st.header);
-    for (t, f) in st.tensors.iter().zip(&frames) {
+    for ((t, f), tie) in st.tensors.iter().zip(&frames).zip(&ties) {
         out.extend_from_slice(&t.data_offsets.0.to_le_bytes());
         out.extend_from_slice(&t.data_offsets.1.to_le_bytes());
-        out.extend_from_slice(&(f.len() as u64).to_le_bytes());
+        let third = match (f, tie) {
+            (_, Some(j)) => REF_BIT | *j as u64,
+            (Some(f), None) => f.len() as u64,
+            (None, None) => return Err(Error::Internal),
+        };
+        out.extend_from_slice(&third.to_le_bytes());
     }
     let body_sum = checksum(&out[FIXED_SIZE..]);
     let mut fixed = [0u8; FIXED_SIZE];
     fixed[..4].copy_from_slice(&ARCHIVE_MAGIC);
     fixed[4] = ARCHIVE_VERSION;
+    fixed[5] = flags;
     fixed[8..16].copy_from_slice(&(st.header.len() as u64).to_le_bytes());
     fixed[16..24].copy_from_slice(&(st.data.len() as u64).to_le_bytes());
     fixed[24..28].copy_from_slice(&(st.tensors.len() as u32).to_le_bytes());
@@ -203,20 +281,73 @@ pub fn compress(file: &[u8], opts: &Options) -> Result<Vec<u8>> {
     let fixed_sum = checksum(&fixed[..40]);
     fixed[40..48].copy_from_slice(&fixed_sum.to_le_bytes());
     out[..FIXED_SIZE].copy_from_slice(&fixed);
-    for f in &frames {
+    for f in frames.iter().flatten() {
         out.extend_from_slice(f);
     }
     Ok(out)
 }
 
-/// An opened archive: the header is validated; tensors are decoded on demand.
-#[derive(Debug, Clone)]
+/// The largest archive [`compress_with_base`] can produce for this safetensors file.
+pub fn compress_bound(file: &[u8], opts: &Options) -> Result<usize> {
+    let st = SafeTensors::parse(file)?;
+    let mut total = FIXED_SIZE + st.header.len() + ENTRY_SIZE * st.tensors.len();
+    for t in &st.tensors {
+        let o = tensor_options(t, opts)?;
+        let n = (t.data_offsets.1 - t.data_offsets.0) as usize;
+        total = total
+            .checked_add(crate::compress_bound(n, &o)?)
+            .ok_or(Error::SrcTooLarge)?;
+    }
+    Ok(total)
+}
+
+impl<'a> SafeTensors<'a> {
+    /// The bytes of tensor `t` (one of this file's tensors).
+    pub fn bytes(&self, t: &TensorInfo) -> &'a [u8] {
+        &self.data[t.data_offsets.0 as usize..t.data_offsets.1 as usize]
+    }
+
+    /// The bytes of this file's tensor with `t`'s name, dtype and shape, if there is one:
+    /// the base a delta of `t` is made against.
+    pub fn matching(&self, t: &TensorInfo) -> Option<&'a [u8]> {
+        self.tensors
+            .iter()
+            .find(|b| b.name == t.name && b.dtype == t.dtype && b.shape == t.shape)
+            .map(|b| self.bytes(b))
+    }
+}
+
+/// Where an archive's bytes are: in memory, or in a file read on demand.
+#[derive(Debug)]
+enum Source<'a> {
+    Memory(&'a [u8]),
+    File(Mutex<std::fs::File>),
+}
+
+/// How one tensor is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Its own frame, at this offset in the archive, of this size.
+    Frame {
+        /// Offset of the frame in the archive.
+        offset: u64,
+        /// Length of the frame.
+        size: u64,
+    },
+    /// The same bytes as the earlier tensor with this index (tied tensors).
+    Tied(usize),
+}
+
+/// An opened archive: the header and index are validated; tensors are decoded on demand,
+/// and an archive opened from a file reads only the frames it decodes.
+#[derive(Debug)]
 pub struct Archive<'a> {
-    header: &'a [u8],
+    header: Vec<u8>,
     data_len: u64,
+    flags: u8,
     tensors: Vec<TensorInfo>,
-    /// Frame of each tensor (same order as `tensors`).
-    frames: Vec<&'a [u8]>,
+    stored: Vec<Stored>,
+    src: Source<'a>,
 }
 
 fn le64(b: &[u8], at: usize) -> u64 {
@@ -225,85 +356,177 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// What the fixed header says: flags, JSON length, data length, tensor count, body end.
+struct Fixed {
+    flags: u8,
+    json_len: u64,
+    data_len: u64,
+    count: u64,
+    body_end: u64,
+}
+
+fn parse_fixed(src: &[u8]) -> Result<Fixed> {
+    if src.len() < 4 {
+        return Err(if ARCHIVE_MAGIC.starts_with(src) {
+            Error::Truncated
+        } else {
+            Error::BadMagic
+        });
+    }
+    if src[..4] != ARCHIVE_MAGIC {
+        return Err(Error::BadMagic);
+    }
+    if src.len() < FIXED_SIZE {
+        return Err(Error::Truncated);
+    }
+    if src[4] != ARCHIVE_VERSION {
+        return Err(Error::UnsupportedVersion);
+    }
+    if checksum(&src[..40]) != le64(src, 40) {
+        return Err(Error::Checksum);
+    }
+    let flags = src[5];
+    if flags & !(ARCHIVE_FLAG_TIES | ARCHIVE_FLAG_DELTA) != 0 {
+        return Err(Error::UnsupportedFlags);
+    }
+    let json_len = le64(src, 8);
+    let data_len = le64(src, 16);
+    let count = u32::from_le_bytes([src[24], src[25], src[26], src[27]]) as u64;
+    if src[6] != 0 || src[7] != 0 || src[28..32].iter().any(|&b| b != 0) || json_len > MAX_HEADER {
+        return Err(Error::Corrupt);
+    }
+    let body_end = (FIXED_SIZE as u64)
+        .checked_add(json_len)
+        .and_then(|x| x.checked_add(count.checked_mul(ENTRY_SIZE as u64)?))
+        .ok_or(Error::Corrupt)?;
+    Ok(Fixed {
+        flags,
+        json_len,
+        data_len,
+        count,
+        body_end,
+    })
+}
+
+/// Validates the JSON header and index (`body`: the bytes after the fixed header up to the
+/// end of the index) of an archive of `total` bytes.
+fn parse_body(
+    fx: &Fixed,
+    fixed: &[u8],
+    body: &[u8],
+    total: u64,
+) -> Result<(Vec<u8>, Vec<TensorInfo>, Vec<Stored>)> {
+    if checksum(body) != le64(fixed, 32) {
+        return Err(Error::Checksum);
+    }
+    let header = &body[..fx.json_len as usize];
+    let tensors = parse_header(header, fx.data_len).map_err(|_| Error::Corrupt)?;
+    if tensors.len() as u64 != fx.count {
+        return Err(Error::Corrupt);
+    }
+    let index = &body[fx.json_len as usize..];
+    let mut stored = Vec::with_capacity(tensors.len());
+    let mut at = fx.body_end;
+    for (i, (t, e)) in tensors
+        .iter()
+        .zip(index.chunks_exact(ENTRY_SIZE))
+        .enumerate()
+    {
+        if (le64(e, 0), le64(e, 8)) != t.data_offsets {
+            return Err(Error::Corrupt);
+        }
+        let third = le64(e, 16);
+        if third & REF_BIT != 0 {
+            let j = (third & !REF_BIT) as usize;
+            let ok = fx.flags & ARCHIVE_FLAG_TIES != 0
+                && third & !REF_BIT <= u32::MAX as u64
+                && j < i
+                && matches!(stored[j], Stored::Frame { .. })
+                && tensors[j].data_offsets.1 - tensors[j].data_offsets.0
+                    == t.data_offsets.1 - t.data_offsets.0;
+            if !ok {
+                return Err(Error::Corrupt);
+            }
+            stored.push(Stored::Tied(j));
+            continue;
+        }
+        let end = at.checked_add(third).ok_or(Error::Corrupt)?;
+        if end > total {
+            return Err(Error::Truncated);
+        }
+        stored.push(Stored::Frame {
+            offset: at,
+            size: third,
+        });
+        at = end;
+    }
+    if at != total {
+        return Err(Error::Corrupt);
+    }
+    Ok((header.to_vec(), tensors, stored))
+}
+
 impl<'a> Archive<'a> {
     /// Opens an archive from memory, validating its header, JSON and index.
     pub fn open(src: &'a [u8]) -> Result<Archive<'a>> {
-        if src.len() < 4 {
-            return Err(if ARCHIVE_MAGIC.starts_with(src) {
-                Error::Truncated
-            } else {
-                Error::BadMagic
-            });
-        }
-        if src[..4] != ARCHIVE_MAGIC {
-            return Err(Error::BadMagic);
-        }
-        if src.len() < FIXED_SIZE {
+        let fx = parse_fixed(src)?;
+        if fx.body_end > src.len() as u64 {
             return Err(Error::Truncated);
         }
-        if src[4] != ARCHIVE_VERSION {
-            return Err(Error::UnsupportedVersion);
-        }
-        if checksum(&src[..40]) != le64(src, 40) {
-            return Err(Error::Checksum);
-        }
-        if src[5] != 0 {
-            return Err(Error::UnsupportedFlags);
-        }
-        let json_len = le64(src, 8);
-        let data_len = le64(src, 16);
-        let count = u32::from_le_bytes([src[24], src[25], src[26], src[27]]) as u64;
-        if src[6] != 0 || src[7] != 0 || src[28..32].iter().any(|&b| b != 0) {
-            return Err(Error::Corrupt);
-        }
-        let body_end = (FIXED_SIZE as u64)
-            .checked_add(json_len)
-            .and_then(|x| x.checked_add(count.checked_mul(ENTRY_SIZE as u64)?))
-            .ok_or(Error::Corrupt)?;
-        if json_len > MAX_HEADER {
-            return Err(Error::Corrupt);
-        }
-        if body_end > src.len() as u64 {
-            return Err(Error::Truncated);
-        }
-        let body_end = body_end as usize;
-        if checksum(&src[FIXED_SIZE..body_end]) != le64(src, 32) {
-            return Err(Error::Checksum);
-        }
-        let header = &src[FIXED_SIZE..FIXED_SIZE + json_len as usize];
-        let tensors = parse_header(header, data_len).map_err(|_| Error::Corrupt)?;
-        if tensors.len() as u64 != count {
-            return Err(Error::Corrupt);
-        }
-        let index = &src[FIXED_SIZE + json_len as usize..body_end];
-        let mut frames = Vec::with_capacity(tensors.len());
-        let mut at = body_end as u64;
-        for (t, e) in tensors.iter().zip(index.chunks_exact(ENTRY_SIZE)) {
-            if (le64(e, 0), le64(e, 8)) != t.data_offsets {
-                return Err(Error::Corrupt);
-            }
-            let size = le64(e, 16);
-            let end = at.checked_add(size).ok_or(Error::Corrupt)?;
-            if end > src.len() as u64 {
-                return Err(Error::Truncated);
-            }
-            frames.push(&src[at as usize..end as usize]);
-            at = end;
-        }
-        if at != src.len() as u64 {
-            return Err(Error::Corrupt);
-        }
+        let body = &src[FIXED_SIZE..fx.body_end as usize];
+        let (header, tensors, stored) = parse_body(&fx, src, body, src.len() as u64)?;
         Ok(Archive {
             header,
-            data_len,
+            data_len: fx.data_len,
+            flags: fx.flags,
             tensors,
-            frames,
+            stored,
+            src: Source::Memory(src),
         })
     }
+}
 
+impl Archive<'static> {
+    /// Opens an archive file. Only the header and index are read now (never more than the
+    /// file holds); each frame is read when its tensor is decoded. I/O errors are
+    /// [`Error::Io`].
+    pub fn open_file(path: impl AsRef<Path>) -> Result<Archive<'static>> {
+        let mut f = std::fs::File::open(path).map_err(|_| Error::Io)?;
+        let total = f.metadata().map_err(|_| Error::Io)?.len();
+        let mut fixed = vec![0u8; FIXED_SIZE.min(total as usize)];
+        f.read_exact(&mut fixed).map_err(|_| Error::Io)?;
+        let fx = parse_fixed(&fixed)?;
+        if fx.body_end > total {
+            return Err(Error::Truncated);
+        }
+        let mut body = vec![0u8; (fx.body_end - FIXED_SIZE as u64) as usize];
+        f.read_exact(&mut body).map_err(|_| Error::Io)?;
+        let (header, tensors, stored) = parse_body(&fx, &fixed, &body, total)?;
+        Ok(Archive {
+            header,
+            data_len: fx.data_len,
+            flags: fx.flags,
+            tensors,
+            stored,
+            src: Source::File(Mutex::new(f)),
+        })
+    }
+}
+
+impl Archive<'_> {
     /// The original JSON header, verbatim.
-    pub fn header_json(&self) -> &'a [u8] {
-        self.header
+    pub fn header_json(&self) -> &[u8] {
+        &self.header
+    }
+
+    /// The archive's flags ([`ARCHIVE_FLAG_TIES`], [`ARCHIVE_FLAG_DELTA`]).
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// Length of the restored safetensors file.
+    pub fn restored_size(&self) -> u64 {
+        8 + self.header.len() as u64 + self.data_len
     }
 
     /// Tensors in data order.
@@ -311,62 +534,176 @@ impl<'a> Archive<'a> {
         &self.tensors
     }
 
-    fn find(&self, name: &str) -> Result<usize> {
+    /// How tensor `i` (in data order) is stored.
+    pub fn stored(&self, i: usize) -> Option<Stored> {
+        self.stored.get(i).copied()
+    }
+
+    /// The index of tensor `name`, or [`Error::NotFound`].
+    pub fn index_of(&self, name: &str) -> Result<usize> {
         self.tensors
             .iter()
             .position(|t| t.name == name)
-            .ok_or(Error::InvalidParam)
+            .ok_or(Error::NotFound)
+    }
+
+    /// The frame that holds tensor `i`'s bytes (a tied tensor's is its original's).
+    pub fn frame_at(&self, i: usize) -> Result<Cow<'_, [u8]>> {
+        let (offset, size) = match self.stored.get(i).ok_or(Error::NotFound)? {
+            Stored::Frame { offset, size } => (*offset, *size),
+            Stored::Tied(j) => match self.stored[*j] {
+                Stored::Frame { offset, size } => (offset, size),
+                Stored::Tied(_) => return Err(Error::Corrupt),
+            },
+        };
+        match &self.src {
+            Source::Memory(m) => Ok(Cow::Borrowed(&m[offset as usize..(offset + size) as usize])),
+            Source::File(f) => {
+                let n = usize::try_from(size).map_err(|_| Error::SrcTooLarge)?;
+                let mut v = crate::engine::zeroed_vec(n)?;
+                let mut f = f.lock().map_err(|_| Error::Internal)?;
+                f.seek(SeekFrom::Start(offset)).map_err(|_| Error::Io)?;
+                f.read_exact(&mut v).map_err(|_| Error::Io)?;
+                Ok(Cow::Owned(v))
+            }
+        }
+    }
+
+    /// The fixed header (and base hash) of the frame that holds tensor `i`: its dtype,
+    /// size, lossy mode and delta flag, read without the rest of the frame.
+    pub fn frame_header_at(&self, i: usize) -> Result<crate::frame::Header> {
+        let (offset, size) = match self.stored.get(i).ok_or(Error::NotFound)? {
+            Stored::Frame { offset, size } => (*offset, *size),
+            Stored::Tied(j) => match self.stored[*j] {
+                Stored::Frame { offset, size } => (offset, size),
+                Stored::Tied(_) => return Err(Error::Corrupt),
+            },
+        };
+        let n = size.min((crate::frame::FIXED_HEADER_SIZE + crate::frame::BASE_HASH_SIZE) as u64);
+        let head: Cow<'_, [u8]> = match &self.src {
+            Source::Memory(m) => Cow::Borrowed(&m[offset as usize..(offset + n) as usize]),
+            Source::File(f) => {
+                let mut v = vec![0u8; n as usize];
+                let mut f = f.lock().map_err(|_| Error::Internal)?;
+                f.seek(SeekFrom::Start(offset)).map_err(|_| Error::Io)?;
+                f.read_exact(&mut v).map_err(|_| Error::Io)?;
+                Cow::Owned(v)
+            }
+        };
+        crate::frame::parse_fixed(&head)
     }
 
     /// The compressed frame of tensor `name`.
-    pub fn frame(&self, name: &str) -> Result<&'a [u8]> {
-        Ok(self.frames[self.find(name)?])
+    pub fn frame(&self, name: &str) -> Result<Cow<'_, [u8]>> {
+        self.frame_at(self.index_of(name)?)
     }
 
-    /// Decodes tensor `name` alone into `dst` (at least the tensor's byte length); returns
-    /// the number of bytes written.
-    pub fn tensor_into(&self, name: &str, dst: &mut [u8]) -> Result<usize> {
-        let i = self.find(name)?;
-        let (b, e) = self.tensors[i].data_offsets;
+    /// Decodes tensor `i` into `dst` (at least the tensor's byte length) with `base`, the
+    /// base model's safetensors file for a delta archive; returns the bytes written. A
+    /// delta tensor without its base is [`Error::BaseRequired`], with another base
+    /// [`Error::BaseMismatch`].
+    pub fn decode_at(
+        &self,
+        i: usize,
+        base: Option<&SafeTensors<'_>>,
+        dst: &mut [u8],
+        opts: &DecompressOptions,
+    ) -> Result<usize> {
+        let t = self.tensors.get(i).ok_or(Error::NotFound)?;
+        let (b, e) = t.data_offsets;
         let n = (e - b) as usize;
         if dst.len() < n {
             return Err(Error::DstTooSmall);
         }
-        let got = crate::decompress_into(self.frames[i], &mut dst[..n])?;
+        let frame = self.frame_at(i)?;
+        let info = crate::frame_info(&frame)?;
+        if info.original_size != n as u64 {
+            return Err(Error::Corrupt);
+        }
+        let got = if info.base_hash.is_some() {
+            let bt = base.ok_or(Error::BaseRequired)?;
+            let bb = bt.matching(t).ok_or(Error::BaseMismatch)?;
+            crate::decompress_delta_into_with(&frame, bb, &mut dst[..n], opts)?
+        } else {
+            crate::decompress_into_with(&frame, &mut dst[..n], opts)?
+        };
         if got != n {
             return Err(Error::Corrupt);
         }
         Ok(n)
     }
 
+    /// Decodes tensor `name` alone into `dst` (at least the tensor's byte length); returns
+    /// the number of bytes written.
+    pub fn tensor_into(&self, name: &str, dst: &mut [u8]) -> Result<usize> {
+        self.decode_at(
+            self.index_of(name)?,
+            None,
+            dst,
+            &DecompressOptions::default(),
+        )
+    }
+
     /// Decodes tensor `name` alone into a new vector.
     pub fn tensor(&self, name: &str) -> Result<Vec<u8>> {
-        let i = self.find(name)?;
+        self.tensor_with_base(name, None)
+    }
+
+    /// Decodes tensor `name` into a new vector, with the base model's file for a delta
+    /// archive.
+    pub fn tensor_with_base(&self, name: &str, base: Option<&SafeTensors<'_>>) -> Result<Vec<u8>> {
+        let i = self.index_of(name)?;
         let (b, e) = self.tensors[i].data_offsets;
         let n = usize::try_from(e - b).map_err(|_| Error::SrcTooLarge)?;
         let mut v = crate::engine::zeroed_vec(n)?;
-        self.tensor_into(name, &mut v)?;
+        self.decode_at(i, base, &mut v, &DecompressOptions::default())?;
         Ok(v)
+    }
+
+    /// Restores the original safetensors file into `dst` (at least
+    /// [`Archive::restored_size`] bytes); returns the bytes written.
+    pub fn restore_into(
+        &self,
+        base: Option<&SafeTensors<'_>>,
+        dst: &mut [u8],
+        opts: &DecompressOptions,
+    ) -> Result<usize> {
+        let total = usize::try_from(self.restored_size()).map_err(|_| Error::SrcTooLarge)?;
+        if dst.len() < total {
+            return Err(Error::DstTooSmall);
+        }
+        if self.flags & ARCHIVE_FLAG_DELTA != 0 && base.is_none() {
+            return Err(Error::BaseRequired);
+        }
+        let hl = self.header.len();
+        let (head, data) = dst[..total].split_at_mut(8 + hl);
+        for (i, t) in self.tensors.iter().enumerate() {
+            let (b, e) = (t.data_offsets.0 as usize, t.data_offsets.1 as usize);
+            match self.stored[i] {
+                Stored::Tied(j) => {
+                    let (jb, _) = self.tensors[j].data_offsets;
+                    data.copy_within(jb as usize..jb as usize + (e - b), b);
+                }
+                Stored::Frame { .. } => {
+                    self.decode_at(i, base, &mut data[b..e], opts)?;
+                }
+            }
+        }
+        head[..8].copy_from_slice(&(hl as u64).to_le_bytes());
+        head[8..].copy_from_slice(&self.header);
+        Ok(total)
     }
 
     /// Restores the original safetensors file, byte for byte.
     pub fn restore(&self) -> Result<Vec<u8>> {
-        let hl = self.header.len();
-        let total = usize::try_from(self.data_len)
-            .ok()
-            .and_then(|d| d.checked_add(8 + hl))
-            .ok_or(Error::SrcTooLarge)?;
+        self.restore_with_base(None)
+    }
+
+    /// Restores the original file of a delta archive with the base model's file.
+    pub fn restore_with_base(&self, base: Option<&SafeTensors<'_>>) -> Result<Vec<u8>> {
+        let total = usize::try_from(self.restored_size()).map_err(|_| Error::SrcTooLarge)?;
         let mut out = crate::engine::zeroed_vec(total)?;
-        out[..8].copy_from_slice(&(hl as u64).to_le_bytes());
-        out[8..8 + hl].copy_from_slice(self.header);
-        let data = &mut out[8 + hl..];
-        for (t, f) in self.tensors.iter().zip(&self.frames) {
-            let (b, e) = t.data_offsets;
-            let n = crate::decompress_into(f, &mut data[b as usize..e as usize])?;
-            if n as u64 != e - b {
-                return Err(Error::Corrupt);
-            }
-        }
+        self.restore_into(base, &mut out, &DecompressOptions::default())?;
         Ok(out)
     }
 }
@@ -374,4 +711,10 @@ impl<'a> Archive<'a> {
 /// Decompresses an archive back into the original safetensors file.
 pub fn decompress(src: &[u8]) -> Result<Vec<u8>> {
     Archive::open(src)?.restore()
+}
+
+/// Decompresses a delta archive with the base model's safetensors file.
+pub fn decompress_with_base(src: &[u8], base: &[u8]) -> Result<Vec<u8>> {
+    let b = SafeTensors::parse(base)?;
+    Archive::open(src)?.restore_with_base(Some(&b))
 }

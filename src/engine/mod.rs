@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::codec::{self, Codec};
 use crate::error::{Error, Result};
-use crate::frame::{self, Frame, Header, FIXED_HEADER_SIZE, FLAG_METADATA};
+use crate::frame::{self, Frame, Header, FIXED_HEADER_SIZE};
 use crate::options::{Options, MAX_METADATA_SIZE};
 use crate::transform;
 
@@ -74,19 +74,20 @@ where
     Ok(p.install(|| items.into_par_iter().map(f).collect()))
 }
 
-fn header_for(src_len: usize, metadata: &[u8], opts: &Options) -> Result<Header> {
+fn header_for(
+    src_len: usize,
+    metadata: &[u8],
+    opts: &Options,
+    base_hash: Option<u64>,
+) -> Result<Header> {
     opts.validate()?;
     if metadata.len() > MAX_METADATA_SIZE {
         return Err(Error::InvalidParam);
     }
     let planes = opts.planes();
     let tail_len = src_len % planes;
-    Ok(Header {
-        flags: if metadata.is_empty() {
-            0
-        } else {
-            FLAG_METADATA
-        },
+    let mut h = Header {
+        flags: 0,
         dtype: opts.dtype,
         planes,
         chunk_size: opts.chunk_size as usize,
@@ -94,12 +95,17 @@ fn header_for(src_len: usize, metadata: &[u8], opts: &Options) -> Result<Header>
         tail_len,
         tail: [0; 7],
         metadata_size: metadata.len(),
-    })
+        lossy: opts.lossy,
+        base_hash,
+    };
+    h.flags = h.implied_flags();
+    Ok(h)
 }
 
-/// The largest frame `compress` can produce for `src_len` bytes with no metadata.
+/// The largest frame `compress` can produce for `src_len` bytes with no metadata (delta
+/// frames included: the bound counts the base hash).
 pub fn compress_bound(src_len: usize, opts: &Options) -> Result<usize> {
-    let h = header_for(src_len, &[], opts)?;
+    let h = header_for(src_len, &[], opts, Some(0))?;
     let size = h.header_size().ok_or(Error::SrcTooLarge)?;
     usize::try_from(size)
         .ok()
@@ -299,6 +305,10 @@ fn compress_in_place(
     header.write_fixed(&mut fixed);
     head[..FIXED_HEADER_SIZE].copy_from_slice(&fixed);
     let mut w = FIXED_HEADER_SIZE;
+    if let Some(hash) = header.base_hash {
+        head[w..w + frame::BASE_HASH_SIZE].copy_from_slice(&hash.to_le_bytes());
+        w += frame::BASE_HASH_SIZE;
+    }
     head[w..w + metadata.len()].copy_from_slice(metadata);
     w += metadata.len();
     for m in &metas {
@@ -317,8 +327,13 @@ fn compress_in_place(
 }
 
 /// Compresses into a new vector.
-pub fn compress_vec(src: &[u8], metadata: &[u8], opts: &Options) -> Result<Vec<u8>> {
-    let header = header_for(src.len(), metadata, opts)?;
+pub fn compress_vec(
+    src: &[u8],
+    metadata: &[u8],
+    opts: &Options,
+    base_hash: Option<u64>,
+) -> Result<Vec<u8>> {
+    let header = header_for(src.len(), metadata, opts, base_hash)?;
     let (hsize, body) = frame_room(&header)?;
     let mut v = zeroed_vec(hsize + body)?;
     let n = compress_in_place(src, metadata, opts, header, &mut v)?;
@@ -328,14 +343,20 @@ pub fn compress_vec(src: &[u8], metadata: &[u8], opts: &Options) -> Result<Vec<u
 }
 
 /// Compresses into `dst`; returns the frame size. `dst` is untouched on error.
-pub fn compress_into(src: &[u8], metadata: &[u8], opts: &Options, dst: &mut [u8]) -> Result<usize> {
-    let header = header_for(src.len(), metadata, opts)?;
+pub fn compress_into(
+    src: &[u8],
+    metadata: &[u8],
+    opts: &Options,
+    base_hash: Option<u64>,
+    dst: &mut [u8],
+) -> Result<usize> {
+    let header = header_for(src.len(), metadata, opts, base_hash)?;
     let (hsize, body) = frame_room(&header)?;
     if dst.len() >= hsize + body {
         return compress_in_place(src, metadata, opts, header, dst);
     }
     // Smaller than the worst case: code aside, then copy if the frame fits.
-    let v = compress_vec(src, metadata, opts)?;
+    let v = compress_vec(src, metadata, opts, base_hash)?;
     if v.len() > dst.len() {
         return Err(Error::DstTooSmall);
     }

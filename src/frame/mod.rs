@@ -3,7 +3,7 @@
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
-use crate::options::{DType, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE};
+use crate::options::{DType, Lossy, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The first four bytes of every frame.
@@ -16,8 +16,14 @@ pub const FIXED_HEADER_SIZE: usize = 40;
 pub const HEADER_CHECKSUM_SIZE: usize = 8;
 /// Flag bit 0: a metadata block follows the fixed header.
 pub const FLAG_METADATA: u8 = 0x01;
+/// Flag bit 1: the frame codes `input XOR base`; the base's hash follows the fixed header.
+pub const FLAG_DELTA: u8 = 0x02;
+/// Flag bit 2: a lossy step was applied (header bytes 12-13 say which).
+pub const FLAG_LOSSY: u8 = 0x04;
 /// Every flag this version knows.
-pub const KNOWN_FLAGS: u8 = FLAG_METADATA;
+pub const KNOWN_FLAGS: u8 = FLAG_METADATA | FLAG_DELTA | FLAG_LOSSY;
+/// Size of the base hash that follows the fixed header of a delta frame.
+pub const BASE_HASH_SIZE: usize = 8;
 /// Bytes per plane entry in the chunk table: codec (1) + coded size (4).
 pub const PLANE_ENTRY_SIZE: usize = 5;
 /// Bytes of the chunk checksum that starts each chunk entry.
@@ -42,9 +48,38 @@ pub struct Header {
     pub tail: [u8; 7],
     /// Length of the metadata block.
     pub metadata_size: usize,
+    /// The lossy step applied before coding (flag bit 2, bytes 12-13).
+    pub lossy: Lossy,
+    /// For a delta frame (flag bit 1): XXH3-64 of the base the input was XORed with.
+    pub base_hash: Option<u64>,
 }
 
 impl Header {
+    /// Offset of the metadata block (after the fixed header and any base hash).
+    pub fn metadata_offset(&self) -> usize {
+        FIXED_HEADER_SIZE
+            + if self.base_hash.is_some() {
+                BASE_HASH_SIZE
+            } else {
+                0
+            }
+    }
+
+    /// The flags byte these fields imply.
+    pub fn implied_flags(&self) -> u8 {
+        let mut f = 0;
+        if self.metadata_size > 0 {
+            f |= FLAG_METADATA;
+        }
+        if self.base_hash.is_some() {
+            f |= FLAG_DELTA;
+        }
+        if self.lossy != Lossy::None {
+            f |= FLAG_LOSSY;
+        }
+        f
+    }
+
     /// Bytes of input that form whole elements (everything but the tail).
     pub fn body_size(&self) -> u64 {
         self.original_size - self.tail_len as u64
@@ -70,7 +105,7 @@ impl Header {
     /// in a `u64`.
     pub fn header_size(&self) -> Option<u64> {
         let table = self.chunk_count().checked_mul(self.entry_size() as u64)?;
-        (FIXED_HEADER_SIZE as u64 + self.metadata_size as u64 + HEADER_CHECKSUM_SIZE as u64)
+        (self.metadata_offset() as u64 + self.metadata_size as u64 + HEADER_CHECKSUM_SIZE as u64)
             .checked_add(table)
     }
 
@@ -83,7 +118,9 @@ impl Header {
         out[6] = self.dtype.code();
         out[7] = self.planes as u8;
         out[8..12].copy_from_slice(&(self.chunk_size as u32).to_le_bytes());
-        // 12..16 reserved, zero
+        out[12] = self.lossy.code();
+        out[13] = self.lossy.param();
+        // 14..16 reserved, zero
         out[16..24].copy_from_slice(&self.original_size.to_le_bytes());
         out[24] = self.tail_len as u8;
         out[25..32].copy_from_slice(&self.tail);
@@ -181,10 +218,14 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     let metadata_size = le32(src, 32) as usize;
     let mut tail = [0u8; 7];
     tail.copy_from_slice(&src[25..32]);
+    let lossy = Lossy::from_code(src[12], src[13], dtype);
     let ok = planes_ok
         && (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size)
         && chunk_size as usize % planes == 0
-        && le32(src, 12) == 0
+        && src[14] == 0
+        && src[15] == 0
+        && lossy.is_ok()
+        && ((flags & FLAG_LOSSY != 0) == (src[12] != 0))
         && tail_len as u64 == original_size % planes.max(1) as u64
         && tail[tail_len..].iter().all(|&b| b == 0)
         && metadata_size <= MAX_METADATA_SIZE
@@ -192,6 +233,14 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     if !ok {
         return Err(Error::Corrupt);
     }
+    let base_hash = if flags & FLAG_DELTA != 0 {
+        if src.len() < FIXED_HEADER_SIZE + BASE_HASH_SIZE {
+            return Err(Error::Truncated);
+        }
+        Some(le64(src, FIXED_HEADER_SIZE))
+    } else {
+        None
+    };
     Ok(Header {
         flags,
         dtype,
@@ -201,6 +250,8 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
         tail_len,
         tail,
         metadata_size,
+        lossy: lossy.unwrap_or_default(),
+        base_hash,
     })
 }
 
@@ -218,8 +269,9 @@ impl<'a> Frame<'a> {
         if checksum(&src[..sum_at]) != le64(src, sum_at) {
             return Err(Error::Checksum);
         }
-        let meta_end = FIXED_HEADER_SIZE + header.metadata_size;
-        let metadata = &src[FIXED_HEADER_SIZE..meta_end];
+        let meta_at = header.metadata_offset();
+        let meta_end = meta_at + header.metadata_size;
+        let metadata = &src[meta_at..meta_end];
         let table = &src[meta_end..sum_at];
         let chunks = header.chunk_count() as usize; // the table fits in src, so this fits
         let mut offsets = Vec::with_capacity(chunks + 1);

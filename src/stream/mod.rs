@@ -81,7 +81,9 @@ fn check_block_size(block_size: u32) -> Result<()> {
 fn max_frame_size(len: u64) -> u64 {
     let chunks = len.div_ceil(crate::MIN_CHUNK_SIZE as u64);
     let entry = (frame::CHUNK_CHECKSUM_SIZE + 8 * frame::PLANE_ENTRY_SIZE) as u64;
-    (FIXED_HEADER_SIZE + frame::HEADER_CHECKSUM_SIZE) as u64 + chunks * entry + len
+    (FIXED_HEADER_SIZE + frame::BASE_HASH_SIZE + frame::HEADER_CHECKSUM_SIZE) as u64
+        + chunks * entry
+        + len
 }
 
 /// The stream header for `block_size`.
@@ -1030,13 +1032,13 @@ fn decode_part(f: &Frame<'_>, a: u64, b: u64, out: &mut [u8], scratch: &mut Vec<
             let (lo, hi) = (a.max(r.start), b.min(r.end));
             let dst = &mut out[(lo - a) as usize..(hi - a) as usize];
             if lo == r.start && hi == r.end {
-                crate::engine::decode_chunk(f, i, dst)?;
+                crate::decode_chunk_checked(f, i, None, dst)?;
             } else {
                 let n = (r.end - r.start) as usize;
                 if scratch.len() < n {
                     scratch.resize(n, 0);
                 }
-                crate::engine::decode_chunk(f, i, &mut scratch[..n])?;
+                crate::decode_chunk_checked(f, i, None, &mut scratch[..n])?;
                 let from = (lo - r.start) as usize;
                 dst.copy_from_slice(&scratch[from..from + dst.len()]);
             }
