@@ -234,14 +234,19 @@ impl Lossy {
 
     /// The mode for a code and parameter, checked against the dtype.
     pub fn from_code(code: u8, param: u8, dtype: DType) -> Result<Lossy> {
-        let l = match code {
+        let l = Lossy::from_code_any(code, param)?;
+        l.check(dtype)?;
+        Ok(l)
+    }
+
+    /// The mode for a code and parameter, not yet checked against a dtype.
+    pub fn from_code_any(code: u8, param: u8) -> Result<Lossy> {
+        Ok(match code {
             0 if param == 0 => Lossy::None,
             1 => Lossy::Integer { factor: param },
             2 => Lossy::Mantissa { bits: param },
             _ => return Err(Error::InvalidParam),
-        };
-        l.check(dtype)?;
-        Ok(l)
+        })
     }
 
     /// Checks the mode against a dtype.

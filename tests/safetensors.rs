@@ -3,39 +3,9 @@
 
 mod common;
 
-use common::{make, Kind};
+use common::{build_safetensors as build, make, Kind};
 use zipnn::container::safetensors::{self, Archive, SafeTensors};
 use zipnn::{DType, Error, Options};
-
-/// Builds a safetensors file from (name, dtype string, shape, bytes), padding the header
-/// with spaces to a multiple of 8 like the reference writer.
-fn build(tensors: &[(&str, &str, Vec<u64>, Vec<u8>)], metadata: Option<&str>) -> Vec<u8> {
-    let mut json = String::from("{");
-    if let Some(m) = metadata {
-        json += &format!("\"__metadata__\":{m},");
-    }
-    let mut off = 0usize;
-    for (i, (name, dtype, shape, bytes)) in tensors.iter().enumerate() {
-        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-        json += &format!(
-            "{}\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{off},{}]}}",
-            if i > 0 { "," } else { "" },
-            shape.join(","),
-            off + bytes.len()
-        );
-        off += bytes.len();
-    }
-    json += "}";
-    while json.len() % 8 != 0 {
-        json.push(' ');
-    }
-    let mut f = (json.len() as u64).to_le_bytes().to_vec();
-    f.extend_from_slice(json.as_bytes());
-    for (_, _, _, b) in tensors {
-        f.extend_from_slice(b);
-    }
-    f
-}
 
 fn sample() -> Vec<u8> {
     let t = |name: &'static str, st: &'static str, dt: DType, n: u64, esize: u64| {
@@ -184,5 +154,223 @@ fn damaged_archives_are_errors() {
         let at = (rng.next() as usize) % bad.len();
         bad[at] ^= 1 << (rng.next() % 8);
         assert!(safetensors::decompress(&bad).is_err(), "flip at {at}");
+    }
+}
+
+#[test]
+fn tied_tensors_are_stored_once_and_restored() {
+    let w = make(DType::Bf16, Kind::Gaussian, 20000, 7);
+    let other = make(DType::Bf16, Kind::Gaussian, 20000, 8);
+    let file = build(
+        &[
+            ("embed", "BF16", vec![10000], w.clone()),
+            ("middle", "BF16", vec![10000], other.clone()),
+            ("lm_head", "BF16", vec![10000], w.clone()),
+            // Same bytes, other dtype: still a tie (the bytes are what is stored).
+            ("as_i16", "I16", vec![10000], w.clone()),
+        ],
+        None,
+    );
+    let untied = build(
+        &[
+            ("embed", "BF16", vec![10000], w.clone()),
+            ("middle", "BF16", vec![10000], other),
+        ],
+        None,
+    );
+    let archive = safetensors::compress(&file, &Options::default()).unwrap();
+    let two = safetensors::compress(&untied, &Options::default()).unwrap();
+    // The two ties cost an index entry each, not a frame.
+    assert!(
+        archive.len() < two.len() + 200,
+        "{} vs {}",
+        archive.len(),
+        two.len()
+    );
+    assert_eq!(
+        archive[5] & safetensors::ARCHIVE_FLAG_TIES,
+        safetensors::ARCHIVE_FLAG_TIES
+    );
+    let a = Archive::open(&archive).unwrap();
+    assert_eq!(a.stored(2), Some(safetensors::Stored::Tied(0)));
+    assert_eq!(a.stored(3), Some(safetensors::Stored::Tied(0)));
+    assert_eq!(a.tensor("lm_head").unwrap(), w);
+    assert_eq!(a.tensor("as_i16").unwrap(), w);
+    assert_eq!(a.restore().unwrap(), file);
+    // A reference to a later tensor, or to itself, is corrupt.
+    let entry = safetensors::FIXED_SIZE + a.header_json().len() + 2 * safetensors::ENTRY_SIZE + 16;
+    let mut bad = archive.clone();
+    bad[entry..entry + 8].copy_from_slice(&(safetensors::REF_BIT | 2).to_le_bytes());
+    let body_end = safetensors::FIXED_SIZE + a.header_json().len() + 4 * safetensors::ENTRY_SIZE;
+    let sum = zipnn::frame::checksum(&bad[safetensors::FIXED_SIZE..body_end]);
+    bad[32..40].copy_from_slice(&sum.to_le_bytes());
+    let fixed_sum = zipnn::frame::checksum(&bad[..40]);
+    bad[40..48].copy_from_slice(&fixed_sum.to_le_bytes());
+    assert_eq!(Archive::open(&bad).unwrap_err(), Error::Corrupt);
+}
+
+/// A base model and a "fine-tune" of it: small perturbations of most tensors, one tensor
+/// with another shape, one missing from the base.
+fn base_and_finetune() -> (Vec<u8>, Vec<u8>) {
+    let base_w = make(DType::Bf16, Kind::Gaussian, 40000, 1);
+    let mut ft_w = base_w.clone();
+    for (i, e) in ft_w.chunks_exact_mut(2).enumerate() {
+        if i % 3 == 0 {
+            e[0] ^= 1; // a nudge in the last mantissa bit
+        }
+    }
+    let base_f = make(DType::Fp32, Kind::Gaussian, 8000, 2);
+    let mut ft_f = base_f.clone();
+    for e in ft_f.chunks_exact_mut(4) {
+        e[0] = e[0].wrapping_add(3);
+    }
+    let base = build(
+        &[
+            ("w", "BF16", vec![200, 100], base_w),
+            ("f", "F32", vec![2000], base_f),
+            (
+                "reshaped",
+                "F32",
+                vec![10, 10],
+                make(DType::Fp32, Kind::Gaussian, 400, 3),
+            ),
+        ],
+        None,
+    );
+    let ft = build(
+        &[
+            ("w", "BF16", vec![200, 100], ft_w),
+            ("f", "F32", vec![2000], ft_f),
+            (
+                "reshaped",
+                "F32",
+                vec![100],
+                make(DType::Fp32, Kind::Gaussian, 400, 4),
+            ),
+            (
+                "new_head",
+                "F16",
+                vec![500],
+                make(DType::Fp16, Kind::Gaussian, 1000, 5),
+            ),
+        ],
+        Some(r#"{"format":"pt"}"#),
+    );
+    (base, ft)
+}
+
+#[test]
+fn delta_archives_need_their_base() {
+    let (base, ft) = base_and_finetune();
+    let plain = safetensors::compress(&ft, &Options::default()).unwrap();
+    let delta = safetensors::compress_with_base(&ft, Some(&base), &Options::default()).unwrap();
+    assert!(
+        delta.len() * 2 < plain.len(),
+        "{} vs {}",
+        delta.len(),
+        plain.len()
+    );
+    let b = SafeTensors::parse(&base).unwrap();
+    let a = Archive::open(&delta).unwrap();
+    assert_eq!(
+        a.flags() & safetensors::ARCHIVE_FLAG_DELTA,
+        safetensors::ARCHIVE_FLAG_DELTA
+    );
+    assert_eq!(a.restore_with_base(Some(&b)).unwrap(), ft);
+    assert_eq!(
+        safetensors::decompress_with_base(&delta, &base).unwrap(),
+        ft
+    );
+    // Tensors matched by name, dtype and shape are deltas; the others are plain.
+    let is_delta = |i: usize| a.frame_header_at(i).unwrap().base_hash.is_some();
+    let names: Vec<&str> = a.tensors().iter().map(|t| t.name.as_str()).collect();
+    for (i, n) in names.iter().enumerate() {
+        assert_eq!(is_delta(i), matches!(*n, "w" | "f"), "{n}");
+    }
+    // Without the base: plain tensors decode, deltas and the whole file do not.
+    let f = SafeTensors::parse(&ft).unwrap();
+    let head = f.tensors.iter().find(|t| t.name == "new_head").unwrap();
+    assert_eq!(a.tensor("new_head").unwrap(), f.bytes(head));
+    assert_eq!(a.tensor("w").unwrap_err(), Error::BaseRequired);
+    assert_eq!(a.restore().unwrap_err(), Error::BaseRequired);
+    // Another base (one byte of "w" differs): refused, and the output is untouched.
+    let mut other = base.clone();
+    let n = other.len();
+    other[n - 8400 - 100] ^= 0x40; // inside "w" (followed by 8000 + 400 bytes)
+    let ob = SafeTensors::parse(&other).unwrap();
+    let mut dst = vec![0xAAu8; 40000];
+    let w = a.index_of("w").unwrap();
+    assert_eq!(
+        a.decode_at(w, Some(&ob), &mut dst, &Default::default())
+            .unwrap_err(),
+        Error::BaseMismatch
+    );
+    assert!(dst.iter().all(|&x| x == 0xAA));
+    assert_eq!(
+        a.restore_with_base(Some(&ob)).unwrap_err(),
+        Error::BaseMismatch
+    );
+    // A base without the tensor at all is a mismatch too.
+    let empty = build(&[], None);
+    let eb = SafeTensors::parse(&empty).unwrap();
+    assert_eq!(
+        a.tensor_with_base("w", Some(&eb)).unwrap_err(),
+        Error::BaseMismatch
+    );
+}
+
+#[test]
+fn archives_open_from_files_read_only_what_they_decode() {
+    let file = sample();
+    let archive = safetensors::compress(&file, &Options::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("zipnn-st-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sample.znn");
+    std::fs::write(&path, &archive).unwrap();
+    let a = Archive::open_file(&path).unwrap();
+    let m = Archive::open(&archive).unwrap();
+    assert_eq!(a.tensors(), m.tensors());
+    assert_eq!(a.header_json(), m.header_json());
+    for t in m.tensors() {
+        assert_eq!(
+            a.tensor(&t.name).unwrap(),
+            m.tensor(&t.name).unwrap(),
+            "{}",
+            t.name
+        );
+    }
+    assert_eq!(a.restore().unwrap(), file);
+    assert_eq!(
+        Archive::open_file(dir.join("missing.znn")).unwrap_err(),
+        Error::Io
+    );
+    // A truncated file is caught at open (frames end before the index says).
+    std::fs::write(&path, &archive[..archive.len() - 1]).unwrap();
+    assert_eq!(Archive::open_file(&path).unwrap_err(), Error::Truncated);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lossy_archives_touch_only_float_tensors() {
+    let file = sample();
+    let opts = Options {
+        lossy: zipnn::Lossy::Mantissa { bits: 3 },
+        ..Options::default()
+    };
+    let archive = safetensors::compress(&file, &opts).unwrap();
+    let st = SafeTensors::parse(&file).unwrap();
+    let a = Archive::open(&archive).unwrap();
+    for (i, t) in st.tensors.iter().enumerate() {
+        let lossy = a.frame_header_at(i).unwrap().lossy;
+        let float = matches!(t.dtype.as_str(), "BF16" | "F16" | "F32" | "F64");
+        let want = if float {
+            zipnn::Lossy::Mantissa { bits: 3 }
+        } else {
+            zipnn::Lossy::None
+        };
+        assert_eq!(lossy, want, "{}", t.name);
+        if !float {
+            assert_eq!(a.tensor(&t.name).unwrap(), st.bytes(t), "{}", t.name);
+        }
     }
 }

@@ -25,6 +25,7 @@ struct Case {
     bg_partitions: u32,
     input: Vec<u8>,
     metadata: Vec<u8>,
+    lossy: Lossy,
 }
 
 fn cases() -> Vec<Case> {
@@ -39,6 +40,7 @@ fn cases() -> Vec<Case> {
             bg_partitions: 1,
             input: make(dtype, kind, n, name.len() as u64 * 97 + n as u64),
             metadata: Vec::new(),
+            lossy: Lossy::None,
         });
     };
     add("empty", DType::Raw, Method::Auto, Kind::Zero, 0);
@@ -107,6 +109,7 @@ fn cases() -> Vec<Case> {
         bg_partitions: 4,
         input: make(DType::Fp32, Kind::Gaussian, 5003, 5),
         metadata: br#"{"shape":[1250],"dtype":"float32"}"#.to_vec(),
+        lossy: Lossy::None,
     });
     // Level max: ANS planes (codec 6).
     v.push(Case {
@@ -118,7 +121,34 @@ fn cases() -> Vec<Case> {
         bg_partitions: 1,
         input: make(DType::Bf16, Kind::Gaussian, 70_000, 77),
         metadata: Vec::new(),
+        lossy: Lossy::None,
     });
+    // Lossy frames (flag bit 2). The stored input is what the frame decodes to: the
+    // lossy step is idempotent, so coding it again gives the same frame.
+    for (name, dtype, lossy) in [
+        ("bf16-mantissa3", DType::Bf16, Lossy::Mantissa { bits: 3 }),
+        ("fp32-integer20", DType::Fp32, Lossy::Integer { factor: 20 }),
+    ] {
+        let o = Options {
+            chunk_size: 1024,
+            lossy,
+            ..Options::new(dtype)
+        };
+        let raw = make(dtype, Kind::Gaussian, 3002, 31);
+        let input = decompress(&compress(&raw, &o).unwrap()).unwrap();
+        assert_ne!(input, raw, "{name}: the lossy step must change something");
+        v.push(Case {
+            name: name.into(),
+            dtype,
+            method: Method::Auto,
+            level: Level::Default,
+            chunk_size: 1024,
+            bg_partitions: 1,
+            input,
+            metadata: Vec::new(),
+            lossy,
+        });
+    }
     v
 }
 
@@ -159,9 +189,14 @@ fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     f[23] ^= 0x40; // the top byte of original_size: a damaged size, not a short input
     out.push(("size-bit-flip", f, Error::Checksum));
     let mut f = valid.to_vec();
-    f[12] = 1; // a reserved field, with both checksums right
+    f[14] = 1; // a reserved field, with both checksums right
     reseal_header(&mut f);
     out.push(("reserved-nonzero", f, Error::Corrupt));
+    let mut f = valid.to_vec();
+    f[12] = 2; // a lossy mode without the lossy flag
+    f[13] = 5;
+    reseal_header(&mut f);
+    out.push(("lossy-without-flag", f, Error::Corrupt));
     out.push(("truncated-header", valid[..30].to_vec(), Error::Truncated));
     out.push((
         "truncated-payload",
@@ -205,6 +240,7 @@ fn golden_vectors() {
             level: c.level,
             chunk_size: c.chunk_size,
             bg_partitions: c.bg_partitions,
+            lossy: c.lossy,
             ..Options::new(c.dtype)
         };
         let frame = compress_with_metadata(&c.input, &c.metadata, &o).unwrap();
@@ -264,6 +300,23 @@ fn golden_vectors() {
         let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
         assert_eq!(decompress(&golden), Err(want), "{name}");
     }
+    // A delta frame: without its base every decoder must say the base is required.
+    let c = &all[5];
+    let mut other = c.input.clone();
+    other.iter_mut().step_by(7).for_each(|b| *b ^= 1);
+    let delta = compress_delta(&c.input, &other, &Options::new(c.dtype)).unwrap();
+    let (name, want) = ("delta-without-base", Error::BaseRequired);
+    let frm = format!("invalid/{name}.znn");
+    manifest += &format!(
+        "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
+        error_name(want)
+    );
+    if bless {
+        std::fs::write(d.join(&frm), &delta).unwrap();
+    }
+    let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
+    assert_eq!(decompress(&golden), Err(want), "{name}");
+    assert_eq!(decompress_delta(&golden, &other).unwrap(), c.input);
     if bless {
         std::fs::write(d.join("manifest.tsv"), &manifest).unwrap();
     }

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::mem::size_of;
 
 use super::boundary::{declared_size, in_buf, in_out_bufs, out_buf, overlaps, write_sized};
-use super::options::{read_options, to_decompress_options, to_options, zipnn_options};
+use super::options::{read_options, to_decompress_options, to_options_unchecked, zipnn_options};
 use super::status::zipnn_status;
 use crate::container::safetensors::{self, Archive, SafeTensors, Stored, TensorInfo};
 use crate::error::Error;
@@ -481,7 +481,7 @@ pub extern "C" fn zipnn_safetensors_compress_bound(
     out_bound: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        let o = to_options(&read_options(opts)?)?;
+        let o = to_options_unchecked(&read_options(opts)?)?;
         if out_bound.is_null() {
             return Err(Error::NullPointer);
         }
@@ -496,7 +496,8 @@ pub extern "C" fn zipnn_safetensors_compress_bound(
 
 /// Compresses the safetensors file at `src` into an archive at `dst`: each tensor coded
 /// with its own dtype (`opts.dtype` and `opts.bg_partitions` are ignored; a lossy mode
-/// applies to float tensors only), tied tensors stored once, and, when `base` is not NULL,
+/// applies to the float tensors whose dtype it suits and must suit one of bf16, fp16, fp32
+/// and fp64), tied tensors stored once, and, when `base` is not NULL,
 /// each tensor that the base file (`base_size` bytes of the base model's safetensors) has
 /// with the same name, dtype and shape coded as a delta against it. Errors:
 /// `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,
@@ -515,7 +516,7 @@ pub extern "C" fn zipnn_safetensors_compress(
     out_written: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        let o = to_options(&read_options(opts)?)?;
+        let o = to_options_unchecked(&read_options(opts)?)?;
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }

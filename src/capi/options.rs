@@ -175,6 +175,14 @@ pub(crate) fn read_options(opts: *const zipnn_options) -> Result<zipnn_options, 
 
 /// Converts C options to the library's compression options.
 pub(crate) fn to_options(o: &zipnn_options) -> Result<Options, Error> {
+    let opts = to_options_unchecked(o)?;
+    opts.validate()?;
+    Ok(opts)
+}
+
+/// Converts C options without checking them as a whole (archives check them their own
+/// way: the dtype comes from each tensor).
+pub(crate) fn to_options_unchecked(o: &zipnn_options) -> Result<Options, Error> {
     fn or<T: PartialEq + Default>(v: T, d: T) -> T {
         if v == T::default() {
             d
@@ -186,7 +194,7 @@ pub(crate) fn to_options(o: &zipnn_options) -> Result<Options, Error> {
     let lossy = if o.lossy_mode > 255 || o.lossy_param > 255 {
         return Err(Error::InvalidParam);
     } else {
-        Lossy::from_code(o.lossy_mode as u8, o.lossy_param as u8, dtype)?
+        Lossy::from_code_any(o.lossy_mode as u8, o.lossy_param as u8)?
     };
     let opts = Options {
         dtype,
@@ -200,7 +208,6 @@ pub(crate) fn to_options(o: &zipnn_options) -> Result<Options, Error> {
         bg_partitions: or(o.bg_partitions, 1),
         lossy,
     };
-    opts.validate()?;
     Ok(opts)
 }
 

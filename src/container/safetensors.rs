@@ -186,6 +186,23 @@ pub fn compress(file: &[u8], opts: &Options) -> Result<Vec<u8>> {
     compress_with_base(file, None, opts)
 }
 
+/// Checks the options an archive is made with: `dtype` and `bg_partitions` are ignored (each
+/// tensor has its own), and a lossy mode must suit at least one float dtype.
+fn validate(opts: &Options) -> Result<()> {
+    Options {
+        dtype: DType::Raw,
+        bg_partitions: 1,
+        lossy: crate::Lossy::None,
+        ..opts.clone()
+    }
+    .validate()?;
+    let floats = [DType::Bf16, DType::Fp16, DType::Fp32, DType::Fp64];
+    if floats.iter().all(|&d| opts.lossy.check(d).is_err()) {
+        return Err(Error::InvalidParam);
+    }
+    Ok(())
+}
+
 /// Options for one tensor: the archive's options with the tensor's dtype. A lossy mode
 /// applies only to the float dtypes it is defined for; other tensors stay lossless.
 fn tensor_options(t: &TensorInfo, opts: &Options) -> Result<Options> {
@@ -227,7 +244,7 @@ fn find_ties(st: &SafeTensors<'_>) -> Vec<Option<usize>> {
 /// tensor has the same dtype and shape; other tensors are coded plain. Decoding a delta
 /// tensor needs the same base file ([`Archive::tensor_with_base`]).
 pub fn compress_with_base(file: &[u8], base: Option<&[u8]>, opts: &Options) -> Result<Vec<u8>> {
-    opts.validate()?;
+    validate(opts)?;
     let st = SafeTensors::parse(file)?;
     let base = base.map(SafeTensors::parse).transpose()?;
     let ties = find_ties(&st);
@@ -289,6 +306,7 @@ pub fn compress_with_base(file: &[u8], base: Option<&[u8]>, opts: &Options) -> R
 
 /// The largest archive [`compress_with_base`] can produce for this safetensors file.
 pub fn compress_bound(file: &[u8], opts: &Options) -> Result<usize> {
+    validate(opts)?;
     let st = SafeTensors::parse(file)?;
     let mut total = FIXED_SIZE + st.header.len() + ENTRY_SIZE * st.tensors.len();
     for t in &st.tensors {

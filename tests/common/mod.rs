@@ -143,3 +143,36 @@ pub fn make(dtype: DType, kind: Kind, n: usize, seed: u64) -> Vec<u8> {
     out.truncate(n);
     out
 }
+
+/// Builds a safetensors file from (name, dtype string, shape, bytes), padding the header
+/// with spaces to a multiple of 8 like the reference writer.
+pub fn build_safetensors(
+    tensors: &[(&str, &str, Vec<u64>, Vec<u8>)],
+    metadata: Option<&str>,
+) -> Vec<u8> {
+    let mut json = String::from("{");
+    if let Some(m) = metadata {
+        json += &format!("\"__metadata__\":{m},");
+    }
+    let mut off = 0usize;
+    for (i, (name, dtype, shape, bytes)) in tensors.iter().enumerate() {
+        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        json += &format!(
+            "{}\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{off},{}]}}",
+            if i > 0 { "," } else { "" },
+            shape.join(","),
+            off + bytes.len()
+        );
+        off += bytes.len();
+    }
+    json += "}";
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let mut f = (json.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(json.as_bytes());
+    for (_, _, _, b) in tensors {
+        f.extend_from_slice(b);
+    }
+    f
+}
