@@ -30,7 +30,7 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
     let block_size = a.codec.block_size()?;
     let mut code = Code::Ok;
     let mut rows = Vec::new();
-    let progress = Progress::new(None, common.quiet, "bench");
+    let progress = Progress::spinner(common.quiet, "bench");
     for p in &a.inputs {
         let mut input = match open_input(p) {
             Ok(i) => i,

@@ -82,6 +82,11 @@ pub fn compress(
         }
     }
     if candidate {
+        if let Some(size) = input.size {
+            let more = (size as usize).saturating_sub(head.len());
+            head.try_reserve_exact(more)
+                .map_err(|_| Failure::lib(&name, zipnn::Error::Alloc))?;
+        }
         input.reader.read_to_end(&mut head).map_err(rd)?;
         if let Ok(st) = SafeTensors::parse(&head) {
             let count = st.tensors.len();

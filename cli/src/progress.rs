@@ -35,6 +35,15 @@ impl Progress {
         Progress { bar }
     }
 
+    /// A spinner with a message and no byte count (for work measured otherwise).
+    pub fn spinner(quiet: bool, verb: &str) -> Progress {
+        let p = Progress::new(None, quiet, verb);
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} {elapsed} {wide_msg}") {
+            p.bar.set_style(style);
+        }
+        p
+    }
+
     pub fn inc(&self, n: u64) {
         self.bar.inc(n);
     }
