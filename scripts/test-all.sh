@@ -23,8 +23,8 @@ run() {
 }
 rust_suite() {
   cargo fmt --all -- --check &&
-  cargo clippy --all-targets --locked --features test-panic -- -D warnings &&
-  cargo test --release --locked --features test-panic
+  cargo clippy --workspace --all-targets --locked --features test-panic -- -D warnings &&
+  cargo test --workspace --release --locked --features test-panic
 }
 for s in "${suites[@]}"; do
   case $s in

@@ -1,0 +1,389 @@
+//! `info` (what a zipnn file holds) and `verify` (every checksum, nothing written).
+
+use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use serde_json::{json, Value};
+use zipnn::container::safetensors::Archive;
+use zipnn::stream::{
+    Reader, StreamInfo, StreamReader, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, STREAM_HEADER_SIZE,
+    TRAILER_SIZE,
+};
+use zipnn::{frame, DecompressOptions, Frame};
+
+use crate::args::{Common, InfoArgs, VerifyArgs};
+use crate::codec::{check_archive, sniff, tensor_failure, Kind};
+use crate::fail::{Code, Failure};
+use crate::io::{input_name, is_dash, open_input, read_all, read_up_to, Input};
+use crate::progress::{Progress, ProgressRead};
+use crate::table::{ratio, ratio_json, Table};
+
+trait Src: Read + Seek {}
+impl<T: Read + Seek> Src for T {}
+
+/// An input that can seek: a file, or standard input read into memory.
+fn open_seekable(p: &Path) -> Result<(String, Box<dyn Src>), Failure> {
+    let mut input = open_input(p)?;
+    let name = input.name.clone();
+    if is_dash(p) {
+        let bytes = read_all(&mut input)?;
+        return Ok((name, Box::new(Cursor::new(bytes))));
+    }
+    let f = File::open(p).map_err(|e| Failure::io(&name, &e))?;
+    Ok((name, Box::new(f)))
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+pub fn info(a: &InfoArgs, _common: &Common) -> Result<Code, Failure> {
+    let mut code = Code::Ok;
+    let mut docs = Vec::new();
+    let mut first = true;
+    for p in &a.inputs {
+        match info_one(p) {
+            Ok((text, doc)) => {
+                if a.json {
+                    docs.push(doc);
+                } else {
+                    if !first {
+                        println!();
+                    }
+                    println!("{text}");
+                    first = false;
+                }
+            }
+            Err(f) => {
+                f.report();
+                code = code.max(f.code);
+            }
+        }
+    }
+    if a.json {
+        let s = serde_json::to_string_pretty(&Value::Array(docs))
+            .map_err(|e| Failure::usage(format!("JSON output: {e}")))?;
+        println!("{s}");
+    }
+    Ok(code)
+}
+
+/// The table and the JSON object for one file.
+fn info_one(p: &Path) -> Result<(String, Value), Failure> {
+    let (name, mut src) = open_seekable(p)?;
+    let io_err = |e: io::Error| Failure::io(&name, &e);
+    let mut head = Vec::new();
+    read_up_to(&mut src, &mut head, 4).map_err(io_err)?;
+    let kind = sniff(&head, &name)?;
+    src.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    match kind {
+        Kind::Stream => stream_info(&name, src),
+        Kind::Archive | Kind::Frame => {
+            let mut bytes = Vec::new();
+            src.read_to_end(&mut bytes).map_err(io_err)?;
+            if kind == Kind::Archive {
+                archive_info(&name, &bytes)
+            } else {
+                frame_info(&name, &bytes)
+            }
+        }
+    }
+}
+
+fn archive_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
+    let ar = Archive::open(bytes).map_err(|e| Failure::lib(name, e))?;
+    let mut t = Table::new(&[
+        ("tensor", false),
+        ("dtype", false),
+        ("shape", false),
+        ("original", true),
+        ("compressed", true),
+        ("ratio", true),
+    ]);
+    let mut rows = Vec::new();
+    for ti in ar.tensors() {
+        let f = ar
+            .frame(&ti.name)
+            .map_err(|e| tensor_failure(name, &ti.name, e))?;
+        let orig = ti.data_offsets.1 - ti.data_offsets.0;
+        let comp = f.len() as u64;
+        let shape = format!(
+            "[{}]",
+            ti.shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        t.row(vec![
+            ti.name.clone(),
+            ti.dtype.clone(),
+            shape,
+            orig.to_string(),
+            comp.to_string(),
+            ratio(comp, orig),
+        ]);
+        rows.push(json!({
+            "name": ti.name, "dtype": ti.dtype, "shape": ti.shape,
+            "original_size": orig, "compressed_size": comp, "ratio": ratio_json(comp, orig),
+        }));
+    }
+    let json_len = ar.header_json().len() as u64;
+    let orig_total = 8 + json_len + ar.tensors().last().map_or(0, |t| t.data_offsets.1);
+    let comp_total = bytes.len() as u64;
+    let n = ar.tensors().len();
+    t.row(vec![
+        format!("total ({n} tensors, file sizes)"),
+        String::new(),
+        String::new(),
+        orig_total.to_string(),
+        comp_total.to_string(),
+        ratio(comp_total, orig_total),
+    ]);
+    let text = format!(
+        "{name}: zipnn safetensors archive, {n} tensors, JSON header {json_len} bytes\n{}",
+        t.render()
+    );
+    let doc = json!({
+        "file": name, "format": "archive", "tensor_count": n, "json_header_size": json_len,
+        "original_size": orig_total, "compressed_size": comp_total,
+        "ratio": ratio_json(comp_total, orig_total), "tensors": rows,
+    });
+    Ok((text, doc))
+}
+
+fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
+    let lib = |e| Failure::lib(name, e);
+    let info = zipnn::frame_info(bytes).map_err(lib)?;
+    let f = Frame::parse(bytes).map_err(lib)?;
+    if info.frame_size != bytes.len() as u64 {
+        return Err(Failure::data(name, "bytes after the frame"));
+    }
+    let mut t = Table::new(&[
+        ("chunk", true),
+        ("original", true),
+        ("compressed", true),
+        ("ratio", true),
+        ("codecs (per plane)", false),
+    ]);
+    let mut rows = Vec::new();
+    for i in 0..f.chunk_count() {
+        let r = f.chunk_range(i);
+        let orig = r.end - r.start;
+        let planes: Vec<_> = f.planes(i).collect();
+        let comp: u64 = planes.iter().map(|p| p.size as u64).sum();
+        let codecs: Vec<&str> = planes.iter().map(|p| p.codec.name()).collect();
+        t.row(vec![
+            i.to_string(),
+            orig.to_string(),
+            comp.to_string(),
+            ratio(comp, orig),
+            codecs.join(" "),
+        ]);
+        rows.push(json!({
+            "original_size": orig, "compressed_size": comp, "ratio": ratio_json(comp, orig),
+            "codecs": codecs,
+        }));
+    }
+    t.row(vec![
+        "total".into(),
+        info.original_size.to_string(),
+        info.frame_size.to_string(),
+        ratio(info.frame_size, info.original_size),
+        String::new(),
+    ]);
+    let text = format!(
+        "{name}: zipnn frame, dtype {}, {} chunks of {} bytes, {} planes, metadata {} bytes\n{}",
+        info.dtype.name(),
+        info.chunk_count,
+        info.chunk_size,
+        info.planes,
+        info.metadata_size,
+        t.render()
+    );
+    let doc = json!({
+        "file": name, "format": "frame", "dtype": info.dtype.name(),
+        "chunk_size": info.chunk_size, "planes": info.planes, "metadata_size": info.metadata_size,
+        "original_size": info.original_size, "compressed_size": info.frame_size,
+        "ratio": ratio_json(info.frame_size, info.original_size), "chunks": rows,
+    });
+    Ok((text, doc))
+}
+
+/// One frame of a stream as its index and fixed header describe it.
+struct StreamFrame {
+    offset: u64,
+    size: u64,
+    original: u64,
+    header: frame::Header,
+}
+
+/// The frames of a stream whose header, index and trailer `StreamReader::open` has checked:
+/// the index (docs/FORMAT.md 11.3-11.4) gives sizes and offsets, each frame's fixed header
+/// its dtype and chunking. Reads only those, not the payloads.
+fn stream_frames(src: &mut dyn Src, info: &StreamInfo) -> Result<Vec<StreamFrame>, io::Error> {
+    let mut tr = [0u8; TRAILER_SIZE];
+    src.seek(SeekFrom::Start(info.stream_size - TRAILER_SIZE as u64))?;
+    src.read_exact(&mut tr)?;
+    let index_offset = le64(&tr, 0);
+    let n = info.frame_count as usize;
+    let mut index = vec![0u8; n * INDEX_ENTRY_SIZE];
+    src.seek(SeekFrom::Start(index_offset + INDEX_HEADER_SIZE as u64))?;
+    src.read_exact(&mut index)?;
+    let mut frames = Vec::with_capacity(n);
+    let mut offset = STREAM_HEADER_SIZE as u64;
+    for e in index.chunks_exact(INDEX_ENTRY_SIZE) {
+        let (size, original) = (le64(e, 0), le64(e, 8));
+        let mut fixed = [0u8; frame::FIXED_HEADER_SIZE];
+        src.seek(SeekFrom::Start(offset))?;
+        src.read_exact(&mut fixed)?;
+        let header = frame::parse_fixed(&fixed).map_err(zipnn::stream::io_error)?;
+        frames.push(StreamFrame {
+            offset,
+            size,
+            original,
+            header,
+        });
+        offset += size;
+    }
+    Ok(frames)
+}
+
+fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Failure> {
+    let io_err = |e: io::Error| Failure::io(name, &e);
+    let info = StreamReader::open(&mut src).map_err(io_err)?.info();
+    let frames = stream_frames(&mut src, &info).map_err(io_err)?;
+    let mut t = Table::new(&[
+        ("frame", true),
+        ("offset", true),
+        ("dtype", false),
+        ("chunk size", true),
+        ("chunks", true),
+        ("original", true),
+        ("compressed", true),
+        ("ratio", true),
+    ]);
+    let mut rows = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let h = &f.header;
+        t.row(vec![
+            i.to_string(),
+            f.offset.to_string(),
+            h.dtype.name().to_string(),
+            h.chunk_size.to_string(),
+            h.chunk_count().to_string(),
+            f.original.to_string(),
+            f.size.to_string(),
+            ratio(f.size, f.original),
+        ]);
+        rows.push(json!({
+            "offset": f.offset, "dtype": h.dtype.name(), "chunk_size": h.chunk_size,
+            "chunk_count": h.chunk_count(), "original_size": f.original,
+            "compressed_size": f.size, "ratio": ratio_json(f.size, f.original),
+        }));
+    }
+    t.row(vec![
+        "total".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        frames
+            .iter()
+            .map(|f| f.header.chunk_count())
+            .sum::<u64>()
+            .to_string(),
+        info.original_size.to_string(),
+        info.stream_size.to_string(),
+        ratio(info.stream_size, info.original_size),
+    ]);
+    let dtypes = {
+        let mut d: Vec<&str> = frames.iter().map(|f| f.header.dtype.name()).collect();
+        d.dedup();
+        if d.is_empty() {
+            "-".to_string()
+        } else {
+            d.join(",")
+        }
+    };
+    let text = format!(
+        "{name}: zipnn stream, dtype {dtypes}, {} frames of {} bytes\n{}",
+        info.frame_count,
+        info.block_size,
+        t.render()
+    );
+    let doc = json!({
+        "file": name, "format": "stream", "block_size": info.block_size,
+        "frame_count": info.frame_count, "original_size": info.original_size,
+        "compressed_size": info.stream_size,
+        "ratio": ratio_json(info.stream_size, info.original_size), "frames": rows,
+    });
+    Ok((text, doc))
+}
+
+pub fn verify(a: &VerifyArgs, common: &Common) -> Result<Code, Failure> {
+    let mut code = Code::Ok;
+    for p in &a.inputs {
+        match verify_one(p, common) {
+            Ok(what) => {
+                if !common.quiet {
+                    println!("{}: OK ({what})", input_name(p));
+                }
+            }
+            Err(f) => {
+                f.report();
+                code = code.max(f.code);
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Checks one file; returns what it is.
+fn verify_one(p: &Path, common: &Common) -> Result<String, Failure> {
+    let mut input: Input = open_input(p)?;
+    let name = input.name.clone();
+    let progress = Progress::new(input.size, common.quiet, "verify");
+    input.reader = Box::new(ProgressRead::new(input.reader, progress.clone()));
+    let result = verify_input(&mut input, &name, common.threads);
+    progress.finish();
+    result
+}
+
+fn verify_input(input: &mut Input, name: &str, threads: u32) -> Result<String, Failure> {
+    let io_err = |e: io::Error| Failure::io(name, &e);
+    let mut head = Vec::new();
+    read_up_to(&mut input.reader, &mut head, 4).map_err(io_err)?;
+    match sniff(&head, name)? {
+        Kind::Stream => {
+            // The sequential decoder checks everything: the stream header, every frame's
+            // header and chunk checksums (and its payloads, by decoding them), the index
+            // against the frames, and the trailer.
+            let opts = DecompressOptions {
+                threads,
+                max_size: 0,
+            };
+            let src = Cursor::new(head).chain(&mut input.reader);
+            let mut r = Reader::with_options(src, &opts);
+            let n = io::copy(&mut r, &mut io::sink()).map_err(io_err)?;
+            Ok(format!("stream, {n} bytes"))
+        }
+        Kind::Archive => {
+            input.reader.read_to_end(&mut head).map_err(io_err)?;
+            let ar = Archive::open(&head).map_err(|e| Failure::lib(name, e))?;
+            check_archive(&ar).map_err(|(t, e)| tensor_failure(name, &t, e))?;
+            Ok(format!(
+                "safetensors archive, {} tensors",
+                ar.tensors().len()
+            ))
+        }
+        Kind::Frame => {
+            input.reader.read_to_end(&mut head).map_err(io_err)?;
+            zipnn::verify(&head).map_err(|e| Failure::lib(name, e))?;
+            let n = zipnn::decompressed_size(&head).map_err(|e| Failure::lib(name, e))?;
+            Ok(format!("frame, {n} bytes"))
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Inputs and outputs: files or standard input/output; outputs are written to a temporary
+//! file next to the final one and renamed into place only on success, so that a failure
+//! never leaves a partial output behind.
+
+use std::fs::{self, File, Permissions};
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::fail::Failure;
+
+/// The suffix of compressed files.
+pub const SUFFIX: &str = ".znn";
+
+/// What `-` stands for in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+pub const STDOUT_NAME: &str = "<stdout>";
+
+/// Whether a path argument is `-` (standard input or output).
+pub fn is_dash(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// An input name for messages.
+pub fn input_name(p: &Path) -> String {
+    if is_dash(p) {
+        STDIN_NAME.to_string()
+    } else {
+        p.display().to_string()
+    }
+}
+
+/// An open input.
+pub struct Input {
+    /// For messages.
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    /// Length, when known (files).
+    pub size: Option<u64>,
+    /// The file's permissions, given to its output.
+    pub perms: Option<Permissions>,
+}
+
+/// Opens a file or standard input (`-`). A directory is a usage error (it needs -r);
+/// standard input that is a terminal is refused.
+pub fn open_input(p: &Path) -> Result<Input, Failure> {
+    if is_dash(p) {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            return Err(Failure::usage_at(
+                STDIN_NAME,
+                "is a terminal; refusing to read data from it (give a file or redirect input)",
+            ));
+        }
+        return Ok(Input {
+            name: STDIN_NAME.to_string(),
+            reader: Box::new(stdin),
+            size: None,
+            perms: None,
+        });
+    }
+    let name = input_name(p);
+    let f = File::open(p).map_err(|e| Failure::io(&name, &e))?;
+    let meta = f.metadata().map_err(|e| Failure::io(&name, &e))?;
+    if meta.is_dir() {
+        return Err(Failure::usage_at(
+            &name,
+            "is a directory (use -r to recurse)",
+        ));
+    }
+    Ok(Input {
+        name,
+        size: meta.is_file().then_some(meta.len()),
+        perms: Some(meta.permissions()),
+        reader: Box::new(f),
+    })
+}
+
+/// Reads until `buf` holds `n` bytes or the input ends.
+pub fn read_up_to(r: &mut dyn Read, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
+    if buf.len() < n {
+        let want = (n - buf.len()) as u64;
+        r.take(want).read_to_end(buf)?;
+    }
+    Ok(())
+}
+
+/// Reads a whole input into memory (size known: one allocation).
+pub fn read_all(input: &mut Input) -> Result<Vec<u8>, Failure> {
+    let mut v = Vec::new();
+    if let Some(n) = input.size {
+        v.try_reserve_exact(n as usize)
+            .map_err(|_| Failure::lib(&input.name, zipnn::Error::Alloc))?;
+    }
+    input
+        .reader
+        .read_to_end(&mut v)
+        .map_err(|e| Failure::io(&input.name, &e))?;
+    Ok(v)
+}
+
+/// Where an output goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dest {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Dest {
+    pub fn name(&self) -> String {
+        match self {
+            Dest::Stdout => STDOUT_NAME.to_string(),
+            Dest::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// An output being written: standard output, or a temporary file renamed over the final
+/// name by [`Sink::commit`] (and removed if the sink is dropped before).
+pub enum Sink {
+    Stdout(io::StdoutLock<'static>),
+    File(OutFile),
+}
+
+impl Sink {
+    /// Opens `dest`. Without `force` an existing file is [`Failure::exists`].
+    pub fn open(dest: &Dest, force: bool) -> Result<Sink, Failure> {
+        Ok(match dest {
+            Dest::Stdout => Sink::Stdout(io::stdout().lock()),
+            Dest::File(p) => Sink::File(OutFile::create(p, force)?),
+        })
+    }
+
+    /// Finishes the output: flushes, gives a file `perms`, renames it into place.
+    pub fn commit(self, perms: Option<Permissions>) -> Result<(), Failure> {
+        match self {
+            Sink::Stdout(mut s) => s.flush().map_err(|e| Failure::io(STDOUT_NAME, &e)),
+            Sink::File(f) => f.commit(perms),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(s) => s.write(buf),
+            Sink::File(f) => f.file.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.write_all(buf),
+            Sink::File(f) => f.file.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.flush(),
+            Sink::File(f) => f.file.flush(),
+        }
+    }
+}
+
+/// A temporary file next to `path`, renamed to it on commit.
+pub struct OutFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: File,
+    force: bool,
+    committed: bool,
+}
+
+fn exists(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok()
+}
+
+impl OutFile {
+    fn create(path: &Path, force: bool) -> Result<OutFile, Failure> {
+        let name = path.display().to_string();
+        if let Ok(m) = fs::metadata(path) {
+            if m.is_dir() {
+                return Err(Failure::usage_at(&name, "is a directory"));
+            }
+        }
+        if !force && exists(path) {
+            return Err(Failure::exists(&name));
+        }
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let base = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{base}.{}-{n}.zipnn-tmp", std::process::id()));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Failure::io(&name, &e))?;
+        Ok(OutFile {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+            force,
+            committed: false,
+        })
+    }
+
+    fn commit(mut self, perms: Option<Permissions>) -> Result<(), Failure> {
+        let name = self.path.display().to_string();
+        self.file.flush().map_err(|e| Failure::io(&name, &e))?;
+        if let Some(p) = perms {
+            // Best effort, as cp and zstd do: the data is what matters.
+            let _ = self.file.set_permissions(p);
+        }
+        if !self.force && exists(&self.path) {
+            return Err(Failure::exists(&name));
+        }
+        fs::rename(&self.tmp, &self.path).map_err(|e| Failure::io(&name, &e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Whether a file name is one of our temporary outputs (skipped when walking trees).
+pub fn is_temp_name(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| s.starts_with('.') && s.ends_with(".zipnn-tmp"))
+}
+
+/// Copies `r` to `w` until `r` ends, naming the side that failed; returns the byte count.
+pub fn copy(
+    r: &mut dyn Read,
+    r_name: &str,
+    w: &mut dyn Write,
+    w_name: &str,
+) -> Result<u64, Failure> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::io(r_name, &e)),
+        };
+        w.write_all(&buf[..n])
+            .map_err(|e| Failure::io(w_name, &e))?;
+        total += n as u64;
+    }
+}
+
+/// A writer that counts what passes through it.
+pub struct Counted<W> {
+    pub inner: W,
+    pub count: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -1,0 +1,707 @@
+//! The `zipnn` binary, run as a user would: exit codes, messages, files on disk.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BF16: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/minilm-l0-ffn-in.bf16"
+);
+const FP32: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/minilm-l0-query.fp32"
+);
+const FP16: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/minilm-l0-query.fp16"
+);
+
+fn zipnn(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zipnn"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run zipnn")
+}
+
+/// Runs zipnn with `input` on standard input.
+fn zipnn_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zipnn"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn zipnn");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait zipnn");
+    feeder.join().unwrap();
+    out
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[track_caller]
+fn ok(o: &Output) {
+    assert_eq!(code(o), 0, "stderr: {}", stderr(o));
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// Files in `dir` (names only, sorted), to see that nothing was left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A small safetensors file: a BF16 matrix, an F32 matrix and an I64 vector, with metadata.
+fn safetensors_file() -> Vec<u8> {
+    let a = fs::read(BF16).unwrap(); // 1536 x 384 bf16
+    let b = fs::read(FP32).unwrap(); // 384 x 384 fp32
+    let c: Vec<u8> = [7i64, -1, 1 << 40]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let (ea, eb) = (a.len(), a.len() + b.len());
+    let ec = eb + c.len();
+    let mut header = format!(
+        r#"{{"__metadata__":{{"format":"pt"}},"ffn.weight":{{"dtype":"BF16","shape":[1536,384],"data_offsets":[0,{ea}]}},"query.weight":{{"dtype":"F32","shape":[384,384],"data_offsets":[{ea},{eb}]}},"steps":{{"dtype":"I64","shape":[3],"data_offsets":[{eb},{ec}]}}}}"#
+    );
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut f = (header.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(header.as_bytes());
+    f.extend_from_slice(&a);
+    f.extend_from_slice(&b);
+    f.extend_from_slice(&c);
+    f
+}
+
+fn flip_byte(path: &Path, at: usize) {
+    let mut b = fs::read(path).unwrap();
+    b[at] ^= 0x10;
+    fs::write(path, b).unwrap();
+}
+
+#[test]
+fn plain_file_round_trip_with_dtype() {
+    let d = tmp();
+    let orig = fs::read(BF16).unwrap();
+    fs::write(d.path().join("w.bf16"), &orig).unwrap();
+    let o = zipnn(d.path(), &["compress", "--dtype", "bf16", "w.bf16"]);
+    ok(&o);
+    assert!(stderr(&o).contains("w.bf16.znn"), "{}", stderr(&o));
+    let z = fs::read(d.path().join("w.bf16.znn")).unwrap();
+    assert_eq!(&z[..4], b"\x89ZNS", "plain files are streams");
+    // bf16 weights compress to about 0.67; as raw bytes they would not get near that.
+    assert!(
+        (z.len() as f64) < 0.7 * orig.len() as f64,
+        "{} of {}",
+        z.len(),
+        orig.len()
+    );
+    let raw = zipnn(d.path(), &["compress", "w.bf16", "-o", "raw.znn"]);
+    ok(&raw);
+    assert!(fs::metadata(d.path().join("raw.znn")).unwrap().len() > z.len() as u64);
+
+    // The input is kept; decompressing next to it needs -f, or the input moved away.
+    assert_eq!(fs::read(d.path().join("w.bf16")).unwrap(), orig);
+    fs::rename(d.path().join("w.bf16"), d.path().join("orig")).unwrap();
+    ok(&zipnn(d.path(), &["decompress", "w.bf16.znn"]));
+    assert_eq!(fs::read(d.path().join("w.bf16")).unwrap(), orig);
+    assert!(d.path().join("w.bf16.znn").exists(), "inputs are kept");
+
+    // Every dtype, level and thread count round-trips; the output does not depend on -T.
+    let fp16 = fs::read(FP16).unwrap();
+    fs::write(d.path().join("q.fp16"), &fp16).unwrap();
+    let mut first: Option<Vec<u8>> = None;
+    for (t, level) in [("1", "fast"), ("2", "default"), ("1", "max"), ("2", "max")] {
+        let o = zipnn(
+            d.path(),
+            &[
+                "-T", t, "compress", "-t", "fp16", "-l", level, "q.fp16", "-o", "q.znn", "-f",
+            ],
+        );
+        ok(&o);
+        let z = fs::read(d.path().join("q.znn")).unwrap();
+        if level == "max" {
+            match &first {
+                None => first = Some(z.clone()),
+                Some(f) => assert_eq!(f, &z, "-T changed the output"),
+            }
+        }
+        ok(&zipnn(
+            d.path(),
+            &["decompress", "q.znn", "-o", "q.back", "-f"],
+        ));
+        assert_eq!(
+            fs::read(d.path().join("q.back")).unwrap(),
+            fp16,
+            "{t} {level}"
+        );
+    }
+    for dt in [
+        "fp32", "fp64", "fp8_e4m3", "fp8_e5m2", "int8", "uint8", "raw",
+    ] {
+        ok(&zipnn(
+            d.path(),
+            &[
+                "compress",
+                "-q",
+                "-t",
+                dt,
+                "q.fp16",
+                "-o",
+                "q.znn",
+                "-f",
+                "--chunk-size",
+                "64K",
+            ],
+        ));
+        ok(&zipnn(
+            d.path(),
+            &["decompress", "-q", "q.znn", "-o", "q.back", "-f"],
+        ));
+        assert_eq!(fs::read(d.path().join("q.back")).unwrap(), fp16, "{dt}");
+    }
+}
+
+#[test]
+fn safetensors_round_trip_info_and_verify() {
+    let d = tmp();
+    let st = safetensors_file();
+    fs::write(d.path().join("m.safetensors"), &st).unwrap();
+    let o = zipnn(d.path(), &["compress", "m.safetensors"]);
+    ok(&o);
+    assert!(stderr(&o).contains("3 tensors"), "{}", stderr(&o));
+    let z = fs::read(d.path().join("m.safetensors.znn")).unwrap();
+    assert_eq!(&z[..4], b"\x89ZNT", "safetensors files are archives");
+    assert!(z.len() < st.len());
+
+    let o = zipnn(d.path(), &["info", "m.safetensors.znn"]);
+    ok(&o);
+    let text = stdout(&o);
+    for want in [
+        "archive, 3 tensors",
+        "ffn.weight",
+        "query.weight",
+        "steps",
+        "BF16",
+        "F32",
+        "I64",
+        "[1536, 384]",
+        "1179648",
+        "total (3 tensors",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+    // The BF16 row carries its ratio (about 0.67), the total row the file sizes' ratio.
+    let ffn = text.lines().find(|l| l.starts_with("ffn.weight")).unwrap();
+    let r: f64 = ffn.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(r > 0.5 && r < 0.7, "{ffn}");
+    let total = text.lines().last().unwrap();
+    assert!(total.contains(&st.len().to_string()) && total.contains(&z.len().to_string()));
+
+    let o = zipnn(d.path(), &["info", "--json", "m.safetensors.znn"]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc = &v[0];
+    assert_eq!(doc["format"], "archive");
+    assert_eq!(doc["original_size"], st.len() as u64);
+    assert_eq!(doc["compressed_size"], z.len() as u64);
+    let names: Vec<&str> = doc["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ffn.weight", "query.weight", "steps"]);
+    assert_eq!(doc["tensors"][1]["dtype"], "F32");
+
+    let o = zipnn(d.path(), &["verify", "m.safetensors.znn"]);
+    ok(&o);
+    assert!(stdout(&o).contains("OK"), "{}", stdout(&o));
+
+    ok(&zipnn(
+        d.path(),
+        &["decompress", "m.safetensors.znn", "-o", "back.safetensors"],
+    ));
+    assert_eq!(fs::read(d.path().join("back.safetensors")).unwrap(), st);
+
+    // Not a valid safetensors file after all (a hole in the data): compressed as bytes.
+    let mut bad = st.clone();
+    bad.truncate(st.len() - 8);
+    fs::write(d.path().join("bad.safetensors"), &bad).unwrap();
+    ok(&zipnn(d.path(), &["compress", "bad.safetensors"]));
+    let z = fs::read(d.path().join("bad.safetensors.znn")).unwrap();
+    assert_eq!(&z[..4], b"\x89ZNS");
+    ok(&zipnn(
+        d.path(),
+        &["decompress", "bad.safetensors.znn", "-o", "bad.back"],
+    ));
+    assert_eq!(fs::read(d.path().join("bad.back")).unwrap(), bad);
+}
+
+#[test]
+fn standard_input_and_output() {
+    let d = tmp();
+    let orig = fs::read(FP32).unwrap();
+    fs::write(d.path().join("in.fp32"), &orig).unwrap();
+
+    // zipnn compress - -o x.znn
+    let o = zipnn_stdin(
+        d.path(),
+        &["compress", "-t", "fp32", "-", "-o", "x.znn"],
+        &orig,
+    );
+    ok(&o);
+    assert!(o.stdout.is_empty());
+    // zipnn decompress x.znn -o -
+    let o = zipnn(d.path(), &["decompress", "x.znn", "-o", "-"]);
+    ok(&o);
+    assert_eq!(o.stdout, orig);
+    // zipnn compress -c IN > out, then zipnn decompress < out > back
+    let o = zipnn(d.path(), &["compress", "-t", "fp32", "-c", "in.fp32"]);
+    ok(&o);
+    assert_eq!(
+        o.stdout,
+        fs::read(d.path().join("x.znn")).unwrap(),
+        "same bytes either way"
+    );
+    let o = zipnn_stdin(d.path(), &["decompress"], &o.stdout);
+    ok(&o);
+    assert_eq!(o.stdout, orig);
+    // A safetensors file through pipes becomes an archive and comes back whole.
+    let st = safetensors_file();
+    let o = zipnn_stdin(d.path(), &["compress", "-q"], &st);
+    ok(&o);
+    assert_eq!(&o.stdout[..4], b"\x89ZNT");
+    let o = zipnn_stdin(d.path(), &["decompress", "-q", "-"], &o.stdout);
+    ok(&o);
+    assert_eq!(o.stdout, st);
+    // verify and info read standard input too.
+    let z = fs::read(d.path().join("x.znn")).unwrap();
+    ok(&zipnn_stdin(d.path(), &["verify", "-"], &z));
+    let o = zipnn_stdin(d.path(), &["info", "-"], &z);
+    ok(&o);
+    assert!(
+        stdout(&o).contains("zipnn stream, dtype fp32"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(listing(d.path()), ["in.fp32", "x.znn"]);
+}
+
+#[test]
+fn refuses_to_overwrite_without_force() {
+    let d = tmp();
+    fs::write(d.path().join("a.bin"), b"first version of the data").unwrap();
+    ok(&zipnn(d.path(), &["compress", "a.bin"]));
+    let before = fs::read(d.path().join("a.bin.znn")).unwrap();
+    fs::write(d.path().join("a.bin"), b"second, different version").unwrap();
+
+    let o = zipnn(d.path(), &["compress", "a.bin"]);
+    assert_eq!(code(&o), 4);
+    assert!(
+        stderr(&o).contains("zipnn: a.bin.znn: already exists"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read(d.path().join("a.bin.znn")).unwrap(), before);
+    assert_eq!(
+        listing(d.path()),
+        ["a.bin", "a.bin.znn"],
+        "no temporary file left"
+    );
+
+    // Decompressing onto an existing file is refused the same way.
+    let o = zipnn(d.path(), &["decompress", "a.bin.znn"]);
+    assert_eq!(code(&o), 4);
+    assert!(
+        stderr(&o).contains("zipnn: a.bin: already exists"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        fs::read(d.path().join("a.bin")).unwrap(),
+        b"second, different version"
+    );
+
+    // -f overwrites.
+    ok(&zipnn(d.path(), &["compress", "-f", "a.bin"]));
+    assert_ne!(fs::read(d.path().join("a.bin.znn")).unwrap(), before);
+    ok(&zipnn(
+        d.path(),
+        &["decompress", "-f", "a.bin.znn", "-o", "a.bin"],
+    ));
+    assert_eq!(
+        fs::read(d.path().join("a.bin")).unwrap(),
+        b"second, different version"
+    );
+}
+
+#[test]
+fn missing_input_is_an_io_error() {
+    let d = tmp();
+    for cmd in ["compress", "decompress", "info", "verify", "bench"] {
+        let o = zipnn(d.path(), &[cmd, "nope.znn"]);
+        assert_eq!(code(&o), 3, "{cmd}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("zipnn: nope.znn: No such file or directory"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+    }
+    assert!(listing(d.path()).is_empty(), "{:?}", listing(d.path()));
+    // With several inputs the others are still done, and the exit code is the worst.
+    fs::write(d.path().join("b.bin"), b"some bytes").unwrap();
+    let o = zipnn(d.path(), &["compress", "-q", "nope.bin", "b.bin"]);
+    assert_eq!(code(&o), 3);
+    assert!(d.path().join("b.bin.znn").exists());
+}
+
+/// Damaged input: decompress and verify fail with the data exit code and leave no output.
+#[track_caller]
+fn assert_corrupt_fails(dir: &Path, name: &str) {
+    let before = listing(dir);
+    let o = zipnn(dir, &["decompress", name, "-o", "out"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("zipnn: {name}: ")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(listing(dir), before, "no output or temporary file left");
+    let o = zipnn(dir, &["verify", name]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("zipnn: {name}: ")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn corrupt_input_fails_with_the_data_code_and_leaves_nothing() {
+    let d = tmp();
+    let p = d.path();
+    fs::write(p.join("w.bf16"), fs::read(BF16).unwrap()).unwrap();
+    ok(&zipnn(
+        p,
+        &["compress", "-t", "bf16", "--block-size", "256K", "w.bf16"],
+    ));
+    let len = fs::metadata(p.join("w.bf16.znn")).unwrap().len() as usize;
+    fs::copy(p.join("w.bf16.znn"), p.join("payload.znn")).unwrap();
+    flip_byte(&p.join("payload.znn"), len / 2);
+    assert_corrupt_fails(p, "payload.znn");
+    let o = zipnn(p, &["verify", "payload.znn"]);
+    assert!(stderr(&o).contains("checksum mismatch"), "{}", stderr(&o));
+
+    // A damaged index or trailer, a truncated stream, a foreign file.
+    fs::copy(p.join("w.bf16.znn"), p.join("trailer.znn")).unwrap();
+    flip_byte(&p.join("trailer.znn"), len - 20);
+    assert_corrupt_fails(p, "trailer.znn");
+    let z = fs::read(p.join("w.bf16.znn")).unwrap();
+    fs::write(p.join("short.znn"), &z[..len - 100]).unwrap();
+    assert_corrupt_fails(p, "short.znn");
+    fs::write(p.join("foreign.znn"), b"PK\x03\x04 not ours at all").unwrap();
+    assert_corrupt_fails(p, "foreign.znn");
+    let o = zipnn(p, &["info", "foreign.znn"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("not zipnn data"), "{}", stderr(&o));
+
+    // An archive: a byte of the last tensor's frame, and one of the JSON header.
+    fs::write(p.join("m.safetensors"), safetensors_file()).unwrap();
+    ok(&zipnn(p, &["compress", "m.safetensors"]));
+    let alen = fs::metadata(p.join("m.safetensors.znn")).unwrap().len() as usize;
+    fs::copy(p.join("m.safetensors.znn"), p.join("tensor.znn")).unwrap();
+    flip_byte(&p.join("tensor.znn"), alen - 300);
+    assert_corrupt_fails(p, "tensor.znn");
+    let o = zipnn(p, &["verify", "tensor.znn"]);
+    assert!(
+        stderr(&o).contains("tensor \"query.weight\""),
+        "{}",
+        stderr(&o)
+    );
+    fs::copy(p.join("m.safetensors.znn"), p.join("header.znn")).unwrap();
+    flip_byte(&p.join("header.znn"), 60);
+    assert_corrupt_fails(p, "header.znn");
+
+    // A single frame (as the library and the SDKs write them).
+    let frame = zipnn::compress(
+        &fs::read(BF16).unwrap(),
+        &zipnn::Options::new(zipnn::DType::Bf16),
+    )
+    .unwrap();
+    fs::write(p.join("one.znn"), &frame).unwrap();
+    ok(&zipnn(p, &["verify", "one.znn"]));
+    fs::copy(p.join("one.znn"), p.join("frame.znn")).unwrap();
+    flip_byte(&p.join("frame.znn"), frame.len() - 10);
+    assert_corrupt_fails(p, "frame.znn");
+
+    // Writing to standard output: the damaged stream still fails with the data code.
+    let o = zipnn(p, &["decompress", "-c", "payload.znn"]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn single_frames_decompress_and_show_their_chunks() {
+    let d = tmp();
+    let orig = fs::read(BF16).unwrap();
+    let opts = zipnn::Options {
+        chunk_size: 256 * 1024,
+        ..zipnn::Options::new(zipnn::DType::Bf16)
+    };
+    let frame = zipnn::compress(&orig, &opts).unwrap();
+    fs::write(d.path().join("f.znn"), &frame).unwrap();
+    ok(&zipnn(d.path(), &["decompress", "f.znn"]));
+    assert_eq!(fs::read(d.path().join("f")).unwrap(), orig);
+    let o = zipnn(d.path(), &["info", "f.znn"]);
+    ok(&o);
+    let text = stdout(&o);
+    assert!(
+        text.contains("zipnn frame, dtype bf16, 5 chunks of 262144 bytes"),
+        "{text}"
+    );
+    assert!(text.contains("huffman"), "{text}");
+    let total = text.lines().last().unwrap();
+    assert!(
+        total.starts_with("total") && total.contains(&frame.len().to_string()),
+        "{text}"
+    );
+}
+
+#[test]
+fn stream_info_lists_frames() {
+    let d = tmp();
+    fs::write(d.path().join("w"), fs::read(BF16).unwrap()).unwrap();
+    ok(&zipnn(
+        d.path(),
+        &["compress", "-t", "bf16", "--block-size", "512K", "w"],
+    ));
+    let o = zipnn(d.path(), &["info", "w.znn"]);
+    ok(&o);
+    let text = stdout(&o);
+    // 1179648 bytes in blocks of 524288: three frames, the last 131072 bytes.
+    assert!(
+        text.contains("zipnn stream, dtype bf16, 3 frames of 524288 bytes"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("2 ") && l.contains("131072")),
+        "{text}"
+    );
+    let o = zipnn(d.path(), &["info", "--json", "w.znn"]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["frame_count"], 3);
+    assert_eq!(v[0]["original_size"], 1179648);
+    assert_eq!(v[0]["frames"][2]["original_size"], 131072);
+}
+
+fn write_tree(root: &Path, files: &[(&str, &[u8])]) {
+    for (name, data) in files {
+        let p = root.join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+}
+
+#[test]
+fn directories_recurse_and_mirror() {
+    let d = tmp();
+    let p = d.path();
+    let bf16 = fs::read(BF16).unwrap();
+    let st = safetensors_file();
+    let files: Vec<(&str, &[u8])> = vec![
+        ("model/a.bin", &bf16),
+        ("model/sub/b.safetensors", &st),
+        ("model/sub/deeper/c.txt", b"hello"),
+        ("model/empty", b""),
+    ];
+    write_tree(p, &files);
+    fs::write(p.join("model/old.znn"), b"already compressed").unwrap();
+
+    // Without -r a directory is a usage error.
+    let o = zipnn(p, &["compress", "model"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("zipnn: model: is a directory"),
+        "{}",
+        stderr(&o)
+    );
+
+    // -r -o DIR mirrors the tree; .znn files are skipped.
+    ok(&zipnn(
+        p,
+        &["-T", "2", "compress", "-r", "model", "-o", "packed", "-q"],
+    ));
+    let mut got = Vec::new();
+    walk(&p.join("packed"), &p.join("packed"), &mut got);
+    assert_eq!(
+        got,
+        [
+            "a.bin.znn",
+            "empty.znn",
+            "sub/b.safetensors.znn",
+            "sub/deeper/c.txt.znn"
+        ]
+    );
+    assert_eq!(
+        &fs::read(p.join("packed/sub/b.safetensors.znn")).unwrap()[..4],
+        b"\x89ZNT"
+    );
+
+    // Decompress -r takes only .znn files.
+    fs::write(p.join("packed/notes.txt"), b"not compressed").unwrap();
+    ok(&zipnn(
+        p,
+        &["decompress", "-r", "packed", "-o", "unpacked", "-q"],
+    ));
+    for (name, data) in &files {
+        let rel = name.strip_prefix("model/").unwrap();
+        assert_eq!(
+            &fs::read(p.join("unpacked").join(rel)).unwrap(),
+            data,
+            "{rel}"
+        );
+    }
+    assert!(!p.join("unpacked/notes.txt").exists());
+
+    // Without -o, outputs go next to the inputs.
+    ok(&zipnn(p, &["compress", "-r", "-q", "model"]));
+    assert!(p.join("model/sub/deeper/c.txt.znn").exists());
+    assert!(p.join("model/a.bin.znn").exists());
+    assert!(!p.join("model/old.znn.znn").exists());
+    // A second run refuses every existing output, and says which.
+    let o = zipnn(p, &["compress", "-r", "model"]);
+    assert_eq!(code(&o), 4);
+    assert!(
+        stderr(&o).contains("model/sub/deeper/c.txt.znn: already exists"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            walk(root, &e, out);
+        } else {
+            out.push(e.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+#[test]
+fn bench_prints_ratio_and_speed() {
+    let d = tmp();
+    fs::write(d.path().join("m.safetensors"), safetensors_file()).unwrap();
+    let o = zipnn(
+        d.path(),
+        &["bench", "-t", "bf16", "-n", "1", BF16, "m.safetensors"],
+    );
+    ok(&o);
+    let text = stdout(&o);
+    assert!(
+        text.contains("ratio") && text.contains("comp MB/s"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.contains("minilm-l0-ffn-in.bf16"))
+        .unwrap();
+    assert!(
+        row.contains("stream") && row.contains("bf16") && row.contains("round trip ok"),
+        "{row}"
+    );
+    assert!(row.contains("1179648"), "{row}");
+    let ratio: f64 = row
+        .split_whitespace()
+        .find(|w| w.starts_with("0."))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ratio > 0.6 && ratio < 0.7, "{row}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("m.safetensors"))
+        .unwrap();
+    assert!(
+        row.contains("archive (3 tensors)") && row.contains("BF16,F32,I64"),
+        "{row}"
+    );
+    assert!(
+        listing(d.path()) == ["m.safetensors"],
+        "bench writes no file"
+    );
+}
+
+#[test]
+fn usage_errors() {
+    let d = tmp();
+    let p = d.path();
+    fs::write(p.join("a.bin"), b"data").unwrap();
+    // No .znn suffix and no -o.
+    let o = zipnn(p, &["decompress", "a.bin"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("zipnn: a.bin: unknown suffix"),
+        "{}",
+        stderr(&o)
+    );
+    // Bad values, conflicting flags, unknown commands.
+    for args in [
+        &["compress", "--dtype", "fp12", "a.bin"][..],
+        &["compress", "--level", "9", "a.bin"],
+        &["compress", "--chunk-size", "100", "a.bin"],
+        &["compress", "-t", "fp32", "--chunk-size", "1026", "a.bin"],
+        &["compress", "--block-size", "1G", "a.bin"],
+        &["compress", "-c", "-o", "x", "a.bin"],
+        &["compress", "-c", "a.bin", "a.bin"],
+        &["frobnicate"],
+        &["info"],
+    ] {
+        let o = zipnn(p, args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+    }
+    assert_eq!(listing(p), ["a.bin"]);
+    // The exit codes are in the help.
+    let o = zipnn(p, &["--help"]);
+    ok(&o);
+    assert!(stdout(&o).contains("Exit codes:") && stdout(&o).contains("4  an output file exists"));
+    let o = zipnn(p, &["compress", "--help"]);
+    assert!(stdout(&o).contains("--dtype") && stdout(&o).contains("fp8_e4m3"));
+}
