@@ -207,8 +207,8 @@ pub fn check_archive(ar: &Archive<'_>) -> Result<(), (String, zipnn::Error)> {
     for t in ar.tensors() {
         let fail = |e| (t.name.clone(), e);
         let f = ar.frame(&t.name).map_err(fail)?;
-        zipnn::verify(f).map_err(fail)?;
-        let info = zipnn::frame_info(f).map_err(fail)?;
+        zipnn::verify(&f).map_err(fail)?;
+        let info = zipnn::frame_info(&f).map_err(fail)?;
         if info.original_size != t.data_offsets.1 - t.data_offsets.0 {
             return Err(fail(zipnn::Error::Corrupt));
         }
@@ -245,11 +245,12 @@ pub fn restore_archive(
         threads,
         max_size: 0,
     };
-    for t in ar.tensors() {
+    for (i, t) in ar.tensors().iter().enumerate() {
         let len = (t.data_offsets.1 - t.data_offsets.0) as usize;
         let bad = |e| tensor_failure(in_name, &t.name, e);
-        let f = ar.frame(&t.name).map_err(bad)?;
-        let n = zipnn::decompress_into_with(f, &mut buf[..len], &dopts).map_err(bad)?;
+        let n = ar
+            .decode_at(i, None, &mut buf[..len], &dopts)
+            .map_err(bad)?;
         if n != len {
             return Err(bad(zipnn::Error::Corrupt));
         }
@@ -269,12 +270,12 @@ pub fn restore_archive_into(ar: &Archive<'_>, threads: u32, dst: &mut [u8]) -> z
         threads,
         max_size: 0,
     };
-    for t in ar.tensors() {
+    for (i, t) in ar.tensors().iter().enumerate() {
         let (b, e) = (
             data_at + t.data_offsets.0 as usize,
             data_at + t.data_offsets.1 as usize,
         );
-        let n = zipnn::decompress_into_with(ar.frame(&t.name)?, &mut dst[b..e], &dopts)?;
+        let n = ar.decode_at(i, None, &mut dst[b..e], &dopts)?;
         if n != e - b {
             return Err(zipnn::Error::Corrupt);
         }
