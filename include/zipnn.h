@@ -21,7 +21,7 @@
 #endif
 
 /* Static initialiser equal to what zipnn_options_init() writes. */
-#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 262144, 3, 1, 0.95f, 1, 0, { 0, 0, 0, 0, 0, 0, 0, 0 } }
+#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 262144, 3, 1, 0.95f, 1, 0, 0, 0, { 0, 0, 0, 0, 0, 0 } }
 
 
 /*
@@ -681,7 +681,8 @@ zipnn_status zipnn_safetensors_compress_bound(const struct zipnn_options *opts,
 /*
  Compresses the safetensors file at `src` into an archive at `dst`: each tensor coded
  with its own dtype (`opts.dtype` and `opts.bg_partitions` are ignored; a lossy mode
- applies to float tensors only), tied tensors stored once, and, when `base` is not NULL,
+ applies to the float tensors whose dtype it suits and must suit one of bf16, fp16, fp32
+ and fp64), tied tensors stored once, and, when `base` is not NULL,
  each tensor that the base file (`base_size` bytes of the base model's safetensors) has
  with the same name, dtype and shape coded as a delta against it. Errors:
  `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,

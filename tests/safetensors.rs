@@ -166,7 +166,7 @@ fn tied_tensors_are_stored_once_and_restored() {
             ("embed", "BF16", vec![10000], w.clone()),
             ("middle", "BF16", vec![10000], other.clone()),
             ("lm_head", "BF16", vec![10000], w.clone()),
-            // Same bytes, other dtype: still a tie (the bytes are what is stored).
+            // Same bytes, another dtype: not a tie (its frame is coded for its own dtype).
             ("as_i16", "I16", vec![10000], w.clone()),
         ],
         None,
@@ -180,10 +180,15 @@ fn tied_tensors_are_stored_once_and_restored() {
     );
     let archive = safetensors::compress(&file, &Options::default()).unwrap();
     let two = safetensors::compress(&untied, &Options::default()).unwrap();
-    // The two ties cost an index entry each, not a frame.
+    // The tie costs an index entry, not a frame; the I16 copy has its own frame.
+    let i16_opts = Options {
+        bg_partitions: 2,
+        ..Options::new(DType::Raw)
+    };
+    let i16_frame = zipnn::compress(&w, &i16_opts).unwrap().len();
     assert!(
-        archive.len() < two.len() + 200,
-        "{} vs {}",
+        archive.len() < two.len() + i16_frame + 400,
+        "{} vs {} + {i16_frame}",
         archive.len(),
         two.len()
     );
@@ -193,7 +198,10 @@ fn tied_tensors_are_stored_once_and_restored() {
     );
     let a = Archive::open(&archive).unwrap();
     assert_eq!(a.stored(2), Some(safetensors::Stored::Tied(0)));
-    assert_eq!(a.stored(3), Some(safetensors::Stored::Tied(0)));
+    assert!(matches!(
+        a.stored(3),
+        Some(safetensors::Stored::Frame { .. })
+    ));
     assert_eq!(a.tensor("lm_head").unwrap(), w);
     assert_eq!(a.tensor("as_i16").unwrap(), w);
     assert_eq!(a.restore().unwrap(), file);
@@ -202,6 +210,14 @@ fn tied_tensors_are_stored_once_and_restored() {
     let mut bad = archive.clone();
     bad[entry..entry + 8].copy_from_slice(&(safetensors::REF_BIT | 2).to_le_bytes());
     let body_end = safetensors::FIXED_SIZE + a.header_json().len() + 4 * safetensors::ENTRY_SIZE;
+    // Each tensor's frame is coded for its own dtype, so with a lossy mode the I16 copy
+    // stays exact while the BF16 original is rounded.
+    let lossy = Options {
+        lossy: zipnn::Lossy::Mantissa { bits: 2 },
+        ..Options::default()
+    };
+    let la = safetensors::compress(&file, &lossy).unwrap();
+    assert_eq!(Archive::open(&la).unwrap().tensor("as_i16").unwrap(), w);
     let sum = zipnn::frame::checksum(&bad[safetensors::FIXED_SIZE..body_end]);
     bad[32..40].copy_from_slice(&sum.to_le_bytes());
     let fixed_sum = zipnn::frame::checksum(&bad[..40]);
@@ -310,6 +326,33 @@ fn delta_archives_need_their_base() {
         a.restore_with_base(Some(&ob)).unwrap_err(),
         Error::BaseMismatch
     );
+    // A tied copy of a delta tensor decodes with its original's base tensor.
+    let f = SafeTensors::parse(&ft).unwrap();
+    let mut with_tie: Vec<(&str, &str, Vec<u64>, Vec<u8>)> = f
+        .tensors
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.dtype.as_str(),
+                t.shape.clone(),
+                f.bytes(t).to_vec(),
+            )
+        })
+        .collect();
+    let w_bytes = with_tie[with_tie.iter().position(|t| t.0 == "w").unwrap()]
+        .3
+        .clone();
+    with_tie.push(("w_tied", "BF16", vec![200, 100], w_bytes.clone()));
+    let tied_file = build(&with_tie, None);
+    let ta = safetensors::compress_with_base(&tied_file, Some(&base), &Options::default()).unwrap();
+    let ta = Archive::open(&ta).unwrap();
+    assert!(matches!(
+        ta.stored(ta.index_of("w_tied").unwrap()),
+        Some(safetensors::Stored::Tied(_))
+    ));
+    assert_eq!(ta.tensor_with_base("w_tied", Some(&b)).unwrap(), w_bytes);
+    assert_eq!(ta.restore_with_base(Some(&b)).unwrap(), tied_file);
     // A base without the tensor at all is a mismatch too.
     let empty = build(&[], None);
     let eb = SafeTensors::parse(&empty).unwrap();

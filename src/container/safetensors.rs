@@ -229,9 +229,13 @@ fn find_ties(st: &SafeTensors<'_>) -> Vec<Option<usize>> {
         if bytes.is_empty() {
             continue;
         }
+        // Same dtype too: a tie reuses the earlier tensor's frame, which was coded (and,
+        // with a lossy mode, rounded) for that dtype.
         let key = (bytes.len(), checksum(bytes));
         let earlier = seen.entry(key).or_default();
-        match earlier.iter().find(|&&j| st.bytes(&st.tensors[j]) == bytes) {
+        let same =
+            |&&j: &&usize| st.tensors[j].dtype == t.dtype && st.bytes(&st.tensors[j]) == bytes;
+        match earlier.iter().find(same) {
             Some(&j) => ties[i] = Some(j),
             None => earlier.push(i),
         }
@@ -640,7 +644,12 @@ impl Archive<'_> {
         }
         let got = if info.base_hash.is_some() {
             let bt = base.ok_or(Error::BaseRequired)?;
-            let bb = bt.matching(t).ok_or(Error::BaseMismatch)?;
+            // A tied tensor shares its original's frame, and so its original's base.
+            let owner = match self.stored[i] {
+                Stored::Tied(j) => &self.tensors[j],
+                Stored::Frame { .. } => t,
+            };
+            let bb = bt.matching(owner).ok_or(Error::BaseMismatch)?;
             crate::decompress_delta_into_with(&frame, bb, &mut dst[..n], opts)?
         } else {
             crate::decompress_into_with(&frame, &mut dst[..n], opts)?
