@@ -9,6 +9,8 @@ Modern API::
     n = zipnn.compress_into(dst, src); n = zipnn.decompress_into(dst, frame)
     zipnn.frame_info(frame); zipnn.decompress_chunk(frame, 0); zipnn.verify(frame)
     zipnn.compress_file("w.bin", "w.bin.znn"); zipnn.decompress_file("w.bin.znn", "w.bin")
+    frame = zipnn.compress(ft, base=base); zipnn.decompress(frame, base=base)   # delta
+    frame = zipnn.compress(w, lossy="mantissa", lossy_param=8)                  # opt-in lossy
     with zipnn.CompressStream(dtype="bf16") as cs:    # incremental (stream format)
         out = cs.compress(piece) + cs.finish()
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from . import _ffi
 from ._api import (
+    LOSSY_MODES,
     STREAM_DEFAULT_BLOCK_SIZE,
     STREAM_MAX_BLOCK_SIZE,
     STREAM_MIN_BLOCK_SIZE,
@@ -101,5 +104,5 @@ __all__ = [
     "BufferTooSmallError", "SourceTooLargeError", "LimitExceededError", "CorruptDataError",
     "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
     "PanicError", "BadSafetensorsError", "LibraryNotFoundError", "DeltaBaseError",
-    "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError",
+    "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError", "LOSSY_MODES",
 ]
