@@ -11,6 +11,8 @@ Modern API::
     zipnn.compress_file("w.bin", "w.bin.znn"); zipnn.decompress_file("w.bin.znn", "w.bin")
     frame = zipnn.compress(ft, base=base); zipnn.decompress(frame, base=base)   # delta
     frame = zipnn.compress(w, lossy="mantissa", lossy_param=8)                  # opt-in lossy
+    zipnn.safetensors.compress_file("m.safetensors", "m.znt")                   # archives
+    with zipnn.safetensors.safe_open("m.znt", framework="pt") as f: f.get_tensor("w")
     with zipnn.CompressStream(dtype="bf16") as cs:    # incremental (stream format)
         out = cs.compress(piece) + cs.finish()
 
@@ -89,6 +91,7 @@ _load()  # fail at import, with the list of paths tried, when the library is mis
 
 from . import zipnn  # noqa: E402  (the reference package's interface: zipnn.zipnn.ZipNN)
 from .zipnn import ZipNN  # noqa: E402
+from . import safetensors  # noqa: E402  (safetensors archives: zipnn.safetensors.safe_open, ...)
 
 __version__ = "0.1.0"
 
@@ -105,4 +108,5 @@ __all__ = [
     "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
     "PanicError", "BadSafetensorsError", "LibraryNotFoundError", "DeltaBaseError",
     "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError", "LOSSY_MODES",
+    "safetensors",
 ]
