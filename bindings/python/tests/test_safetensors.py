@@ -127,7 +127,7 @@ def test_numpy_load_file_all_dtypes(st_file, tmp_path):
 
 
 def test_torch_tensors_are_writable_and_own_memory(st_file, tmp_path):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     path, raw, tensors = st_file
     arc = tmp_path / "m.znt"
     zst.compress_file(path, arc)
@@ -344,7 +344,7 @@ def test_delta_archive_with_base(delta_files, tmp_path):
                 continue
             assert f.get_tensor(name).tobytes() == data, name
     # base given as bytes, and every dtype through torch
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     got = zst.load_file(arc, base=base_raw)
     for name, (dt, shape, data) in ft_t.items():
         assert torch_bytes(got[name]) == data, name
