@@ -28,9 +28,10 @@ fi
 [[ -f "$venv/.gitignore" ]] || printf '*\n' > "$venv/.gitignore"
 py="$venv/bin/python"
 
-log "installing test dependencies (numpy, ml_dtypes, pytest)"
+log "installing test dependencies (numpy, ml_dtypes, pytest, safetensors)"
 "$py" -m pip install --quiet --upgrade pip setuptools wheel
-"$py" -m pip install --quiet numpy ml_dtypes pytest
+# safetensors: the tests compare zipnn.safetensors' loaders with the reference loaders.
+"$py" -m pip install --quiet numpy ml_dtypes pytest safetensors
 
 if [[ "${ZIPNN_NO_TORCH:-0}" != "1" ]]; then
   log "installing torch from PyPI (large on first run)"

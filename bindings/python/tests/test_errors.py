@@ -159,3 +159,18 @@ def test_array_errors():
     ro = np.zeros(100, np.uint8)
     ro.flags.writeable = False
     raises(zipnn.InvalidOptionError, -2, zipnn.decompress_into, ro, frame)
+
+
+def test_classes_of_the_delta_archive_and_file_codes():
+    assert _errors.ERROR_CLASSES[-5] is zipnn.BaseRequiredError
+    assert _errors.ERROR_CLASSES[-6] is zipnn.BaseMismatchError
+    assert _errors.ERROR_CLASSES[-7] is zipnn.NotFoundError
+    assert _errors.ERROR_CLASSES[-41] is zipnn.FileIOError
+    for cls in (zipnn.BaseRequiredError, zipnn.BaseMismatchError):
+        assert issubclass(cls, zipnn.DeltaBaseError) and issubclass(cls, ValueError)
+    assert issubclass(zipnn.NotFoundError, KeyError)
+    assert issubclass(zipnn.FileIOError, OSError)
+    e = zipnn.NotFoundError(zipnn.error_string(-7), detail="tensor 'x'")
+    assert str(e) == "tensor 'x': no tensor of that name (zipnn status -7)"  # not repr'd
+    e = zipnn.FileIOError(zipnn.error_string(-41), detail="open", filename="/x")
+    assert e.filename == "/x" and e.code == -41 and "could not be opened" in str(e)

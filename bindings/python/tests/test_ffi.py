@@ -48,6 +48,16 @@ def test_structs_match_header(header_text):
     assert [f for f, _ in _ffi.zipnn_options._fields_] == structs["zipnn_options"]
     assert [f for f, _ in _ffi.zipnn_frame_info._fields_] == structs["zipnn_frame_info"]
     assert [f for f, _ in _ffi.zipnn_stream_info._fields_] == structs["zipnn_stream_info"]
+    assert [f for f, _ in _ffi.zipnn_tensor_info._fields_] == structs["zipnn_tensor_info"]
+    assert set(structs) == {"zipnn_options", "zipnn_frame_info", "zipnn_stream_info",
+                            "zipnn_tensor_info"}
+
+
+def test_struct_sizes():
+    # The C ABI keeps zipnn_options at 80 bytes (lossy fields took two reserved words).
+    assert ctypes.sizeof(_ffi.zipnn_options) == 80
+    assert ctypes.sizeof(_ffi.zipnn_frame_info) == 72
+    assert ctypes.sizeof(_ffi.zipnn_tensor_info) == 88
 
 
 def test_defines_match_header(header_text):
@@ -62,7 +72,8 @@ def test_options_init_matches_struct():
     zipnn._lib.lib().zipnn_options_init(ctypes.byref(o))
     assert o.struct_size == ctypes.sizeof(_ffi.zipnn_options)
     assert o.chunk_size == 262144 and abs(o.threshold - 0.95) < 1e-6
-    assert list(o.reserved) == [0] * 8
+    assert list(o.reserved) == [0] * 6
+    assert o.lossy_mode == _ffi.ZIPNN_LOSSY_NONE and o.lossy_param == 0
 
 
 def test_versions():

@@ -63,10 +63,8 @@ def test_option_mapping_reaches_the_library():
 
 
 @pytest.mark.parametrize("option,value", [
-    ("delta_compressed_type", "byte"),
-    ("lossy_compressed_type", "integer"),
-    ("lossy_compressed_factor", 20),
-    ("signbit_to_lsb", True),
+    ("lossy_compressed_type", "unsign"),
+    ("lossy_compressed_type", 2),
     ("is_monotonic", 1),
     ("byte_reorder", 220),
     ("reorder_signbit", 16),
@@ -130,12 +128,142 @@ def test_streaming_chunk_options_must_agree():
 
 def test_unsupported_call_arguments():
     z = zipnn_pkg.ZipNN()
-    for kw in ({"lossy_compressed_type": "integer"}, {"lossy_compressed_factor": 3},
-               {"delta_second_data": b"x"}, {"compress_cpu_gpu": "gpu"}):
+    for kw in ({"compress_cpu_gpu": "gpu"}, {"lossy_compressed_type": "unsign"}):
         with pytest.raises(NotSupportedYetError):
             z.compress(b"abc", **kw)
     with pytest.raises(NotSupportedYetError):
         z.decompress(z.compress(b"abc"), decompress_cpu_gpu="gpu")
+    # delta_second_data without delta_compressed_type: an error, as in the reference
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="delta"):
+        z.compress(b"abc", delta_second_data=b"xyz")
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="delta"):
+        z.decompress(z.compress(b"abc"), delta_second_data=b"xyz")
+    for bad in ({"delta_compressed_type": "torch"}, {"lossy_compressed_type": "cubic"},
+                {"lossy_compressed_factor": -1}, {"lossy_compressed_factor": "27"}):
+        with pytest.raises(zipnn_pkg.InvalidOptionError):
+            zipnn_pkg.ZipNN(**bad)
+
+
+def test_signbit_to_lsb_is_accepted_and_changes_nothing():
+    data = bytes(range(256)) * 100
+    a = zipnn_pkg.ZipNN(signbit_to_lsb=True, bytearray_dtype="bfloat16")
+    b = zipnn_pkg.ZipNN(signbit_to_lsb=False, bytearray_dtype="bfloat16")
+    assert a.signbit_to_lsb and not b.signbit_to_lsb
+    assert a.compress(data) == b.compress(data)
+    assert a.decompress(a.compress(data)) == data
+
+
+def _ulp32(x):
+    np = pytest.importorskip("numpy")
+    return np.spacing(np.abs(x).astype(np.float32)).astype(np.float64)
+
+
+def test_lossy_integer_default_factor_on_float32():
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    t = torch.randn(64, 100, dtype=torch.float32)
+    keep = t.clone()
+    z = zipnn_pkg.ZipNN(input_format="torch", lossy_compressed_type="integer")
+    assert z.lossy_compressed_type == "integer" and z.lossy_compressed_factor == 27
+    frame = z.compress(t)
+    info = zipnn_pkg.frame_info(frame)
+    assert info.lossy == "integer" and info.lossy_param == 27
+    back = z.decompress(frame)
+    assert isinstance(back, torch.Tensor) and back.dtype == torch.float32 and back.shape == t.shape
+    x, y = t.double().numpy(), back.double().numpy()
+    assert np.all(np.abs(y - x) <= 2.0 ** -28 + _ulp32(x) / 2)
+    assert torch.equal(t, keep)
+    # the other spellings of the reference's EnumLossy, and a factor per call
+    for kind in ("INTEGER", 1):
+        f = zipnn_pkg.ZipNN(lossy_compressed_type=kind, lossy_compressed_factor=12).compress(t)
+        assert zipnn_pkg.frame_info(f).lossy_param == 12
+    f = zipnn_pkg.ZipNN().compress(t, lossy_compressed_type="integer", lossy_compressed_factor=20)
+    assert zipnn_pkg.frame_info(f).lossy == "integer" and zipnn_pkg.frame_info(f).lossy_param == 20
+    f = z.compress(t, lossy_compressed_factor=16)
+    assert zipnn_pkg.frame_info(f).lossy_param == 16
+
+
+def test_lossy_on_bytes_needs_a_float_dtype():
+    np = pytest.importorskip("numpy")
+    x = np.random.default_rng(0).standard_normal(5000).astype(np.float32)
+    z = zipnn_pkg.ZipNN(bytearray_dtype="float32", lossy_compressed_type="integer",
+                        lossy_compressed_factor=16)
+    back = np.frombuffer(z.decompress(z.compress(x.tobytes())), np.float32)
+    assert np.all(np.abs(back.astype(np.float64) - x) <= 2.0 ** -17 + _ulp32(x) / 2)
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="float"):
+        zipnn_pkg.ZipNN(lossy_compressed_type="integer").compress(x.tobytes())
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="float"):
+        zipnn_pkg.ZipNN(lossy_compressed_type="integer").compress(np.arange(10, dtype=np.int32))
+    # bg_partitions=1 (raw coding) does not hide the array's float dtype from lossy
+    f = zipnn_pkg.ZipNN(bg_partitions=1, lossy_compressed_type="integer").compress(x)
+    assert zipnn_pkg.frame_info(f).lossy == "integer"
+
+
+def test_lossy_factor_must_suit_the_dtype():
+    torch = pytest.importorskip("torch")
+    t = torch.randn(1000).to(torch.bfloat16)
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="lossy_param"):
+        zipnn_pkg.ZipNN(lossy_compressed_type="integer").compress(t)  # 27 > 14 for bf16
+    frame = zipnn_pkg.ZipNN(lossy_compressed_type="integer", lossy_compressed_factor=10).compress(t)
+    back = zipnn_pkg.decompress(frame, out="torch")
+    assert back.dtype == torch.bfloat16
+    assert torch.all((back.float() - t.float()).abs() <= 2.0 ** -11 + t.float().abs() * 2.0 ** -8)
+
+
+def test_delta_byte():
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, 100_000, dtype=np.uint8).tobytes()
+    data = bytearray(base)
+    data[::997] = bytes(len(data[::997]))
+    data = bytes(data)
+    z = zipnn_pkg.ZipNN(delta_compressed_type="byte")
+    frame = z.compress(data, delta_second_data=base)
+    assert zipnn_pkg.frame_info(frame).is_delta
+    assert len(frame) < len(zipnn_pkg.ZipNN().compress(data)) // 5
+    assert z.decompress(frame, delta_second_data=base) == data
+    with pytest.raises(zipnn_pkg.BaseRequiredError):
+        z.decompress(frame)
+    with pytest.raises(zipnn_pkg.BaseMismatchError):
+        z.decompress(frame, delta_second_data=data)
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="delta_second_data"):
+        z.compress(data)
+    with pytest.raises(ValueError):  # lengths differ (BaseMismatchError is a ValueError)
+        z.compress(data, delta_second_data=base[:-1])
+
+
+def test_delta_torch_and_numpy():
+    torch = pytest.importorskip("torch")
+    base = torch.randn(128, 64).to(torch.bfloat16)
+    ft = (base.float() + 0.001 * torch.randn(128, 64)).to(torch.bfloat16)
+    z = zipnn_pkg.ZipNN(input_format="torch", delta_compressed_type="byte")
+    back = z.decompress(z.compress(ft, delta_second_data=base), delta_second_data=base)
+    assert back.dtype == torch.bfloat16 and torch.equal(back, ft)
+    zn = zipnn_pkg.ZipNN(input_format="numpy", delta_compressed_type="byte")
+    a, b = ft.float().numpy(), base.float().numpy()
+    assert (zn.decompress(zn.compress(a, delta_second_data=b), delta_second_data=b) == a).all()
+
+
+def test_delta_file(tmp_path):
+    base = bytes(range(256)) * 400
+    data = bytes(x ^ (i % 101 == 0) for i, x in enumerate(base))
+    bp = tmp_path / "base.bin"
+    bp.write_bytes(base)
+    z = zipnn_pkg.ZipNN(delta_compressed_type="file")
+    frame = z.compress(data, delta_second_data=str(bp))
+    assert z.decompress(frame, delta_second_data=str(bp)) == data
+    with pytest.raises(zipnn_pkg.InvalidOptionError, match="path"):
+        z.compress(data, delta_second_data=base)
+    # file to file with a delta: one frame (stream frames are never deltas)
+    src, comp, out = tmp_path / "in.bin", tmp_path / "c.znn", tmp_path / "out.bin"
+    src.write_bytes(data)
+    zf = zipnn_pkg.ZipNN(delta_compressed_type="file", input_type="file", compressed_ret_type="file",
+                         compressed_file=str(comp), decompressed_ret_type="file",
+                         decompressed_file=str(out))
+    assert zf.compress(str(src), delta_second_data=bp) == 0
+    assert comp.read_bytes()[:4] == b"\x89ZNN"
+    assert zf.decompress(delta_second_data=bp) == 0
+    assert out.read_bytes() == data
 
 
 def test_defaults_are_accepted():

@@ -9,6 +9,10 @@ Modern API::
     n = zipnn.compress_into(dst, src); n = zipnn.decompress_into(dst, frame)
     zipnn.frame_info(frame); zipnn.decompress_chunk(frame, 0); zipnn.verify(frame)
     zipnn.compress_file("w.bin", "w.bin.znn"); zipnn.decompress_file("w.bin.znn", "w.bin")
+    frame = zipnn.compress(ft, base=base); zipnn.decompress(frame, base=base)   # delta
+    frame = zipnn.compress(w, lossy="mantissa", lossy_param=8)                  # opt-in lossy
+    zipnn.safetensors.compress_file("m.safetensors", "m.znt")                   # archives
+    with zipnn.safetensors.safe_open("m.znt", framework="pt") as f: f.get_tensor("w")
     with zipnn.CompressStream(dtype="bf16") as cs:    # incremental (stream format)
         out = cs.compress(piece) + cs.finish()
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from . import _ffi
 from ._api import (
+    LOSSY_MODES,
     STREAM_DEFAULT_BLOCK_SIZE,
     STREAM_MAX_BLOCK_SIZE,
     STREAM_MIN_BLOCK_SIZE,
@@ -54,14 +59,19 @@ from ._dtypes import DTYPE_CODES as DTYPES
 from ._errors import (
     AllocationError,
     BadSafetensorsError,
+    BaseMismatchError,
+    BaseRequiredError,
     BufferTooSmallError,
     ChecksumError,
     CorruptDataError,
+    DeltaBaseError,
+    FileIOError,
     InternalError,
     InvalidOptionError,
     LibraryNotFoundError,
     LimitExceededError,
     NotAFrameError,
+    NotFoundError,
     NotSupportedYetError,
     NullPointerError,
     PanicError,
@@ -81,6 +91,7 @@ _load()  # fail at import, with the list of paths tried, when the library is mis
 
 from . import zipnn  # noqa: E402  (the reference package's interface: zipnn.zipnn.ZipNN)
 from .zipnn import ZipNN  # noqa: E402
+from . import safetensors  # noqa: E402  (safetensors archives: zipnn.safetensors.safe_open, ...)
 
 __version__ = "0.1.0"
 
@@ -95,5 +106,7 @@ __all__ = [
     "UnsupportedFlagsError", "UnsupportedCodecError", "NotSupportedYetError",
     "BufferTooSmallError", "SourceTooLargeError", "LimitExceededError", "CorruptDataError",
     "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
-    "PanicError", "BadSafetensorsError", "LibraryNotFoundError",
+    "PanicError", "BadSafetensorsError", "LibraryNotFoundError", "DeltaBaseError",
+    "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError", "LOSSY_MODES",
+    "safetensors",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 from . import _dtypes, _ffi
 from ._buffers import OutBytes, destination, source
@@ -29,6 +30,12 @@ METHODS: Dict[str, int] = {
     "raw": _ffi.ZIPNN_METHOD_RAW,
 }
 LEVELS: Dict[str, int] = {"default": 0, "fast": 1, "max": 3}
+LOSSY_MODES: Dict[str, int] = {
+    "none": _ffi.ZIPNN_LOSSY_NONE,
+    "integer": _ffi.ZIPNN_LOSSY_INTEGER,
+    "mantissa": _ffi.ZIPNN_LOSSY_MANTISSA,
+}
+LOSSY_NAMES: Dict[int, str] = {v: k for k, v in LOSSY_MODES.items()}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -85,6 +92,30 @@ def _level_code(level: Any) -> int:
     return _int32("level", level)
 
 
+def _lossy_codes(lossy: Any, lossy_param: Any) -> Tuple[int, int]:
+    """(lossy_mode, lossy_param) for the ``lossy=``/``lossy_param=`` options."""
+    if lossy is None or lossy is False:
+        mode = _ffi.ZIPNN_LOSSY_NONE
+    elif isinstance(lossy, str):
+        key = lossy.strip().lower()
+        if key not in LOSSY_MODES:
+            raise InvalidOptionError(
+                f"unknown lossy mode {lossy!r}; expected one of {', '.join(LOSSY_MODES)}",
+                detail="lossy")
+        mode = LOSSY_MODES[key]
+    else:
+        mode = _uint("lossy", lossy)
+    if mode == _ffi.ZIPNN_LOSSY_NONE:
+        if lossy_param not in (None, 0):
+            raise InvalidOptionError("lossy_param is set but lossy is not", detail="lossy_param")
+        return mode, 0
+    if lossy_param is None:
+        raise InvalidOptionError(
+            f"lossy={LOSSY_NAMES.get(mode, mode)!r} needs lossy_param (the fractional bits "
+            "kept for 'integer', the mantissa bits kept for 'mantissa')", detail="lossy_param")
+    return mode, _uint("lossy_param", lossy_param)
+
+
 def make_options(
     *,
     dtype_code: int = _ffi.ZIPNN_DTYPE_RAW,
@@ -97,6 +128,8 @@ def make_options(
     threshold: Optional[float] = None,
     bg_partitions: Optional[int] = None,
     max_size: Optional[int] = None,
+    lossy: Any = None,
+    lossy_param: Optional[int] = None,
 ) -> _ffi.zipnn_options:
     """A ``zipnn_options`` from keyword values (None = the library default)."""
     o = _ffi.zipnn_options()
@@ -119,6 +152,7 @@ def make_options(
         o.bg_partitions = _uint("bg_partitions", bg_partitions)
     if max_size is not None:
         o.max_decompressed_size = _uint("max_size", max_size, 64)
+    o.lossy_mode, o.lossy_param = _lossy_codes(lossy, lossy_param)
     return o
 
 
@@ -141,6 +175,13 @@ class _Prepared:
         self.meta = _dtypes.encode_metadata(desc, metadata)
 
 
+_LOSSY_HINT = (
+    "options (lossy needs a float dtype: bf16, fp16, fp32 or fp64; 'integer' lossy_param "
+    "at most 14 for 16-bit floats, 30 for fp32, 62 for fp64; 'mantissa' lossy_param below "
+    "7, 10, 23, 52 for bf16, fp16, fp32, fp64)"
+)
+
+
 def _bound(n: int, opts: _ffi.zipnn_options, meta: Optional[bytes]) -> int:
     b = lib().zipnn_compress_bound(n, ctypes.byref(opts))
     if b == 0:
@@ -149,15 +190,24 @@ def _bound(n: int, opts: _ffi.zipnn_options, meta: Optional[bytes]) -> int:
         scratch = (ctypes.c_char * 64)()
         w = ctypes.c_size_t(0)
         st = lib().zipnn_compress(ctypes.byref(opts), None, 0, scratch, 64, ctypes.byref(w))
+        if st == _ffi.ZIPNN_ERROR_INVALID_PARAM and opts.lossy_mode != _ffi.ZIPNN_LOSSY_NONE:
+            raise InvalidOptionError(error_string(st), code=st, detail=_LOSSY_HINT)
         _check(st, "options")  # invalid options raise here
         raise SourceTooLargeError(error_string(_ffi.ZIPNN_ERROR_SRC_TOO_LARGE), detail="compress")
     return b + (len(meta) if meta else 0)
 
 
 def _compress_call(opts: _ffi.zipnn_options, meta: Optional[bytes], src: Any, n: int,
-                   dst: Any, cap: int) -> int:
+                   dst: Any, cap: int, base: Any = None) -> int:
+    """One frame of ``src`` into ``dst``; ``base`` (a ``(pointer, size)`` pair from
+    ``source()``) makes it a delta frame."""
     w = ctypes.c_size_t(0)
-    if meta:
+    if base is not None:
+        bp, bn = base
+        st = lib().zipnn_compress_delta(ctypes.byref(opts), bp, bn, meta or None,
+                                        len(meta) if meta else 0, src, n, dst, cap, ctypes.byref(w))
+        _check(st, "zipnn_compress_delta")
+    elif meta:
         st = lib().zipnn_compress_with_metadata(
             ctypes.byref(opts), meta, len(meta), src, n, dst, cap, ctypes.byref(w))
         _check(st, "zipnn_compress_with_metadata")
@@ -181,6 +231,9 @@ def compress(
     lz4_level: Optional[int] = None,
     threshold: Optional[float] = None,
     bg_partitions: Optional[int] = None,
+    lossy: Any = None,
+    lossy_param: Optional[int] = None,
+    base: Any = None,
 ) -> bytes:
     """Compresses ``data`` into one zipnn frame and returns it as ``bytes``.
 
@@ -197,6 +250,24 @@ def compress(
     plane only below this fraction of raw) and ``bg_partitions`` (byte grouping for "raw":
     1, 2, 4, 8) map to the fields of ``zipnn_options``.
 
+    ``lossy`` (opt-in, float dtypes bf16/fp16/fp32/fp64 only; default None = lossless):
+
+      * ``"integer"`` with ``lossy_param=f``: fixed point, each value stored as
+        ``round_half_even(x * 2**f)``; absolute error at most ``2**-(f+1)`` plus half an
+        ulp of the dtype. ``f`` at most 14 for bf16/fp16, 30 for fp32, 62 for fp64. If a
+        value is not finite or does not fit, the data is coded losslessly instead (the
+        frame's ``FrameInfo.lossy`` then says "none").
+      * ``"mantissa"`` with ``lossy_param=k``: keep ``k`` mantissa bits, round to nearest
+        even; relative error at most ``2**-(k+1)``. ``k`` below 7, 10, 23, 52 for bf16,
+        fp16, fp32, fp64.
+
+    ``base``: compress ``data`` as a delta against ``base`` (bytes-like, numpy array or
+    torch tensor of exactly the same byte length, e.g. the same tensor of the base model).
+    The frame codes ``data XOR base`` and records a hash of ``base``; only
+    ``decompress(frame, base=base)`` with the same base restores it (plain decompress
+    raises BaseRequiredError, another base BaseMismatchError). A different length raises
+    BaseMismatchError. ``base`` is read only, never modified.
+
     ``metadata``: bytes stored verbatim in the frame (bytes input), or a JSON-serialisable
     dict. For an array the frame always carries ``{"dtype", "shape", "lib"}`` (see
     ``zipnn._dtypes``) so that ``decompress(..., out="numpy"|"torch"|"auto")`` rebuilds
@@ -208,16 +279,27 @@ def compress(
     """
     p = _Prepared(data, dtype, metadata, bg_partitions, dict(
         method=method, level=level, threads=threads, chunk_size=chunk_size,
-        zstd_level=zstd_level, lz4_level=lz4_level, threshold=threshold))
-    with source(data) as (src, n):
+        zstd_level=zstd_level, lz4_level=lz4_level, threshold=threshold, lossy=lossy,
+        lossy_param=lossy_param))
+    with source(data) as (src, n), _optional_source(base) as b:
         cap = _bound(n, p.opts, p.meta)
         out = OutBytes(cap)
         try:
-            w = _compress_call(p.opts, p.meta, src, n, out.ptr, cap)
+            w = _compress_call(p.opts, p.meta, src, n, out.ptr, cap, b)
         except BaseException:
             out.discard()
             raise
     return out.finish(w)
+
+
+@contextmanager
+def _optional_source(obj: Any) -> Iterator[Any]:
+    """``source(obj)`` as a ``(pointer, size)`` pair, or None when ``obj`` is None."""
+    if obj is None:
+        yield None
+        return
+    with source(obj) as pair:
+        yield pair
 
 
 def compress_into(dst: Any, src: Any, **options: Any) -> int:
@@ -229,14 +311,17 @@ def compress_into(dst: Any, src: Any, **options: Any) -> int:
     dtype = options.pop("dtype", None)
     metadata = options.pop("metadata", None)
     bg = options.pop("bg_partitions", None)
+    base = options.pop("base", None)
     p = _Prepared(src, dtype, metadata, bg, options)
-    with source(src) as (sp, n), destination(dst) as (dp, cap):
-        return _compress_call(p.opts, p.meta, sp, n, dp, cap)
+    with source(src) as (sp, n), _optional_source(base) as b, destination(dst) as (dp, cap):
+        return _compress_call(p.opts, p.meta, sp, n, dp, cap, b)
 
 
 def compress_bound(size: int, **options: Any) -> int:
     """The most bytes :func:`compress` can produce for ``size`` input bytes with these
-    options (plus the metadata block, if ``metadata=`` bytes are given)."""
+    options (plus the metadata block, if ``metadata=`` bytes are given). A delta frame
+    (``base=``) has the same bound."""
+    options.pop("base", None)
     dtype = options.pop("dtype", None)
     metadata = options.pop("metadata", None)
     bg = options.pop("bg_partitions", None)
@@ -261,10 +346,24 @@ class FrameInfo:
     chunk_count: int
     frame_size: int
     metadata_size: int
+    lossy: str = "none"  #: "none" (bit-exact), "integer" or "mantissa"
+    lossy_mode: int = 0  #: ZIPNN_LOSSY_* code
+    lossy_param: int = 0  #: integer mode: fractional bits; mantissa mode: mantissa bits kept
+    base_hash: int = 0  #: for a delta frame, XXH3-64 of the base it needs; else 0
 
     @property
     def has_metadata(self) -> bool:
         return bool(self.flags & 1)
+
+    @property
+    def is_delta(self) -> bool:
+        """The frame is a delta against a base (decompress it with ``base=``)."""
+        return bool(self.flags & 2)
+
+    @property
+    def is_lossy(self) -> bool:
+        """The data went through a lossy step (``lossy``/``lossy_param`` say which)."""
+        return bool(self.flags & 4)
 
 
 def frame_info(data: Any) -> FrameInfo:
@@ -285,6 +384,10 @@ def frame_info(data: Any) -> FrameInfo:
         chunk_count=info.chunk_count,
         frame_size=info.frame_size,
         metadata_size=info.metadata_size,
+        lossy=LOSSY_NAMES.get(info.lossy_mode, f"unknown({info.lossy_mode})"),
+        lossy_mode=info.lossy_mode,
+        lossy_param=info.lossy_param,
+        base_hash=info.base_hash,
     )
 
 
@@ -331,9 +434,16 @@ def verify(data: Any) -> bool:
 
 # --- decompression -------------------------------------------------------------------------
 def _decompress_call(src: Any, n: int, dst: Any, cap: int, threads: int,
-                     max_size: Optional[int]) -> int:
+                     max_size: Optional[int], base: Any = None) -> int:
+    """Decodes the frame ``src`` into ``dst``; ``base`` (a ``(pointer, size)`` pair) is
+    given to zipnn_decompress_delta."""
     w = ctypes.c_size_t(0)
-    if threads == 0 and max_size is None:
+    if base is not None:
+        opts = make_options(threads=threads, max_size=max_size)
+        bp, bn = base
+        st = lib().zipnn_decompress_delta(ctypes.byref(opts), bp, bn, src, n, dst, cap, ctypes.byref(w))
+        _check(st, "zipnn_decompress_delta")
+    elif threads == 0 and max_size is None:
         st = lib().zipnn_decompress(src, n, dst, cap, ctypes.byref(w))
         _check(st, "zipnn_decompress")
     else:
@@ -343,12 +453,12 @@ def _decompress_call(src: Any, n: int, dst: Any, cap: int, threads: int,
     return w.value
 
 
-def _declared_size(src: Any, n: int, max_size: Optional[int]) -> int:
+def _declared_size(src: Any, n: int, max_size: Optional[int], base: Any = None) -> int:
     size = ctypes.c_uint64(0)
     _check(lib().zipnn_get_decompressed_size(src, n, ctypes.byref(size)), "zipnn_get_decompressed_size")
     if max_size is not None and size.value > max_size:
         # Let the library say so (LIMIT_EXCEEDED) before allocating anything.
-        _decompress_call(src, n, None, 0, 0, max_size)
+        _decompress_call(src, n, None, 0, 0, max_size, base)
     return size.value
 
 
@@ -360,6 +470,7 @@ def decompress(
     max_size: Optional[int] = None,
     dtype: Any = None,
     shape: Optional[Sequence[int]] = None,
+    base: Any = None,
 ) -> Any:
     """Decompresses one frame (``data`` must hold exactly one frame).
 
@@ -375,17 +486,22 @@ def decompress(
 
     ``threads``: 0 = all cores. ``max_size``: refuse (LimitExceededError) a frame that
     declares more output. The GIL is released while decoding.
+
+    ``base``: the base a delta frame was made against (``compress(..., base=)``): bytes,
+    buffer, numpy array or torch tensor of the original's length. Its length and hash are
+    checked before anything is written (BaseMismatchError for another base); a delta frame
+    without ``base`` raises BaseRequiredError. A frame that is not a delta ignores ``base``.
     """
     if out not in ("bytes", "bytearray", "numpy", "torch", "auto"):
         raise InvalidOptionError(
             f"out must be 'bytes', 'bytearray', 'numpy', 'torch' or 'auto', got {out!r}", detail="out")
     threads = _uint("threads", threads)
-    with source(data) as (src, n):
-        size = _declared_size(src, n, max_size)
+    with source(data) as (src, n), _optional_source(base) as b:
+        size = _declared_size(src, n, max_size, b)
         if out == "bytes":
             o = OutBytes(size)
             try:
-                w = _decompress_call(src, n, o.ptr, size, threads, max_size)
+                w = _decompress_call(src, n, o.ptr, size, threads, max_size, b)
             except BaseException:
                 o.discard()
                 raise
@@ -393,7 +509,7 @@ def decompress(
         if out == "bytearray":
             ba = bytearray(size)
             with destination(ba) as (dp, cap):
-                w = _decompress_call(src, n, dp, cap, threads, max_size)
+                w = _decompress_call(src, n, dp, cap, threads, max_size, b)
             del ba[w:]
             return ba
         doc = _dtypes.decode_metadata(_metadata(src, n)) if (dtype is None or shape is None) else None
@@ -402,7 +518,7 @@ def decompress(
             if doc is None or doc.get("lib") not in ("numpy", "torch"):
                 o = OutBytes(size)
                 try:
-                    w = _decompress_call(src, n, o.ptr, size, threads, max_size)
+                    w = _decompress_call(src, n, o.ptr, size, threads, max_size, b)
                 except BaseException:
                     o.discard()
                     raise
@@ -420,7 +536,7 @@ def decompress(
             shape = doc.get("shape")
         arr = _empty_array(kind, elem, shape, size)
         with destination(arr) as (dp, cap):
-            _decompress_call(src, n, dp, cap, threads, max_size)
+            _decompress_call(src, n, dp, cap, threads, max_size, b)
         return arr
 
 
@@ -453,13 +569,15 @@ def _empty_array(kind: str, elem: Any, shape: Optional[Sequence[int]], size: int
     return torch.empty(shape, dtype=dt)
 
 
-def decompress_into(dst: Any, src: Any, *, threads: int = 0, max_size: Optional[int] = None) -> int:
+def decompress_into(dst: Any, src: Any, *, threads: int = 0, max_size: Optional[int] = None,
+                    base: Any = None) -> int:
     """Decompresses the frame ``src`` into the writable buffer ``dst`` and returns the
     number of bytes written (the original size). ``dst`` too small raises
-    :class:`BufferTooSmallError` and leaves it unchanged."""
+    :class:`BufferTooSmallError` and leaves it unchanged. ``base`` as for
+    :func:`decompress`."""
     threads = _uint("threads", threads)
-    with source(src) as (sp, n), destination(dst) as (dp, cap):
-        return _decompress_call(sp, n, dp, cap, threads, max_size)
+    with source(src) as (sp, n), _optional_source(base) as b, destination(dst) as (dp, cap):
+        return _decompress_call(sp, n, dp, cap, threads, max_size, b)
 
 
 def decompress_chunk(data: Any, index: int) -> bytes:
@@ -581,7 +699,8 @@ class CompressStream(_Stream):
     (often ``b""``: bytes come out a whole block at a time); ``finish()`` returns the rest
     (last block, index, trailer). The output does not depend on how the input is cut.
     Memory: about two blocks in the library plus a reusable ``out_size`` buffer here.
-    Options as :func:`compress` (no ``metadata``). Use as a context manager or call
+    Options as :func:`compress` (``lossy``/``lossy_param`` included; no ``metadata``, no
+    ``base``: stream frames are never deltas). Use as a context manager or call
     ``close()``; not for use by two threads at once."""
 
     _free_name = "zipnn_cstream_free"
@@ -590,13 +709,15 @@ class CompressStream(_Stream):
                  threads: int = 0, chunk_size: Optional[int] = None, block_size: int = 0,
                  zstd_level: Optional[int] = None, lz4_level: Optional[int] = None,
                  threshold: Optional[float] = None, bg_partitions: Optional[int] = None,
+                 lossy: Any = None, lossy_param: Optional[int] = None,
                  out_size: int = _STREAM_OUT_SIZE) -> None:
         self._handle = None
         code, bg = _dtypes.resolve(dtype)
         opts = make_options(dtype_code=code, method=method, level=level, threads=threads,
                             chunk_size=chunk_size, zstd_level=zstd_level, lz4_level=lz4_level,
                             threshold=threshold,
-                            bg_partitions=bg if bg_partitions is None else bg_partitions)
+                            bg_partitions=bg if bg_partitions is None else bg_partitions,
+                            lossy=lossy, lossy_param=lossy_param)
         block_size = _uint("block_size", block_size, 64)
         self._init_out(out_size)
         h = ctypes.c_void_p()

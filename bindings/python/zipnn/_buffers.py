@@ -271,3 +271,99 @@ class OutBytes:
             self.discard()
         except Exception:
             pass
+
+
+# --- long-lived borrows ---------------------------------------------------------------------
+class Pinned:
+    """A read-only view of a caller's buffer whose address stays valid until
+    :meth:`release`: for C functions that *borrow* memory beyond the call
+    (``zipnn_archive_open_memory``, ``zipnn_archive_set_base_memory``).
+
+    Holds a reference to the object (and, for buffers other than ``bytes``, a buffer
+    export, which also stops a ``bytearray`` from being resized meanwhile). Contiguous
+    memory is never copied; a non-contiguous array or strided view is copied once. The
+    caller must not change the bytes while they are pinned."""
+
+    __slots__ = ("obj", "ptr", "size", "_export", "_view")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj: Any = None
+        self._export: Any = None
+        self._view: Optional[_Py_buffer] = None
+        self.ptr: Optional[int] = None
+        self.size = 0
+        if isinstance(obj, bytes):
+            self.obj = obj
+            self.size = len(obj)
+            if obj:
+                self.ptr = ctypes.cast(ctypes.c_char_p(obj), ctypes.c_void_p).value
+            return
+        if is_numpy_array(obj):
+            arr = obj if obj.flags.c_contiguous else numpy_module().ascontiguousarray(obj)
+            self.obj, self.size = arr, arr.nbytes
+            self.ptr = arr.ctypes.data if arr.nbytes else None
+            return
+        if is_torch_tensor(obj):
+            t = _cpu_tensor(obj)
+            if not t.is_contiguous():
+                t = t.contiguous()
+            self.obj, self.size = t, t.numel() * t.element_size()
+            self.ptr = t.data_ptr() if self.size else None
+            return
+        try:
+            mv = memoryview(obj)
+        except TypeError:
+            raise TypeError(
+                f"expected bytes, a bytes-like object, a numpy array or a torch tensor, "
+                f"got {type(obj).__name__}"
+            ) from None
+        if not mv.contiguous:
+            data = mv.tobytes()
+            mv.release()
+            self.__init__(data)  # type: ignore[misc]
+            return
+        n = mv.nbytes
+        self.obj, self.size = obj, n
+        if n == 0:
+            mv.release()
+            return
+        if not mv.readonly:
+            flat = mv.cast("B") if (mv.format != "B" or mv.ndim != 1) else mv
+            arr = (ctypes.c_char * n).from_buffer(flat)
+            self._export = (arr, flat, mv)
+            self.ptr = ctypes.addressof(arr)
+            return
+        if _CPYTHON:
+            view = _Py_buffer()
+            _GetBuffer(mv, ctypes.byref(view), 0)
+            self._view = view
+            self._export = mv
+            self.ptr = view.buf
+            return
+        mv.release()
+        self.__init__(bytes(obj))  # type: ignore[misc]  # other interpreters: one copy
+
+    def release(self) -> None:
+        """Ends the borrow (idempotent): the C side must no longer use the address."""
+        view, self._view = self._view, None
+        if view is not None:
+            _ReleaseBuffer(ctypes.byref(view))
+        export, self._export = self._export, None
+        if isinstance(export, tuple):
+            arr, flat, mv = export
+            export = None
+            del arr  # the last reference: the array's export of ``flat`` ends here
+            if flat is not mv:
+                flat.release()
+            mv.release()
+        elif export is not None:
+            export.release()
+        self.obj = None
+        self.ptr = None
+        self.size = 0
+
+    def __del__(self) -> None:
+        try:
+            self.release()
+        except Exception:
+            pass

@@ -71,10 +71,53 @@ class UnsupportedCodecError(UnsupportedError):
 
 class NotSupportedYetError(UnsupportedError, NotImplementedError):
     """A feature of the reference ``zipnn`` package that this library does not have yet
-    (lossy, delta, streaming, ...). Raised by the binding; ``code`` is
+    (in-memory streaming, GPU, ...). Raised by the binding; ``code`` is
     ``ZIPNN_ERROR_INVALID_PARAM`` because no C call was made."""
 
     default_code = _ffi.ZIPNN_ERROR_INVALID_PARAM
+
+
+class DeltaBaseError(ZipNNError, ValueError):
+    """A problem with the base of a delta frame or delta archive (parent of the two below)."""
+
+
+class BaseRequiredError(DeltaBaseError):
+    """The data is a delta against a base and no base was given
+    (``ZIPNN_ERROR_BASE_REQUIRED``): pass ``base=``."""
+
+    default_code = _ffi.ZIPNN_ERROR_BASE_REQUIRED
+
+
+class BaseMismatchError(DeltaBaseError):
+    """The base given is not the one the delta was made against: another length or content
+    (``ZIPNN_ERROR_BASE_MISMATCH``). Nothing was decoded with it."""
+
+    default_code = _ffi.ZIPNN_ERROR_BASE_MISMATCH
+
+
+class NotFoundError(ZipNNError, KeyError):
+    """No tensor of that name in the archive (``ZIPNN_ERROR_NOT_FOUND``). Also a
+    ``KeyError``, so ``except KeyError`` works as for a dict of tensors."""
+
+    default_code = _ffi.ZIPNN_ERROR_NOT_FOUND
+
+    def __str__(self) -> str:  # KeyError would show repr(message)
+        return Exception.__str__(self)
+
+
+class FileIOError(ZipNNError, OSError):
+    """The library could not open or read a file (``ZIPNN_ERROR_IO``); also an
+    ``OSError``. ``filename`` is the path when the binding knows it."""
+
+    default_code = _ffi.ZIPNN_ERROR_IO
+
+    def __init__(self, message: str, code: Optional[int] = None, detail: str = "",
+                 filename: Optional[str] = None) -> None:
+        super().__init__(message, code=code, detail=detail)
+        self.filename = filename
+
+    def __str__(self) -> str:  # OSError's own formatting does not apply (no errno)
+        return Exception.__str__(self)
 
 
 class BufferTooSmallError(ZipNNError, ValueError):
@@ -139,6 +182,9 @@ ERROR_CLASSES: Dict[int, Type[ZipNNError]] = {
     _ffi.ZIPNN_ERROR_INVALID_PARAM: InvalidOptionError,
     _ffi.ZIPNN_ERROR_UNSUPPORTED_DTYPE: UnsupportedDtypeError,
     _ffi.ZIPNN_ERROR_UNSUPPORTED_METHOD: UnsupportedMethodError,
+    _ffi.ZIPNN_ERROR_BASE_REQUIRED: BaseRequiredError,
+    _ffi.ZIPNN_ERROR_BASE_MISMATCH: BaseMismatchError,
+    _ffi.ZIPNN_ERROR_NOT_FOUND: NotFoundError,
     _ffi.ZIPNN_ERROR_DST_TOO_SMALL: BufferTooSmallError,
     _ffi.ZIPNN_ERROR_SRC_TOO_LARGE: SourceTooLargeError,
     _ffi.ZIPNN_ERROR_LIMIT_EXCEEDED: LimitExceededError,
@@ -150,6 +196,7 @@ ERROR_CLASSES: Dict[int, Type[ZipNNError]] = {
     _ffi.ZIPNN_ERROR_CORRUPT: CorruptDataError,
     _ffi.ZIPNN_ERROR_CHECKSUM: ChecksumError,
     _ffi.ZIPNN_ERROR_ALLOC: AllocationError,
+    _ffi.ZIPNN_ERROR_IO: FileIOError,
     _ffi.ZIPNN_ERROR_INTERNAL: InternalError,
     _ffi.ZIPNN_ERROR_INTERNAL_PANIC: PanicError,
     _ffi.ZIPNN_ERROR_BAD_SAFETENSORS: BadSafetensorsError,

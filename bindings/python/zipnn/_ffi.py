@@ -47,6 +47,14 @@ ZIPNN_LEVEL_DEFAULT = 0
 ZIPNN_LEVEL_FAST = 1
 ZIPNN_LEVEL_MAX = 3
 
+ZIPNN_LOSSY_NONE = 0
+ZIPNN_LOSSY_INTEGER = 1
+ZIPNN_LOSSY_MANTISSA = 2
+
+ZIPNN_TENSOR_TIED = 1
+ZIPNN_TENSOR_DELTA = 2
+ZIPNN_TENSOR_LOSSY = 4
+
 ZIPNN_STREAM_DEFAULT_BLOCK_SIZE = 8388608
 ZIPNN_STREAM_MIN_BLOCK_SIZE = 1024
 ZIPNN_STREAM_MAX_BLOCK_SIZE = 268435456
@@ -56,6 +64,9 @@ ZIPNN_ERROR_NULL_POINTER = -1
 ZIPNN_ERROR_INVALID_PARAM = -2
 ZIPNN_ERROR_UNSUPPORTED_DTYPE = -3
 ZIPNN_ERROR_UNSUPPORTED_METHOD = -4
+ZIPNN_ERROR_BASE_REQUIRED = -5
+ZIPNN_ERROR_BASE_MISMATCH = -6
+ZIPNN_ERROR_NOT_FOUND = -7
 ZIPNN_ERROR_DST_TOO_SMALL = -10
 ZIPNN_ERROR_SRC_TOO_LARGE = -11
 ZIPNN_ERROR_LIMIT_EXCEEDED = -12
@@ -67,6 +78,7 @@ ZIPNN_ERROR_TRUNCATED = -30
 ZIPNN_ERROR_CORRUPT = -31
 ZIPNN_ERROR_CHECKSUM = -32
 ZIPNN_ERROR_ALLOC = -40
+ZIPNN_ERROR_IO = -41
 ZIPNN_ERROR_INTERNAL = -50
 ZIPNN_ERROR_INTERNAL_PANIC = -51
 ZIPNN_ERROR_BAD_SAFETENSORS = -60
@@ -90,7 +102,9 @@ class zipnn_options(Structure):
         ("threshold", c_float),
         ("bg_partitions", c_uint32),
         ("max_decompressed_size", c_uint64),
-        ("reserved", c_uint32 * 8),
+        ("lossy_mode", c_uint32),
+        ("lossy_param", c_uint32),
+        ("reserved", c_uint32 * 6),
     ]
 
 
@@ -108,6 +122,32 @@ class zipnn_frame_info(Structure):
         ("chunk_count", c_uint64),
         ("frame_size", c_uint64),
         ("metadata_size", c_uint64),
+        ("lossy_mode", c_uint32),
+        ("lossy_param", c_uint32),
+        ("base_hash", c_uint64),
+    ]
+
+
+class zipnn_tensor_info(Structure):
+    """``struct zipnn_tensor_info``; set ``struct_size`` before use. ``name`` is a
+    ``c_void_p`` (read ``name_len`` bytes: a name may contain NULs); the pointers belong
+    to the archive handle and die with it."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("dtype", c_uint32),
+        ("name", c_void_p),
+        ("name_len", c_size_t),
+        ("safetensors_dtype", c_char_p),
+        ("shape", POINTER(c_uint64)),
+        ("ndim", c_uint32),
+        ("flags", c_uint32),
+        ("data_offset", c_uint64),
+        ("size", c_uint64),
+        ("compressed_size", c_uint64),
+        ("tied_to", c_uint64),
+        ("lossy_mode", c_uint32),
+        ("lossy_param", c_uint32),
     ]
 
 
@@ -182,6 +222,36 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
         zipnn_status,
         [c_void_p, c_size_t, c_uint64, c_void_p, c_size_t, _size_p],
     ),
+    # Delta against a base buffer of the same length.
+    "zipnn_compress_delta": (
+        zipnn_status,
+        [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
+         c_size_t, _size_p],
+    ),
+    "zipnn_decompress_delta": (
+        zipnn_status,
+        [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, _size_p],
+    ),
+    # Safetensors archives: the handle is an opaque pointer (c_void_p). Paths are
+    # NUL-terminated UTF-8 (c_char_p, pass bytes). header_json's out-pointer is a
+    # c_void_p because the JSON is not NUL-terminated (read it with ctypes.string_at).
+    "zipnn_safetensors_compress_bound": (zipnn_status, [_opts_p, c_void_p, c_size_t, _size_p]),
+    "zipnn_safetensors_compress": (
+        zipnn_status,
+        [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, _size_p],
+    ),
+    "zipnn_archive_open_memory": (zipnn_status, [c_void_p, c_size_t, _opts_p, POINTER(c_void_p)]),
+    "zipnn_archive_open_file": (zipnn_status, [c_char_p, _opts_p, POINTER(c_void_p)]),
+    "zipnn_archive_free": (None, [c_void_p]),
+    "zipnn_archive_set_base_memory": (zipnn_status, [c_void_p, c_void_p, c_size_t]),
+    "zipnn_archive_set_base_file": (zipnn_status, [c_void_p, c_char_p]),
+    "zipnn_archive_tensor_count": (zipnn_status, [c_void_p, _size_p]),
+    "zipnn_archive_find": (zipnn_status, [c_void_p, c_void_p, c_size_t, _size_p]),
+    "zipnn_archive_tensor_info": (zipnn_status, [c_void_p, c_size_t, POINTER(zipnn_tensor_info)]),
+    "zipnn_archive_decode": (zipnn_status, [c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
+    "zipnn_archive_header_json": (zipnn_status, [c_void_p, POINTER(c_void_p), _size_p]),
+    "zipnn_archive_restored_size": (zipnn_status, [c_void_p, _u64_p]),
+    "zipnn_archive_restore": (zipnn_status, [c_void_p, c_void_p, c_size_t, _size_p]),
 }
 
 

@@ -2,9 +2,27 @@
 
 ``from zipnn import zipnn; z = zipnn.ZipNN(method="zstd"); c = z.compress(b);
 z.decompress(c)``. Options are mapped onto ``zipnn_options`` (see bindings/python/README.md
-for the table). Options whose feature this library does not have yet (lossy, delta,
-sign-bit reordering, streaming of in-memory data, ...) raise :class:`zipnn.NotSupportedYetError` naming the
-option when set to anything but their default; no option is silently ignored.
+for the table). Options whose feature this library does not have yet (custom sign-bit
+reordering, monotonic data, streaming of in-memory data, GPU, ...) raise
+:class:`zipnn.NotSupportedYetError` naming the option when set to anything but their
+default; no option is silently ignored.
+
+Lossy: ``lossy_compressed_type="integer"`` with ``lossy_compressed_factor`` (default 27)
+is the library's ``ZIPNN_LOSSY_INTEGER`` mode with that factor (fixed point with ``factor``
+fractional bits: absolute error at most ``2**-(factor+1)`` plus half an ulp). It needs
+float data (a float tensor/array, or bytes with ``torch_dtype``/``bytearray_dtype``), and
+the factor must suit the dtype: at most 14 for bfloat16/float16, 30 for float32, 62 for
+float64 (27, the default, is meant for float32).
+
+Delta: ``delta_compressed_type="byte"`` with ``compress(data, delta_second_data=base)``
+(bytes-like, numpy or torch, same length) codes ``data`` against ``base`` (the library's
+``zipnn_compress_delta``); ``decompress(frame, delta_second_data=base)`` needs the same
+base (``BaseMismatchError`` otherwise, ``BaseRequiredError`` without one).
+``delta_compressed_type="file"`` takes a path as ``delta_second_data``.
+
+``signbit_to_lsb`` is accepted and changes nothing: the library's float layouts already
+take the sign bit out of the exponent byte (bf16/fp32: ``e8 | s m7 ...``, fp16: sign
+rotated to the least significant bit; docs/LAYOUTS.md).
 
 File to file (``input_type="file"`` or ``decompressed_ret_type="file"`` with
 ``compressed_ret_type="file"``) goes through :func:`zipnn.compress_file` /
@@ -19,11 +37,14 @@ the reference package cannot be read here, and the other way round.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional
 
 from . import _api, _dtypes
 from ._buffers import is_numpy_array, is_torch_tensor
 from ._errors import InvalidOptionError, NotSupportedYetError
+
+_FLOAT_DTYPES = ("bf16", "fp16", "fp32", "fp64")
 
 _INPUT_TYPES = ("byte", "torch", "numpy", "file")
 _COMPRESSED_RET = ("byte", "file")
@@ -84,15 +105,11 @@ class ZipNN:
         streaming_chunk: Optional[int] = None,
         streaming_chunk_kb: Optional[int] = None,
     ) -> None:
-        # Features the library does not have yet: refuse anything but the default.
-        if delta_compressed_type not in (None, 0, "0"):
-            raise _not_yet("delta_compressed_type", delta_compressed_type, "delta compression")
-        if lossy_compressed_type not in (None, 0, "0", "none", "NONE"):
-            raise _not_yet("lossy_compressed_type", lossy_compressed_type, "lossy compression")
-        if lossy_compressed_factor != 27:
-            raise _not_yet("lossy_compressed_factor", lossy_compressed_factor, "lossy compression")
-        if signbit_to_lsb:
-            raise _not_yet("signbit_to_lsb", signbit_to_lsb, "moving the sign bit")
+        self.delta_compressed_type = _delta_type(delta_compressed_type)
+        self.lossy_compressed_type = _lossy_type(lossy_compressed_type)
+        self.lossy_compressed_factor = _factor(lossy_compressed_factor)
+        # The library's float layouts already move the sign bit (docs/LAYOUTS.md).
+        self.signbit_to_lsb = bool(signbit_to_lsb)
         if reorder_signbit not in (0, None):
             raise _not_yet("reorder_signbit", reorder_signbit,
                            "the sign bit is placed per dtype by the library")
@@ -177,10 +194,10 @@ class ZipNN:
             threshold=self.threshold,
         )
 
-    def _dtype_for(self, data: Any) -> Dict[str, Any]:
+    def _dtype_for(self, data: Any, lossy_wanted: bool = False) -> Dict[str, Any]:
         """dtype/bg_partitions/metadata arguments for the library call."""
         if is_numpy_array(data) or is_torch_tensor(data):
-            if self.bg_partitions == 1:
+            if self.bg_partitions == 1 and not lossy_wanted:
                 # The reference's "no byte grouping": plain coding of the bytes.
                 return {"dtype": "raw", "bg_partitions": 1}
             return {}  # the dtype's own planes replace the generic byte grouping
@@ -201,46 +218,87 @@ class ZipNN:
                  lossy_compressed_type: Any = None, lossy_compressed_factor: Any = None) -> Any:
         """Compresses ``data`` (bytes-like, numpy array, torch tensor, or with
         input_type='file' a path, default input_file). Returns the frame as ``bytes``, or
-        writes it to compressed_file and returns 0 when compressed_ret_type='file'."""
+        writes it to compressed_file and returns 0 when compressed_ret_type='file'.
+
+        ``delta_second_data``: the base for ``delta_compressed_type`` "byte" (bytes-like,
+        numpy, torch) or "file" (a path); required exactly when delta is set.
+        ``lossy_compressed_type``/``lossy_compressed_factor`` override the instance's for
+        this call."""
         if compress_cpu_gpu != "cpu":
             raise _not_yet("compress_cpu_gpu", compress_cpu_gpu, "GPU compression")
-        if delta_second_data is not None:
-            raise _not_yet("delta_second_data", "...", "delta compression")
-        if lossy_compressed_type is not None:
-            raise _not_yet("lossy_compressed_type", lossy_compressed_type, "lossy compression")
-        if lossy_compressed_factor is not None:
-            raise _not_yet("lossy_compressed_factor", lossy_compressed_factor, "lossy compression")
-        if self.input_type == "file":
-            path = data if data is not None else self.input_file
-            if path is None:
-                raise InvalidOptionError("input_type='file' needs a path or input_file", detail="input_file")
-            if self.compressed_ret_type == "file":
-                # File to file: streamed (bounded memory), in the library's stream format.
-                kw = self._dtype_for(b"")
-                kw.pop("_meta", None)
-                _api.compress_file(path, self.compressed_file, block_size=self.block_size,  # type: ignore[arg-type]
-                                   **kw, **self._codec_options())
-                return 0
-            with _api._FileView(path) as view:
-                frame = self._compress_data(view)
-        else:
-            if data is None:
-                raise InvalidOptionError("no data to compress", detail="data")
-            frame = self._compress_data(data)
+        lossy = self._lossy_kw(lossy_compressed_type, lossy_compressed_factor)
+        with self._delta_base(delta_second_data, "compress") as base:
+            if self.input_type == "file":
+                path = data if data is not None else self.input_file
+                if path is None:
+                    raise InvalidOptionError("input_type='file' needs a path or input_file", detail="input_file")
+                if self.compressed_ret_type == "file" and base is None:
+                    # File to file: streamed (bounded memory), in the library's stream format.
+                    kw = self._dtype_for(b"")
+                    kw.pop("_meta", None)
+                    _check_lossy_dtype(kw.get("dtype"), lossy)
+                    _api.compress_file(path, self.compressed_file, block_size=self.block_size,  # type: ignore[arg-type]
+                                       **kw, **lossy, **self._codec_options())
+                    return 0
+                # (A delta is one frame: stream frames are never deltas.)
+                with _api._FileView(path) as view:
+                    frame = self._compress_data(view, base, lossy)
+            else:
+                if data is None:
+                    raise InvalidOptionError("no data to compress", detail="data")
+                frame = self._compress_data(data, base, lossy)
         if self.compressed_ret_type == "file":
             _api._write_atomic(self.compressed_file, frame)  # type: ignore[arg-type]
             return 0
         return frame
 
-    def _compress_data(self, data: Any) -> bytes:
-        kw = self._dtype_for(data)
+    def _lossy_kw(self, call_type: Any, call_factor: Any) -> Dict[str, Any]:
+        """lossy/lossy_param arguments for this call (per-call values win)."""
+        kind = self.lossy_compressed_type if call_type is None else _lossy_type(call_type)
+        factor = self.lossy_compressed_factor if call_factor is None else _factor(call_factor)
+        if kind is None:
+            return {}
+        return {"lossy": kind, "lossy_param": factor}
+
+    @contextmanager
+    def _delta_base(self, second: Any, what: str) -> Iterator[Any]:
+        """The delta base for a call: None, the bytes-like given, or a file's mapped view."""
+        if self.delta_compressed_type is None:
+            if second is not None:
+                raise InvalidOptionError(
+                    "delta_second_data was given but this ZipNN is not set for delta "
+                    "compression (delta_compressed_type='byte' or 'file')", detail="delta_second_data")
+            yield None
+            return
+        if second is None:
+            if what == "decompress":
+                yield None  # a delta frame then raises BaseRequiredError
+                return
+            raise InvalidOptionError(
+                f"delta_compressed_type={self.delta_compressed_type!r} needs delta_second_data "
+                "(the base: same length as the data)", detail="delta_second_data")
+        if self.delta_compressed_type == "file":
+            if not isinstance(second, (str, os.PathLike)):
+                raise InvalidOptionError("delta_compressed_type='file' takes a path as delta_second_data",
+                                         detail="delta_second_data")
+            with _api._FileView(second) as view:
+                yield view
+            return
+        yield second
+
+    def _compress_data(self, data: Any, base: Any = None, lossy: Optional[Dict[str, Any]] = None) -> bytes:
+        kw = self._dtype_for(data, lossy_wanted=bool(lossy))
         meta = kw.pop("_meta", None)
         frame_meta = None
         if meta is not None:
             import json
 
             frame_meta = json.dumps(meta, separators=(",", ":"), sort_keys=True).encode()
-        return _api.compress(data, metadata=frame_meta, **kw, **self._codec_options())
+        lossy = lossy or {}
+        if lossy:
+            _check_lossy_dtype(kw.get("dtype", _array_lib_dtype(data)), lossy)
+        return _api.compress(data, metadata=frame_meta, base=base, **kw, **lossy,
+                             **self._codec_options())
 
     # -- decompression -------------------------------------------------------------------
     def decompress(self, data: Any = None, decompress_cpu_gpu: str = "cpu",
@@ -250,26 +308,28 @@ class ZipNN:
         (decompressed_ret_type), or writes decompressed_file and returns 0."""
         if decompress_cpu_gpu != "cpu":
             raise _not_yet("decompress_cpu_gpu", decompress_cpu_gpu, "GPU decompression")
-        if delta_second_data is not None:
-            raise _not_yet("delta_second_data", "...", "delta compression")
-        if self.compressed_ret_type == "file" and (data is None or isinstance(data, (str, os.PathLike))):
-            path = data if data is not None else self.compressed_file
-            if self.decompressed_ret_type == "file":
-                # File to file: streamed for stream files, one call for one-frame files.
-                _api.decompress_file(path, self.decompressed_file, threads=self.threads)  # type: ignore[arg-type]
-                return 0
-            with _api._FileView(path) as view:  # type: ignore[arg-type]
-                return self._decompress_data(view)
-        if data is None:
-            raise InvalidOptionError("no data to decompress", detail="data")
-        return self._decompress_data(data)
+        with self._delta_base(delta_second_data, "decompress") as base:
+            if self.compressed_ret_type == "file" and (data is None or isinstance(data, (str, os.PathLike))):
+                path = data if data is not None else self.compressed_file
+                if self.decompressed_ret_type == "file" and base is None:
+                    # File to file: streamed for stream files, one call for one-frame files.
+                    _api.decompress_file(path, self.decompressed_file, threads=self.threads)  # type: ignore[arg-type]
+                    return 0
+                with _api._FileView(path) as view:  # type: ignore[arg-type]
+                    return self._decompress_data(view, base)
+            if data is None:
+                raise InvalidOptionError("no data to decompress", detail="data")
+            return self._decompress_data(data, base)
 
-    def _decompress_data(self, frame: Any) -> Any:
+    def _decompress_data(self, frame: Any, base: Any = None) -> Any:
         ret = self.decompressed_ret_type
         if _head(frame) == _api._STREAM_MAGIC:
+            if base is not None:
+                raise InvalidOptionError("stream files are never deltas; delta_second_data does not apply",
+                                         detail="delta_second_data")
             return self._decompress_stream(frame)
         if ret in ("byte", "file"):
-            out = _api.decompress(frame, threads=self.threads)
+            out = _api.decompress(frame, threads=self.threads, base=base)
             if ret == "file":
                 _api._write_atomic(self.decompressed_file, out)  # type: ignore[arg-type]
                 return 0
@@ -281,7 +341,7 @@ class ZipNN:
             dtype = _declared_element(declared)[0]
         if "shape" not in doc:
             shape = self.torch_shape
-        return _api.decompress(frame, out=ret, threads=self.threads, dtype=dtype, shape=shape)
+        return _api.decompress(frame, out=ret, threads=self.threads, dtype=dtype, shape=shape, base=base)
 
 
     def _decompress_stream(self, data: Any) -> Any:
@@ -305,6 +365,64 @@ class ZipNN:
 
             ctypes.memmove(dp, out, len(out))
         return arr
+
+
+def _delta_type(value: Any) -> Optional[str]:
+    """None (no delta), "byte" or "file" for a delta_compressed_type value."""
+    if value in (None, 0, "0", False) or (isinstance(value, str) and value.strip().lower() == "none"):
+        return None
+    v = str(value).strip().lower()
+    if v == "bytes":
+        v = "byte"
+    if v not in ("byte", "file"):
+        raise InvalidOptionError(f"delta_compressed_type must be 'byte' or 'file', got {value!r}",
+                                 detail="delta_compressed_type")
+    return v
+
+
+def _lossy_type(value: Any) -> Optional[str]:
+    """None (lossless) or "integer" for a lossy_compressed_type value (the reference's
+    EnumLossy: NONE = 0, INTEGER = 1, UNSIGN = 2)."""
+    if value in (None, 0, "0", False):
+        return None
+    v = str(value).strip().lower()
+    if v == "none":
+        return None
+    if v in ("integer", "1"):
+        return "integer"
+    if v in ("unsign", "unsigned", "2"):
+        raise _not_yet("lossy_compressed_type", value, "only 'integer' lossy compression")
+    raise InvalidOptionError(f"lossy_compressed_type must be 'integer' (or None), got {value!r}",
+                             detail="lossy_compressed_type")
+
+
+def _factor(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        raise InvalidOptionError(f"lossy_compressed_factor must be an integer 0..255, got {value!r}",
+                                 detail="lossy_compressed_factor")
+    return value
+
+
+def _array_lib_dtype(data: Any) -> Optional[str]:
+    """The library dtype name of a numpy array or torch tensor (None for other data)."""
+    desc = _dtypes.array_description(data)
+    if desc is None:
+        return None
+    return _dtypes.lib_dtype_for_element(desc["dtype"], desc["_itemsize"])[0]
+
+
+def _check_lossy_dtype(dtype: Any, lossy: Dict[str, Any]) -> None:
+    """A clear error when lossy compression meets data that is not float."""
+    if not lossy:
+        return
+    code, _ = _dtypes.resolve(dtype)
+    name = _dtypes.DTYPE_NAMES.get(code, str(dtype))
+    if name not in _FLOAT_DTYPES:
+        raise InvalidOptionError(
+            f"lossy_compressed_type={lossy['lossy']!r} needs float data (bfloat16, float16, "
+            f"float32, float64): pass a float tensor or array, or set torch_dtype / "
+            f"bytearray_dtype for bytes input; this data is {name!r}",
+            detail="lossy_compressed_type")
 
 
 def _head(data: Any) -> bytes:
