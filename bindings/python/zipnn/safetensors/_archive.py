@@ -372,19 +372,8 @@ class Archive:
         """Decodes tensor ``name`` into the writable buffer ``dst`` (bytearray, numpy array,
         CPU tensor, ...; at least its size in bytes); returns the bytes written."""
         index = self._index(name)
-        ti = self._info_at(index)
         with destination(dst) as (dp, cap):
-            return self._decode(self._frame_owner(index, ti), dp, cap, name)
-
-    @staticmethod
-    def _frame_owner(index: int, ti: _ffi.zipnn_tensor_info) -> int:
-        """The index to decode for tensor ``index``: for a tied tensor, the tensor it
-        repeats (same bytes). zipnn_archive_decode of a tied tensor whose frame is a delta
-        looks up the base tensor by the tied tensor's own name and fails (BASE_MISMATCH);
-        decoding the owner avoids that."""
-        if ti.flags & _ffi.ZIPNN_TENSOR_TIED:
-            return int(ti.tied_to)
-        return index
+            return self._decode(index, dp, cap, name)
 
     def _decode(self, index: int, dp: Any, cap: int, name: str) -> int:
         w = ctypes.c_size_t(0)
@@ -424,7 +413,7 @@ class Archive:
             raise BadSafetensorsError(
                 f"tensor {name!r}: {st_dtype}{list(shape)} is {nbytes} bytes, the archive holds {ti.size}",
                 detail=name)
-        self._decode(self._frame_owner(index, ti), ptr, nbytes, name)
+        self._decode(index, ptr, nbytes, name)
         if kind == "torch" and str(device) != "cpu":
             arr = arr.to(device)
         return arr
@@ -631,13 +620,6 @@ def _archive_options(method: Any, level: Any, threads: int, chunk_size: Optional
     opts = make_options(method=method, level=level, threads=threads, chunk_size=chunk_size,
                         zstd_level=zstd_level, lz4_level=lz4_level, threshold=threshold,
                         lossy=lossy, lossy_param=lossy_param)
-    if opts.lossy_mode != _ffi.ZIPNN_LOSSY_NONE:
-        # zipnn_safetensors_compress(_bound) ignore opts.dtype (each tensor uses its own) but
-        # still check the lossy mode against it, so with the default (raw) any lossy mode is
-        # INVALID_PARAM. fp64 has the widest limits (integer <= 62, mantissa < 52), so the
-        # check passes for every parameter that suits some float dtype; the per-tensor rule
-        # then applies (tensors whose dtype the parameter does not suit stay lossless).
-        opts.dtype = _ffi.ZIPNN_DTYPE_FP64
     return opts
 
 
