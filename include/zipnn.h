@@ -21,7 +21,7 @@
 #endif
 
 /* Static initialiser equal to what zipnn_options_init() writes. */
-#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 262144, 3, 1, 0.95f, 1, 0, { 0, 0, 0, 0, 0, 0, 0, 0 } }
+#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 262144, 3, 1, 0.95f, 1, 0, 0, 0, { 0, 0, 0, 0, 0, 0 } }
 
 
 /*
