@@ -622,7 +622,12 @@ impl Archive<'_> {
         }
         let got = if info.base_hash.is_some() {
             let bt = base.ok_or(Error::BaseRequired)?;
-            let bb = bt.matching(t).ok_or(Error::BaseMismatch)?;
+            // A tied tensor shares the frame of tensor `j`, a delta against `j`'s base.
+            let owner = match self.stored[i] {
+                Stored::Tied(j) => &self.tensors[j],
+                Stored::Frame { .. } => t,
+            };
+            let bb = bt.matching(owner).ok_or(Error::BaseMismatch)?;
             crate::decompress_delta_into_with(&frame, bb, &mut dst[..n], opts)?
         } else {
             crate::decompress_into_with(&frame, &mut dst[..n], opts)?
