@@ -628,9 +628,10 @@ zipnn_status zipnn_archive_tensor_info(const struct zipnn_archive *a,
 /*
  Decodes tensor `index` alone into `dst` (at least its `size` bytes) and writes the
  length to `*out_written`. Only this tensor's frame is read and checked; a damaged frame
- leaves `dst` as it was. Errors: `NULL_POINTER`, `INVALID_PARAM` (overlap),
- `NOT_FOUND`, `DST_TOO_SMALL`, `LIMIT_EXCEEDED`, `BASE_REQUIRED` / `BASE_MISMATCH`
- (delta tensors), `IO`, and the frame errors of `zipnn_decompress()`. Thread-safe.
+ leaves `dst` as it was. Errors: `NULL_POINTER`, `INVALID_PARAM` (`dst` overlaps the
+ archive or base memory the handle borrows), `NOT_FOUND`, `DST_TOO_SMALL`,
+ `LIMIT_EXCEEDED`, `BASE_REQUIRED` / `BASE_MISMATCH` (delta tensors), `IO`, and the
+ frame errors of `zipnn_decompress()`. Thread-safe.
  */
 ZIPNN_NODISCARD
 zipnn_status zipnn_archive_decode(const struct zipnn_archive *a,

@@ -417,3 +417,35 @@ fn lossy_archives_touch_only_float_tensors() {
         }
     }
 }
+
+#[test]
+fn tied_delta_tensor_decodes_against_the_base_of_the_tensor_it_repeats() {
+    // The fine-tune ties "head" to "embed"; the base has them untied. The shared frame is a
+    // delta against the base's "embed", so "head" must decode with those bytes.
+    let embed = make(DType::Fp32, Kind::Gaussian, 4096, 1);
+    let base_head = make(DType::Fp32, Kind::Gaussian, 4096, 2);
+    let mut fine_embed = embed.clone();
+    for b in fine_embed.iter_mut().step_by(7) {
+        *b ^= 1;
+    }
+    let base = build(
+        &[
+            ("embed", "F32", vec![1024], embed),
+            ("head", "F32", vec![1024], base_head),
+        ],
+        None,
+    );
+    let fine = build(
+        &[
+            ("embed", "F32", vec![1024], fine_embed.clone()),
+            ("head", "F32", vec![1024], fine_embed.clone()),
+        ],
+        None,
+    );
+    let arc = safetensors::compress_with_base(&fine, Some(&base), &Options::default()).unwrap();
+    let a = Archive::open(&arc).unwrap();
+    let b = SafeTensors::parse(&base).unwrap();
+    assert_eq!(a.tensor_with_base("embed", Some(&b)).unwrap(), fine_embed);
+    assert_eq!(a.tensor_with_base("head", Some(&b)).unwrap(), fine_embed);
+    assert_eq!(a.restore_with_base(Some(&b)).unwrap(), fine);
+}

@@ -12,6 +12,9 @@ const (
 	CodeInvalidParam       = C.ZIPNN_ERROR_INVALID_PARAM
 	CodeUnsupportedDtype   = C.ZIPNN_ERROR_UNSUPPORTED_DTYPE
 	CodeUnsupportedMethod  = C.ZIPNN_ERROR_UNSUPPORTED_METHOD
+	CodeBaseRequired       = C.ZIPNN_ERROR_BASE_REQUIRED
+	CodeBaseMismatch       = C.ZIPNN_ERROR_BASE_MISMATCH
+	CodeNotFound           = C.ZIPNN_ERROR_NOT_FOUND
 	CodeDstTooSmall        = C.ZIPNN_ERROR_DST_TOO_SMALL
 	CodeSrcTooLarge        = C.ZIPNN_ERROR_SRC_TOO_LARGE
 	CodeLimitExceeded      = C.ZIPNN_ERROR_LIMIT_EXCEEDED
@@ -23,6 +26,7 @@ const (
 	CodeCorrupt            = C.ZIPNN_ERROR_CORRUPT
 	CodeChecksum           = C.ZIPNN_ERROR_CHECKSUM
 	CodeAlloc              = C.ZIPNN_ERROR_ALLOC
+	CodeIO                 = C.ZIPNN_ERROR_IO
 	CodeInternal           = C.ZIPNN_ERROR_INTERNAL
 	CodeInternalPanic      = C.ZIPNN_ERROR_INTERNAL_PANIC
 	CodeBadSafetensors     = C.ZIPNN_ERROR_BAD_SAFETENSORS
@@ -56,6 +60,9 @@ var (
 	ErrInvalidParam       = newSentinel(C.ZIPNN_ERROR_INVALID_PARAM)
 	ErrUnsupportedDtype   = newSentinel(C.ZIPNN_ERROR_UNSUPPORTED_DTYPE)
 	ErrUnsupportedMethod  = newSentinel(C.ZIPNN_ERROR_UNSUPPORTED_METHOD)
+	ErrBaseRequired       = newSentinel(C.ZIPNN_ERROR_BASE_REQUIRED)
+	ErrBaseMismatch       = newSentinel(C.ZIPNN_ERROR_BASE_MISMATCH)
+	ErrNotFound           = newSentinel(C.ZIPNN_ERROR_NOT_FOUND)
 	ErrDstTooSmall        = newSentinel(C.ZIPNN_ERROR_DST_TOO_SMALL)
 	ErrSrcTooLarge        = newSentinel(C.ZIPNN_ERROR_SRC_TOO_LARGE)
 	ErrLimitExceeded      = newSentinel(C.ZIPNN_ERROR_LIMIT_EXCEEDED)
@@ -67,6 +74,7 @@ var (
 	ErrCorrupt            = newSentinel(C.ZIPNN_ERROR_CORRUPT)
 	ErrChecksum           = newSentinel(C.ZIPNN_ERROR_CHECKSUM)
 	ErrAlloc              = newSentinel(C.ZIPNN_ERROR_ALLOC)
+	ErrIO                 = newSentinel(C.ZIPNN_ERROR_IO)
 	ErrInternal           = newSentinel(C.ZIPNN_ERROR_INTERNAL)
 	ErrInternalPanic      = newSentinel(C.ZIPNN_ERROR_INTERNAL_PANIC)
 	ErrBadSafetensors     = newSentinel(C.ZIPNN_ERROR_BAD_SAFETENSORS)
@@ -74,9 +82,10 @@ var (
 
 var sentinels = []*Error{
 	ErrNullPointer, ErrInvalidParam, ErrUnsupportedDtype, ErrUnsupportedMethod,
+	ErrBaseRequired, ErrBaseMismatch, ErrNotFound,
 	ErrDstTooSmall, ErrSrcTooLarge, ErrLimitExceeded, ErrBadMagic,
 	ErrUnsupportedVersion, ErrUnsupportedFlags, ErrUnsupportedCodec, ErrTruncated,
-	ErrCorrupt, ErrChecksum, ErrAlloc, ErrInternal, ErrInternalPanic, ErrBadSafetensors,
+	ErrCorrupt, ErrChecksum, ErrAlloc, ErrIO, ErrInternal, ErrInternalPanic, ErrBadSafetensors,
 }
 
 // ErrorFromCode returns the error for a C status: nil for ZIPNN_OK, the sentinel for a

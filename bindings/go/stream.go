@@ -228,9 +228,18 @@ type Reader struct {
 // ErrTruncated; damage gives ErrChecksum, ErrCorrupt, ErrBadMagic, ... Errors are
 // sticky. Close frees the C context (a finalizer frees it if Close is never called).
 func NewReader(r io.Reader) *Reader {
+	return NewReaderOptions(r, nil)
+}
+
+// NewReaderOptions is NewReader with opts (nil = defaults) giving Threads (workers per
+// frame) and MaxDecompressedSize: a stream whose output would pass that many bytes gives
+// ErrLimitExceeded, found before the frame that passes it is decoded. The compression
+// fields are ignored; invalid options are reported by the first Read.
+func NewReaderOptions(r io.Reader, opts *Options) *Reader {
 	z := &Reader{r: r}
+	c := opts.toC()
 	var ds *C.zipnn_dstream
-	if err := statusError(C.zipnn_dstream_new(nil, &ds)); err != nil {
+	if err := statusError(C.zipnn_dstream_new(&c, &ds)); err != nil {
 		z.err = err
 		return z
 	}

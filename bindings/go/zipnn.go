@@ -96,6 +96,37 @@ const (
 	LevelMax     Level = C.ZIPNN_LEVEL_MAX     // every codec tried on every plane-chunk
 )
 
+// LossyMode is an opt-in lossy step applied before the lossless coding (ZIPNN_LOSSY_*).
+// It applies to the float dtypes only (DTypeBF16, DTypeFP16, DTypeFP32, DTypeFP64); the
+// frame records it, so decoding needs nothing extra.
+type LossyMode uint32
+
+// Lossy modes.
+const (
+	// LossyNone keeps the data bit-exact (the default).
+	LossyNone LossyMode = C.ZIPNN_LOSSY_NONE
+	// LossyInteger stores each value x as the integer round_half_even(x * 2^LossyParam) of
+	// the dtype's width: the absolute error is at most 2^-(LossyParam+1) plus half an ulp.
+	// LossyParam (the fractional bits) is at most 14 for 16-bit dtypes, 30 for fp32 and 62
+	// for fp64. Data with a value that does not fit (or is not finite) is coded losslessly
+	// instead, and the frame then says LossyNone.
+	LossyInteger LossyMode = C.ZIPNN_LOSSY_INTEGER
+	// LossyMantissa keeps LossyParam mantissa bits, rounding to nearest even: the relative
+	// error is at most 2^-(LossyParam+1). LossyParam is below 7, 10, 23 and 52 for bf16,
+	// fp16, fp32 and fp64. NaN and infinities are kept.
+	LossyMantissa LossyMode = C.ZIPNN_LOSSY_MANTISSA
+)
+
+var lossyNames = [...]string{"none", "integer", "mantissa"}
+
+// String returns the mode's name, e.g. "mantissa".
+func (m LossyMode) String() string {
+	if int(m) < len(lossyNames) {
+		return lossyNames[m]
+	}
+	return "lossy(" + strconv.FormatUint(uint64(m), 10) + ")"
+}
+
 // Options mirrors the C struct zipnn_options. A zero field takes the library default,
 // so Options{} and a nil *Options both mean "defaults"; DefaultOptions returns the
 // defaults spelled out. Options is plain data and safe to share between goroutines
@@ -114,6 +145,13 @@ type Options struct {
 	// MaxDecompressedSize makes decompression refuse frames that declare more output
 	// than this many bytes with ErrLimitExceeded (0 = no limit). Compression ignores it.
 	MaxDecompressedSize uint64
+
+	// Lossy selects an opt-in lossy step (default LossyNone: lossless) and LossyParam its
+	// parameter: the fractional bits for LossyInteger, the mantissa bits kept for
+	// LossyMantissa (0 with LossyNone). Both are checked against DType (ErrInvalidParam);
+	// decompression ignores them.
+	Lossy      LossyMode
+	LossyParam uint32
 }
 
 // DefaultOptions returns the library's defaults, as written by zipnn_options_init.
@@ -131,6 +169,8 @@ func DefaultOptions() Options {
 		Threshold:           float32(c.threshold),
 		BGPartitions:        uint32(c.bg_partitions),
 		MaxDecompressedSize: uint64(c.max_decompressed_size),
+		Lossy:               LossyMode(c.lossy_mode),
+		LossyParam:          uint32(c.lossy_param),
 	}
 }
 
@@ -151,6 +191,8 @@ func (o *Options) toC() C.zipnn_options {
 	c.threshold = C.float(o.Threshold)
 	c.bg_partitions = C.uint32_t(o.BGPartitions)
 	c.max_decompressed_size = C.uint64_t(o.MaxDecompressedSize)
+	c.lossy_mode = C.uint32_t(o.Lossy)
+	c.lossy_param = C.uint32_t(o.LossyParam)
 	return c
 }
 
@@ -158,17 +200,27 @@ func (o *Options) toC() C.zipnn_options {
 type Info struct {
 	FormatVersion uint32 // frame format version
 	DType         DType  // element type the frame was coded with
-	Flags         uint32 // frame flags (bit 0: metadata present)
+	Flags         uint32 // frame flags (bit 0: metadata present; bit 1: delta; bit 2: lossy)
 	Planes        uint32 // planes per chunk (bytes per element, or the raw byte-grouping partitions)
 	ChunkSize     uint32 // input bytes per chunk
 	OriginalSize  uint64 // length of the original data
 	ChunkCount    uint64 // number of chunks
 	FrameSize     uint64 // length of the frame in bytes (bytes after it are not part of it)
 	MetadataSize  uint64 // length of the caller's metadata block
+
+	Lossy      LossyMode // the lossy step the data went through (LossyNone: bit-exact)
+	LossyParam uint32    // its parameter (fractional bits or mantissa bits kept)
+	BaseHash   uint64    // for a delta frame, XXH3-64 of the base it needs; else 0
 }
 
 // HasMetadata reports whether the frame carries a metadata block.
 func (i Info) HasMetadata() bool { return i.Flags&1 != 0 }
+
+// IsDelta reports whether the frame is a delta against a base (see DecompressDelta).
+func (i Info) IsDelta() bool { return i.Flags&2 != 0 }
+
+// IsLossy reports whether the data went through a lossy step (i.Lossy says which).
+func (i Info) IsLossy() bool { return i.Flags&4 != 0 }
 
 // ptr returns a pointer to the first byte of b for C, or nil when b is empty (the C
 // API treats (NULL, 0) as an empty buffer).
@@ -307,6 +359,9 @@ func FrameInfo(src []byte) (Info, error) {
 		ChunkCount:    uint64(c.chunk_count),
 		FrameSize:     uint64(c.frame_size),
 		MetadataSize:  uint64(c.metadata_size),
+		Lossy:         LossyMode(c.lossy_mode),
+		LossyParam:    uint32(c.lossy_param),
+		BaseHash:      uint64(c.base_hash),
 	}, nil
 }
 

@@ -520,9 +520,9 @@ func TestErrors(t *testing.T) {
 func TestErrorValues(t *testing.T) {
 	codes := map[int]*Error{
 		-1: ErrNullPointer, -2: ErrInvalidParam, -3: ErrUnsupportedDtype, -4: ErrUnsupportedMethod,
-		-10: ErrDstTooSmall, -11: ErrSrcTooLarge, -12: ErrLimitExceeded, -20: ErrBadMagic,
+		-5: ErrBaseRequired, -6: ErrBaseMismatch, -7: ErrNotFound, -10: ErrDstTooSmall, -11: ErrSrcTooLarge, -12: ErrLimitExceeded, -20: ErrBadMagic,
 		-21: ErrUnsupportedVersion, -22: ErrUnsupportedFlags, -23: ErrUnsupportedCodec,
-		-30: ErrTruncated, -31: ErrCorrupt, -32: ErrChecksum, -40: ErrAlloc, -50: ErrInternal,
+		-30: ErrTruncated, -31: ErrCorrupt, -32: ErrChecksum, -40: ErrAlloc, -41: ErrIO, -50: ErrInternal,
 		-51: ErrInternalPanic, -60: ErrBadSafetensors,
 	}
 	if len(codes) != len(sentinels) {

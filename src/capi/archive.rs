@@ -37,10 +37,17 @@ pub struct zipnn_archive {
     dtypes: Vec<Vec<u8>>,
     base: Option<(Base, Vec<TensorInfo>, usize)>,
     opts: DecompressOptions,
+    /// The caller's archive bytes for a handle opened from memory (empty for a file), so
+    /// that an output buffer overlapping them is refused.
+    mem: (*const u8, usize),
 }
 
 impl zipnn_archive {
-    fn new(archive: Archive<'static>, opts: DecompressOptions) -> Box<zipnn_archive> {
+    fn new(
+        archive: Archive<'static>,
+        opts: DecompressOptions,
+        mem: &'static [u8],
+    ) -> Box<zipnn_archive> {
         let nul = |s: &str| {
             let mut v = s.as_bytes().to_vec();
             v.push(0);
@@ -54,7 +61,19 @@ impl zipnn_archive {
             dtypes,
             base: None,
             opts,
+            mem: (mem.as_ptr(), mem.len()),
         })
+    }
+
+    /// Whether `dst` overlaps memory the handle reads: the archive opened from memory or a
+    /// borrowed base.
+    fn overlaps_input(&self, dst: *const c_void, dst_len: usize) -> bool {
+        let base = match &self.base {
+            Some((Base::Borrowed(p, n), _, _)) => (*p, *n),
+            _ => (std::ptr::null(), 0),
+        };
+        overlaps(self.mem.0 as *const c_void, self.mem.1, dst, dst_len)
+            || overlaps(base.0 as *const c_void, base.1, dst, dst_len)
     }
 
     /// The base file as a parsed view, if one was set.
@@ -177,7 +196,7 @@ pub extern "C" fn zipnn_archive_open_memory(
         // SAFETY: the caller's contract: `src` readable, valid and unchanged until the
         // handle is freed, which is what the 'static borrow stands for.
         let src: &'static [u8] = unsafe { in_buf(src, src_size)? };
-        let h = zipnn_archive::new(Archive::open(src)?, o);
+        let h = zipnn_archive::new(Archive::open(src)?, o, src);
         // SAFETY: checked non-NULL above.
         unsafe { put(out, h) };
         Ok(())
@@ -202,7 +221,7 @@ pub extern "C" fn zipnn_archive_open_file(
         }
         // SAFETY: the caller passes a NUL-terminated string.
         let path = unsafe { c_str(path)? };
-        let h = zipnn_archive::new(Archive::open_file(path)?, o);
+        let h = zipnn_archive::new(Archive::open_file(path)?, o, &[]);
         // SAFETY: checked non-NULL above.
         unsafe { put(out, h) };
         Ok(())
@@ -369,9 +388,10 @@ pub extern "C" fn zipnn_archive_tensor_info(
 
 /// Decodes tensor `index` alone into `dst` (at least its `size` bytes) and writes the
 /// length to `*out_written`. Only this tensor's frame is read and checked; a damaged frame
-/// leaves `dst` as it was. Errors: `NULL_POINTER`, `INVALID_PARAM` (overlap),
-/// `NOT_FOUND`, `DST_TOO_SMALL`, `LIMIT_EXCEEDED`, `BASE_REQUIRED` / `BASE_MISMATCH`
-/// (delta tensors), `IO`, and the frame errors of `zipnn_decompress()`. Thread-safe.
+/// leaves `dst` as it was. Errors: `NULL_POINTER`, `INVALID_PARAM` (`dst` overlaps the
+/// archive or base memory the handle borrows), `NOT_FOUND`, `DST_TOO_SMALL`,
+/// `LIMIT_EXCEEDED`, `BASE_REQUIRED` / `BASE_MISMATCH` (delta tensors), `IO`, and the
+/// frame errors of `zipnn_decompress()`. Thread-safe.
 #[no_mangle]
 #[must_use]
 pub extern "C" fn zipnn_archive_decode(
@@ -387,7 +407,11 @@ pub extern "C" fn zipnn_archive_decode(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes.
+        if h.overlaps_input(dst, dst_capacity) {
+            return Err(Error::InvalidParam);
+        }
+        // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes, and it
+        // overlaps nothing the handle reads (checked above).
         let dst = unsafe { out_buf(dst, dst_capacity)? };
         let base = h.base();
         let n = h.archive.decode_at(index, base.as_ref(), dst, &h.opts)?;
@@ -459,7 +483,11 @@ pub extern "C" fn zipnn_archive_restore(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes.
+        if h.overlaps_input(dst, dst_capacity) {
+            return Err(Error::InvalidParam);
+        }
+        // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes, and it
+        // overlaps nothing the handle reads (checked above).
         let dst = unsafe { out_buf(dst, dst_capacity)? };
         let base = h.base();
         let n = h.archive.restore_into(base.as_ref(), dst, &h.opts)?;

@@ -1394,7 +1394,7 @@ static int test_bad_options(void) {
     RESET(); o.struct_size = 0;            EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.struct_size = 4;            EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.reserved[0] = 1;            EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
-    RESET(); o.reserved[7] = 0x80000000u;  EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
+    RESET(); o.reserved[5] = 0x80000000u;  EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.dtype = 9;                  EXPECT_COMPRESS(o, ZIPNN_ERROR_UNSUPPORTED_DTYPE);
     RESET(); o.dtype = 0xFFFFFFFFu;        EXPECT_COMPRESS(o, ZIPNN_ERROR_UNSUPPORTED_DTYPE);
     RESET(); o.method = 6;                 EXPECT_COMPRESS(o, ZIPNN_ERROR_UNSUPPORTED_METHOD);
@@ -1747,6 +1747,9 @@ static int test_error_strings(void) {
         ZIPNN_ERROR_INVALID_PARAM,
         ZIPNN_ERROR_UNSUPPORTED_DTYPE,
         ZIPNN_ERROR_UNSUPPORTED_METHOD,
+        ZIPNN_ERROR_BASE_REQUIRED,
+        ZIPNN_ERROR_BASE_MISMATCH,
+        ZIPNN_ERROR_NOT_FOUND,
         ZIPNN_ERROR_DST_TOO_SMALL,
         ZIPNN_ERROR_SRC_TOO_LARGE,
         ZIPNN_ERROR_LIMIT_EXCEEDED,
@@ -1758,6 +1761,7 @@ static int test_error_strings(void) {
         ZIPNN_ERROR_CORRUPT,
         ZIPNN_ERROR_CHECKSUM,
         ZIPNN_ERROR_ALLOC,
+        ZIPNN_ERROR_IO,
         ZIPNN_ERROR_INTERNAL,
         ZIPNN_ERROR_INTERNAL_PANIC,
         ZIPNN_ERROR_BAD_SAFETENSORS,
@@ -1770,7 +1774,8 @@ static int test_error_strings(void) {
     CHECK(strcmp(zipnn_error_string(1), unknown) == 0);
     CHECK(strcmp(zipnn_error_string(INT32_MIN), unknown) == 0);
     CHECK(strcmp(zipnn_error_string(INT32_MAX), unknown) == 0);
-    CHECK(strcmp(zipnn_error_string(-5), unknown) == 0);
+    CHECK(strcmp(zipnn_error_string(-8), unknown) == 0);
+    CHECK(strcmp(zipnn_error_string(-42), unknown) == 0);
     for (i = 0; i < nc; i++) {
         const char *s = zipnn_error_string(codes[i]);
         CHECK(s != NULL);

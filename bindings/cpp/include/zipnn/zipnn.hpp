@@ -6,13 +6,21 @@
 //   * zipnn::nothrow::compress(...), ... are noexcept and return the zipnn_status, with the
 //     results in out-parameters (allocation failure is reported as ZIPNN_ERROR_ALLOC).
 //
+// Also: delta frames against a base buffer (compress_delta / decompress_delta), lossy
+// options (Options::lossy), and safetensors archives (compress_safetensors, the RAII
+// zipnn::Archive). Statuses without a dedicated exception throw zipnn::Error; NOT_FOUND,
+// BASE_REQUIRED, BASE_MISMATCH and IO throw NotFoundError, BaseRequiredError,
+// BaseMismatchError and IoError, all derived from zipnn::Error.
+//
 // Buffers are zipnn::span<const std::byte> (inputs) and zipnn::span<std::byte> (outputs):
 // std::span when the standard library has it, otherwise a minimal span type defined here.
-// Every function also has a pointer + size overload. Everything is inline; link with the
+// The frame functions also have pointer + size overloads. Everything is inline; link with the
 // zipnn library (CMake target zipnn::zipnn or zipnn::zipnn_static).
 //
 // Thread safety: every function may be called concurrently, as the C API; an Options
-// object is plain data (safe to share while nobody modifies it).
+// object is plain data (safe to share while nobody modifies it). A zipnn::Archive may be
+// read (tensors(), decode(), restore(), ...) from many threads at once; set_base(), moving
+// and destroying it must not race with anything.
 
 #ifndef ZIPNN_HPP
 #define ZIPNN_HPP
@@ -24,8 +32,10 @@
 #include <cstdint>
 #include <limits>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -171,10 +181,69 @@ private:
     zipnn_status code_;
 };
 
-/// Throws Error(status) unless status is ZIPNN_OK.
+/// Thrown for ZIPNN_ERROR_NOT_FOUND: no tensor of that name (or index) in an archive.
+class NotFoundError : public Error {
+public:
+    using Error::Error;
+};
+
+/// Thrown for ZIPNN_ERROR_BASE_REQUIRED: a delta needs the base it was made against.
+class BaseRequiredError : public Error {
+public:
+    using Error::Error;
+};
+
+/// Thrown for ZIPNN_ERROR_BASE_MISMATCH: the base given is not the one the delta was made
+/// against (checked by length and hash before anything is written).
+class BaseMismatchError : public Error {
+public:
+    using Error::Error;
+};
+
+/// Thrown for ZIPNN_ERROR_IO: a file could not be opened or read.
+class IoError : public Error {
+public:
+    using Error::Error;
+};
+
+/// Throws the exception for `status` (which must not be ZIPNN_OK): NotFoundError,
+/// BaseRequiredError, BaseMismatchError or IoError for those codes, zipnn::Error for the
+/// others. Every one is a zipnn::Error carrying the status in code().
+[[noreturn]] inline void throw_error(zipnn_status status) {
+    switch (status) {
+    case ZIPNN_ERROR_NOT_FOUND:
+        throw NotFoundError(status);
+    case ZIPNN_ERROR_BASE_REQUIRED:
+        throw BaseRequiredError(status);
+    case ZIPNN_ERROR_BASE_MISMATCH:
+        throw BaseMismatchError(status);
+    case ZIPNN_ERROR_IO:
+        throw IoError(status);
+    default:
+        throw Error(status);
+    }
+}
+
+/// As throw_error(status), with `context` in what() ("zipnn: <context>: <message>").
+[[noreturn]] inline void throw_error(zipnn_status status, const std::string& context) {
+    switch (status) {
+    case ZIPNN_ERROR_NOT_FOUND:
+        throw NotFoundError(status, context);
+    case ZIPNN_ERROR_BASE_REQUIRED:
+        throw BaseRequiredError(status, context);
+    case ZIPNN_ERROR_BASE_MISMATCH:
+        throw BaseMismatchError(status, context);
+    case ZIPNN_ERROR_IO:
+        throw IoError(status, context);
+    default:
+        throw Error(status, context);
+    }
+}
+
+/// Throws the exception for `status` (see throw_error) unless it is ZIPNN_OK.
 inline void check(zipnn_status status) {
     if (status != ZIPNN_OK) {
-        throw Error(status);
+        throw_error(status);
     }
 }
 
@@ -234,6 +303,20 @@ enum class Level : std::int32_t {
     Max = ZIPNN_LEVEL_MAX,
 };
 
+/// An opt-in lossy step before the lossless coding (ZIPNN_LOSSY_*), for the float dtypes
+/// (BF16, FP16, FP32, FP64) only. The frame records it; decoding needs nothing extra.
+enum class Lossy : std::uint32_t {
+    /// Bit-exact (the default).
+    None = ZIPNN_LOSSY_NONE,
+    /// Fixed point with `param` fractional bits: absolute error at most 2^-(param+1) plus
+    /// half an ulp (param at most 14 for 16-bit dtypes, 30 for FP32, 62 for FP64). Data that
+    /// does not fit is coded losslessly instead, and the frame then says None.
+    Integer = ZIPNN_LOSSY_INTEGER,
+    /// Keeps `param` mantissa bits, rounding to nearest even: relative error at most
+    /// 2^-(param+1) (param below 7, 10, 23, 52 for BF16, FP16, FP32, FP64).
+    Mantissa = ZIPNN_LOSSY_MANTISSA,
+};
+
 /// zipnn_options with its defaults (the constructor calls zipnn_options_init) and fluent
 /// setters: `zipnn::Options().dtype(zipnn::DType::BF16).level(zipnn::Level::Max)`.
 /// Values are passed through unchecked; the library validates them when used.
@@ -256,6 +339,15 @@ public:
         raw_.max_decompressed_size = v;
         return *this;
     }
+    /// A lossy step and its parameter (fractional bits for Integer, mantissa bits kept for
+    /// Mantissa; 0 for None). Checked against dtype() when used.
+    Options& lossy(Lossy mode, std::uint32_t param) noexcept {
+        raw_.lossy_mode = static_cast<std::uint32_t>(mode);
+        raw_.lossy_param = param;
+        return *this;
+    }
+    Options& lossy_mode(Lossy v) noexcept { raw_.lossy_mode = static_cast<std::uint32_t>(v); return *this; }
+    Options& lossy_param(std::uint32_t v) noexcept { raw_.lossy_param = v; return *this; }
 
     DType dtype() const noexcept { return static_cast<DType>(raw_.dtype); }
     Method method() const noexcept { return static_cast<Method>(raw_.method); }
@@ -267,6 +359,8 @@ public:
     float threshold() const noexcept { return raw_.threshold; }
     std::uint32_t bg_partitions() const noexcept { return raw_.bg_partitions; }
     std::uint64_t max_decompressed_size() const noexcept { return raw_.max_decompressed_size; }
+    Lossy lossy_mode() const noexcept { return static_cast<Lossy>(raw_.lossy_mode); }
+    std::uint32_t lossy_param() const noexcept { return raw_.lossy_param; }
 
     /// The C struct (escape hatch for fields this wrapper does not name).
     zipnn_options& raw() noexcept { return raw_; }
@@ -288,8 +382,15 @@ struct FrameInfo {
     std::uint64_t chunk_count = 0;
     std::uint64_t frame_size = 0;
     std::uint64_t metadata_size = 0;
+    Lossy lossy_mode = Lossy::None;  ///< the lossy step the data went through
+    std::uint32_t lossy_param = 0;   ///< its parameter
+    std::uint64_t base_hash = 0;     ///< for a delta frame, XXH3-64 of the base it needs
 
     bool has_metadata() const noexcept { return (flags & 1u) != 0; }
+    /// A delta against a base: decode with decompress_delta() and that base.
+    bool is_delta() const noexcept { return (flags & 2u) != 0; }
+    /// The data went through a lossy step (lossy_mode says which).
+    bool is_lossy() const noexcept { return (flags & 4u) != 0; }
 };
 
 // ------------------------------------------------------------------------------------------
@@ -378,6 +479,9 @@ inline zipnn_status frame_info(span<const std::byte> src, FrameInfo& out) noexce
         out.chunk_count = fi.chunk_count;
         out.frame_size = fi.frame_size;
         out.metadata_size = fi.metadata_size;
+        out.lossy_mode = static_cast<Lossy>(fi.lossy_mode);
+        out.lossy_param = fi.lossy_param;
+        out.base_hash = fi.base_hash;
     }
     return st;
 }
@@ -623,6 +727,601 @@ inline void verify(span<const std::byte> src) { check(nothrow::verify(src)); }
 
 inline void verify(const void* src, std::size_t src_size) {
     check(nothrow::verify(src, src_size));
+}
+
+// ------------------------------------------------------------------------------------------
+// Delta frames: `src XOR base` for a base of the same length (a fine-tune against its base
+// model). The frame records the base's XXH3-64: decompress() of a delta frame is
+// ZIPNN_ERROR_BASE_REQUIRED (BaseRequiredError) and another base is
+// ZIPNN_ERROR_BASE_MISMATCH (BaseMismatchError), found before anything is written.
+// ------------------------------------------------------------------------------------------
+
+namespace nothrow {
+
+/// Compresses `src` as a delta against `base` (same length, else BASE_MISMATCH) into `dst`,
+/// storing `metadata` (at most 1 MiB) in the frame; on ZIPNN_OK `written` is the frame's
+/// length. compress_bound(src.size()) + metadata.size() bytes of `dst` always suffice.
+inline zipnn_status compress_delta_into(span<std::byte> dst, span<const std::byte> src,
+                                        span<const std::byte> base, std::size_t& written,
+                                        const Options& opts = Options(),
+                                        span<const std::byte> metadata =
+                                            span<const std::byte>()) noexcept {
+    return zipnn_compress_delta(opts.c_ptr(), base.data(), base.size(), metadata.data(),
+                                metadata.size(), src.data(), src.size(), dst.data(), dst.size(),
+                                &written);
+}
+
+/// Compresses `src` as a delta against `base` into `out` (resized to the frame). `out` is
+/// unchanged on error.
+inline zipnn_status compress_delta(span<const std::byte> src, span<const std::byte> base,
+                                   std::vector<std::byte>& out, const Options& opts = Options(),
+                                   span<const std::byte> metadata =
+                                       span<const std::byte>()) noexcept {
+    std::size_t bound = zipnn_compress_bound(src.size(), opts.c_ptr());
+    if (bound == 0) {
+        // Invalid options or overflow: let the library name the exact error.
+        std::size_t w = 0;
+        zipnn_status st = zipnn_compress_delta(opts.c_ptr(), nullptr, 0, nullptr, 0, nullptr, 0,
+                                               nullptr, 0, &w);
+        return (st == ZIPNN_OK || st == ZIPNN_ERROR_DST_TOO_SMALL) ? ZIPNN_ERROR_SRC_TOO_LARGE
+                                                                  : st;
+    }
+    if (bound > std::numeric_limits<std::size_t>::max() - metadata.size()) {
+        return ZIPNN_ERROR_SRC_TOO_LARGE;
+    }
+    bound += metadata.size();
+    try {
+        std::vector<std::byte> buf(bound);
+        std::size_t written = 0;
+        zipnn_status st = compress_delta_into(buf, src, base, written, opts, metadata);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        buf.resize(written);
+        buf.shrink_to_fit();
+        out = std::move(buf);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+/// Decompresses the frame that fills `src` into `dst`, with `base` for a delta frame (a
+/// frame that is not a delta decodes as with decompress_into, and `base` is not read).
+inline zipnn_status decompress_delta_into(span<std::byte> dst, span<const std::byte> src,
+                                          span<const std::byte> base, std::size_t& written,
+                                          const Options& opts = Options()) noexcept {
+    return zipnn_decompress_delta(opts.c_ptr(), base.data(), base.size(), src.data(), src.size(),
+                                  dst.data(), dst.size(), &written);
+}
+
+/// Decompresses the frame that fills `src` with `base` into `out` (resized to the original
+/// size). `out` is unchanged on error.
+inline zipnn_status decompress_delta(span<const std::byte> src, span<const std::byte> base,
+                                     std::vector<std::byte>& out,
+                                     const Options& opts = Options()) noexcept {
+    std::uint64_t size = 0;
+    zipnn_status st = zipnn_get_decompressed_size(src.data(), src.size(), &size);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    if (opts.max_decompressed_size() != 0 && size > opts.max_decompressed_size()) {
+        return ZIPNN_ERROR_LIMIT_EXCEEDED;
+    }
+    if (size > std::numeric_limits<std::size_t>::max()) {
+        return ZIPNN_ERROR_SRC_TOO_LARGE;
+    }
+    st = zipnn_verify(src.data(), src.size());  // before allocating what the header declares
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    try {
+        std::vector<std::byte> buf(static_cast<std::size_t>(size));
+        std::size_t written = 0;
+        st = decompress_delta_into(buf, src, base, written, opts);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        if (written != buf.size()) {
+            return ZIPNN_ERROR_INTERNAL;
+        }
+        out = std::move(buf);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+}  // namespace nothrow
+
+/// Compresses `src` as a delta against `base` (same length) into a new frame.
+inline std::vector<std::byte> compress_delta(span<const std::byte> src, span<const std::byte> base,
+                                             const Options& opts = Options(),
+                                             span<const std::byte> metadata =
+                                                 span<const std::byte>()) {
+    std::vector<std::byte> out;
+    check(nothrow::compress_delta(src, base, out, opts, metadata));
+    return out;
+}
+
+/// Decompresses the frame that fills `src` against `base` (BaseMismatchError for another
+/// base; a frame that is not a delta ignores `base`).
+inline std::vector<std::byte> decompress_delta(span<const std::byte> src,
+                                               span<const std::byte> base,
+                                               const Options& opts = Options()) {
+    std::vector<std::byte> out;
+    check(nothrow::decompress_delta(src, base, out, opts));
+    return out;
+}
+
+/// Decompresses the frame that fills `src` against `base` into `dst`; returns the size.
+inline std::size_t decompress_delta_into(span<std::byte> dst, span<const std::byte> src,
+                                         span<const std::byte> base,
+                                         const Options& opts = Options()) {
+    std::size_t written = 0;
+    check(nothrow::decompress_delta_into(dst, src, base, written, opts));
+    return written;
+}
+
+// ------------------------------------------------------------------------------------------
+// Safetensors archives (docs/FORMAT.md section 12): one frame per tensor, coded with the
+// tensor's own dtype; tied tensors stored once; optional deltas against a base model's file.
+// ------------------------------------------------------------------------------------------
+
+/// Tensor flags (zipnn_tensor_info.flags).
+inline constexpr std::uint32_t tensor_tied = ZIPNN_TENSOR_TIED;
+inline constexpr std::uint32_t tensor_delta = ZIPNN_TENSOR_DELTA;
+inline constexpr std::uint32_t tensor_lossy = ZIPNN_TENSOR_LOSSY;
+
+/// One tensor of an archive (zipnn_tensor_info, with its strings and shape copied).
+struct TensorInfo {
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    std::size_t index = 0;              ///< position in the data section
+    std::string name;                   ///< may contain NUL bytes
+    std::string dtype;                  ///< safetensors dtype string: "BF16", "F32", "I64", ...
+    std::vector<std::uint64_t> shape;   ///< empty for a scalar
+    DType coded_as = DType::Raw;        ///< zipnn dtype of its frame (Raw for integers, bool)
+    std::uint64_t offset = 0;           ///< byte offset in the original data section
+    std::uint64_t size = 0;             ///< length in bytes (what decode() returns)
+    std::uint64_t compressed_size = 0;  ///< length of its frame (0 for a tied tensor)
+    std::uint32_t flags = 0;            ///< tensor_tied | tensor_delta | tensor_lossy
+    std::size_t tied_to = npos;         ///< for a tied tensor, the index it repeats
+    Lossy lossy_mode = Lossy::None;
+    std::uint32_t lossy_param = 0;
+
+    bool tied() const noexcept { return (flags & tensor_tied) != 0; }
+    bool delta() const noexcept { return (flags & tensor_delta) != 0; }
+    bool lossy() const noexcept { return (flags & tensor_lossy) != 0; }
+};
+
+class Archive;
+
+namespace nothrow {
+inline zipnn_status open_archive_file(const char* path, Archive& out,
+                                      const Options& opts = Options()) noexcept;
+inline zipnn_status open_archive_memory(span<const std::byte> src, Archive& out,
+                                        const Options& opts = Options()) noexcept;
+inline zipnn_status set_base_memory(Archive& a, span<const std::byte> base) noexcept;
+inline zipnn_status set_base_file(Archive& a, const char* path) noexcept;
+}  // namespace nothrow
+
+/// An opened safetensors archive (RAII over zipnn_archive, move-only). Tensors are
+/// decoded on demand; one opened from a file reads only the frames it decodes. The const
+/// members may be called from many threads at once; set_base*(), moving and destroying
+/// must not race with anything. Opening from memory **borrows** the bytes (they must
+/// outlive the Archive) unless they are moved in as a std::vector.
+class Archive {
+public:
+    /// An empty Archive (no handle); assign an opened one to it.
+    Archive() noexcept = default;
+    /// Adopts a handle from zipnn_archive_open_*() (freed by the destructor).
+    explicit Archive(zipnn_archive* handle) noexcept : h_(handle) {}
+    Archive(Archive&& o) noexcept
+        : h_(std::exchange(o.h_, nullptr)),
+          owned_(std::move(o.owned_)),
+          owned_base_(std::move(o.owned_base_)) {}
+    Archive& operator=(Archive&& o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, nullptr);
+            owned_ = std::move(o.owned_);
+            owned_base_ = std::move(o.owned_base_);
+        }
+        return *this;
+    }
+    Archive(const Archive&) = delete;
+    Archive& operator=(const Archive&) = delete;
+    ~Archive() { reset(); }
+
+    /// Opens the archive file at `path` (only its header and index are read now). `opts`
+    /// gives threads and max_decompressed_size for every decode. Throws IoError when the
+    /// file cannot be read, Error for a damaged archive.
+    static Archive open_file(const std::string& path, const Options& opts = Options()) {
+        Archive a;
+        zipnn_status st = nothrow::open_archive_file(path.c_str(), a, opts);
+        if (st != ZIPNN_OK) {
+            throw_error(st, path);
+        }
+        return a;
+    }
+
+    /// Opens an archive held in memory. The bytes are **borrowed**: they must stay valid
+    /// and unchanged while the Archive (or one it is moved to) lives.
+    static Archive open_memory(span<const std::byte> src, const Options& opts = Options()) {
+        Archive a;
+        check(nothrow::open_archive_memory(src, a, opts));
+        return a;
+    }
+
+    /// Opens an archive from bytes the Archive takes ownership of.
+    static Archive open_memory(std::vector<std::byte>&& src, const Options& opts = Options()) {
+        std::vector<std::byte> owned = std::move(src);
+        Archive a = open_memory(span<const std::byte>(owned.data(), owned.size()), opts);
+        a.owned_ = std::move(owned);  // the heap buffer, and so the borrowed pointer, stay put
+        return a;
+    }
+
+    /// Whether the Archive holds a handle.
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+    /// The C handle (still owned by the Archive).
+    zipnn_archive* get() const noexcept { return h_; }
+    /// Frees the handle (and any bytes the Archive owns); the Archive becomes empty.
+    void reset() noexcept {
+        zipnn_archive_free(h_);
+        h_ = nullptr;
+        owned_.clear();
+        owned_.shrink_to_fit();
+        owned_base_.clear();
+        owned_base_.shrink_to_fit();
+    }
+
+    /// Number of tensors.
+    std::size_t tensor_count() const {
+        std::size_t n = 0;
+        check(zipnn_archive_tensor_count(h_, &n));
+        return n;
+    }
+
+    /// Tensor `index` (NotFoundError past the end).
+    inline TensorInfo tensor_info(std::size_t index) const;
+
+    /// Every tensor, in the order of the data section.
+    std::vector<TensorInfo> tensors() const {
+        std::size_t n = tensor_count();
+        std::vector<TensorInfo> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            out.push_back(tensor_info(i));
+        }
+        return out;
+    }
+
+    /// The index of the tensor called `name`, or nullopt.
+    std::optional<std::size_t> find(std::string_view name) const {
+        std::size_t i = 0;
+        zipnn_status st = zipnn_archive_find(h_, name.data(), name.size(), &i);
+        if (st == ZIPNN_ERROR_NOT_FOUND) {
+            return std::nullopt;
+        }
+        check(st);
+        return i;
+    }
+
+    /// The index of the tensor called `name`; NotFoundError if there is none.
+    std::size_t index_of(std::string_view name) const {
+        std::optional<std::size_t> i = find(name);
+        if (!i) {
+            throw_error(ZIPNN_ERROR_NOT_FOUND, "tensor \"" + std::string(name) + "\"");
+        }
+        return *i;
+    }
+
+    /// Decodes tensor `index` alone. BaseRequiredError / BaseMismatchError for a delta
+    /// tensor without its base or with another one.
+    inline std::vector<std::byte> decode(std::size_t index) const;
+    /// Decodes the tensor called `name` alone (NotFoundError if there is none).
+    std::vector<std::byte> decode(std::string_view name) const { return decode(index_of(name)); }
+
+    /// Decodes tensor `index` into `dst` (at least its size; a too-small or failing decode
+    /// leaves `dst` as it was); returns the bytes written.
+    std::size_t decode_into(std::size_t index, span<std::byte> dst) const {
+        std::size_t written = 0;
+        check(zipnn_archive_decode(h_, index, dst.data(), dst.size(), &written));
+        return written;
+    }
+    std::size_t decode_into(std::string_view name, span<std::byte> dst) const {
+        return decode_into(index_of(name), dst);
+    }
+
+    /// The original JSON header, verbatim; valid while the Archive lives.
+    std::string_view header_json() const {
+        const char* p = nullptr;
+        std::size_t n = 0;
+        check(zipnn_archive_header_json(h_, &p, &n));
+        return std::string_view(p, n);
+    }
+
+    /// Length of the original safetensors file.
+    std::uint64_t restored_size() const {
+        std::uint64_t n = 0;
+        check(zipnn_archive_restored_size(h_, &n));
+        return n;
+    }
+
+    /// The original safetensors file, byte for byte (a delta archive needs its base).
+    inline std::vector<std::byte> restore() const;
+
+    /// Restores the original file into `dst` (at least restored_size() bytes); returns the
+    /// bytes written. On error `dst` may hold part of the file.
+    std::size_t restore_into(span<std::byte> dst) const {
+        std::size_t written = 0;
+        check(zipnn_archive_restore(h_, dst.data(), dst.size(), &written));
+        return written;
+    }
+
+    /// Gives a delta archive its base (the base model's safetensors file), **borrowed**
+    /// until the Archive dies or another base is set. On error the previous base stays.
+    void set_base(span<const std::byte> base) { check(nothrow::set_base_memory(*this, base)); }
+
+    /// As set_base(span), with bytes the Archive takes ownership of.
+    void set_base(std::vector<std::byte>&& base) {
+        std::vector<std::byte> owned = std::move(base);
+        check(zipnn_archive_set_base_memory(h_, owned.data(), owned.size()));
+        owned_base_ = std::move(owned);
+    }
+
+    /// As set_base(), reading the base file at `path` into memory the handle owns.
+    void set_base_file(const std::string& path) {
+        zipnn_status st = nothrow::set_base_file(*this, path.c_str());
+        if (st != ZIPNN_OK) {
+            throw_error(st, path);
+        }
+    }
+
+private:
+    friend zipnn_status nothrow::open_archive_file(const char*, Archive&, const Options&) noexcept;
+    friend zipnn_status nothrow::open_archive_memory(span<const std::byte>, Archive&,
+                                                     const Options&) noexcept;
+    friend zipnn_status nothrow::set_base_memory(Archive&, span<const std::byte>) noexcept;
+    friend zipnn_status nothrow::set_base_file(Archive&, const char*) noexcept;
+
+    zipnn_archive* h_ = nullptr;
+    std::vector<std::byte> owned_;       // the archive bytes, when moved in
+    std::vector<std::byte> owned_base_;  // the base bytes, when moved in
+};
+
+namespace nothrow {
+
+/// Opens the archive file at `path` into `out` (which is reset first only on success).
+inline zipnn_status open_archive_file(const char* path, Archive& out,
+                                      const Options& opts) noexcept {
+    zipnn_archive* h = nullptr;
+    zipnn_status st = zipnn_archive_open_file(path, opts.c_ptr(), &h);
+    if (st == ZIPNN_OK) {
+        out = Archive(h);
+    }
+    return st;
+}
+
+/// Opens the archive held (and **borrowed**) in `src` into `out` (reset only on success).
+inline zipnn_status open_archive_memory(span<const std::byte> src, Archive& out,
+                                        const Options& opts) noexcept {
+    zipnn_archive* h = nullptr;
+    zipnn_status st = zipnn_archive_open_memory(src.data(), src.size(), opts.c_ptr(), &h);
+    if (st == ZIPNN_OK) {
+        out = Archive(h);
+    }
+    return st;
+}
+
+/// Sets a **borrowed** base (see Archive::set_base); on error the previous base stays.
+inline zipnn_status set_base_memory(Archive& a, span<const std::byte> base) noexcept {
+    zipnn_status st = zipnn_archive_set_base_memory(a.h_, base.data(), base.size());
+    if (st == ZIPNN_OK) {
+        a.owned_base_.clear();
+        a.owned_base_.shrink_to_fit();
+    }
+    return st;
+}
+
+/// Reads the base file at `path` into memory the handle owns.
+inline zipnn_status set_base_file(Archive& a, const char* path) noexcept {
+    zipnn_status st = zipnn_archive_set_base_file(a.h_, path);
+    if (st == ZIPNN_OK) {
+        a.owned_base_.clear();
+        a.owned_base_.shrink_to_fit();
+    }
+    return st;
+}
+
+/// Fills `out` for tensor `index`; `out` is unchanged on error.
+inline zipnn_status tensor_info(const Archive& a, std::size_t index, TensorInfo& out) noexcept {
+    zipnn_tensor_info ti{};
+    ti.struct_size = static_cast<std::uint32_t>(sizeof ti);
+    zipnn_status st = zipnn_archive_tensor_info(a.get(), index, &ti);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    try {
+        TensorInfo t;
+        t.index = index;
+        t.name.assign(ti.name, ti.name_len);
+        t.dtype = ti.safetensors_dtype;
+        if (ti.ndim > 0) {
+            t.shape.assign(ti.shape, ti.shape + ti.ndim);
+        }
+        t.coded_as = static_cast<DType>(ti.dtype);
+        t.offset = ti.data_offset;
+        t.size = ti.size;
+        t.compressed_size = ti.compressed_size;
+        t.flags = ti.flags;
+        t.tied_to = (ti.flags & ZIPNN_TENSOR_TIED) ? static_cast<std::size_t>(ti.tied_to)
+                                                   : TensorInfo::npos;
+        t.lossy_mode = static_cast<Lossy>(ti.lossy_mode);
+        t.lossy_param = ti.lossy_param;
+        out = std::move(t);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+/// The index of the tensor called `name` (ZIPNN_ERROR_NOT_FOUND if there is none).
+inline zipnn_status find(const Archive& a, std::string_view name, std::size_t& index) noexcept {
+    return zipnn_archive_find(a.get(), name.data(), name.size(), &index);
+}
+
+/// Decodes tensor `index` into `dst`; on ZIPNN_OK `written` is its size.
+inline zipnn_status decode_into(const Archive& a, std::size_t index, span<std::byte> dst,
+                                std::size_t& written) noexcept {
+    return zipnn_archive_decode(a.get(), index, dst.data(), dst.size(), &written);
+}
+
+/// Decodes tensor `index` into `out` (resized to the tensor); `out` is unchanged on error.
+inline zipnn_status decode(const Archive& a, std::size_t index,
+                           std::vector<std::byte>& out) noexcept {
+    zipnn_tensor_info ti{};
+    ti.struct_size = static_cast<std::uint32_t>(sizeof ti);
+    zipnn_status st = zipnn_archive_tensor_info(a.get(), index, &ti);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    if (ti.size > std::numeric_limits<std::size_t>::max()) {
+        return ZIPNN_ERROR_SRC_TOO_LARGE;
+    }
+    try {
+        std::vector<std::byte> buf(static_cast<std::size_t>(ti.size));
+        std::size_t written = 0;
+        st = zipnn_archive_decode(a.get(), index, buf.data(), buf.size(), &written);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        if (written != buf.size()) {
+            return ZIPNN_ERROR_INTERNAL;
+        }
+        out = std::move(buf);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+/// Restores the original safetensors file into `out`; `out` is unchanged on error.
+inline zipnn_status restore(const Archive& a, std::vector<std::byte>& out) noexcept {
+    std::uint64_t size = 0;
+    zipnn_status st = zipnn_archive_restored_size(a.get(), &size);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    if (size > std::numeric_limits<std::size_t>::max()) {
+        return ZIPNN_ERROR_SRC_TOO_LARGE;
+    }
+    try {
+        std::vector<std::byte> buf(static_cast<std::size_t>(size));
+        std::size_t written = 0;
+        st = zipnn_archive_restore(a.get(), buf.data(), buf.size(), &written);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        buf.resize(written);
+        out = std::move(buf);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+/// The largest archive compress_safetensors() can make of `src` with `opts`.
+inline zipnn_status safetensors_compress_bound(span<const std::byte> src, std::size_t& bound,
+                                               const Options& opts = Options()) noexcept {
+    return zipnn_safetensors_compress_bound(opts.c_ptr(), src.data(), src.size(), &bound);
+}
+
+/// Compresses the safetensors file `src` into an archive in `out` (unchanged on error),
+/// each tensor that `base` (the base model's safetensors file) has with the same name,
+/// dtype and shape coded as a delta against it. A `base` whose data() is null (the
+/// default) means no base. opts.dtype and opts.bg_partitions are ignored, but a lossy mode
+/// is validated against opts.dtype: set it to a float dtype that accepts the parameter.
+inline zipnn_status compress_safetensors(span<const std::byte> src, span<const std::byte> base,
+                                         std::vector<std::byte>& out,
+                                         const Options& opts = Options()) noexcept {
+    std::size_t bound = 0;
+    zipnn_status st = safetensors_compress_bound(src, bound, opts);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    try {
+        std::vector<std::byte> buf(bound);
+        std::size_t written = 0;
+        st = zipnn_safetensors_compress(opts.c_ptr(), base.data(), base.size(), src.data(),
+                                        src.size(), buf.data(), buf.size(), &written);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        buf.resize(written);
+        buf.shrink_to_fit();
+        out = std::move(buf);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+/// compress_safetensors() without a base.
+inline zipnn_status compress_safetensors(span<const std::byte> src, std::vector<std::byte>& out,
+                                         const Options& opts = Options()) noexcept {
+    return compress_safetensors(src, span<const std::byte>(), out, opts);
+}
+
+}  // namespace nothrow
+
+inline TensorInfo Archive::tensor_info(std::size_t index) const {
+    TensorInfo t;
+    check(nothrow::tensor_info(*this, index, t));
+    return t;
+}
+
+inline std::vector<std::byte> Archive::decode(std::size_t index) const {
+    std::vector<std::byte> out;
+    check(nothrow::decode(*this, index, out));
+    return out;
+}
+
+inline std::vector<std::byte> Archive::restore() const {
+    std::vector<std::byte> out;
+    check(nothrow::restore(*this, out));
+    return out;
+}
+
+/// Compresses the safetensors file `src` into a new archive (see
+/// nothrow::compress_safetensors). Throws Error (ZIPNN_ERROR_BAD_SAFETENSORS, ...).
+inline std::vector<std::byte> compress_safetensors(span<const std::byte> src,
+                                                   const Options& opts = Options()) {
+    std::vector<std::byte> out;
+    check(nothrow::compress_safetensors(src, out, opts));
+    return out;
+}
+
+/// As compress_safetensors(src, opts), with deltas against the base model's file `base`.
+inline std::vector<std::byte> compress_safetensors(span<const std::byte> src,
+                                                   span<const std::byte> base,
+                                                   const Options& opts = Options()) {
+    std::vector<std::byte> out;
+    check(nothrow::compress_safetensors(src, base, out, opts));
+    return out;
 }
 
 }  // namespace zipnn
