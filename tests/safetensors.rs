@@ -449,3 +449,58 @@ fn tied_delta_tensor_decodes_against_the_base_of_the_tensor_it_repeats() {
     assert_eq!(a.tensor_with_base("head", Some(&b)).unwrap(), fine_embed);
     assert_eq!(a.restore_with_base(Some(&b)).unwrap(), fine);
 }
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn committed_files_from_the_reference_writer_round_trip() {
+    // Written by the safetensors package (tests/data/make_safetensors.py).
+    let file = data("every-dtype.safetensors");
+    let st = SafeTensors::parse(&file).unwrap();
+    let dtypes: std::collections::BTreeSet<&str> =
+        st.tensors.iter().map(|t| t.dtype.as_str()).collect();
+    for d in [
+        "BF16", "F16", "F32", "F64", "F8_E4M3", "F8_E5M2", "I8", "U8", "I16", "I32", "I64", "BOOL",
+    ] {
+        assert!(dtypes.contains(d), "{d} missing from the committed file");
+    }
+    let archive = safetensors::compress(&file, &Options::default()).unwrap();
+    assert_eq!(safetensors::decompress(&archive).unwrap(), file);
+    let a = Archive::open(&archive).unwrap();
+    for (i, t) in st.tensors.iter().enumerate() {
+        assert_eq!(a.tensor(&t.name).unwrap(), st.bytes(t), "{}", t.name);
+        if t.name == "lm_head.bf16" {
+            let j = a.index_of("emb.bf16").unwrap();
+            assert_eq!(a.stored(i), Some(safetensors::Stored::Tied(j)));
+        }
+    }
+    // The fine-tune against its base: smaller, exact, and only with that base.
+    let (base, fine) = (data("base.safetensors"), data("finetune.safetensors"));
+    let plain = safetensors::compress(&fine, &Options::default()).unwrap();
+    let delta = safetensors::compress_with_base(&fine, Some(&base), &Options::default()).unwrap();
+    assert!(
+        delta.len() < plain.len(),
+        "{} vs {}",
+        delta.len(),
+        plain.len()
+    );
+    assert_eq!(
+        safetensors::decompress_with_base(&delta, &base).unwrap(),
+        fine
+    );
+    assert_eq!(
+        safetensors::decompress(&delta).unwrap_err(),
+        Error::BaseRequired
+    );
+    assert_eq!(
+        safetensors::decompress_with_base(&delta, &file).unwrap_err(),
+        Error::BaseMismatch
+    );
+}
