@@ -108,6 +108,8 @@ func codeName(e *Error) string {
 		ErrUnsupportedCodec: "ErrUnsupportedCodec", ErrTruncated: "ErrTruncated",
 		ErrCorrupt: "ErrCorrupt", ErrChecksum: "ErrChecksum", ErrAlloc: "ErrAlloc",
 		ErrInternal: "ErrInternal", ErrInternalPanic: "ErrInternalPanic", ErrBadSafetensors: "ErrBadSafetensors",
+		ErrBaseRequired: "ErrBaseRequired", ErrBaseMismatch: "ErrBaseMismatch", ErrNotFound: "ErrNotFound",
+		ErrIO: "ErrIO",
 	}
 	return names[e]
 }

@@ -1590,6 +1590,7 @@ static zipnn_status status_by_name(const char *name) {
         {"Truncated", ZIPNN_ERROR_TRUNCATED},
         {"Corrupt", ZIPNN_ERROR_CORRUPT},
         {"Checksum", ZIPNN_ERROR_CHECKSUM},
+        {"BaseRequired", ZIPNN_ERROR_BASE_REQUIRED},
     };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {

@@ -40,6 +40,7 @@ zipnn_status status_by_name(const std::string& name) {
         {"Corrupt", ZIPNN_ERROR_CORRUPT},
         {"Checksum", ZIPNN_ERROR_CHECKSUM},
         {"LimitExceeded", ZIPNN_ERROR_LIMIT_EXCEEDED},
+        {"BaseRequired", ZIPNN_ERROR_BASE_REQUIRED},
     };
     auto it = names.find(name);
     return it == names.end() ? 1 : it->second;  // 1 is no status: fails the comparison
