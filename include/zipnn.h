@@ -723,8 +723,8 @@ zipnn_status zipnn_compress_delta(const struct zipnn_options *opts,
  Decompresses the one frame that fills `src` into `dst`, with `base` for a delta frame
  (a frame that is not a delta decodes as with `zipnn_decompress_with_options()`, and
  `base` is not read). The base's length and hash are checked before `dst` is written:
- a different base is `BASE_MISMATCH`, never wrong output; no base (`base` NULL) is
- `BASE_REQUIRED`. `zipnn_decompress()` of a delta
+ a different base is `BASE_MISMATCH`, never wrong output; an empty base (`base_size` 0)
+ for a frame that is not empty is `BASE_REQUIRED`. `zipnn_decompress()` of a delta
  frame is `BASE_REQUIRED`. `opts` as for `zipnn_decompress_with_options()`. Other errors
  as `zipnn_decompress()`. Thread-safe.
  */

@@ -211,6 +211,8 @@ fn check_base(h: &frame::Header, base: Option<&[u8]>) -> Result<()> {
     match (h.base_hash, base) {
         (None, _) => Ok(()),
         (Some(_), None) => Err(Error::BaseRequired),
+        // An empty base for a frame that is not empty: no base was really given.
+        (Some(_), Some(b)) if b.is_empty() && h.original_size > 0 => Err(Error::BaseRequired),
         (Some(hash), Some(b)) => delta::check_base(b, h.original_size, hash),
     }
 }

@@ -574,7 +574,7 @@ func TestDeltaOneShot(t *testing.T) {
 	}
 	other := weights(DTypeFP32, 1<<16, 2)
 	for name, b := range map[string][]byte{
-		"other": other, "shorter": base[:len(base)-4], "nil": nil, "one bit": func() []byte {
+		"other": other, "shorter": base[:len(base)-4], "one bit": func() []byte {
 			b := slices.Clone(base)
 			b[100] ^= 1
 			return b
@@ -584,6 +584,10 @@ func TestDeltaOneShot(t *testing.T) {
 		if !errors.Is(err, ErrBaseMismatch) || string(out) != "keep" {
 			t.Errorf("%s base: %v", name, err)
 		}
+	}
+	// No base (nil or empty): the base is required.
+	if out, err := DecompressDelta([]byte("keep"), frame, nil, nil); !errors.Is(err, ErrBaseRequired) || string(out) != "keep" {
+		t.Errorf("nil base: %v", err)
 	}
 	// A plain frame decodes through DecompressDelta without reading the base.
 	if got, err := DecompressDelta(nil, plain, nil, nil); err != nil || !bytes.Equal(got, src) {

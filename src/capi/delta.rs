@@ -60,8 +60,8 @@ pub extern "C" fn zipnn_compress_delta(
 /// Decompresses the one frame that fills `src` into `dst`, with `base` for a delta frame
 /// (a frame that is not a delta decodes as with `zipnn_decompress_with_options()`, and
 /// `base` is not read). The base's length and hash are checked before `dst` is written:
-/// a different base is `BASE_MISMATCH`, never wrong output; no base (`base` NULL) is
-/// `BASE_REQUIRED`. `zipnn_decompress()` of a delta
+/// a different base is `BASE_MISMATCH`, never wrong output; an empty base (`base_size` 0)
+/// for a frame that is not empty is `BASE_REQUIRED`. `zipnn_decompress()` of a delta
 /// frame is `BASE_REQUIRED`. `opts` as for `zipnn_decompress_with_options()`. Other errors
 /// as `zipnn_decompress()`. Thread-safe.
 #[no_mangle]
@@ -82,7 +82,6 @@ pub extern "C" fn zipnn_decompress_delta(
         if out_written.is_null() {
             return Err(Error::NullPointer);
         }
-        let no_base = base.is_null();
         if overlaps(src, src_size, dst, dst_capacity)
             || overlaps(base, base_size, dst, dst_capacity)
         {
@@ -97,12 +96,7 @@ pub extern "C" fn zipnn_decompress_delta(
                 out_buf(dst, dst_capacity)?,
             )
         };
-        // No base at all (NULL): a delta frame says the base is required.
-        let n = if no_base {
-            crate::decompress_into_with(src, dst, &o)?
-        } else {
-            crate::decompress_delta_into_with(src, base, dst, &o)?
-        };
+        let n = crate::decompress_delta_into_with(src, base, dst, &o)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };
         Ok(())
