@@ -1,7 +1,7 @@
 //! `info` (what a zipnn file holds) and `verify` (every checksum, nothing written).
 
 use std::fs::File;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -15,7 +15,9 @@ use zipnn::{frame, DecompressOptions, Frame, Lossy};
 use crate::args::{Common, InfoArgs, VerifyArgs};
 use crate::codec::{check_archive, lossy_name, sniff, tensor_failure, with_archive, Base, Kind};
 use crate::fail::{Code, Failure};
-use crate::io::{input_name, is_dash, open_input, read_all, read_base, read_up_to, Input};
+use crate::io::{
+    input_name, is_dash, open_input, read_all, read_base, read_up_to, Input, STDOUT_NAME,
+};
 use crate::progress::{Progress, ProgressRead};
 use crate::table::{ratio, ratio_json, Table};
 
@@ -40,20 +42,32 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Writes `s` and a newline to standard output.
+fn emit(s: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{s}")?;
+    out.flush()
+}
+
 pub fn info(a: &InfoArgs, _common: &Common) -> Result<Code, Failure> {
     let mut code = Code::Ok;
     let mut docs = Vec::new();
     let mut first = true;
+    // A reader that stops early (`zipnn info m.znn | head`) ends the output quietly.
+    let out_err = |e: io::Error, code: Code| match e.kind() {
+        io::ErrorKind::BrokenPipe => Ok(code),
+        _ => Err(Failure::io(STDOUT_NAME, &e)),
+    };
     for p in &a.inputs {
         match info_one(p) {
             Ok((text, doc)) => {
                 if a.json {
                     docs.push(doc);
                 } else {
-                    if !first {
-                        println!();
+                    let sep = if first { "" } else { "\n" };
+                    if let Err(e) = emit(&format!("{sep}{text}")) {
+                        return out_err(e, code);
                     }
-                    println!("{text}");
                     first = false;
                 }
             }
@@ -66,7 +80,9 @@ pub fn info(a: &InfoArgs, _common: &Common) -> Result<Code, Failure> {
     if a.json {
         let s = serde_json::to_string_pretty(&Value::Array(docs))
             .map_err(|e| Failure::usage(format!("JSON output: {e}")))?;
-        println!("{s}");
+        if let Err(e) = emit(&s) {
+            return out_err(e, code);
+        }
     }
     Ok(code)
 }
