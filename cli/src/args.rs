@@ -4,15 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use zipnn::stream::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE};
-use zipnn::{DType, Level, Method, Options, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use zipnn::{
+    DType, Level, Lossy, Method, Options, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+};
 
 use crate::fail::Failure;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  bad data: not zipnn data, truncated, corrupt, checksum mismatch, round-trip mismatch
-  2  usage: bad arguments or options, unknown file suffix, refusing a terminal
+  1  bad data: not zipnn data, truncated, corrupt, checksum mismatch, round-trip mismatch,
+     a delta without --base or with the wrong base
+  2  usage: bad arguments or options, unknown file suffix, refusing a terminal, a --base
+     that does not fit the input, a lossy option that does not fit the dtype
   3  I/O or system: missing file, permission denied, disk full, out of memory
   4  an output file exists (use -f to overwrite)
 With several files, zipnn goes on after a failure and exits with the largest code seen.";
@@ -120,12 +124,20 @@ pub struct CompressArgs {
     pub out: OutputArgs,
     #[command(flatten)]
     pub codec: CodecArgs,
+    /// Code the input as a delta against this base model: safetensors tensor by tensor
+    /// (against a safetensors base), a plain file as one frame (against a base of its
+    /// length). Decompressing needs the same base
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct DecompressArgs {
     #[command(flatten)]
     pub out: OutputArgs,
+    /// The base model a delta was compressed against (files that are no deltas ignore it)
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
 }
 
 /// How to compress.
@@ -152,6 +164,18 @@ pub struct CodecArgs {
     /// K/M suffixes
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub block_size: Option<u32>,
+
+    /// LOSSY: round float values to BITS mantissa bits (relative error at most
+    /// 2^-(BITS+1)); float tensors of archives, or plain files with a float --dtype
+    #[arg(long, value_name = "BITS", conflicts_with = "lossy_integer",
+          value_parser = clap::value_parser!(u8).range(0..=51))]
+    pub lossy_mantissa: Option<u8>,
+
+    /// LOSSY: store float values as integer multiples of 2^-FACTOR (absolute error at most
+    /// 2^-(FACTOR+1) plus half an ulp); data that does not fit stays lossless
+    #[arg(long, value_name = "FACTOR",
+          value_parser = clap::value_parser!(u8).range(0..=62))]
+    pub lossy_integer: Option<u8>,
 }
 
 impl CodecArgs {
@@ -180,7 +204,21 @@ impl CodecArgs {
         };
         opts.validate()
             .map_err(|e| Failure::usage(format!("invalid options: {e}")))?;
-        Ok(opts)
+        // The lossy mode is checked against each input's dtype when it is known (a
+        // safetensors file applies it to the float tensors it suits).
+        Ok(Options {
+            lossy: self.lossy(),
+            ..opts
+        })
+    }
+
+    /// The lossy mode asked for ([`Lossy::None`] unless a --lossy-* option is given).
+    pub fn lossy(&self) -> Lossy {
+        match (self.lossy_mantissa, self.lossy_integer) {
+            (Some(bits), _) => Lossy::Mantissa { bits },
+            (None, Some(factor)) => Lossy::Integer { factor },
+            (None, None) => Lossy::None,
+        }
     }
 
     /// The stream block size, checked.
@@ -211,6 +249,10 @@ pub struct VerifyArgs {
     /// zipnn files ("-" = standard input)
     #[arg(value_name = "FILE", required = true)]
     pub inputs: Vec<PathBuf>,
+
+    /// Also check that deltas were made against this base model (not needed otherwise)
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +268,10 @@ pub struct BenchArgs {
     #[arg(short = 'n', long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub runs: u32,
+
+    /// Compress against this base model, as compress --base does
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
 }
 
 /// `--dtype` values.

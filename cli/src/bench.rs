@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 
 use zipnn::container::safetensors::{self, Archive, SafeTensors};
 use zipnn::stream::{StreamReader, Writer};
-use zipnn::Options;
+use zipnn::{DType, DecompressOptions, Lossy, Options};
 
 use crate::args::{BenchArgs, Common};
-use crate::codec::restore_archive_into;
+use crate::codec::{lib_failure, lossy_flag, stored_counts, Base};
 use crate::fail::{Code, Failure};
-use crate::io::{open_input, read_all};
+use crate::io::{open_input, read_all, read_base};
 use crate::progress::Progress;
 use crate::table::{ratio, Table};
+use crate::values;
 
 struct Row {
     name: String,
@@ -23,11 +24,14 @@ struct Row {
     compressed: u64,
     comp: Duration,
     dec: Duration,
+    check: String,
 }
 
 pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
     let opts = a.codec.options(common.threads)?;
     let block_size = a.codec.block_size()?;
+    let base_file = a.base.as_deref().map(read_base).transpose()?;
+    let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
     let mut code = Code::Ok;
     let mut rows = Vec::new();
     let progress = Progress::spinner(common.quiet, "bench");
@@ -49,6 +53,7 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
                 block_size,
                 a.runs,
                 common.threads,
+                base.as_ref(),
             )
         });
         match r {
@@ -84,7 +89,7 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
             ratio(r.compressed, r.original),
             mbps(r.original, r.comp),
             mbps(r.original, r.dec),
-            "round trip ok".into(),
+            r.check.clone(),
         ]);
     }
     println!("{}", t.render());
@@ -93,8 +98,12 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
         1 => "1 thread".to_string(),
         n => format!("{n} threads"),
     };
+    let lossy = match opts.lossy {
+        Lossy::None => String::new(),
+        l => format!("; LOSSY {}", lossy_flag(l)),
+    };
     println!(
-        "ratio = compressed / original; MB = 10^6 bytes; level {:?}; best of {} run(s) on {threads}",
+        "ratio = compressed / original; MB = 10^6 bytes; level {:?}; best of {} run(s) on {threads}{lossy}",
         opts.level, a.runs
     );
     Ok(code)
@@ -123,6 +132,27 @@ fn best<T>(runs: u32, mut f: impl FnMut() -> Result<T, Failure>) -> Result<(Dura
         .ok_or_else(|| Failure::usage("--runs must be at least 1"))
 }
 
+/// The zipnn dtype of a safetensors float dtype (others are compared byte for byte).
+fn float_dtype(st: &str) -> DType {
+    match st {
+        "BF16" => DType::Bf16,
+        "F16" => DType::Fp16,
+        "F32" => DType::Fp32,
+        "F64" => DType::Fp64,
+        _ => DType::Raw,
+    }
+}
+
+/// The check column: an exact round trip, or the largest error of a lossy one.
+fn check_text(lossy: Lossy, worst: f64) -> String {
+    match lossy {
+        Lossy::None => "round trip ok".into(),
+        Lossy::Mantissa { .. } => format!("lossy ok, max rel err {worst:.2e}"),
+        Lossy::Integer { .. } => format!("lossy ok, max abs err {worst:.2e}"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn bench_one(
     name: &str,
     data: &[u8],
@@ -130,14 +160,19 @@ fn bench_one(
     block_size: u32,
     runs: u32,
     threads: u32,
+    base: Option<&Base<'_>>,
 ) -> Result<Row, Failure> {
-    let lib = |e| Failure::lib(name, e);
+    let lib = |e| lib_failure(name, base, e);
     let io = |e: std::io::Error| Failure::io(name, &e);
-    let mismatch = || {
+    let mismatch = |what: String| {
         Failure::data(
             name,
-            "round trip mismatch: decompressed bytes differ from the input",
+            format!("round trip mismatch: decompressed bytes differ from the input ({what})"),
         )
+    };
+    let dopts = DecompressOptions {
+        threads,
+        max_size: 0,
     };
     let st = safetensors::looks_like_safetensors(data)
         .then(|| SafeTensors::parse(data).ok())
@@ -150,51 +185,105 @@ fn bench_one(
         let mut dtypes: Vec<&str> = st.tensors.iter().map(|t| t.dtype.as_str()).collect();
         dtypes.sort_unstable();
         dtypes.dedup();
-        let (comp, ar) = best(runs, || safetensors::compress(data, opts).map_err(lib))?;
-        let archive = Archive::open(&ar).map_err(lib)?;
-        let (dec, ()) = best(runs, || {
-            restore_archive_into(&archive, threads, &mut back).map_err(lib)
+        let base_st = match base {
+            None => None,
+            Some(b) => Some(b.st.as_ref().ok_or_else(|| {
+                Failure::usage_at(name, format!("--base {} is not a safetensors file", b.name))
+            })?),
+        };
+        let (comp, ar) = best(runs, || {
+            safetensors::compress_with_base(data, base.map(|b| b.bytes), opts).map_err(lib)
         })?;
-        if back != data {
-            return Err(mismatch());
+        let archive = Archive::open(&ar).map_err(lib)?;
+        let (dec, _) = best(runs, || {
+            archive
+                .restore_into(base_st, &mut back, &dopts)
+                .map_err(lib)
+        })?;
+        // The JSON header, then each tensor with its own dtype and lossy mode.
+        let head = data.len() - st.data.len();
+        let mut worst = values::compare(DType::Raw, Lossy::None, &data[..head], &back[..head])
+            .map_err(mismatch)?;
+        for (i, t) in st.tensors.iter().enumerate() {
+            let (b, e) = (
+                head + t.data_offsets.0 as usize,
+                head + t.data_offsets.1 as usize,
+            );
+            let lossy = archive.frame_header_at(i).map_err(lib)?.lossy;
+            let err = values::compare(float_dtype(&t.dtype), lossy, &data[b..e], &back[b..e])
+                .map_err(|m| mismatch(format!("tensor {:?}: {m}", t.name)))?;
+            worst = worst.max(err);
         }
+        let counts = stored_counts(&archive).map_err(lib)?;
+        let mut format = format!("archive ({} tensors", st.tensors.len());
+        if base.is_some() {
+            format.push_str(&format!(", {} deltas", counts.deltas));
+        }
+        format.push(')');
         return Ok(Row {
             name: name.to_string(),
-            format: format!("archive ({} tensors)", st.tensors.len()),
+            format,
             dtype: dtypes.join(","),
             original: data.len() as u64,
             compressed: ar.len() as u64,
             comp,
             dec,
+            check: check_text(opts.lossy, worst),
         });
     }
-    let (comp, stream) = best(runs, || {
-        let mut w =
-            Writer::new(Vec::with_capacity(data.len() / 2), opts, block_size).map_err(lib)?;
-        w.write_all(data).map_err(io)?;
-        w.finish().map_err(io)
-    })?;
-    // In memory, as a random-access reader decodes a whole stream: each frame straight
-    // into place (header, index, trailer and every chunk checksum are checked).
-    let (dec, ()) = best(runs, || {
-        let mut r = StreamReader::open(Cursor::new(&stream[..])).map_err(io)?;
-        r.set_threads(threads);
-        if r.original_size() != data.len() as u64 {
-            return Err(mismatch());
-        }
-        r.read_range_into(0, &mut back).map_err(io)?;
-        Ok(())
-    })?;
-    if back != data {
-        return Err(mismatch());
+    if opts.lossy.check(opts.dtype).is_err() {
+        return Err(Failure::usage_at(
+            name,
+            format!(
+                "{}: not a safetensors file, so it needs a float --dtype that suits it",
+                lossy_flag(opts.lossy)
+            ),
+        ));
     }
+    let (format, comp, compressed, dec) = if let Some(b) = base {
+        // As compress --base writes a plain file: one delta frame.
+        if b.bytes.len() != data.len() {
+            return Err(Failure::usage_at(
+                name,
+                format!("--base {} is not of the input's length", b.name),
+            ));
+        }
+        let (comp, frame) = best(runs, || {
+            zipnn::compress_delta(data, b.bytes, opts).map_err(lib)
+        })?;
+        let (dec, _) = best(runs, || {
+            zipnn::decompress_delta_into_with(&frame, b.bytes, &mut back, &dopts).map_err(lib)
+        })?;
+        ("delta frame", comp, frame.len(), dec)
+    } else {
+        let (comp, stream) = best(runs, || {
+            let mut w =
+                Writer::new(Vec::with_capacity(data.len() / 2), opts, block_size).map_err(lib)?;
+            w.write_all(data).map_err(io)?;
+            w.finish().map_err(io)
+        })?;
+        // In memory, as a random-access reader decodes a whole stream: each frame straight
+        // into place (header, index, trailer and every chunk checksum are checked).
+        let (dec, ()) = best(runs, || {
+            let mut r = StreamReader::open(Cursor::new(&stream[..])).map_err(io)?;
+            r.set_threads(threads);
+            if r.original_size() != data.len() as u64 {
+                return Err(mismatch("another length".into()));
+            }
+            r.read_range_into(0, &mut back).map_err(io)?;
+            Ok(())
+        })?;
+        ("stream", comp, stream.len(), dec)
+    };
+    let worst = values::compare(opts.dtype, opts.lossy, data, &back).map_err(mismatch)?;
     Ok(Row {
         name: name.to_string(),
-        format: "stream".into(),
+        format: format.into(),
         dtype: opts.dtype.name().to_string(),
         original: data.len() as u64,
-        compressed: stream.len() as u64,
+        compressed: compressed as u64,
         comp,
         dec,
+        check: check_text(opts.lossy, worst),
     })
 }

@@ -2,14 +2,17 @@
 //!
 //! Compression: a safetensors file (it looks like one and parses in full) becomes an
 //! archive (docs/FORMAT.md section 12; the file is held in memory); anything else becomes a
-//! stream (section 11; about two blocks in memory whatever the size).
+//! stream (section 11; about two blocks in memory whatever the size), or, against a
+//! `--base`, a single delta frame (streams never carry deltas; the file is held in memory).
 //! Decompression goes by the magic number: stream, archive or a single frame.
 
 use std::io::{Cursor, Read, Write};
 
-use zipnn::container::safetensors::{self, Archive, SafeTensors, ARCHIVE_MAGIC, MAX_HEADER};
+use zipnn::container::safetensors::{
+    self, Archive, SafeTensors, Stored, ARCHIVE_FLAG_DELTA, ARCHIVE_MAGIC, MAX_HEADER,
+};
 use zipnn::stream::{Reader, Writer, STREAM_MAGIC};
-use zipnn::{DecompressOptions, Options};
+use zipnn::{DType, DecompressOptions, Error, Lossy, Options};
 
 use crate::fail::Failure;
 use crate::io::{copy, read_up_to, Counted, Input};
@@ -21,6 +24,105 @@ pub struct Outcome {
     pub written: u64,
     /// "stream (bf16)", "archive (103 tensors)", ...
     pub what: String,
+}
+
+/// The `--base` file: the base model a delta is made against.
+pub struct Base<'a> {
+    /// For messages.
+    pub name: String,
+    pub bytes: &'a [u8],
+    /// Its tensors, if it is a safetensors file.
+    pub st: Option<SafeTensors<'a>>,
+}
+
+impl<'a> Base<'a> {
+    pub fn new(name: &str, bytes: &'a [u8]) -> Base<'a> {
+        let st = safetensors::looks_like_safetensors(bytes)
+            .then(|| SafeTensors::parse(bytes).ok())
+            .flatten();
+        Base {
+            name: name.to_string(),
+            bytes,
+            st,
+        }
+    }
+
+    /// The message for a delta that was not made against this base.
+    fn mismatch(&self) -> String {
+        format!("--base {} is not the base it was made against", self.name)
+    }
+}
+
+/// A library error about `file`; a base mismatch names the `--base` file.
+pub fn lib_failure(file: &str, base: Option<&Base<'_>>, e: Error) -> Failure {
+    let mut f = Failure::lib(file, e);
+    if let (Error::BaseMismatch, Some(b)) = (e, base) {
+        f.msg = b.mismatch();
+    }
+    f
+}
+
+/// How a lossy mode is given on the command line.
+pub fn lossy_flag(l: Lossy) -> String {
+    match l {
+        Lossy::None => String::new(),
+        Lossy::Mantissa { bits } => format!("--lossy-mantissa {bits}"),
+        Lossy::Integer { factor } => format!("--lossy-integer {factor}"),
+    }
+}
+
+/// How `info` shows a lossy mode: `mantissa:3`, `integer:27`, or `-` (lossless).
+pub fn lossy_name(l: Lossy) -> String {
+    match l {
+        Lossy::None => "-".into(),
+        Lossy::Mantissa { bits } => format!("mantissa:{bits}"),
+        Lossy::Integer { factor } => format!("integer:{factor}"),
+    }
+}
+
+/// The one-line warning that compression with `l` loses information.
+pub fn lossy_warning(l: Lossy) -> String {
+    let what = match l {
+        Lossy::None => return String::new(),
+        Lossy::Mantissa { bits } => format!("float values are rounded to {bits} mantissa bits"),
+        Lossy::Integer { factor } => {
+            format!("float values are rounded to multiples of 2^-{factor}")
+        }
+    };
+    format!(
+        "zipnn: warning: {}: the output is LOSSY ({what}); it will not decompress to the input bit for bit",
+        lossy_flag(l)
+    )
+}
+
+/// Width and mantissa bits of a float dtype.
+pub fn float_bits(d: DType) -> Option<(u32, u32)> {
+    match d {
+        DType::Bf16 => Some((16, 7)),
+        DType::Fp16 => Some((16, 10)),
+        DType::Fp32 => Some((32, 23)),
+        DType::Fp64 => Some((64, 52)),
+        _ => None,
+    }
+}
+
+/// A plain file is coded with the `--dtype` given: the lossy mode must suit it.
+fn check_plain_lossy(name: &str, opts: &Options) -> Result<(), Failure> {
+    if opts.lossy.check(opts.dtype).is_ok() {
+        return Ok(());
+    }
+    let flag = lossy_flag(opts.lossy);
+    let d = opts.dtype.name();
+    let msg = match (float_bits(opts.dtype), opts.lossy) {
+        (None, _) => format!(
+            "{flag}: not a safetensors file, so it needs a float --dtype (bf16, fp16, fp32 or fp64), not {d}"
+        ),
+        (Some((_, m)), Lossy::Mantissa { .. }) => {
+            format!("{flag}: {d} has {m} mantissa bits: keep fewer")
+        }
+        (Some((w, _)), _) => format!("{flag}: at most {} for {d}", w - 2),
+    };
+    Err(Failure::usage_at(name, msg))
 }
 
 /// Which container a zipnn file is.
@@ -55,18 +157,21 @@ pub fn sniff(head: &[u8], name: &str) -> Result<Kind, Failure> {
     ))
 }
 
-/// Compresses `input` into `out` (named `out_name` in messages). `progress` advances with
-/// the input bytes read (the caller wraps `input.reader`).
+/// Compresses `input` into `out` (named `out_name` in messages), against `base` if
+/// given. `progress` advances with the input bytes read (the caller wraps `input.reader`).
 pub fn compress(
     input: &mut Input,
     out: &mut dyn Write,
     out_name: &str,
     opts: &Options,
     block_size: u32,
+    base: Option<&Base<'_>>,
     progress: &Progress,
 ) -> Result<Outcome, Failure> {
     let name = input.name.clone();
     let rd = |e: std::io::Error| Failure::io(&name, &e);
+    let lib = |e| lib_failure(&name, base, e);
+    let wr = |e: std::io::Error| Failure::io(out_name, &e);
     // Enough of the input to tell a safetensors file: its header length, the JSON header.
     let mut head = Vec::new();
     read_up_to(&mut input.reader, &mut head, 9).map_err(rd)?;
@@ -82,46 +187,145 @@ pub fn compress(
         }
     }
     if candidate {
-        if let Some(size) = input.size {
-            let more = (size as usize).saturating_sub(head.len());
-            head.try_reserve_exact(more)
-                .map_err(|_| Failure::lib(&name, zipnn::Error::Alloc))?;
-        }
-        input.reader.read_to_end(&mut head).map_err(rd)?;
+        read_rest(input, &mut head)?;
         if let Ok(st) = SafeTensors::parse(&head) {
             let count = st.tensors.len();
             progress.set_message(format!("{count} tensors"));
-            let ar = safetensors::compress(&head, opts).map_err(|e| Failure::lib(&name, e))?;
-            out.write_all(&ar).map_err(|e| Failure::io(out_name, &e))?;
+            let base_file = match base {
+                None => None,
+                Some(b) if b.st.is_some() => Some(b.bytes),
+                Some(b) => {
+                    return Err(Failure::usage_at(
+                        &name,
+                        format!(
+                            "--base {} is not a safetensors file: a safetensors file is coded \
+                             tensor by tensor against the base model's safetensors file",
+                            b.name
+                        ),
+                    ))
+                }
+            };
+            let ar = safetensors::compress_with_base(&head, base_file, opts).map_err(lib)?;
+            let a = Archive::open(&ar).map_err(lib)?;
+            let counts = stored_counts(&a).map_err(lib)?;
+            out.write_all(&ar).map_err(wr)?;
+            let mut what = format!("safetensors archive, {count} tensors");
+            if counts.tied > 0 {
+                what.push_str(&format!(", {} tied", counts.tied));
+            }
+            if let Some(b) = base {
+                what.push_str(&format!(", {} deltas against {}", counts.deltas, b.name));
+            }
+            if counts.lossy > 0 {
+                what.push_str(&format!(", {} lossy", counts.lossy));
+            }
             return Ok(Outcome {
                 read: head.len() as u64,
                 written: ar.len() as u64,
-                what: format!("safetensors archive, {count} tensors"),
+                what,
             });
         }
         // Not valid safetensors after all: compress it as plain bytes.
+    }
+    check_plain_lossy(&name, opts)?;
+    if let Some(b) = base {
+        // A stream's frames are never deltas (docs/FORMAT.md 11.2): one delta frame of the
+        // whole file, in memory.
+        read_rest(input, &mut head)?;
+        if head.len() != b.bytes.len() {
+            return Err(Failure::usage_at(
+                &name,
+                format!(
+                    "--base {} has {} bytes and the input {}: a file that is not safetensors \
+                     is coded against a base of the same length",
+                    b.name,
+                    b.bytes.len(),
+                    head.len()
+                ),
+            ));
+        }
+        let frame = zipnn::compress_delta(&head, b.bytes, opts).map_err(lib)?;
+        out.write_all(&frame).map_err(wr)?;
+        return Ok(Outcome {
+            read: head.len() as u64,
+            written: frame.len() as u64,
+            what: match opts.lossy {
+                Lossy::None => format!("{} delta frame against {}", opts.dtype.name(), b.name),
+                l => format!(
+                    "{} delta frame against {}, lossy {}",
+                    opts.dtype.name(),
+                    b.name,
+                    lossy_name(l)
+                ),
+            },
+        });
     }
     let mut counted = Counted {
         inner: out,
         count: 0,
     };
-    let mut w = Writer::new(&mut counted, opts, block_size).map_err(|e| Failure::lib(&name, e))?;
-    w.write_all(&head).map_err(|e| Failure::io(out_name, &e))?;
+    let mut w = Writer::new(&mut counted, opts, block_size).map_err(lib)?;
+    w.write_all(&head).map_err(wr)?;
     let rest = copy(&mut input.reader, &name, &mut w, out_name)?;
-    w.finish().map_err(|e| Failure::io(out_name, &e))?;
+    w.finish().map_err(wr)?;
     Ok(Outcome {
         read: head.len() as u64 + rest,
         written: counted.count,
-        what: format!("{} stream", opts.dtype.name()),
+        what: match opts.lossy {
+            Lossy::None => format!("{} stream", opts.dtype.name()),
+            l => format!("{} stream, lossy {}", opts.dtype.name(), lossy_name(l)),
+        },
     })
 }
 
-/// Decompresses `input` into `out` with `threads` decoding threads.
+/// Reads the rest of `input` after `head` (one allocation when the size is known).
+fn read_rest(input: &mut Input, head: &mut Vec<u8>) -> Result<(), Failure> {
+    if let Some(size) = input.size {
+        let more = (size as usize).saturating_sub(head.len());
+        head.try_reserve_exact(more)
+            .map_err(|_| Failure::lib(&input.name, Error::Alloc))?;
+    }
+    input
+        .reader
+        .read_to_end(head)
+        .map_err(|e| Failure::io(&input.name, &e))?;
+    Ok(())
+}
+
+/// How the tensors of an archive are stored.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    /// References to an earlier tensor with the same bytes.
+    pub tied: usize,
+    /// Frames that are deltas against a base model.
+    pub deltas: usize,
+    /// Frames with a lossy step.
+    pub lossy: usize,
+}
+
+/// Counts ties, deltas and lossy frames from the index and the frames' fixed headers.
+pub fn stored_counts(ar: &Archive<'_>) -> zipnn::Result<Counts> {
+    let mut c = Counts::default();
+    for i in 0..ar.tensors().len() {
+        if let Some(Stored::Tied(_)) = ar.stored(i) {
+            c.tied += 1;
+            continue;
+        }
+        let h = ar.frame_header_at(i)?;
+        c.deltas += h.base_hash.is_some() as usize;
+        c.lossy += (h.lossy != Lossy::None) as usize;
+    }
+    Ok(c)
+}
+
+/// Decompresses `input` into `out` with `threads` decoding threads; `base` is needed for
+/// deltas (and not looked at otherwise).
 pub fn decompress(
     input: &mut Input,
     out: &mut dyn Write,
     out_name: &str,
     threads: u32,
+    base: Option<&Base<'_>>,
     progress: &Progress,
 ) -> Result<Outcome, Failure> {
     let name = input.name.clone();
@@ -132,7 +336,6 @@ pub fn decompress(
         threads,
         max_size: 0,
     };
-    let lib = |e| Failure::lib(&name, e);
     let wr = |e: std::io::Error| Failure::io(out_name, &e);
     match kind {
         Kind::Stream => {
@@ -150,34 +353,58 @@ pub fn decompress(
             })
         }
         Kind::Archive => {
-            input
-                .reader
-                .read_to_end(&mut head)
-                .map_err(|e| Failure::io(&name, &e))?;
-            let ar = Archive::open(&head).map_err(lib)?;
-            check_archive(&ar).map_err(|(t, e)| tensor_failure(&name, &t, e))?;
-            progress.set_message(format!("{} tensors", ar.tensors().len()));
-            let written = restore_archive(&ar, threads, out, &name, out_name)?;
+            let ((written, counts, n), read) = with_archive(input, head, |ar, from_file| {
+                let frames = from_file.then_some(progress);
+                let counts = check_archive(ar, &name, base, true, None)?;
+                progress.set_message(format!("{} tensors", ar.tensors().len()));
+                let written = restore_archive(ar, base, threads, out, &name, out_name, frames)?;
+                Ok((written, counts, ar.tensors().len()))
+            })?;
+            let mut what = format!("safetensors archive, {n} tensors");
+            if counts.deltas > 0 {
+                what.push_str(&format!(", {} deltas", counts.deltas));
+            }
             Ok(Outcome {
-                read: head.len() as u64,
+                read,
                 written,
-                what: format!("safetensors archive, {} tensors", ar.tensors().len()),
+                what,
             })
         }
         Kind::Frame => {
-            input
-                .reader
-                .read_to_end(&mut head)
-                .map_err(|e| Failure::io(&name, &e))?;
-            let data = zipnn::decompress_with(&head, &dopts).map_err(lib)?;
+            read_rest(input, &mut head)?;
+            let data = match base {
+                Some(b) => zipnn::decompress_delta_with(&head, b.bytes, &dopts),
+                None => zipnn::decompress_with(&head, &dopts),
+            }
+            .map_err(|e| lib_failure(&name, base, e))?;
             out.write_all(&data).map_err(wr)?;
+            let delta = zipnn::frame_info(&head).is_ok_and(|i| i.base_hash.is_some());
             Ok(Outcome {
                 read: head.len() as u64,
                 written: data.len() as u64,
-                what: "frame".into(),
+                what: if delta { "delta frame" } else { "frame" }.into(),
             })
         }
     }
+}
+
+/// Opens the archive `input` holds (its first bytes, `head`, already read) and calls `f`
+/// with it and whether it was opened from a file. A regular file is opened again with
+/// [`Archive::open_file`], which reads frames only as they are decoded; anything else is
+/// read into memory. Returns `f`'s result and the archive's length.
+pub fn with_archive<T>(
+    input: &mut Input,
+    mut head: Vec<u8>,
+    f: impl FnOnce(&Archive<'_>, bool) -> Result<T, Failure>,
+) -> Result<(T, u64), Failure> {
+    if let Some(p) = input.path.clone() {
+        let ar = Archive::open_file(&p).map_err(|e| Failure::lib(&input.name, e))?;
+        let len = std::fs::metadata(&p).map_or(0, |m| m.len());
+        return Ok((f(&ar, true)?, len));
+    }
+    read_rest(input, &mut head)?;
+    let ar = Archive::open(&head).map_err(|e| Failure::lib(&input.name, e))?;
+    Ok((f(&ar, false)?, head.len() as u64))
 }
 
 /// A reader that counts what passes through it (the compressed size of a stream).
@@ -195,35 +422,79 @@ impl<R: Read> Read for CountRead<R> {
 }
 
 /// A failure in one tensor of an archive.
-pub fn tensor_failure(file: &str, tensor: &str, e: zipnn::Error) -> Failure {
-    let mut f = Failure::lib(file, e);
+pub fn tensor_failure(file: &str, tensor: &str, base: Option<&Base<'_>>, e: Error) -> Failure {
+    let mut f = lib_failure(file, base, e);
     f.msg = format!("tensor {tensor:?}: {}", f.msg);
     f
 }
 
-/// Checks every tensor's frame of an opened archive (header and chunk checksums, and that
-/// it decodes to the tensor's byte length) without decoding; names the first bad tensor.
-pub fn check_archive(ar: &Archive<'_>) -> Result<(), (String, zipnn::Error)> {
-    for t in ar.tensors() {
-        let fail = |e| (t.name.clone(), e);
-        let f = ar.frame(&t.name).map_err(fail)?;
-        zipnn::verify(&f).map_err(fail)?;
-        let info = zipnn::frame_info(&f).map_err(fail)?;
+/// Checks every frame of an opened archive (header and chunk checksums, and that it
+/// decodes to its tensor's byte length) without decoding; names the first bad tensor. A
+/// delta archive needs `base` when `need_base`; a `base` given is checked against every
+/// delta (it must hold the tensor, with the hash the frame records). `progress` (for an
+/// archive read from a file) advances by the frames' sizes. Returns how tensors are stored.
+pub fn check_archive(
+    ar: &Archive<'_>,
+    file: &str,
+    base: Option<&Base<'_>>,
+    need_base: bool,
+    progress: Option<&Progress>,
+) -> Result<Counts, Failure> {
+    let delta = ar.flags() & ARCHIVE_FLAG_DELTA != 0;
+    let base_st = match base {
+        Some(b) if delta => Some(b.st.as_ref().ok_or_else(|| {
+            Failure::data(
+                file,
+                format!("{} (it is not a safetensors file)", b.mismatch()),
+            )
+        })?),
+        None if delta && need_base => return Err(Failure::lib(file, Error::BaseRequired)),
+        _ => None,
+    };
+    let mut counts = Counts::default();
+    for (i, t) in ar.tensors().iter().enumerate() {
+        let bad = |e| tensor_failure(file, &t.name, base, e);
+        // A tied tensor is checked with the tensor it repeats.
+        let Some(Stored::Frame { size, .. }) = ar.stored(i) else {
+            counts.tied += 1;
+            continue;
+        };
+        let f = ar.frame_at(i).map_err(bad)?;
+        zipnn::verify(&f).map_err(bad)?;
+        let info = zipnn::frame_info(&f).map_err(bad)?;
         if info.original_size != t.data_offsets.1 - t.data_offsets.0 {
-            return Err(fail(zipnn::Error::Corrupt));
+            return Err(bad(Error::Corrupt));
+        }
+        counts.lossy += (info.lossy != Lossy::None) as usize;
+        if let Some(hash) = info.base_hash {
+            counts.deltas += 1;
+            if let Some(st) = base_st {
+                let ok = st.matching(t).is_some_and(|b| {
+                    b.len() as u64 == info.original_size && zipnn::frame::checksum(b) == hash
+                });
+                if !ok {
+                    return Err(bad(Error::BaseMismatch));
+                }
+            }
+        }
+        if let Some(p) = progress {
+            p.inc(size);
         }
     }
-    Ok(())
+    Ok(counts)
 }
 
 /// Writes the original safetensors file of an archive to `out`, one tensor at a time
-/// (memory: the largest tensor); returns the bytes written.
+/// (memory: the largest tensor); returns the bytes written. `progress` (for an archive
+/// read from a file) advances by the frames' sizes.
 pub fn restore_archive(
     ar: &Archive<'_>,
+    base: Option<&Base<'_>>,
     threads: u32,
     out: &mut dyn Write,
     in_name: &str,
     out_name: &str,
+    progress: Option<&Progress>,
 ) -> Result<u64, Failure> {
     let wr = |e: std::io::Error| Failure::io(out_name, &e);
     let json = ar.header_json();
@@ -239,46 +510,34 @@ pub fn restore_archive(
         .unwrap_or(0);
     let mut buf = Vec::new();
     buf.try_reserve_exact(largest as usize)
-        .map_err(|_| Failure::lib(in_name, zipnn::Error::Alloc))?;
+        .map_err(|_| Failure::lib(in_name, Error::Alloc))?;
     buf.resize(largest as usize, 0);
     let dopts = DecompressOptions {
         threads,
         max_size: 0,
     };
+    let base_st = base.and_then(|b| b.st.as_ref());
     for (i, t) in ar.tensors().iter().enumerate() {
         let len = (t.data_offsets.1 - t.data_offsets.0) as usize;
-        let bad = |e| tensor_failure(in_name, &t.name, e);
+        let bad = |e| tensor_failure(in_name, &t.name, base, e);
+        // A tied tensor's bytes are those of the tensor it repeats, decoded as that one was
+        // coded (a delta against the base's tensor of *that* name).
+        let (src, frame_size) = match ar.stored(i) {
+            Some(Stored::Tied(j)) => (j, 0),
+            Some(Stored::Frame { size, .. }) => (i, size),
+            None => return Err(bad(Error::Corrupt)),
+        };
         let n = ar
-            .decode_at(i, None, &mut buf[..len], &dopts)
+            .decode_at(src, base_st, &mut buf[..len], &dopts)
             .map_err(bad)?;
         if n != len {
-            return Err(bad(zipnn::Error::Corrupt));
+            return Err(bad(Error::Corrupt));
         }
         out.write_all(&buf[..n]).map_err(wr)?;
         written += n as u64;
-    }
-    Ok(written)
-}
-
-/// The original safetensors file of an archive, in memory (for bench).
-pub fn restore_archive_into(ar: &Archive<'_>, threads: u32, dst: &mut [u8]) -> zipnn::Result<()> {
-    let json = ar.header_json();
-    let data_at = 8 + json.len();
-    dst[..8].copy_from_slice(&(json.len() as u64).to_le_bytes());
-    dst[8..data_at].copy_from_slice(json);
-    let dopts = DecompressOptions {
-        threads,
-        max_size: 0,
-    };
-    for (i, t) in ar.tensors().iter().enumerate() {
-        let (b, e) = (
-            data_at + t.data_offsets.0 as usize,
-            data_at + t.data_offsets.1 as usize,
-        );
-        let n = ar.decode_at(i, None, &mut dst[b..e], &dopts)?;
-        if n != e - b {
-            return Err(zipnn::Error::Corrupt);
+        if let Some(p) = progress {
+            p.inc(frame_size);
         }
     }
-    Ok(())
+    Ok(written)
 }

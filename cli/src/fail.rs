@@ -18,6 +18,9 @@ pub enum Code {
     Exists = 4,
 }
 
+/// The message for a delta (frame or archive) decompressed without its base.
+pub const BASE_REQUIRED: &str = "this file is a delta against a base model: pass --base";
+
 /// One failure: what it concerns (a file, or nothing for a usage error) and why.
 #[derive(Debug, Clone)]
 pub struct Failure {
@@ -31,7 +34,7 @@ pub fn code_of(e: zipnn::Error) -> Code {
     use zipnn::Error as E;
     match e {
         E::InvalidParam | E::UnsupportedMethod | E::NullPointer => Code::Usage,
-        E::Alloc => Code::Io,
+        E::Alloc | E::Io => Code::Io,
         _ => Code::Data,
     }
 }
@@ -69,9 +72,15 @@ impl Failure {
         Failure::new(Code::Data, Some(path.to_string()), msg)
     }
 
-    /// A library error about a file.
+    /// A library error about a file. The errors about a base model are worded for the
+    /// command line (`--base`).
     pub fn lib(path: impl fmt::Display, e: zipnn::Error) -> Failure {
-        Failure::new(code_of(e), Some(path.to_string()), e.to_string())
+        let msg = match e {
+            zipnn::Error::BaseRequired => BASE_REQUIRED.to_string(),
+            zipnn::Error::BaseMismatch => "--base is not the base it was made against".into(),
+            _ => e.to_string(),
+        };
+        Failure::new(code_of(e), Some(path.to_string()), msg)
     }
 
     /// An I/O error about a file; a zipnn error carried inside it (from the stream
@@ -122,6 +131,13 @@ mod tests {
         assert_eq!(f.code, Code::Data);
         assert!(f.to_string().starts_with("zipnn: x.znn: checksum mismatch"));
         assert_eq!(Failure::usage("bad").to_string(), "zipnn: bad");
+        let f = Failure::lib("d.znn", zipnn::Error::BaseRequired);
+        assert_eq!(f.code, Code::Data);
+        assert_eq!(
+            f.to_string(),
+            "zipnn: d.znn: this file is a delta against a base model: pass --base"
+        );
+        assert_eq!(Failure::lib("a", zipnn::Error::Io).code, Code::Io);
         assert!(Code::Exists > Code::Io && Code::Io > Code::Usage && Code::Usage > Code::Data);
     }
 }

@@ -1,21 +1,23 @@
 //! `info` (what a zipnn file holds) and `verify` (every checksum, nothing written).
 
 use std::fs::File;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde_json::{json, Value};
-use zipnn::container::safetensors::Archive;
+use zipnn::container::safetensors::{Archive, Stored, ARCHIVE_FLAG_DELTA, ARCHIVE_FLAG_TIES};
 use zipnn::stream::{
     Reader, StreamInfo, StreamReader, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, STREAM_HEADER_SIZE,
     TRAILER_SIZE,
 };
-use zipnn::{frame, DecompressOptions, Frame};
+use zipnn::{frame, DecompressOptions, Frame, Lossy};
 
 use crate::args::{Common, InfoArgs, VerifyArgs};
-use crate::codec::{check_archive, sniff, tensor_failure, Kind};
+use crate::codec::{check_archive, lossy_name, sniff, tensor_failure, with_archive, Base, Kind};
 use crate::fail::{Code, Failure};
-use crate::io::{input_name, is_dash, open_input, read_all, read_up_to, Input};
+use crate::io::{
+    input_name, is_dash, open_input, read_all, read_base, read_up_to, Input, STDOUT_NAME,
+};
 use crate::progress::{Progress, ProgressRead};
 use crate::table::{ratio, ratio_json, Table};
 
@@ -40,20 +42,32 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Writes `s` and a newline to standard output.
+fn emit(s: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{s}")?;
+    out.flush()
+}
+
 pub fn info(a: &InfoArgs, _common: &Common) -> Result<Code, Failure> {
     let mut code = Code::Ok;
     let mut docs = Vec::new();
     let mut first = true;
+    // A reader that stops early (`zipnn info m.znn | head`) ends the output quietly.
+    let out_err = |e: io::Error, code: Code| match e.kind() {
+        io::ErrorKind::BrokenPipe => Ok(code),
+        _ => Err(Failure::io(STDOUT_NAME, &e)),
+    };
     for p in &a.inputs {
         match info_one(p) {
             Ok((text, doc)) => {
                 if a.json {
                     docs.push(doc);
                 } else {
-                    if !first {
-                        println!();
+                    let sep = if first { "" } else { "\n" };
+                    if let Err(e) = emit(&format!("{sep}{text}")) {
+                        return out_err(e, code);
                     }
-                    println!("{text}");
                     first = false;
                 }
             }
@@ -66,7 +80,9 @@ pub fn info(a: &InfoArgs, _common: &Common) -> Result<Code, Failure> {
     if a.json {
         let s = serde_json::to_string_pretty(&Value::Array(docs))
             .map_err(|e| Failure::usage(format!("JSON output: {e}")))?;
-        println!("{s}");
+        if let Err(e) = emit(&s) {
+            return out_err(e, code);
+        }
     }
     Ok(code)
 }
@@ -75,17 +91,31 @@ pub fn info(a: &InfoArgs, _common: &Common) -> Result<Code, Failure> {
 fn info_one(p: &Path) -> Result<(String, Value), Failure> {
     let (name, mut src) = open_seekable(p)?;
     let io_err = |e: io::Error| Failure::io(&name, &e);
+    let lib = |e| Failure::lib(&name, e);
     let mut head = Vec::new();
     read_up_to(&mut src, &mut head, 4).map_err(io_err)?;
     let kind = sniff(&head, &name)?;
     src.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    match kind {
-        Kind::Stream => stream_info(&name, src),
-        Kind::Archive | Kind::Frame => {
+    let file_len = if is_dash(p) {
+        None
+    } else {
+        std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    match (kind, file_len) {
+        (Kind::Stream, _) => stream_info(&name, src),
+        // Only the header, the index and each frame's fixed header are read.
+        (Kind::Archive, Some(len)) => {
+            archive_info(&name, &Archive::open_file(p).map_err(lib)?, len)
+        }
+        (Kind::Archive | Kind::Frame, _) => {
             let mut bytes = Vec::new();
             src.read_to_end(&mut bytes).map_err(io_err)?;
             if kind == Kind::Archive {
-                archive_info(&name, &bytes)
+                let ar = Archive::open(&bytes).map_err(lib)?;
+                archive_info(&name, &ar, bytes.len() as u64)
             } else {
                 frame_info(&name, &bytes)
             }
@@ -93,23 +123,71 @@ fn info_one(p: &Path) -> Result<(String, Value), Failure> {
     }
 }
 
-fn archive_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
-    let ar = Archive::open(bytes).map_err(|e| Failure::lib(name, e))?;
+/// Archive flags as `0x03 (ties, delta)`.
+fn archive_flags(flags: u8) -> String {
+    let mut names = Vec::new();
+    if flags & ARCHIVE_FLAG_TIES != 0 {
+        names.push("ties");
+    }
+    if flags & ARCHIVE_FLAG_DELTA != 0 {
+        names.push("delta");
+    }
+    if names.is_empty() {
+        names.push("none");
+    }
+    format!("0x{flags:02x} ({})", names.join(", "))
+}
+
+/// A lossy mode in JSON: `null` for none, else the `info` spelling.
+fn lossy_json(l: Lossy) -> Value {
+    match l {
+        Lossy::None => Value::Null,
+        l => json!(lossy_name(l)),
+    }
+}
+
+fn hash_json(h: Option<u64>) -> Value {
+    h.map_or(Value::Null, |h| json!(format!("{h:016x}")))
+}
+
+fn archive_info(name: &str, ar: &Archive<'_>, comp_total: u64) -> Result<(String, Value), Failure> {
     let mut t = Table::new(&[
         ("tensor", false),
         ("dtype", false),
         ("shape", false),
+        ("stored", false),
+        ("lossy", false),
         ("original", true),
         ("compressed", true),
         ("ratio", true),
     ]);
     let mut rows = Vec::new();
-    for ti in ar.tensors() {
-        let f = ar
-            .frame(&ti.name)
-            .map_err(|e| tensor_failure(name, &ti.name, e))?;
+    let (mut tied, mut deltas, mut lossy) = (0, 0, 0);
+    for (i, ti) in ar.tensors().iter().enumerate() {
+        let bad = |e| tensor_failure(name, &ti.name, None, e);
+        // A tied tensor has no frame of its own (its bytes are its original's).
+        let (stored, tied_to, comp) =
+            match ar.stored(i).ok_or_else(|| bad(zipnn::Error::Corrupt))? {
+                Stored::Tied(j) => {
+                    tied += 1;
+                    let to = ar.tensors()[j].name.clone();
+                    (format!("tied->{to}"), Some(to), 0)
+                }
+                Stored::Frame { size, .. } => (String::new(), None, size),
+            };
+        let h = ar.frame_header_at(i).map_err(bad)?;
+        let stored = match (stored.is_empty(), h.base_hash.is_some()) {
+            (false, _) => stored,
+            (true, true) => {
+                deltas += 1;
+                "delta".into()
+            }
+            (true, false) => "frame".into(),
+        };
+        if tied_to.is_none() && h.lossy != Lossy::None {
+            lossy += 1;
+        }
         let orig = ti.data_offsets.1 - ti.data_offsets.0;
-        let comp = f.len() as u64;
         let shape = format!(
             "[{}]",
             ti.shape
@@ -122,33 +200,60 @@ fn archive_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
             ti.name.clone(),
             ti.dtype.clone(),
             shape,
+            stored.clone(),
+            lossy_name(h.lossy),
             orig.to_string(),
             comp.to_string(),
             ratio(comp, orig),
         ]);
+        let kind = if tied_to.is_some() {
+            "tied"
+        } else {
+            stored.as_str()
+        };
         rows.push(json!({
             "name": ti.name, "dtype": ti.dtype, "shape": ti.shape,
+            "stored": kind, "tied_to": tied_to, "lossy": lossy_json(h.lossy),
+            "base_hash": hash_json(h.base_hash),
             "original_size": orig, "compressed_size": comp, "ratio": ratio_json(comp, orig),
         }));
     }
     let json_len = ar.header_json().len() as u64;
-    let orig_total = 8 + json_len + ar.tensors().last().map_or(0, |t| t.data_offsets.1);
-    let comp_total = bytes.len() as u64;
+    let orig_total = ar.restored_size();
     let n = ar.tensors().len();
     t.row(vec![
         format!("total ({n} tensors, file sizes)"),
+        String::new(),
+        String::new(),
         String::new(),
         String::new(),
         orig_total.to_string(),
         comp_total.to_string(),
         ratio(comp_total, orig_total),
     ]);
-    let text = format!(
-        "{name}: zipnn safetensors archive, {n} tensors, JSON header {json_len} bytes\n{}",
-        t.render()
+    let mut text = format!(
+        "{name}: zipnn safetensors archive, {n} tensors, JSON header {json_len} bytes, flags {}\n",
+        archive_flags(ar.flags())
     );
+    if tied > 0 {
+        text.push_str(&format!(
+            "{tied} tied tensors are stored once (stored: tied->NAME)\n"
+        ));
+    }
+    if deltas > 0 {
+        text.push_str(&format!(
+            "{deltas} tensors are deltas against a base model: decompressing needs --base\n"
+        ));
+    }
+    if lossy > 0 {
+        text.push_str(&format!(
+            "{lossy} tensors are LOSSY: they do not decompress bit for bit\n"
+        ));
+    }
+    text.push_str(&t.render());
     let doc = json!({
         "file": name, "format": "archive", "tensor_count": n, "json_header_size": json_len,
+        "flags": ar.flags(), "tied_count": tied, "delta_count": deltas, "lossy_count": lossy,
         "original_size": orig_total, "compressed_size": comp_total,
         "ratio": ratio_json(comp_total, orig_total), "tensors": rows,
     });
@@ -195,18 +300,26 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
         ratio(info.frame_size, info.original_size),
         String::new(),
     ]);
-    let text = format!(
-        "{name}: zipnn frame, dtype {}, {} chunks of {} bytes, {} planes, metadata {} bytes\n{}",
+    let mut text = format!(
+        "{name}: zipnn frame, dtype {}, {} chunks of {} bytes, {} planes, metadata {} bytes, lossy {}\n",
         info.dtype.name(),
         info.chunk_count,
         info.chunk_size,
         info.planes,
         info.metadata_size,
-        t.render()
+        lossy_name(info.lossy),
     );
+    if let Some(h) = info.base_hash {
+        text.push_str(&format!(
+            "a delta against a base model (base hash {h:016x}): decompressing needs --base\n"
+        ));
+    }
+    text.push_str(&t.render());
     let doc = json!({
         "file": name, "format": "frame", "dtype": info.dtype.name(),
         "chunk_size": info.chunk_size, "planes": info.planes, "metadata_size": info.metadata_size,
+        "lossy": lossy_json(info.lossy), "delta": info.base_hash.is_some(),
+        "base_hash": hash_json(info.base_hash),
         "original_size": info.original_size, "compressed_size": info.frame_size,
         "ratio": ratio_json(info.frame_size, info.original_size), "chunks": rows,
     });
@@ -262,6 +375,7 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
         ("dtype", false),
         ("chunk size", true),
         ("chunks", true),
+        ("lossy", false),
         ("original", true),
         ("compressed", true),
         ("ratio", true),
@@ -275,13 +389,15 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
             h.dtype.name().to_string(),
             h.chunk_size.to_string(),
             h.chunk_count().to_string(),
+            lossy_name(h.lossy),
             f.original.to_string(),
             f.size.to_string(),
             ratio(f.size, f.original),
         ]);
         rows.push(json!({
             "offset": f.offset, "dtype": h.dtype.name(), "chunk_size": h.chunk_size,
-            "chunk_count": h.chunk_count(), "original_size": f.original,
+            "chunk_count": h.chunk_count(), "lossy": lossy_json(h.lossy),
+            "original_size": f.original,
             "compressed_size": f.size, "ratio": ratio_json(f.size, f.original),
         }));
     }
@@ -295,6 +411,7 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
             .map(|f| f.header.chunk_count())
             .sum::<u64>()
             .to_string(),
+        String::new(),
         info.original_size.to_string(),
         info.stream_size.to_string(),
         ratio(info.stream_size, info.original_size),
@@ -324,9 +441,11 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
 }
 
 pub fn verify(a: &VerifyArgs, common: &Common) -> Result<Code, Failure> {
+    let base_file = a.base.as_deref().map(read_base).transpose()?;
+    let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
     let mut code = Code::Ok;
     for p in &a.inputs {
-        match verify_one(p, common) {
+        match verify_one(p, common, base.as_ref()) {
             Ok(what) => {
                 if !common.quiet {
                     println!("{}: OK ({what})", input_name(p));
@@ -342,17 +461,31 @@ pub fn verify(a: &VerifyArgs, common: &Common) -> Result<Code, Failure> {
 }
 
 /// Checks one file; returns what it is.
-fn verify_one(p: &Path, common: &Common) -> Result<String, Failure> {
+fn verify_one(p: &Path, common: &Common, base: Option<&Base<'_>>) -> Result<String, Failure> {
     let mut input: Input = open_input(p)?;
     let name = input.name.clone();
     let progress = Progress::new(input.size, common.quiet, "verify");
     input.reader = Box::new(ProgressRead::new(input.reader, progress.clone()));
-    let result = verify_input(&mut input, &name, common.threads);
+    let result = verify_input(&mut input, &name, common.threads, base, &progress);
     progress.finish();
     result
 }
 
-fn verify_input(input: &mut Input, name: &str, threads: u32) -> Result<String, Failure> {
+/// How a verified delta is described: whether its base was checked.
+fn delta_note(base: Option<&Base<'_>>) -> String {
+    match base {
+        Some(b) => format!("base {} matches", b.name),
+        None => "base not checked".into(),
+    }
+}
+
+fn verify_input(
+    input: &mut Input,
+    name: &str,
+    threads: u32,
+    base: Option<&Base<'_>>,
+    progress: &Progress,
+) -> Result<String, Failure> {
     let io_err = |e: io::Error| Failure::io(name, &e);
     let mut head = Vec::new();
     read_up_to(&mut input.reader, &mut head, 4).map_err(io_err)?;
@@ -371,19 +504,47 @@ fn verify_input(input: &mut Input, name: &str, threads: u32) -> Result<String, F
             Ok(format!("stream, {n} bytes"))
         }
         Kind::Archive => {
-            input.reader.read_to_end(&mut head).map_err(io_err)?;
-            let ar = Archive::open(&head).map_err(|e| Failure::lib(name, e))?;
-            check_archive(&ar).map_err(|(t, e)| tensor_failure(name, &t, e))?;
-            Ok(format!(
-                "safetensors archive, {} tensors",
-                ar.tensors().len()
-            ))
+            let (c, _) = with_archive(input, head, |ar, from_file| {
+                let c = check_archive(ar, name, base, false, from_file.then_some(progress))?;
+                Ok((c, ar.tensors().len()))
+            })?;
+            let (c, n) = c;
+            let mut what = format!("safetensors archive, {n} tensors");
+            if c.tied > 0 {
+                what.push_str(&format!(", {} tied", c.tied));
+            }
+            if c.deltas > 0 {
+                what.push_str(&format!(", {} deltas ({})", c.deltas, delta_note(base)));
+            }
+            if c.lossy > 0 {
+                what.push_str(&format!(", {} lossy", c.lossy));
+            }
+            Ok(what)
         }
         Kind::Frame => {
             input.reader.read_to_end(&mut head).map_err(io_err)?;
-            zipnn::verify(&head).map_err(|e| Failure::lib(name, e))?;
-            let n = zipnn::decompressed_size(&head).map_err(|e| Failure::lib(name, e))?;
-            Ok(format!("frame, {n} bytes"))
+            let lib = |e| Failure::lib(name, e);
+            zipnn::verify(&head).map_err(lib)?;
+            let info = zipnn::frame_info(&head).map_err(lib)?;
+            let mut what = format!("frame, {} bytes", info.original_size);
+            if info.lossy != Lossy::None {
+                what.push_str(&format!(", lossy {}", lossy_name(info.lossy)));
+            }
+            if let Some(h) = info.base_hash {
+                if let Some(b) = base {
+                    if b.bytes.len() as u64 != info.original_size
+                        || zipnn::frame::checksum(b.bytes) != h
+                    {
+                        return Err(crate::codec::lib_failure(
+                            name,
+                            base,
+                            zipnn::Error::BaseMismatch,
+                        ));
+                    }
+                }
+                what.push_str(&format!(", delta ({})", delta_note(base)));
+            }
+            Ok(what)
         }
     }
 }

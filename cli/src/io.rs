@@ -39,6 +39,8 @@ pub struct Input {
     pub size: Option<u64>,
     /// The file's permissions, given to its output.
     pub perms: Option<Permissions>,
+    /// The path of a regular file (which can be opened again to read parts of it).
+    pub path: Option<PathBuf>,
 }
 
 /// Opens a file or standard input (`-`). A directory is a usage error (it needs -r);
@@ -57,6 +59,7 @@ pub fn open_input(p: &Path) -> Result<Input, Failure> {
             reader: Box::new(stdin),
             size: None,
             perms: None,
+            path: None,
         });
     }
     let name = input_name(p);
@@ -72,8 +75,21 @@ pub fn open_input(p: &Path) -> Result<Input, Failure> {
         name,
         size: meta.is_file().then_some(meta.len()),
         perms: Some(meta.permissions()),
+        path: meta.is_file().then(|| p.to_path_buf()),
         reader: Box::new(f),
     })
+}
+
+/// Reads a `--base` file whole: its name for messages and its bytes.
+pub fn read_base(p: &Path) -> Result<(String, Vec<u8>), Failure> {
+    if is_dash(p) {
+        return Err(Failure::usage(
+            "--base must name a file, not standard input",
+        ));
+    }
+    let mut input = open_input(p)?;
+    let bytes = read_all(&mut input)?;
+    Ok((input.name, bytes))
 }
 
 /// Reads until `buf` holds `n` bytes or the input ends.

@@ -9,12 +9,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use zipnn::Options;
+use zipnn::{Lossy, Options};
 
 use crate::args::{Common, CompressArgs, DecompressArgs, OutputArgs};
-use crate::codec::{self, Outcome};
+use crate::codec::{self, Base, Outcome};
 use crate::fail::{Code, Failure};
-use crate::io::{input_name, is_dash, is_temp_name, open_input, Dest, Sink, SUFFIX};
+use crate::io::{input_name, is_dash, is_temp_name, open_input, read_base, Dest, Sink, SUFFIX};
 use crate::progress::{Progress, ProgressRead};
 
 /// Files at least this large are worked on one at a time with all threads; smaller ones
@@ -40,7 +40,12 @@ struct Job {
 pub fn compress(a: &CompressArgs, common: &Common) -> Result<Code, Failure> {
     let opts = a.codec.options(common.threads)?;
     let block_size = a.codec.block_size()?;
+    let base_file = a.base.as_deref().map(read_base).transpose()?;
     let (jobs, code) = plan(&a.out, Mode::Compress, common)?;
+    let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
+    if opts.lossy != Lossy::None && !common.quiet && !jobs.is_empty() {
+        eprintln!("{}", codec::lossy_warning(opts.lossy));
+    }
     let force = a.out.force;
     Ok(code.max(run(
         jobs,
@@ -60,6 +65,7 @@ pub fn compress(a: &CompressArgs, common: &Common) -> Result<Code, Failure> {
                 &job.dest.name(),
                 &o,
                 block_size,
+                base.as_ref(),
                 progress,
             )?;
             sink.commit(input.perms.take())?;
@@ -69,7 +75,9 @@ pub fn compress(a: &CompressArgs, common: &Common) -> Result<Code, Failure> {
 }
 
 pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> {
+    let base_file = a.base.as_deref().map(read_base).transpose()?;
     let (jobs, code) = plan(&a.out, Mode::Decompress, common)?;
+    let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
     let force = a.out.force;
     Ok(code.max(run(
         jobs,
@@ -79,8 +87,14 @@ pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> 
             let mut input = open_input(&job.input)?;
             input.reader = Box::new(ProgressRead::new(input.reader, progress.clone()));
             let mut sink = Sink::open(&job.dest, force)?;
-            let out =
-                codec::decompress(&mut input, &mut sink, &job.dest.name(), threads, progress)?;
+            let out = codec::decompress(
+                &mut input,
+                &mut sink,
+                &job.dest.name(),
+                threads,
+                base.as_ref(),
+                progress,
+            )?;
             sink.commit(input.perms.take())?;
             Ok(out)
         },

@@ -15,6 +15,7 @@ mod io;
 mod jobs;
 mod progress;
 mod table;
+mod values;
 
 use std::process::ExitCode;
 

@@ -705,3 +705,614 @@ fn usage_errors() {
     let o = zipnn(p, &["compress", "--help"]);
     assert!(stdout(&o).contains("--dtype") && stdout(&o).contains("fp8_e4m3"));
 }
+
+/// A safetensors file of `tensors` (name, dtype, shape, bytes), in that order.
+fn build_st(tensors: &[(&str, &str, &[u64], &[u8])]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    for (name, dtype, shape, bytes) in tensors {
+        let shape: Vec<String> = shape.iter().map(u64::to_string).collect();
+        entries.push(format!(
+            r#""{name}":{{"dtype":"{dtype}","shape":[{}],"data_offsets":[{at},{}]}}"#,
+            shape.join(","),
+            at + bytes.len()
+        ));
+        at += bytes.len();
+    }
+    let mut header = format!("{{{}}}", entries.join(","));
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut f = (header.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(header.as_bytes());
+    for (_, _, _, bytes) in tensors {
+        f.extend_from_slice(bytes);
+    }
+    f
+}
+
+/// A "fine-tune" of `base` (elements of `esize` bytes): the lowest mantissa bit of every
+/// third element flipped.
+fn nudge(base: &[u8], esize: usize) -> Vec<u8> {
+    let mut v = base.to_vec();
+    for e in v.chunks_exact_mut(esize).step_by(3) {
+        e[0] ^= 1;
+    }
+    v
+}
+
+/// A base model, a fine-tune of it (every tensor of the base nudged, plus a new tensor),
+/// and another base (one byte of "ffn.weight" differs).
+fn base_and_finetune() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let ffn = fs::read(BF16).unwrap(); // 1536 x 384 bf16
+    let query = fs::read(FP32).unwrap(); // 384 x 384 fp32
+    let head = fs::read(FP16).unwrap(); // 384 x 384 fp16
+    let steps: Vec<u8> = [7i64, -1].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let (s1, s2): (&[u64], &[u64]) = (&[1536, 384], &[384, 384]);
+    let base = build_st(&[
+        ("ffn.weight", "BF16", s1, &ffn),
+        ("query.weight", "F32", s2, &query),
+        ("steps", "I64", &[2], &steps),
+    ]);
+    let mut other_ffn = ffn.clone();
+    other_ffn[1000] ^= 0x40;
+    let other = build_st(&[
+        ("ffn.weight", "BF16", s1, &other_ffn),
+        ("query.weight", "F32", s2, &query),
+        ("steps", "I64", &[2], &steps),
+    ]);
+    let ft = build_st(&[
+        ("ffn.weight", "BF16", s1, &nudge(&ffn, 2)),
+        ("query.weight", "F32", s2, &nudge(&query, 4)),
+        ("steps", "I64", &[2], &steps),
+        ("new_head", "F16", s2, &head),
+    ]);
+    (base, ft, other)
+}
+
+/// The line of `text` that starts with `name` (a table row).
+#[track_caller]
+fn row<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no row {name:?} in:\n{text}"))
+}
+
+#[test]
+fn delta_archives_round_trip_with_their_base_only() {
+    let d = tmp();
+    let p = d.path();
+    let (base, ft, other) = base_and_finetune();
+    fs::write(p.join("base.safetensors"), &base).unwrap();
+    fs::write(p.join("ft.safetensors"), &ft).unwrap();
+    fs::write(p.join("other.safetensors"), &other).unwrap();
+    fs::write(p.join("a.bin"), b"not a model").unwrap();
+
+    let o = zipnn(
+        p,
+        &["compress", "--base", "base.safetensors", "ft.safetensors"],
+    );
+    ok(&o);
+    assert!(
+        stderr(&o).contains("3 deltas against base.safetensors"),
+        "{}",
+        stderr(&o)
+    );
+    ok(&zipnn(
+        p,
+        &["compress", "-q", "ft.safetensors", "-o", "plain.znn"],
+    ));
+    let delta = fs::metadata(p.join("ft.safetensors.znn")).unwrap().len();
+    let plain = fs::metadata(p.join("plain.znn")).unwrap().len();
+    assert!(delta * 2 < plain, "delta {delta} vs plain {plain}");
+
+    // info needs no base: which tensors are deltas, and the archive's flags.
+    let o = zipnn(p, &["info", "ft.safetensors.znn"]);
+    ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("flags 0x02 (delta)"), "{text}");
+    assert!(text.contains("3 tensors are deltas"), "{text}");
+    for (name, stored) in [
+        ("ffn.weight", "delta"),
+        ("query.weight", "delta"),
+        ("steps", "delta"),
+        ("new_head", "frame"),
+    ] {
+        let cols: Vec<&str> = row(&text, name).split_whitespace().collect();
+        assert!(cols.contains(&stored), "{name}: {cols:?}");
+    }
+    let o = zipnn(p, &["info", "--json", "ft.safetensors.znn"]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["delta_count"], 3);
+    assert_eq!(v[0]["flags"], 2);
+    assert_eq!(v[0]["tensors"][0]["stored"], "delta");
+    assert!(v[0]["tensors"][0]["base_hash"].is_string());
+    assert_eq!(v[0]["tensors"][3]["stored"], "frame");
+    assert!(v[0]["tensors"][3]["base_hash"].is_null());
+
+    // Without the base, or with another one: exit 1, a clear message, no output.
+    let before = listing(p);
+    let o = zipnn(p, &["decompress", "ft.safetensors.znn", "-o", "out"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "zipnn: ft.safetensors.znn: this file is a delta against a base model: pass --base\n"
+    );
+    for (wrong, why) in [("other.safetensors", ""), ("a.bin", "not a safetensors")] {
+        let o = zipnn(
+            p,
+            &[
+                "decompress",
+                "ft.safetensors.znn",
+                "-o",
+                "out",
+                "--base",
+                wrong,
+            ],
+        );
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.starts_with("zipnn: ft.safetensors.znn: ")
+                && e.contains(&format!(
+                    "--base {wrong} is not the base it was made against"
+                ))
+                && e.contains(why),
+            "{e}"
+        );
+    }
+    let o = zipnn(p, &["decompress", "-c", "ft.safetensors.znn"]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty(), "nothing written before the check");
+    assert_eq!(listing(p), before, "no output or temporary file left");
+
+    // With it: byte for byte, from a file and from standard input.
+    let o = zipnn(
+        p,
+        &[
+            "decompress",
+            "ft.safetensors.znn",
+            "-o",
+            "out",
+            "--base",
+            "base.safetensors",
+        ],
+    );
+    ok(&o);
+    assert!(stderr(&o).contains("3 deltas"), "{}", stderr(&o));
+    assert_eq!(fs::read(p.join("out")).unwrap(), ft);
+    let z = fs::read(p.join("ft.safetensors.znn")).unwrap();
+    let o = zipnn_stdin(p, &["decompress", "--base", "base.safetensors"], &z);
+    ok(&o);
+    assert_eq!(o.stdout, ft);
+
+    // verify needs no base; given one, it checks it.
+    let o = zipnn(p, &["verify", "ft.safetensors.znn"]);
+    ok(&o);
+    assert!(
+        stdout(&o).contains("3 deltas (base not checked)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = zipnn(
+        p,
+        &["verify", "ft.safetensors.znn", "--base", "base.safetensors"],
+    );
+    ok(&o);
+    let o = zipnn(
+        p,
+        &[
+            "verify",
+            "ft.safetensors.znn",
+            "--base",
+            "other.safetensors",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("tensor \"ffn.weight\": --base other.safetensors is not the base"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A safetensors input needs a safetensors base.
+    let o = zipnn(
+        p,
+        &[
+            "compress",
+            "ft.safetensors",
+            "--base",
+            "a.bin",
+            "-o",
+            "x.znn",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--base a.bin is not a safetensors file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!p.join("x.znn").exists());
+    // A missing base is an I/O error.
+    let o = zipnn(
+        p,
+        &[
+            "decompress",
+            "ft.safetensors.znn",
+            "-o",
+            "y",
+            "--base",
+            "nope",
+        ],
+    );
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+
+    // bench compresses against the base the same way.
+    let o = zipnn(
+        p,
+        &[
+            "bench",
+            "-n",
+            "1",
+            "--base",
+            "base.safetensors",
+            "ft.safetensors",
+        ],
+    );
+    ok(&o);
+    let r = row(&stdout(&o), "ft.safetensors").to_string();
+    assert!(
+        r.contains("3 deltas") && r.contains(&delta.to_string()) && r.contains("round trip ok"),
+        "{r}"
+    );
+}
+
+#[test]
+fn plain_files_against_a_base_are_one_delta_frame() {
+    let d = tmp();
+    let p = d.path();
+    let base = fs::read(BF16).unwrap();
+    let ft = nudge(&base, 2);
+    let mut other = base.clone();
+    other[5] ^= 1;
+    fs::write(p.join("base.bf16"), &base).unwrap();
+    fs::write(p.join("ft.bf16"), &ft).unwrap();
+    fs::write(p.join("other.bf16"), &other).unwrap();
+    fs::write(p.join("short.bf16"), &base[..1000]).unwrap();
+
+    ok(&zipnn(
+        p,
+        &["compress", "-t", "bf16", "--base", "base.bf16", "ft.bf16"],
+    ));
+    ok(&zipnn(
+        p,
+        &["compress", "-q", "-t", "bf16", "ft.bf16", "-o", "plain.znn"],
+    ));
+    let z = fs::read(p.join("ft.bf16.znn")).unwrap();
+    assert_eq!(&z[..4], b"\x89ZNN", "a single frame, not a stream");
+    let plain = fs::metadata(p.join("plain.znn")).unwrap().len() as usize;
+    assert!(z.len() * 2 < plain, "delta {} vs plain {plain}", z.len());
+
+    let o = zipnn(p, &["info", "ft.bf16.znn"]);
+    ok(&o);
+    assert!(
+        stdout(&o).contains("a delta against a base model"),
+        "{}",
+        stdout(&o)
+    );
+    ok(&zipnn(p, &["verify", "ft.bf16.znn"]));
+    ok(&zipnn(p, &["verify", "ft.bf16.znn", "--base", "base.bf16"]));
+
+    let o = zipnn(p, &["decompress", "ft.bf16.znn", "-o", "back"]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        stderr(&o),
+        "zipnn: ft.bf16.znn: this file is a delta against a base model: pass --base\n"
+    );
+    for wrong in ["other.bf16", "short.bf16"] {
+        let o = zipnn(
+            p,
+            &["decompress", "ft.bf16.znn", "-o", "back", "--base", wrong],
+        );
+        assert_eq!(code(&o), 1);
+        assert_eq!(
+            stderr(&o),
+            format!("zipnn: ft.bf16.znn: --base {wrong} is not the base it was made against\n")
+        );
+    }
+    assert!(!p.join("back").exists());
+    ok(&zipnn(
+        p,
+        &[
+            "decompress",
+            "ft.bf16.znn",
+            "-o",
+            "back",
+            "--base",
+            "base.bf16",
+        ],
+    ));
+    assert_eq!(fs::read(p.join("back")).unwrap(), ft);
+
+    // A base of another length is refused before anything is written.
+    let o = zipnn(
+        p,
+        &[
+            "compress",
+            "-t",
+            "bf16",
+            "--base",
+            "short.bf16",
+            "ft.bf16",
+            "-o",
+            "x.znn",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("same length"), "{}", stderr(&o));
+    assert!(!p.join("x.znn").exists());
+
+    let o = zipnn(
+        p,
+        &[
+            "bench",
+            "-n",
+            "1",
+            "-t",
+            "bf16",
+            "--base",
+            "base.bf16",
+            "ft.bf16",
+        ],
+    );
+    ok(&o);
+    let r = row(&stdout(&o), "ft.bf16").to_string();
+    assert!(
+        r.contains("delta frame") && r.contains("round trip ok"),
+        "{r}"
+    );
+}
+
+fn bf16_values(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(2)
+        .map(|e| f32::from_bits((u16::from_le_bytes([e[0], e[1]]) as u32) << 16))
+        .collect()
+}
+
+fn f32_values(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|e| f32::from_le_bytes([e[0], e[1], e[2], e[3]]))
+        .collect()
+}
+
+#[test]
+fn lossy_mantissa_rounds_float_tensors_within_the_bound() {
+    let d = tmp();
+    let p = d.path();
+    let st = safetensors_file();
+    fs::write(p.join("m.safetensors"), &st).unwrap();
+    let o = zipnn(p, &["compress", "--lossy-mantissa", "3", "m.safetensors"]);
+    ok(&o);
+    let warning = stderr(&o).lines().filter(|l| l.contains("warning")).count();
+    assert_eq!(warning, 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("LOSSY"), "{}", stderr(&o));
+    let o = zipnn(
+        p,
+        &[
+            "compress",
+            "-q",
+            "--lossy-mantissa",
+            "3",
+            "m.safetensors",
+            "-o",
+            "q.znn",
+        ],
+    );
+    ok(&o);
+    assert!(o.stderr.is_empty(), "-q: no warning: {}", stderr(&o));
+    let lossless = fs::metadata(p.join("q.znn")).unwrap().len();
+    ok(&zipnn(p, &["compress", "m.safetensors", "-o", "exact.znn"]));
+    assert!(lossless < fs::metadata(p.join("exact.znn")).unwrap().len());
+
+    let o = zipnn(p, &["info", "m.safetensors.znn"]);
+    ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("2 tensors are LOSSY"), "{text}");
+    // Columns from the right (a shape is two words): ratio, compressed, original, lossy.
+    let lossy_col = |name: &str| {
+        let cols: Vec<&str> = row(&text, name).split_whitespace().rev().collect();
+        cols[3].to_string()
+    };
+    assert_eq!(lossy_col("ffn.weight"), "mantissa:3");
+    assert_eq!(lossy_col("query.weight"), "mantissa:3");
+    assert_eq!(lossy_col("steps"), "-");
+    let o = zipnn(p, &["info", "--json", "m.safetensors.znn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["tensors"][0]["lossy"], "mantissa:3");
+    assert!(v[0]["tensors"][2]["lossy"].is_null());
+
+    // Decoded: the header and the I64 tensor exact, floats within 2^-(3+1) relative.
+    ok(&zipnn(
+        p,
+        &["decompress", "m.safetensors.znn", "-o", "back"],
+    ));
+    let back = fs::read(p.join("back")).unwrap();
+    assert_eq!(back.len(), st.len());
+    let a_len = fs::metadata(BF16).unwrap().len() as usize;
+    let b_len = fs::metadata(FP32).unwrap().len() as usize;
+    let data = st.len() - a_len - b_len - 24;
+    assert_eq!(back[..data], st[..data], "header");
+    assert_eq!(back[st.len() - 24..], st[st.len() - 24..], "I64 tensor");
+    let bound = 2f32.powi(-4);
+    let pairs = bf16_values(&st[data..data + a_len])
+        .into_iter()
+        .zip(bf16_values(&back[data..data + a_len]))
+        .chain(
+            f32_values(&st[data + a_len..data + a_len + b_len])
+                .into_iter()
+                .zip(f32_values(&back[data + a_len..data + a_len + b_len])),
+        );
+    let mut changed = 0;
+    for (x, y) in pairs {
+        assert!((x - y).abs() <= bound * x.abs(), "{x} -> {y}");
+        changed += (x != y) as usize;
+    }
+    assert!(changed > 1000, "values were rounded ({changed})");
+
+    // bench checks the same bound and reports the largest error.
+    let o = zipnn(
+        p,
+        &["bench", "-n", "1", "--lossy-mantissa", "3", "m.safetensors"],
+    );
+    ok(&o);
+    assert!(
+        stdout(&o).contains("lossy ok, max rel err"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A plain file: the integer mode with a float --dtype; not with raw bytes.
+    fs::write(p.join("q.fp32"), fs::read(FP32).unwrap()).unwrap();
+    ok(&zipnn(
+        p,
+        &[
+            "compress",
+            "-q",
+            "-t",
+            "fp32",
+            "--lossy-integer",
+            "20",
+            "q.fp32",
+        ],
+    ));
+    let o = zipnn(p, &["info", "q.fp32.znn"]);
+    assert!(stdout(&o).contains("integer:20"), "{}", stdout(&o));
+    ok(&zipnn(p, &["decompress", "q.fp32.znn", "-o", "q.back"]));
+    let orig = f32_values(&fs::read(FP32).unwrap());
+    let back = f32_values(&fs::read(p.join("q.back")).unwrap());
+    for (x, y) in orig.iter().zip(&back) {
+        assert!(
+            (x - y).abs() <= 2f32.powi(-21) + x.abs() * 2f32.powi(-24),
+            "{x} -> {y}"
+        );
+    }
+    let o = zipnn(
+        p,
+        &["compress", "--lossy-mantissa", "3", "q.fp32", "-o", "r.znn"],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("needs a float --dtype"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zipnn(
+        p,
+        &[
+            "compress",
+            "-t",
+            "bf16",
+            "--lossy-mantissa",
+            "7",
+            "q.fp32",
+            "-o",
+            "r.znn",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(!p.join("r.znn").exists());
+    let o = zipnn(
+        p,
+        &[
+            "compress",
+            "--lossy-mantissa",
+            "3",
+            "--lossy-integer",
+            "9",
+            "q.fp32",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
+#[test]
+fn tied_tensors_are_shown_and_restored_also_against_a_base() {
+    let d = tmp();
+    let p = d.path();
+    let embed = fs::read(BF16).unwrap();
+    let query = fs::read(FP32).unwrap();
+    let s: &[u64] = &[1536, 384];
+    let tied = build_st(&[
+        ("embed", "BF16", s, &embed),
+        ("query", "F32", &[384, 384], &query),
+        ("lm_head", "BF16", s, &embed),
+    ]);
+    fs::write(p.join("tied.safetensors"), &tied).unwrap();
+    let o = zipnn(p, &["compress", "tied.safetensors"]);
+    ok(&o);
+    assert!(stderr(&o).contains("1 tied"), "{}", stderr(&o));
+    let o = zipnn(p, &["info", "tied.safetensors.znn"]);
+    ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("flags 0x01 (ties)"), "{text}");
+    // Columns from the right: ratio, compressed, original, lossy, stored.
+    let cols: Vec<&str> = row(&text, "lm_head").split_whitespace().rev().collect();
+    assert_eq!(cols[4], "tied->embed", "{text}");
+    assert_eq!(cols[1], "0", "no frame of its own: {text}");
+    let o = zipnn(p, &["info", "--json", "tied.safetensors.znn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["tensors"][2]["stored"], "tied");
+    assert_eq!(v[0]["tensors"][2]["tied_to"], "embed");
+    ok(&zipnn(p, &["verify", "tied.safetensors.znn"]));
+    ok(&zipnn(
+        p,
+        &["decompress", "tied.safetensors.znn", "-o", "back"],
+    ));
+    assert_eq!(fs::read(p.join("back")).unwrap(), tied);
+
+    // Tied in the fine-tune but not in the base: lm_head is decoded as embed was coded
+    // (a delta against the base's embed, not its lm_head).
+    let untied: Vec<u8> = embed.iter().rev().copied().collect();
+    let base = build_st(&[
+        ("embed", "BF16", s, &embed),
+        ("query", "F32", &[384, 384], &query),
+        ("lm_head", "BF16", s, &untied),
+    ]);
+    let ft_embed = nudge(&embed, 2);
+    let ft = build_st(&[
+        ("embed", "BF16", s, &ft_embed),
+        ("query", "F32", &[384, 384], &nudge(&query, 4)),
+        ("lm_head", "BF16", s, &ft_embed),
+    ]);
+    fs::write(p.join("base.safetensors"), &base).unwrap();
+    fs::write(p.join("ft.safetensors"), &ft).unwrap();
+    ok(&zipnn(
+        p,
+        &[
+            "compress",
+            "-q",
+            "--base",
+            "base.safetensors",
+            "ft.safetensors",
+        ],
+    ));
+    let o = zipnn(p, &["info", "ft.safetensors.znn"]);
+    let text = stdout(&o);
+    assert!(text.contains("flags 0x03 (ties, delta)"), "{text}");
+    assert!(row(&text, "embed").contains(" delta "), "{text}");
+    assert!(row(&text, "lm_head").contains("tied->embed"), "{text}");
+    ok(&zipnn(
+        p,
+        &[
+            "decompress",
+            "ft.safetensors.znn",
+            "-o",
+            "ft.back",
+            "--base",
+            "base.safetensors",
+        ],
+    ));
+    assert_eq!(fs::read(p.join("ft.back")).unwrap(), ft);
+}
