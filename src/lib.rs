@@ -100,8 +100,16 @@ pub fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
 pub fn decompress_with(frame: &[u8], opts: &DecompressOptions) -> Result<Vec<u8>> {
     let f = parse_whole(frame, opts)?;
     let n = usize::try_from(f.header().original_size).map_err(|_| Error::SrcTooLarge)?;
+    decode_new(&f, n, opts.threads)
+}
+
+/// Decodes a parsed whole frame of `n` original bytes into a new vector. The checksums are
+/// checked (once) before the output is allocated, so a damaged frame that declares a huge
+/// size does not get it allocated.
+pub(crate) fn decode_new(f: &Frame<'_>, n: usize, threads: u32) -> Result<Vec<u8>> {
+    engine::verify_frame(f)?;
     let mut out = engine::zeroed_vec(n)?;
-    engine::decode_frame(&f, &mut out, opts.threads)?;
+    engine::decode_verified_frame(f, &mut out, threads)?;
     Ok(out)
 }
 
@@ -128,7 +136,7 @@ pub fn decompress_into_with(
     Ok(n)
 }
 
-fn parse_whole<'a>(frame: &'a [u8], opts: &DecompressOptions) -> Result<Frame<'a>> {
+pub(crate) fn parse_whole<'a>(frame: &'a [u8], opts: &DecompressOptions) -> Result<Frame<'a>> {
     // Check the limit from the fixed header before anything else is looked at.
     let h = frame::parse_fixed(frame)?;
     if opts.max_size != 0 && h.original_size > opts.max_size {

@@ -8,8 +8,9 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::frame::checksum;
+use crate::frame::{checksum, Frame};
 use crate::options::{DType, Options};
+use crate::DecompressOptions;
 
 /// The first four bytes of an archive.
 pub const ARCHIVE_MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'T'];
@@ -323,6 +324,17 @@ impl<'a> Archive<'a> {
         Ok(self.frames[self.find(name)?])
     }
 
+    /// Tensor `i`'s frame, parsed: a whole frame (nothing after it) that decodes to exactly
+    /// the tensor's byte length (`Corrupt` otherwise). Its chunks are not checked yet.
+    fn parsed_frame(&self, i: usize) -> Result<Frame<'a>> {
+        let (b, e) = self.tensors[i].data_offsets;
+        let f = crate::parse_whole(self.frames[i], &DecompressOptions::default())?;
+        if f.header().original_size != e - b {
+            return Err(Error::Corrupt);
+        }
+        Ok(f)
+    }
+
     /// Decodes tensor `name` alone into `dst` (at least the tensor's byte length); returns
     /// the number of bytes written.
     pub fn tensor_into(&self, name: &str, dst: &mut [u8]) -> Result<usize> {
@@ -332,40 +344,43 @@ impl<'a> Archive<'a> {
         if dst.len() < n {
             return Err(Error::DstTooSmall);
         }
-        let got = crate::decompress_into(self.frames[i], &mut dst[..n])?;
-        if got != n {
-            return Err(Error::Corrupt);
-        }
+        let f = self.parsed_frame(i)?;
+        crate::engine::decode_frame(&f, &mut dst[..n], 0)?;
         Ok(n)
     }
 
-    /// Decodes tensor `name` alone into a new vector.
+    /// Decodes tensor `name` alone into a new vector (allocated once the frame's header
+    /// and checksums have been checked).
     pub fn tensor(&self, name: &str) -> Result<Vec<u8>> {
         let i = self.find(name)?;
         let (b, e) = self.tensors[i].data_offsets;
         let n = usize::try_from(e - b).map_err(|_| Error::SrcTooLarge)?;
-        let mut v = crate::engine::zeroed_vec(n)?;
-        self.tensor_into(name, &mut v)?;
-        Ok(v)
+        crate::decode_new(&self.parsed_frame(i)?, n, 0)
     }
 
-    /// Restores the original safetensors file, byte for byte.
+    /// Restores the original safetensors file, byte for byte. Every frame's header and
+    /// checksums are checked before the file is allocated, so a damaged archive fails
+    /// without allocating what it declares.
     pub fn restore(&self) -> Result<Vec<u8>> {
         let hl = self.header.len();
         let total = usize::try_from(self.data_len)
             .ok()
             .and_then(|d| d.checked_add(8 + hl))
             .ok_or(Error::SrcTooLarge)?;
+        let frames = (0..self.frames.len())
+            .map(|i| {
+                let f = self.parsed_frame(i)?;
+                crate::engine::verify_frame(&f)?;
+                Ok(f)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut out = crate::engine::zeroed_vec(total)?;
         out[..8].copy_from_slice(&(hl as u64).to_le_bytes());
         out[8..8 + hl].copy_from_slice(self.header);
         let data = &mut out[8 + hl..];
-        for (t, f) in self.tensors.iter().zip(&self.frames) {
+        for (t, f) in self.tensors.iter().zip(&frames) {
             let (b, e) = t.data_offsets;
-            let n = crate::decompress_into(f, &mut data[b as usize..e as usize])?;
-            if n as u64 != e - b {
-                return Err(Error::Corrupt);
-            }
+            crate::engine::decode_verified_frame(f, &mut data[b as usize..e as usize], 0)?;
         }
         Ok(out)
     }
