@@ -4,9 +4,14 @@
 #   scripts/fuzz.sh 20           # 20 s per target (the CI smoke run)
 #   scripts/fuzz.sh 60 round_trip decompress   # only some targets
 # Needs nightly Rust (cargo +nightly); installs cargo-fuzz if missing. Corpora live in
-# fuzz/corpus/<target> (not committed) and are seeded from tests/vectors and
-# tests/regressions. A crash leaves its input in fuzz/artifacts/<target>/ and fails the run:
-# copy it to tests/regressions/ (a .znn input is run by tests/regressions/main.rs).
+# fuzz/corpus/<target> (not committed) and are seeded from tests/vectors, tests/regressions
+# (crash inputs, and the seed streams, safetensors files and archives in
+# tests/regressions/seeds/<target>, written by `ZIPNN_BLESS=1 cargo test --test
+# regressions`) and any *.safetensors in tests/data. fuzz/dicts/<target>.dict is passed as
+# a dictionary when it exists. A crash leaves its input in fuzz/artifacts/<target>/ and
+# fails the run: copy it to tests/regressions/ as <target>-<what>.znn for the frame
+# targets, <target>-<what> for stream_decode and safetensors (tests/regressions/main.rs
+# runs both).
 # Environment: CARGO_TARGET_DIR (default fuzz/target).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +19,8 @@ cd "$ROOT"
 SECONDS_PER_TARGET="${1:-120}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decompress round_trip frame_info decompress_dst_too_small)
+[ ${#targets[@]} -gt 0 ] || targets=(decompress round_trip frame_info decompress_dst_too_small
+  stream_decode safetensors)
 
 cargo +nightly --version >/dev/null 2>&1 || { echo "fuzz.sh: nightly Rust is required" >&2; exit 1; }
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -56,6 +62,22 @@ done < <(grep -v '^#' tests/vectors/manifest.tsv)
 for f in tests/regressions/*.rt; do
   [ -f "$f" ] && cp -f "$f" "fuzz/corpus/round_trip/seed-$(basename "$f")"
 done
+# stream_decode: byte 0 picks piece sizes, then a stream (seeds/stream_decode: generated
+# streams and every golden frame wrapped in a stream), or two option bytes and data to
+# compress as a stream (tests/regressions/harness.rs); here each golden input that way.
+seed stream_decode tests/regressions/seeds/stream_decode/* tests/regressions/stream_decode-*
+while IFS=$'\t' read -r name kind dtype _method _cs _bg input _frame _expect; do
+  [ "$kind" = valid ] || continue
+  d=$(index_of "$dtype" "${dtypes[@]}")
+  out="fuzz/corpus/stream_decode/seed-rt-$name"
+  printf "$(printf '\\x%02x\\x%02x\\x%02x' 9 "$d" 49)" >"$out"
+  cat "tests/vectors/$input" >>"$out"
+done < <(grep -v '^#' tests/vectors/manifest.tsv)
+# safetensors: byte 0 picks compression options, then a safetensors file or an archive.
+seed safetensors tests/regressions/seeds/safetensors/* tests/regressions/safetensors-*
+for f in tests/data/*.safetensors; do
+  [ -f "$f" ] && { printf '\x00' | cat - "$f" >"fuzz/corpus/safetensors/seed-data-$(basename "$f")"; }
+done
 
 # --- Run ------------------------------------------------------------------------------------
 echo "==> building fuzz targets"
@@ -65,8 +87,10 @@ failed=()
 for t in "${targets[@]}"; do
   echo "==> fuzz $t for ${SECONDS_PER_TARGET} s"
   log="$(mktemp "${TMPDIR:-/tmp}/zipnn-fuzz-$t.XXXXXX")"
+  dict=()
+  [ -f "fuzz/dicts/$t.dict" ] && dict=(-dict="fuzz/dicts/$t.dict")
   if cargo +nightly fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" \
-       -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 >"$log" 2>&1; then
+       -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
     status=ok
   else
     status=CRASH

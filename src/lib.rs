@@ -184,8 +184,22 @@ fn decode_vec(frame: &[u8], base: Option<&[u8]>, opts: &DecompressOptions) -> Re
     let f = parse_whole(frame, opts)?;
     check_base(f.header(), base)?;
     let n = usize::try_from(f.header().original_size).map_err(|_| Error::SrcTooLarge)?;
+    decode_new(&f, base, n, opts.threads)
+}
+
+/// Decodes a parsed whole frame of `n` original bytes (its base already checked) into a new
+/// vector. The checksums are checked (once) before the output is allocated, so a damaged
+/// frame that declares a huge size does not get it allocated.
+pub(crate) fn decode_new(
+    f: &Frame<'_>,
+    base: Option<&[u8]>,
+    n: usize,
+    threads: u32,
+) -> Result<Vec<u8>> {
+    engine::verify_frame(f)?;
     let mut out = engine::zeroed_vec(n)?;
-    decode_checked(&f, base, &mut out, opts.threads)?;
+    engine::decode_verified_frame(f, &mut out, threads)?;
+    undo_steps(f.header(), base, &mut out);
     Ok(out)
 }
 
@@ -207,7 +221,7 @@ fn decode_into(
 }
 
 /// A delta frame needs its base, of the right length and hash.
-fn check_base(h: &frame::Header, base: Option<&[u8]>) -> Result<()> {
+pub(crate) fn check_base(h: &frame::Header, base: Option<&[u8]>) -> Result<()> {
     match (h.base_hash, base) {
         (None, _) => Ok(()),
         (Some(_), None) => Err(Error::BaseRequired),
@@ -220,12 +234,30 @@ fn check_base(h: &frame::Header, base: Option<&[u8]>) -> Result<()> {
 /// Decodes a whole frame whose base was checked, then undoes the delta and the lossy step.
 fn decode_checked(f: &Frame<'_>, base: Option<&[u8]>, dst: &mut [u8], threads: u32) -> Result<()> {
     engine::decode_frame(f, dst, threads)?;
-    let h = f.header();
+    undo_steps(f.header(), base, dst);
+    Ok(())
+}
+
+/// Decodes a whole frame whose chunk checksums and base were checked, then undoes the
+/// delta and the lossy step.
+pub(crate) fn decode_verified_whole(
+    f: &Frame<'_>,
+    base: Option<&[u8]>,
+    dst: &mut [u8],
+    threads: u32,
+) -> Result<()> {
+    engine::decode_verified_frame(f, dst, threads)?;
+    undo_steps(f.header(), base, dst);
+    Ok(())
+}
+
+/// After decoding a whole frame: XOR with the base of a delta frame, then undo the lossy
+/// step.
+fn undo_steps(h: &frame::Header, base: Option<&[u8]>, dst: &mut [u8]) {
     if let (Some(_), Some(b)) = (h.base_hash, base) {
         delta::xor_in_place(dst, b);
     }
     lossy::undo(dst, h.dtype, h.lossy);
-    Ok(())
 }
 
 /// Decodes chunk `i` of a parsed frame into `dst` (the chunk's length) and undoes the
@@ -265,7 +297,7 @@ pub fn decompress_into_with(
     decode_into(frame, None, dst, opts)
 }
 
-fn parse_whole<'a>(frame: &'a [u8], opts: &DecompressOptions) -> Result<Frame<'a>> {
+pub(crate) fn parse_whole<'a>(frame: &'a [u8], opts: &DecompressOptions) -> Result<Frame<'a>> {
     // Check the limit from the fixed header before anything else is looked at.
     let h = frame::parse_fixed(frame)?;
     if opts.max_size != 0 && h.original_size > opts.max_size {

@@ -328,3 +328,34 @@ fn damaged_delta_and_lossy_frames_are_errors() {
         assert_eq!(decode(frame).unwrap(), good);
     }
 }
+
+#[test]
+fn lossy_streams_decode_to_values_sequentially_and_by_range() {
+    use std::io::{Cursor, Read, Write};
+    use zipnn::stream::{Reader, StreamReader, Writer};
+    let (bytes, xs) = gaussian(DType::Fp32, 300_000, 41, 0.3);
+    let opts = Options {
+        lossy: Lossy::Integer { factor: 22 },
+        ..Options::new(DType::Fp32)
+    };
+    let mut w = Writer::new(Vec::new(), &opts, 256 * 1024).unwrap();
+    w.write_all(&bytes).unwrap();
+    let stream = w.finish().unwrap();
+    let mut back = Vec::new();
+    Reader::new(&stream[..]).read_to_end(&mut back).unwrap();
+    let vals = values(DType::Fp32, &back);
+    assert_eq!(vals.len(), xs.len());
+    for (x, y) in xs.iter().zip(&vals) {
+        assert!(
+            (x - y).abs() <= 2f64.powi(-23) + half_ulp(*y, 23),
+            "{x} -> {y}"
+        );
+    }
+    // A range across a block boundary, starting and ending inside chunks.
+    let mut r = StreamReader::open(Cursor::new(&stream[..])).unwrap();
+    let (off, len) = (256 * 1024 - 4 * 1001, 4 * 3000);
+    assert_eq!(
+        r.read_range(off as u64, len).unwrap(),
+        &back[off..off + len]
+    );
+}

@@ -365,14 +365,33 @@ func FrameInfo(src []byte) (Info, error) {
 	}, nil
 }
 
+// PreVerifyRatio: Decompress verifies the chunk checksums of a frame (Verify) before
+// allocating its output when the frame declares at least PreVerifyRatio times its own
+// length and dst has no room for it, so that a damaged frame which declares a huge size
+// fails with ErrChecksum without allocating it. Below the ratio the allocation is at most
+// PreVerifyRatio times the input and the checksums are checked once, by the decode itself
+// (before it writes the output); weights compress to between 1x and 3x, so only very
+// compressible frames (long constant runs), whose checksums cost little beside their
+// output, are checked twice.
+const PreVerifyRatio = 8
+
+// needsPreVerify tells whether a frame of frameLen bytes declaring size bytes of output is
+// verified before its output is allocated (see PreVerifyRatio); spare is the room dst
+// already has.
+func needsPreVerify(size uint64, frameLen, spare int) bool {
+	return size > uint64(spare) && size/PreVerifyRatio >= uint64(frameLen)
+}
+
 // Decompress decompresses the one frame that fills src exactly and appends the result
 // to dst, returning the extended slice. On error dst is returned unchanged and nothing
 // in its backing array is written (except for a frame crafted to pass its checksums).
 //
-// The output buffer is sized from the frame header. A valid frame can declare millions of
-// times its own length (a constant 64 MiB chunk is stored in 14 bytes of chunk table and
-// one payload byte), so use DecompressWithOptions with MaxDecompressedSize to bound memory
-// on untrusted input.
+// The output buffer is sized from the frame header. A frame that declares at least
+// PreVerifyRatio times its length has its checksums verified first, so a damaged one
+// allocates nothing. But a valid frame can declare millions of times its own length (a
+// constant 64 MiB chunk is stored in 14 bytes of chunk table and one payload byte), and
+// checksums are no defence against a crafted one, so use DecompressWithOptions with
+// MaxDecompressedSize to bound memory on untrusted input.
 func Decompress(dst, src []byte) ([]byte, error) {
 	return DecompressWithOptions(dst, src, nil)
 }
@@ -390,6 +409,11 @@ func DecompressWithOptions(dst, src []byte, opts *Options) ([]byte, error) {
 	}
 	if size > uint64(math.MaxInt-len(dst)) {
 		return dst, ErrSrcTooLarge
+	}
+	if needsPreVerify(size, len(src), cap(dst)-len(dst)) {
+		if err := Verify(src); err != nil {
+			return dst, err
+		}
 	}
 	out := grow(dst, int(size), src)
 	spare := out[len(out) : len(out)+int(size)]

@@ -1,71 +1,22 @@
-//! Helpers shared by the fuzz targets: a checksum resealer (so that mutated frames reach
-//! the chunk decoders instead of stopping at the checksums), options derived from input
-//! bytes, and the cross-checks every decoded frame must pass.
+//! Helpers shared by the fuzz targets: checksum resealers (so that mutated frames, streams
+//! and archives reach the decoders instead of stopping at the checksums), options derived
+//! from input bytes, and the cross-checks every decoded frame must pass.
+//!
+//! The stream_decode and safetensors targets are written in tests/regressions/harness.rs,
+//! included here, so that tests/regressions/main.rs replays their seeds and crash inputs
+//! through exactly the same code.
 
 use std::ffi::c_void;
 
 use zipnn::capi;
 use zipnn::*;
 
-/// The largest output the targets decode. Frames may legitimately declare far more (a run
-/// plane of 64 MiB codes to one byte); those are refused through the caller limit, which
-/// is itself under test.
-pub const MAX_OUT: u64 = 1 << 26;
+#[path = "../../tests/regressions/harness.rs"]
+mod harness;
+pub use harness::{reseal, reseal_archive, reseal_stream, safetensors, stream_decode, MAX_OUT};
 
 /// Largest chunk buffer handed to `decompress_chunk`.
 const MAX_CHUNK_BUF: usize = 1 << 20;
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
-/// Rewrites the fixed-header checksum, every chunk checksum whose payload lies inside
-/// `f`, and the header checksum, as a hostile encoder would. Never panics on any input.
-pub fn reseal(f: &mut [u8]) {
-    if f.len() < frame::FIXED_HEADER_SIZE || f[0..4] != frame::MAGIC {
-        return;
-    }
-    let sum = frame::fixed_checksum(&f[..36]);
-    f[36..40].copy_from_slice(&sum.to_le_bytes());
-    let planes = f[7] as u64;
-    let cs = le32(f, 8) as u64;
-    if planes == 0 || cs == 0 {
-        return;
-    }
-    let size = le64(f, 16);
-    let meta = le32(f, 32) as u64;
-    let chunks = (size - size % planes).div_ceil(cs);
-    let entry = 8 + 5 * planes;
-    let Some(hs) = chunks
-        .checked_mul(entry)
-        .and_then(|t| t.checked_add(40 + meta))
-    else {
-        return;
-    };
-    if hs.checked_add(8).is_none_or(|end| end > f.len() as u64) {
-        return;
-    }
-    let (hs, entry, meta_end) = (hs as usize, entry as usize, 40 + meta as usize);
-    let mut at = hs + 8;
-    for c in 0..chunks as usize {
-        let e = meta_end + c * entry;
-        let size: usize = (0..planes as usize)
-            .map(|p| le32(f, e + 8 + 5 * p + 1) as usize)
-            .sum();
-        if at + size > f.len() {
-            break;
-        }
-        let sum = frame::checksum(&f[at..at + size]);
-        f[e..e + 8].copy_from_slice(&sum.to_le_bytes());
-        at += size;
-    }
-    let sum = frame::checksum(&f[..hs]);
-    f[hs..hs + 8].copy_from_slice(&sum.to_le_bytes());
-}
 
 /// Bytes of input consumed by [`derive_options`].
 pub const OPTION_BYTES: usize = 8;

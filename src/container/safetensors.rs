@@ -642,17 +642,9 @@ impl Archive<'_> {
         if info.original_size != n as u64 {
             return Err(Error::Corrupt);
         }
-        let got = if info.base_hash.is_some() {
-            let bt = base.ok_or(Error::BaseRequired)?;
-            // A tied tensor shares its original's frame, and so its original's base.
-            let owner = match self.stored[i] {
-                Stored::Tied(j) => &self.tensors[j],
-                Stored::Frame { .. } => t,
-            };
-            let bb = bt.matching(owner).ok_or(Error::BaseMismatch)?;
-            crate::decompress_delta_into_with(&frame, bb, &mut dst[..n], opts)?
-        } else {
-            crate::decompress_into_with(&frame, &mut dst[..n], opts)?
+        let got = match self.base_for(i, info.base_hash.is_some(), base)? {
+            Some(bb) => crate::decompress_delta_into_with(&frame, bb, &mut dst[..n], opts)?,
+            None => crate::decompress_into_with(&frame, &mut dst[..n], opts)?,
         };
         if got != n {
             return Err(Error::Corrupt);
@@ -678,13 +670,43 @@ impl Archive<'_> {
 
     /// Decodes tensor `name` into a new vector, with the base model's file for a delta
     /// archive.
-    pub fn tensor_with_base(&self, name: &str, base: Option<&SafeTensors<'_>>) -> Result<Vec<u8>> {
+    pub fn tensor_with_base<'b>(
+        &self,
+        name: &str,
+        base: Option<&'b SafeTensors<'b>>,
+    ) -> Result<Vec<u8>> {
         let i = self.index_of(name)?;
         let (b, e) = self.tensors[i].data_offsets;
         let n = usize::try_from(e - b).map_err(|_| Error::SrcTooLarge)?;
-        let mut v = crate::engine::zeroed_vec(n)?;
-        self.decode_at(i, base, &mut v, &DecompressOptions::default())?;
-        Ok(v)
+        let frame = self.frame_at(i)?;
+        let f = crate::parse_whole(&frame, &DecompressOptions::default())?;
+        if f.header().original_size != n as u64 {
+            return Err(Error::Corrupt);
+        }
+        let bb = self.base_for(i, f.header().base_hash.is_some(), base)?;
+        crate::check_base(f.header(), bb)?;
+        // The chunk checksums are checked before the tensor's memory is allocated.
+        crate::decode_new(&f, bb, n, 0)
+    }
+
+    /// The base bytes a delta tensor `i` decodes against: the base file's tensor with the
+    /// name, dtype and shape of `i` (of the tensor it repeats, for a tie).
+    fn base_for<'b>(
+        &self,
+        i: usize,
+        is_delta: bool,
+        base: Option<&'b SafeTensors<'b>>,
+    ) -> Result<Option<&'b [u8]>> {
+        if !is_delta {
+            return Ok(None);
+        }
+        let bt = base.ok_or(Error::BaseRequired)?;
+        // A tied tensor shares its original's frame, and so its original's base.
+        let owner = match self.stored[i] {
+            Stored::Tied(j) => &self.tensors[j],
+            Stored::Frame { .. } => &self.tensors[i],
+        };
+        bt.matching(owner).map(Some).ok_or(Error::BaseMismatch)
     }
 
     /// Restores the original safetensors file into `dst` (at least
@@ -728,6 +750,15 @@ impl Archive<'_> {
 
     /// Restores the original file of a delta archive with the base model's file.
     pub fn restore_with_base(&self, base: Option<&SafeTensors<'_>>) -> Result<Vec<u8>> {
+        // Before the file's memory is allocated: every tensor's frame header (checksummed)
+        // must declare exactly the tensor's length, so the size comes from the frames.
+        for (i, t) in self.tensors.iter().enumerate() {
+            if matches!(self.stored[i], Stored::Frame { .. })
+                && self.frame_header_at(i)?.original_size != t.data_offsets.1 - t.data_offsets.0
+            {
+                return Err(Error::Corrupt);
+            }
+        }
         let total = usize::try_from(self.restored_size()).map_err(|_| Error::SrcTooLarge)?;
         let mut out = crate::engine::zeroed_vec(total)?;
         self.restore_into(base, &mut out, &DecompressOptions::default())?;

@@ -371,7 +371,8 @@ pub fn decode_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8]) -> Result<()> {
     decode_verified_chunk(frame, i, dst)
 }
 
-fn decode_verified_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8]) -> Result<()> {
+/// [`decode_chunk`] for a chunk whose checksum [`verify_chunk`] has already checked.
+pub fn decode_verified_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8]) -> Result<()> {
     let h = frame.header();
     let payload = frame.chunk_payload(i);
     let planes = h.planes;
@@ -418,6 +419,12 @@ const STREAM_OUTPUT_MIN: u64 = 16 << 20;
 /// was; only a frame crafted to pass its checksums can fail after writing has begun.
 pub fn decode_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<()> {
     verify_frame(frame)?;
+    decode_verified_frame(frame, dst, threads)
+}
+
+/// [`decode_frame`] for a frame whose checksums [`verify_frame`] has already checked, so
+/// that a caller can verify before allocating `dst` without checksumming twice.
+pub fn decode_verified_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<()> {
     let h = frame.header();
     let (body, tail) = dst.split_at_mut(dst.len() - h.tail_len);
     tail.copy_from_slice(&h.tail[..h.tail_len]);
@@ -426,7 +433,8 @@ pub fn decode_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<(
     results.into_iter().collect()
 }
 
-fn verify_chunk(frame: &Frame<'_>, i: usize) -> Result<()> {
+/// Checks chunk `i`'s checksum.
+pub fn verify_chunk(frame: &Frame<'_>, i: usize) -> Result<()> {
     if frame::checksum(frame.chunk_payload(i)) == frame.chunk_checksum(i) {
         Ok(())
     } else {

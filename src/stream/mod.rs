@@ -625,15 +625,17 @@ impl Decompressor {
             }
             Phase::FrameBody => {
                 let o = self.header.ok_or(Error::Internal)?.original_size as usize;
-                let room = self.out.room(o)?;
-                let dopts = DecompressOptions {
-                    threads: self.opts.threads,
-                    max_size: 0,
-                };
-                let n = crate::decompress_into_with(&self.acc, room, &dopts)?;
-                if n != o {
+                let f = crate::parse_whole(&self.acc, &DecompressOptions::default())?;
+                if f.header().original_size != o as u64 {
                     return Err(Error::Internal);
                 }
+                // A delta frame cannot be decoded here (streams carry no base); checksums
+                // before the output buffer grows to the frame's declared size.
+                crate::check_base(f.header(), None)?;
+                crate::engine::verify_frame(&f)?;
+                let room = self.out.room(o)?;
+                crate::decode_verified_whole(&f, None, room, self.opts.threads)?;
+                let n = o;
                 self.out.set(n);
                 self.entries.push((self.acc.len() as u64, n as u64));
                 self.stream_pos += self.acc.len() as u64;
@@ -1034,6 +1036,8 @@ fn decode_part(f: &Frame<'_>, a: u64, b: u64, out: &mut [u8], scratch: &mut Vec<
             if lo == r.start && hi == r.end {
                 crate::decode_chunk_checked(f, i, None, dst)?;
             } else {
+                // Checksum before the scratch buffer grows to the chunk's length.
+                crate::engine::verify_chunk(f, i)?;
                 let n = (r.end - r.start) as usize;
                 if scratch.len() < n {
                     scratch.resize(n, 0);

@@ -1,12 +1,29 @@
-//! Regression inputs found by fuzzing (scripts/fuzz.sh): every `*.znn` file in this
-//! directory is fed to every decoding entry point, which must not panic and must agree.
-//! A crash found by a fuzz target goes here as `<target>-<short description>.znn` (the
-//! artifact from fuzz/artifacts/<target>/), plus a named test below when it needs more
-//! than "does not panic". No fuzz campaign so far has found a library crash, so the
-//! directory holds no inputs yet; the golden invalid vectors are run as a baseline.
+//! Regression inputs found by fuzzing (scripts/fuzz.sh), and the seed corpora of the
+//! stream and safetensors targets.
+//!
+//! A crash found by a fuzz target goes here as the artifact from fuzz/artifacts/<target>/:
+//! - `<target>-<short description>.znn` for the frame targets (decompress, frame_info,
+//!   decompress_dst_too_small, round_trip): fed to every decoding entry point, which must
+//!   not panic and must agree;
+//! - `stream_decode-<short description>` and `safetensors-<short description>`: run
+//!   through the target's own code (harness.rs, shared with fuzz/src/lib.rs), so the test
+//!   checks exactly what the fuzzer checked;
+//!
+//! plus a named test when it needs more than that. The golden invalid vectors are run as
+//! a baseline.
+//!
+//! `seeds/<target>/` holds small valid streams, safetensors files and archives (written
+//! by `ZIPNN_BLESS=1 cargo test --test regressions`, from tests/vectors and generated
+//! data) that seed the fuzz corpora; each must pass its target's checks *and* decode.
 
-use std::path::Path;
+#[path = "../common/mod.rs"]
+mod common;
+mod harness;
 
+use std::path::{Path, PathBuf};
+
+use common::{make, Kind};
+use zipnn::container::safetensors::{self as st, Archive, SafeTensors};
 use zipnn::*;
 
 fn check(name: &str, data: &[u8]) {
@@ -38,24 +55,449 @@ fn check(name: &str, data: &[u8]) {
     let _ = decompress_into(data, &mut small);
 }
 
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+/// Files in `dir` whose name passes `keep`, as (file name, bytes), sorted by name.
+fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "znn"))
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .filter(|p| p.is_file())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            keep(&name).then(|| (name, std::fs::read(&p).unwrap()))
+        })
         .collect();
     v.sort();
     v
 }
 
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn is_znn(name: &str) -> bool {
+    name.ends_with(".znn")
+}
+
 #[test]
 fn fuzz_regressions_never_panic() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (name, data) in files(&root.join("tests/regressions")) {
+    for (name, data) in files(&root().join("tests/regressions"), is_znn) {
         check(&name, &data);
     }
-    for (name, data) in files(&root.join("tests/vectors/invalid")) {
+    for (name, data) in files(&root().join("tests/vectors/invalid"), is_znn) {
         check(&name, &data);
+    }
+}
+
+#[test]
+fn stream_and_safetensors_regressions() {
+    let dir = root().join("tests/regressions");
+    for (name, data) in files(&dir, |n| n.starts_with("stream_decode-")) {
+        eprintln!("{name}");
+        harness::stream_decode(&data);
+    }
+    for (name, data) in files(&dir, |n| n.starts_with("safetensors-")) {
+        eprintln!("{name}");
+        harness::safetensors(&data);
+    }
+}
+
+// --- Seeds ----------------------------------------------------------------------------------
+
+fn bless() -> bool {
+    std::env::var_os("ZIPNN_BLESS").is_some_and(|v| v == "1")
+}
+
+/// A stream of `data`, compressed whole.
+fn stream_of(data: &[u8], opts: &Options, block: u32) -> Vec<u8> {
+    let mut w = stream::Writer::new(Vec::new(), opts, block).unwrap();
+    std::io::Write::write_all(&mut w, data).unwrap();
+    w.finish().unwrap()
+}
+
+/// A one-frame stream around a golden frame (its checksums computed by the harness's
+/// resealer).
+fn wrap_frame(frame: &[u8]) -> Vec<u8> {
+    let size = frame_info(frame).unwrap().original_size;
+    let block = size.max(1024) as u32;
+    let mut s = stream::STREAM_MAGIC.to_vec();
+    s.extend_from_slice(&[stream::STREAM_VERSION, 0, 0, 0]);
+    s.extend_from_slice(&block.to_le_bytes());
+    s.extend_from_slice(&[0; 4]);
+    s.extend_from_slice(frame);
+    s.extend_from_slice(&stream::INDEX_MAGIC);
+    s.extend_from_slice(&[0; 4]);
+    s.extend_from_slice(&(frame.len() as u64).to_le_bytes());
+    s.extend_from_slice(&size.to_le_bytes());
+    s.extend_from_slice(&(16 + frame.len() as u64).to_le_bytes());
+    s.extend_from_slice(&1u64.to_le_bytes());
+    s.extend_from_slice(&size.to_le_bytes());
+    s.extend_from_slice(&[0; 12]);
+    s.extend_from_slice(&stream::END_MAGIC);
+    harness::reseal_stream(&mut s);
+    s
+}
+
+/// Seeds of the stream_decode target: (file name, control byte + stream, or control byte +
+/// two option bytes + data for the round-trip branch).
+fn stream_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut add = |name: &str,
+                   ctl: u8,
+                   dtype: DType,
+                   method: Method,
+                   level: Level,
+                   kind: Kind,
+                   n: usize,
+                   chunk: u32,
+                   block: u32| {
+        let opts = Options {
+            method,
+            level,
+            chunk_size: chunk,
+            bg_partitions: if dtype == DType::Raw { 2 } else { 1 },
+            ..Options::new(dtype)
+        };
+        let data = make(dtype, kind, n, n as u64 * 31 + ctl as u64);
+        let mut seed = vec![ctl];
+        seed.extend_from_slice(&stream_of(&data, &opts, block));
+        v.push((format!("{name}.zns"), seed));
+    };
+    add(
+        "empty",
+        0x00,
+        DType::Raw,
+        Method::Auto,
+        Level::Default,
+        Kind::Zero,
+        0,
+        1024,
+        1024,
+    );
+    add(
+        "bf16-gauss",
+        0x09,
+        DType::Bf16,
+        Method::Auto,
+        Level::Default,
+        Kind::Gaussian,
+        5000,
+        1024,
+        2048,
+    );
+    add(
+        "fp32-exact-blocks",
+        0x12,
+        DType::Fp32,
+        Method::Huffman,
+        Level::Fast,
+        Kind::Gaussian,
+        3072,
+        1024,
+        1024,
+    );
+    add(
+        "raw-zstd",
+        0x1b,
+        DType::Raw,
+        Method::Zstd,
+        Level::Default,
+        Kind::Pattern,
+        2500,
+        2048,
+        1536,
+    );
+    add(
+        "uint8-lz4",
+        0x24,
+        DType::Uint8,
+        Method::Lz4,
+        Level::Default,
+        Kind::Pattern,
+        3000,
+        1024,
+        1024,
+    );
+    add(
+        "fp16-snappy",
+        0x2d,
+        DType::Fp16,
+        Method::Snappy,
+        Level::Default,
+        Kind::Pattern,
+        3000,
+        1024,
+        1280,
+    );
+    add(
+        "fp32-zero-runs",
+        0x36,
+        DType::Fp32,
+        Method::Auto,
+        Level::Default,
+        Kind::Zero,
+        4096,
+        1024,
+        4096,
+    );
+    add(
+        "bf16-max",
+        0x40,
+        DType::Bf16,
+        Method::Auto,
+        Level::Max,
+        Kind::Gaussian,
+        8192,
+        4096,
+        8192,
+    );
+    add(
+        "fp8-special",
+        0x7f,
+        DType::Fp8E4M3,
+        Method::Auto,
+        Level::Default,
+        Kind::Special,
+        1500,
+        1024,
+        1024,
+    );
+    add(
+        "int8-raw",
+        0x3f,
+        DType::Int8,
+        Method::Raw,
+        Level::Default,
+        Kind::Random,
+        2100,
+        1024,
+        1024,
+    );
+    // ANS at a small size: a skewed byte distribution (Huffman needs a bit per symbol).
+    let mut rng = common::Rng(5);
+    let skewed: Vec<u8> = (0..3000)
+        .map(|_| match rng.next() % 20 {
+            0 => 1,
+            1 => 0x40,
+            _ => 0x3C,
+        })
+        .collect();
+    let opts = Options {
+        level: Level::Max,
+        chunk_size: 1024,
+        ..Options::new(DType::Uint8)
+    };
+    let mut seed = vec![0x52];
+    seed.extend_from_slice(&stream_of(&skewed, &opts, 2048));
+    v.push(("uint8-skewed-ans.zns".to_string(), seed));
+    // Every golden frame that can stand alone in a stream (no metadata, not empty), but
+    // not the large ones (slow to fuzz; the ANS frame is covered above).
+    let dir = root().join("tests/vectors/valid");
+    for (i, (name, frame)) in files(&dir, is_znn).into_iter().enumerate() {
+        let info = frame_info(&frame).unwrap();
+        if info.metadata_size == 0 && info.original_size > 0 && frame.len() <= 16384 {
+            let mut seed = vec![(i * 37) as u8];
+            seed.extend_from_slice(&wrap_frame(&frame));
+            v.push((
+                format!("vector-{}.zns", name.trim_end_matches(".znn")),
+                seed,
+            ));
+        }
+    }
+    // The round-trip branch: two option bytes (see harness::stream_options), then data.
+    for (name, ctl, a, b, dtype, kind, n) in [
+        (
+            "rt-bf16",
+            0x0a,
+            1u8,
+            0x31u8,
+            DType::Bf16,
+            Kind::Gaussian,
+            3000,
+        ),
+        (
+            "rt-raw-bg4",
+            0x15,
+            0x20,
+            0x19,
+            DType::Raw,
+            Kind::Pattern,
+            2600,
+        ),
+        (
+            "rt-fp32-max",
+            0x23,
+            3,
+            0x62,
+            DType::Fp32,
+            Kind::Special,
+            2048,
+        ),
+    ] {
+        let mut seed = vec![ctl, a, b];
+        seed.extend_from_slice(&make(dtype, kind, n, n as u64));
+        v.push((format!("{name}.bin"), seed));
+    }
+    v
+}
+
+/// A safetensors file from (name, dtype string, shape, bytes), the header padded with
+/// spaces to a multiple of 8 like the reference writer.
+fn safetensors_file(
+    tensors: &[(&str, &str, Vec<u64>, Vec<u8>)],
+    metadata: Option<&str>,
+) -> Vec<u8> {
+    let mut json = String::from("{");
+    if let Some(m) = metadata {
+        json += &format!("\"__metadata__\":{m}");
+    }
+    let mut off = 0usize;
+    for (i, (name, dtype, shape, bytes)) in tensors.iter().enumerate() {
+        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        json += &format!(
+            "{}\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{off},{}]}}",
+            if i > 0 || metadata.is_some() { "," } else { "" },
+            shape.join(","),
+            off + bytes.len()
+        );
+        off += bytes.len();
+    }
+    json += "}";
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let mut f = (json.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(json.as_bytes());
+    for (_, _, _, b) in tensors {
+        f.extend_from_slice(b);
+    }
+    f
+}
+
+/// Seeds of the safetensors target: (file name, control byte + safetensors file or
+/// archive).
+fn safetensors_seeds() -> Vec<(String, Vec<u8>)> {
+    let t = |name: &'static str, s: &'static str, dt: DType, n: u64, esize: u64| {
+        (
+            name,
+            s,
+            vec![n],
+            make(dt, Kind::Gaussian, (n * esize) as usize, n),
+        )
+    };
+    let files = [
+        (
+            "multi-dtype",
+            0x05u8,
+            safetensors_file(
+                &[
+                    t("a.bf16", "BF16", DType::Bf16, 300, 2),
+                    t("b.f16", "F16", DType::Fp16, 200, 2),
+                    t("c.f32", "F32", DType::Fp32, 150, 4),
+                    t("d.f64", "F64", DType::Fp64, 70, 8),
+                    t("e.f8e4m3", "F8_E4M3", DType::Fp8E4M3, 99, 1),
+                    t("f.f8e5m2", "F8_E5M2", DType::Fp8E5M2, 101, 1),
+                    t("g.i8", "I8", DType::Int8, 50, 1),
+                    t("h.u8", "U8", DType::Uint8, 50, 1),
+                    t("i.i32", "I32", DType::Raw, 30, 4),
+                    t("j.bool", "BOOL", DType::Raw, 17, 1),
+                    t("k.i64", "I64", DType::Raw, 4, 8),
+                    t("l.i16", "I16", DType::Raw, 9, 2),
+                    t("m.u16", "U16", DType::Raw, 9, 2),
+                    t("n.u32", "U32", DType::Raw, 5, 4),
+                    t("o.u64", "U64", DType::Raw, 3, 8),
+                    ("p.empty", "F32", vec![0, 5], vec![]),
+                    ("q.scalar", "BF16", vec![], vec![0x80, 0x3F]),
+                    ("r.u8-skewed", "U8", vec![1500], {
+                        let mut rng = common::Rng(9);
+                        (0..1500)
+                            .map(|_| if rng.next() % 12 == 0 { 7 } else { 0x3C })
+                            .collect()
+                    }),
+                ],
+                Some(r#"{"format":"pt"}"#),
+            ),
+        ),
+        (
+            "layer",
+            0x16,
+            safetensors_file(
+                &[
+                    (
+                        "w",
+                        "BF16",
+                        vec![32, 64],
+                        make(DType::Bf16, Kind::Gaussian, 4096, 7),
+                    ),
+                    ("b", "BF16", vec![64], make(DType::Bf16, Kind::Zero, 128, 8)),
+                ],
+                None,
+            ),
+        ),
+        ("no-tensors", 0x00, safetensors_file(&[], None)),
+        (
+            "metadata-only",
+            0x27,
+            safetensors_file(&[], Some(r#"{"a":"b"}"#)),
+        ),
+    ];
+    let mut v = Vec::new();
+    for (name, ctl, file) in files {
+        let mut seed = vec![ctl];
+        seed.extend_from_slice(&file);
+        v.push((format!("{name}.safetensors"), seed));
+        let mut seed = vec![ctl];
+        seed.extend_from_slice(&st::compress(&file, &harness::archive_options(ctl)).unwrap());
+        v.push((format!("{name}.znt"), seed));
+    }
+    v
+}
+
+fn seed_dir(target: &str) -> PathBuf {
+    root().join("tests/regressions/seeds").join(target)
+}
+
+/// `ZIPNN_BLESS=1` rewrites the seed files; otherwise the committed ones are checked.
+fn seeds(target: &str, make: fn() -> Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let dir = seed_dir(target);
+    if bless() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in make() {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    let v = files(&dir, |_| true);
+    assert!(!v.is_empty(), "no seeds in {}", dir.display());
+    v
+}
+
+#[test]
+fn stream_seeds_pass_the_target_and_decode() {
+    for (name, data) in seeds("stream_decode", stream_seeds) {
+        eprintln!("{name}");
+        harness::stream_decode(&data);
+        if name.ends_with(".zns") {
+            let out = harness::check_stream(data[0], &data[1..]);
+            assert!(out.is_some(), "{name} does not decode");
+        }
+    }
+}
+
+#[test]
+fn safetensors_seeds_pass_the_target_and_decode() {
+    for (name, data) in seeds("safetensors", safetensors_seeds) {
+        eprintln!("{name}");
+        harness::safetensors(&data);
+        let f = &data[1..];
+        if name.ends_with(".safetensors") {
+            assert!(SafeTensors::parse(f).is_ok(), "{name} does not parse");
+        } else {
+            let a = Archive::open(f).unwrap();
+            let file = a.restore().unwrap();
+            assert!(
+                SafeTensors::parse(&file).is_ok(),
+                "{name} restores to a bad file"
+            );
+        }
     }
 }

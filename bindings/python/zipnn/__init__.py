@@ -32,6 +32,7 @@ from __future__ import annotations
 from . import _ffi
 from ._api import (
     LOSSY_MODES,
+    PRE_VERIFY_RATIO,
     STREAM_DEFAULT_BLOCK_SIZE,
     STREAM_MAX_BLOCK_SIZE,
     STREAM_MIN_BLOCK_SIZE,
@@ -99,7 +100,8 @@ __all__ = [
     "compress", "compress_into", "compress_bound", "decompress", "decompress_into",
     "decompress_chunk", "decompressed_size", "frame_info", "FrameInfo", "get_metadata",
     "array_metadata", "verify", "compress_file", "decompress_file", "CompressStream", "DecompressStream",
-    "STREAM_DEFAULT_BLOCK_SIZE", "STREAM_MIN_BLOCK_SIZE", "STREAM_MAX_BLOCK_SIZE", "library_version",
+    "STREAM_DEFAULT_BLOCK_SIZE", "STREAM_MIN_BLOCK_SIZE", "STREAM_MAX_BLOCK_SIZE", "PRE_VERIFY_RATIO",
+    "library_version",
     "format_version", "library_path", "error_string", "DTYPES", "ZipNN",
     "ZipNNError", "InvalidOptionError", "NullPointerError", "UnsupportedError",
     "UnsupportedDtypeError", "UnsupportedMethodError", "UnsupportedVersionError",

@@ -453,12 +453,26 @@ def _decompress_call(src: Any, n: int, dst: Any, cap: int, threads: int,
     return w.value
 
 
+#: The allocating decompress calls verify a frame's chunk checksums (``zipnn_verify``)
+#: before allocating its output when the frame declares at least this many times its own
+#: length, so that a damaged frame declaring a huge size raises ChecksumError without
+#: allocating it. Below the ratio the allocation is at most this multiple of the input and
+#: the checksums are checked once, by the decode itself (before it writes the output);
+#: weights compress to between 1x and 3x, so only very compressible frames (long constant
+#: runs), whose checksums cost little beside their output, are checked twice.
+PRE_VERIFY_RATIO = 8
+
+
 def _declared_size(src: Any, n: int, max_size: Optional[int], base: Any = None) -> int:
+    """The frame's declared output size, checked before the caller allocates it: against
+    ``max_size``, and (see PRE_VERIFY_RATIO) against its chunk checksums."""
     size = ctypes.c_uint64(0)
     _check(lib().zipnn_get_decompressed_size(src, n, ctypes.byref(size)), "zipnn_get_decompressed_size")
     if max_size is not None and size.value > max_size:
         # Let the library say so (LIMIT_EXCEEDED) before allocating anything.
         _decompress_call(src, n, None, 0, 0, max_size, base)
+    if size.value // PRE_VERIFY_RATIO >= n:
+        _check(lib().zipnn_verify(src, n), "zipnn_verify")
     return size.value
 
 
@@ -491,6 +505,12 @@ def decompress(
     buffer, numpy array or torch tensor of the original's length. Its length and hash are
     checked before anything is written (BaseMismatchError for another base); a delta frame
     without ``base`` raises BaseRequiredError. A frame that is not a delta ignores ``base``.
+
+    The output is allocated at the size the frame's header declares. A frame declaring
+    at least :data:`PRE_VERIFY_RATIO` times its own length is verified first, so a
+    damaged one raises ChecksumError without that allocation; a valid (or crafted) frame
+    can still declare millions of times its length, so pass ``max_size`` for untrusted
+    input.
     """
     if out not in ("bytes", "bytearray", "numpy", "torch", "auto"):
         raise InvalidOptionError(
@@ -589,10 +609,11 @@ def decompress_chunk(data: Any, index: int) -> bytes:
     info.struct_size = ctypes.sizeof(_ffi.zipnn_frame_info)
     with source(data) as (src, n):
         _check(lib().zipnn_get_frame_info(src, n, ctypes.byref(info)), "zipnn_get_frame_info")
-        o = OutBytes(info.chunk_size)
+        cap = min(info.chunk_size, info.original_size)  # a chunk is never longer
+        o = OutBytes(cap)
         w = ctypes.c_size_t(0)
         try:
-            _check(lib().zipnn_decompress_chunk(src, n, index, o.ptr, info.chunk_size, ctypes.byref(w)),
+            _check(lib().zipnn_decompress_chunk(src, n, index, o.ptr, cap, ctypes.byref(w)),
                    "zipnn_decompress_chunk")
         except BaseException:
             o.discard()
