@@ -396,7 +396,7 @@ const STREAM_OUTPUT_MIN: u64 = 16 << 20;
 /// checksum is checked before anything is written, so a damaged frame leaves `dst` as it
 /// was; only a frame crafted to pass its checksums can fail after writing has begun.
 pub fn decode_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<()> {
-    verify_frame(frame)?;
+    verify_frame_with(frame, threads)?;
     let h = frame.header();
     let (body, tail) = dst.split_at_mut(dst.len() - h.tail_len);
     tail.copy_from_slice(&h.tail[..h.tail_len]);
@@ -415,5 +415,28 @@ fn verify_chunk(frame: &Frame<'_>, i: usize) -> Result<()> {
 
 /// Checks every chunk's checksum without decoding.
 pub fn verify_frame(frame: &Frame<'_>) -> Result<()> {
-    (0..frame.chunk_count()).try_for_each(|i| verify_chunk(frame, i))
+    verify_frame_with(frame, 1)
+}
+
+/// [`verify_frame`] on `threads` workers (as for [`decode_frame`]): one contiguous share
+/// of the chunks per worker.
+fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
+    let n = frame.chunk_count();
+    let workers = match threads {
+        0 => rayon::current_num_threads(),
+        t => t as usize,
+    };
+    if workers <= 1 || n <= 1 {
+        return (0..n).try_for_each(|i| verify_chunk(frame, i));
+    }
+    let share = n.div_ceil(workers);
+    let shares: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(share)
+        .map(|a| a..(a + share).min(n))
+        .collect();
+    par_map(threads, shares, |mut r| {
+        r.try_for_each(|i| verify_chunk(frame, i))
+    })?
+    .into_iter()
+    .collect()
 }
