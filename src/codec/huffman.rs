@@ -31,33 +31,9 @@ const ROUND_MAX_OUT: usize = LOOKUPS_PER_REFILL * MAX_ENTRY_SYMS as usize;
 /// Output bytes a fast-path round may touch past its start (last store is 8 bytes wide).
 const ROUND_OUT_REACH: usize = (LOOKUPS_PER_REFILL - 1) * MAX_ENTRY_SYMS as usize + 8;
 
-/// Order-0 histogram of `src`.
+/// Order-0 histogram of `src` (the same count the engine uses: `transform::histogram`).
 pub fn histogram(src: &[u8]) -> [u32; 256] {
-    // Four sub-histograms so runs of one byte value do not serialise on one counter.
-    let mut h = [[0u32; 256]; 4];
-    let mut chunks = src.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h[0][(v & 0xFF) as usize] += 1;
-        h[1][((v >> 8) & 0xFF) as usize] += 1;
-        h[2][((v >> 16) & 0xFF) as usize] += 1;
-        h[3][((v >> 24) & 0xFF) as usize] += 1;
-        h[0][((v >> 32) & 0xFF) as usize] += 1;
-        h[1][((v >> 40) & 0xFF) as usize] += 1;
-        h[2][((v >> 48) & 0xFF) as usize] += 1;
-        h[3][(v >> 56) as usize] += 1;
-    }
-    for &b in chunks.remainder() {
-        h[0][b as usize] += 1;
-    }
-    let mut out = [0u32; 256];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = h[0][i]
-            .wrapping_add(h[1][i])
-            .wrapping_add(h[2][i])
-            .wrapping_add(h[3][i]);
-    }
-    out
+    crate::transform::histogram(src)
 }
 
 /// Exact size in bytes that `encode` will append for this input, computed from the histogram
