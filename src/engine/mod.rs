@@ -121,17 +121,14 @@ fn encode_chunk_into(chunk: &[u8], opts: &Options, planes: usize, out: &mut [u8]
     let mut entries = [(Codec::Raw, 0u32); 8];
     let mut at = 0usize;
     if planes == 1 {
-        let hist = transform::histogram(chunk);
-        let (codec, size) = codec::encode_plane_with(chunk, &hist, opts, out);
+        let (codec, size) = codec::encode_plane_into(chunk, opts, out);
         entries[0] = (codec, size as u32);
         at = size;
     } else {
         with_scratch(chunk.len(), |buf| {
-            let mut hists = [[0u32; 256]; 8];
-            // One pass: bit moves, byte grouping and every plane's histogram.
-            transform::split_counting(opts.dtype, planes, chunk, buf, &mut hists);
-            for ((entry, plane), hist) in entries.iter_mut().zip(buf.chunks_exact(n)).zip(&hists) {
-                let (codec, size) = codec::encode_plane_with(plane, hist, opts, &mut out[at..]);
+            transform::split(opts.dtype, planes, chunk, buf);
+            for (entry, plane) in entries.iter_mut().zip(buf.chunks_exact(n)) {
+                let (codec, size) = codec::encode_plane_into(plane, opts, &mut out[at..]);
                 *entry = (codec, size as u32);
                 at += size;
             }
