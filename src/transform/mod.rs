@@ -402,6 +402,22 @@ mod simd {
         true
     }
 
+    /// How far ahead of a sequential read `prefetch` asks for data: one 4 KiB page. The
+    /// hardware prefetchers stop at page boundaries, so every new page of a large input
+    /// (read from memory, not cache) started with a miss; measured on this project's VM,
+    /// compression (whose split is the first to read the input) ran about 5% faster with
+    /// it in the splits. (In the merge and the checksum pass it measured no better.)
+    const PREFETCH_AHEAD: usize = 4096;
+
+    /// Hints that the cache line `PREFETCH_AHEAD` bytes past `p` will be read soon. Never
+    /// faults, whatever the address.
+    #[inline(always)]
+    fn prefetch(p: *const u8) {
+        // SAFETY: a prefetch is only a hint: it reads nothing architecturally and does not
+        // fault on any address (SSE, part of x86_64).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH_AHEAD).cast()) };
+    }
+
     /// Stores 32 bytes at `p`: non-temporal when `stream` (then `p` is 32-byte aligned).
     ///
     /// # Safety
@@ -434,6 +450,7 @@ mod simd {
             // all in bounds since 32 * blocks <= n.
             unsafe {
                 let s = src.as_ptr().add(64 * i);
+                prefetch(s);
                 let a = _mm256_loadu_si256(s.cast());
                 let b = _mm256_loadu_si256(s.add(32).cast());
                 let (ea, sa, eb, sb) = if rot {
@@ -542,6 +559,9 @@ mod simd {
             // SAFETY: block i reads src bytes [32i, 32i + 32) and writes 8 bytes at 8i of
             // each plane; all in bounds since 8 * blocks <= n.
             unsafe {
+                if i % 2 == 0 {
+                    prefetch(src.as_ptr().add(32 * i));
+                }
                 let v = _mm256_loadu_si256(src.as_ptr().add(32 * i).cast());
                 // w = e8 << 24 | (s m7) << 16 | low 16 bits.
                 let w = _mm256_or_si256(
