@@ -127,7 +127,8 @@
 #define ZIPNN_LEVEL_FAST 1
 
 /*
- Smallest: every codec tried on every plane-chunk.
+ Smallest: Huffman, ANS and lz4 on every plane-chunk, zstd and snappy where lz4 finds
+ repeats; any coding smaller than raw is kept (the threshold does not apply).
  */
 #define ZIPNN_LEVEL_MAX 3
 
@@ -235,6 +236,7 @@ typedef struct zipnn_options {
   int32_t lz4_level;
   /*
    A coded plane-chunk is kept only below this fraction of raw: 0 = 0.95; else (0, 1].
+   Not applied at `ZIPNN_LEVEL_MAX` with `ZIPNN_METHOD_AUTO`, which keeps any saving.
    */
   float threshold;
   /*

@@ -196,7 +196,7 @@ pub(crate) fn decode_new(
     n: usize,
     threads: u32,
 ) -> Result<Vec<u8>> {
-    engine::verify_frame(f)?;
+    engine::verify_frame_with(f, threads)?;
     let mut out = engine::zeroed_vec(n)?;
     engine::decode_verified_frame(f, &mut out, threads)?;
     undo_steps(f.header(), base, &mut out);

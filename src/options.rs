@@ -142,7 +142,9 @@ pub enum Level {
     /// Huffman, run or raw, and zstd where a quick probe says it will win.
     #[default]
     Default,
-    /// Every codec is tried on every plane-chunk and the smallest kept.
+    /// The smallest of Huffman, ANS and lz4 per plane-chunk, and zstd and snappy where
+    /// lz4 finds repeats worth trying them; any coding smaller than raw is kept (the
+    /// threshold does not apply).
     Max,
 }
 
@@ -177,6 +179,7 @@ pub struct Options {
     /// lz4 level: 1 = fast, 2..=12 = lz4hc.
     pub lz4_level: i32,
     /// A coded plane-chunk is kept only when smaller than this fraction of raw; in (0, 1].
+    /// Not applied at [`Level::Max`] with [`Method::Auto`], which keeps any saving.
     pub threshold: f32,
     /// For `DType::Raw`: group bytes into this many planes (1, 2, 4 or 8). Must be 1 for
     /// any other dtype.

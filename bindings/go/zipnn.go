@@ -93,7 +93,7 @@ type Level int32
 const (
 	LevelDefault Level = C.ZIPNN_LEVEL_DEFAULT // the default (same as 2)
 	LevelFast    Level = C.ZIPNN_LEVEL_FAST    // Huffman, run or raw per plane-chunk
-	LevelMax     Level = C.ZIPNN_LEVEL_MAX     // every codec tried on every plane-chunk
+	LevelMax     Level = C.ZIPNN_LEVEL_MAX     // smallest coding per plane-chunk; threshold not applied
 )
 
 // LossyMode is an opt-in lossy step applied before the lossless coding (ZIPNN_LOSSY_*).
@@ -139,7 +139,7 @@ type Options struct {
 	ChunkSize    uint32  // input bytes per chunk: 0 = 262144; else 1024..=67108864, a multiple of the element size
 	ZstdLevel    int32   // zstd level: 0 = 3; else -7..=22
 	LZ4Level     int32   // lz4 level: 0 = 1 (fast); 2..=12 = lz4hc
-	Threshold    float32 // keep a coded plane-chunk only below this fraction of raw: 0 = 0.95; else (0, 1]
+	Threshold    float32 // keep a coded plane-chunk only below this fraction of raw: 0 = 0.95; else (0, 1]; not applied at LevelMax
 	BGPartitions uint32  // DTypeRaw only: group bytes into 1, 2, 4 or 8 planes (0 = 1)
 
 	// MaxDecompressedSize makes decompression refuse frames that declare more output

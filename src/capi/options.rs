@@ -46,7 +46,8 @@ pub const ZIPNN_METHOD_RAW: u32 = 5;
 pub const ZIPNN_LEVEL_DEFAULT: i32 = 0;
 /// Fastest: Huffman, run or raw per plane-chunk.
 pub const ZIPNN_LEVEL_FAST: i32 = 1;
-/// Smallest: every codec tried on every plane-chunk.
+/// Smallest: Huffman, ANS and lz4 on every plane-chunk, zstd and snappy where lz4 finds
+/// repeats; any coding smaller than raw is kept (the threshold does not apply).
 pub const ZIPNN_LEVEL_MAX: i32 = 3;
 
 /// Lossless (the default).
@@ -87,6 +88,7 @@ pub struct zipnn_options {
     /// lz4 level: 0 = 1 (fast); 2..=12 = lz4hc.
     pub lz4_level: i32,
     /// A coded plane-chunk is kept only below this fraction of raw: 0 = 0.95; else (0, 1].
+    /// Not applied at `ZIPNN_LEVEL_MAX` with `ZIPNN_METHOD_AUTO`, which keeps any saving.
     pub threshold: f32,
     /// For `ZIPNN_DTYPE_RAW`: group bytes into 1, 2, 4 or 8 planes (0 = 1). Must be 0 or 1
     /// for other dtypes.

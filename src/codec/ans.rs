@@ -62,7 +62,7 @@ fn encode_impl(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>, small_buf: bool
         return 0;
     };
     let start = dst.len();
-    dst.push(model.scale as u8);
+    dst.push(model.table.kind() << 4 | model.scale as u8);
     dst.push(model.min as u8);
     dst.push(model.max as u8);
     if model.min == model.max {
@@ -108,9 +108,14 @@ fn encode_impl(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>, small_buf: bool
             (buf, w) = (bigger, nw);
         }
         i -= STATES;
-        let g = &src[i..i + STATES];
+        let g: &[u8; STATES] = src[i..i + STATES]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!());
+        let p = buf.as_mut_ptr();
         for j in (0..STATES).rev() {
-            x[j] = enc[g[j] as usize].put(x[j], &mut buf, &mut w);
+            // SAFETY: w > STATES before the group and each step lowers it by at most one, so
+            // every write at w - 1 is within `buf`.
+            x[j] = unsafe { enc[g[j] as usize].put_raw(x[j], p, &mut w) };
         }
     }
     let words = &buf[w..];
@@ -143,19 +148,24 @@ fn decode_impl(src: &[u8], dst: &mut [u8], allow_simd: bool) -> Result<()> {
     if src.len() < FIXED {
         return Err(Error::Corrupt);
     }
-    let scale = src[0] as u32;
+    let scale = (src[0] & 0x0F) as u32;
+    let kind = src[0] >> 4;
     let (min, max) = (src[1] as usize, src[2] as usize);
-    if !(MIN_SCALE..=MAX_SCALE).contains(&scale) || min > max {
+    if !(MIN_SCALE..=MAX_SCALE).contains(&scale) || kind > TABLE_RICE || min > max {
         return Err(Error::Corrupt);
     }
     if min == max {
-        if src.len() != FIXED {
+        if src.len() != FIXED || kind != TABLE_LENGTHS {
             return Err(Error::Corrupt);
         }
         dst.fill(min as u8);
         return Ok(());
     }
-    let (freq, table_end) = read_freqs(src, scale, min, max)?;
+    let (freq, table_end) = if kind == TABLE_RICE {
+        read_freqs_rice(src, scale, min, max)?
+    } else {
+        read_freqs(src, scale, min, max)?
+    };
 
     // Decoder table: per slot, the symbol, its frequency and the slot's offset from the
     // symbol's cumulative frequency (`bias << 20 | sym << 12 | f`; all fit as f < M <= 2^12).
@@ -215,8 +225,35 @@ struct Model {
     max: usize,
     /// Quantised frequencies, summing to 2^scale (a lone symbol: all zero).
     freq: [u32; 256],
+    /// How the frequency table is stored.
+    table: Table,
     /// Estimated total payload size in bytes.
     estimate: usize,
+}
+
+/// Frequency table kind 0: per symbol, a 4-bit bit length and the bits below the leading 1.
+const TABLE_LENGTHS: u8 = 0;
+/// Frequency table kind 1: a 4-bit Rice parameter, then per symbol the Rice code of the
+/// zigzagged difference from the previous symbol's frequency.
+const TABLE_RICE: u8 = 1;
+
+/// The stored form of a model's frequency table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Table {
+    /// Kind 0 (best for peaked tables: exponent planes).
+    Lengths,
+    /// Kind 1 with this Rice parameter (best for smooth, flat tables: mantissa planes,
+    /// where neighbouring frequencies differ by a few units).
+    Rice(u32),
+}
+
+impl Table {
+    fn kind(self) -> u8 {
+        match self {
+            Table::Lengths => TABLE_LENGTHS,
+            Table::Rice(_) => TABLE_RICE,
+        }
+    }
 }
 
 /// Picks the scale (and its quantised frequencies) with the smallest estimated size; ties go
@@ -231,6 +268,7 @@ fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
             min,
             max,
             freq: [0; 256],
+            table: Table::Lengths,
             estimate: FIXED,
         });
     }
@@ -246,7 +284,7 @@ fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
         for s in min..=max {
             let c = hist[s] as u64;
             if c != 0 {
-                data_q += c * (((scale as u64) << LOG_FRAC) - log2_fixed(freq[s]));
+                data_q += c * (((scale as u64) << LOG_FRAC) - LOG2_TABLE[freq[s] as usize] as u64);
             }
         }
         let data_bytes = (data_q >> LOG_FRAC).div_ceil(8) as usize;
@@ -255,7 +293,14 @@ fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
         // at most the information content plus the coder's rounding (far below 1/4096 bit
         // per symbol on average, hence the allowance).
         let slack = n / (8 * 4096) + 2;
-        let header = FIXED + freq_table_bits(&freq, min, max).div_ceil(8) as usize;
+        let lengths = freq_table_bits(&freq, min, max);
+        let (rice_k, rice) = rice_table_bits(&freq, min, max, scale);
+        let (table, bits) = if rice < lengths {
+            (Table::Rice(rice_k), rice)
+        } else {
+            (Table::Lengths, lengths)
+        };
+        let header = FIXED + bits.div_ceil(8) as usize;
         let estimate = header + 4 * k + data_bytes + slack;
         if best.as_ref().map_or(true, |b| estimate < b.estimate) {
             best = Some(Model {
@@ -263,6 +308,7 @@ fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
                 min,
                 max,
                 freq,
+                table,
                 estimate,
             });
         }
@@ -320,20 +366,34 @@ fn normalise(hist: &[u32; 256], n: usize, scale: u32) -> [u32; 256] {
     freq
 }
 
+/// `log2_fixed(f)` for every frequency `f < 2^MAX_SCALE` (0 for 0), computed at compile
+/// time: the model search looks up a logarithm per used symbol and scale.
+static LOG2_TABLE: [u32; 1 << MAX_SCALE] = {
+    let mut t = [0u32; 1 << MAX_SCALE];
+    let mut v = 1;
+    while v < t.len() {
+        t[v] = log2_fixed(v as u32) as u32;
+        v += 1;
+    }
+    t
+};
+
 /// `log2(v)` in `LOG_FRAC`-bit fixed point, for `v >= 1`, by repeated squaring (integer only).
-fn log2_fixed(v: u32) -> u64 {
+const fn log2_fixed(v: u32) -> u64 {
     debug_assert!(v >= 1);
     let e = 31 - v.leading_zeros();
     // Mantissa in [1, 2) as Q31.
     let mut m = (v as u64) << (31 - e);
     let mut frac = 0u64;
-    for _ in 0..LOG_FRAC {
+    let mut i = 0;
+    while i < LOG_FRAC {
         m = (m * m) >> 31;
         frac <<= 1;
         if m >= 1 << 32 {
             m >>= 1;
             frac |= 1;
         }
+        i += 1;
     }
     ((e as u64) << LOG_FRAC) | frac
 }
@@ -351,9 +411,79 @@ fn freq_table_bits(freq: &[u32; 256], min: usize, max: usize) -> u64 {
         .sum()
 }
 
-/// Writes the frequency table: for each symbol `min .. max` (not `max`), a 4-bit length `b`
-/// then the `b - 1` bits of `f` below its leading one, LSB-first, zero-padded to a byte.
+/// The zigzag form of a frequency difference: 0, -1, 1, -2, 2, ... become 0, 1, 2, 3, 4, ...
+fn zigzag(d: i64) -> u64 {
+    if d >= 0 {
+        2 * d as u64
+    } else {
+        (-2 * d - 1) as u64
+    }
+}
+
+/// The differences a Rice table stores: for each symbol `min .. max` (not `max`), the
+/// zigzagged difference from the previous symbol's frequency (0 before `min`).
+fn rice_values(freq: &[u32; 256], min: usize, max: usize) -> impl Iterator<Item = u64> + '_ {
+    (min..max).map(move |s| {
+        let prev = if s == min { 0 } else { freq[s - 1] as i64 };
+        zigzag(freq[s] as i64 - prev)
+    })
+}
+
+/// The best Rice parameter for a kind-1 table and the table's bits with it (the 4-bit
+/// parameter included). Ties go to the smaller parameter.
+fn rice_table_bits(freq: &[u32; 256], min: usize, max: usize, scale: u32) -> (u32, u64) {
+    let mut best = (0, u64::MAX);
+    for k in 0..=scale {
+        let bits = LEN_BITS as u64
+            + rice_values(freq, min, max)
+                .map(|z| (z >> k) + 1 + k as u64)
+                .sum::<u64>();
+        if bits < best.1 {
+            best = (k, bits);
+        }
+    }
+    best
+}
+
+/// Writes the frequency table in the model's kind (zero-padded to a byte).
 fn write_freqs(model: &Model, dst: &mut Vec<u8>) {
+    match model.table {
+        Table::Lengths => write_freqs_lengths(model, dst),
+        Table::Rice(k) => write_freqs_rice(model, k, dst),
+    }
+}
+
+/// Kind 1: the 4-bit Rice parameter `k`, then for each symbol `min .. max` the zigzagged
+/// difference `z` as `z >> k` one bits, a zero bit and the low `k` bits of `z`; LSB-first.
+fn write_freqs_rice(model: &Model, k: u32, dst: &mut Vec<u8>) {
+    let mut acc = 0u64;
+    let mut nbits = 0u32;
+    // Appends the low `n <= 32` bits of `v`.
+    let mut put = |v: u64, n: u32, dst: &mut Vec<u8>| {
+        acc |= (v & ((1u64 << n) - 1)) << nbits;
+        nbits += n;
+        while nbits >= 8 {
+            dst.push(acc as u8);
+            acc >>= 8;
+            nbits -= 8;
+        }
+    };
+    put(k as u64, LEN_BITS, dst);
+    for z in rice_values(&model.freq, model.min, model.max) {
+        let mut q = z >> k;
+        while q >= 32 {
+            put(u32::MAX as u64, 32, dst);
+            q -= 32;
+        }
+        put((1 << q) - 1, q as u32 + 1, dst);
+        put(z, k, dst);
+    }
+    put(0, 7, dst);
+}
+
+/// Kind 0: for each symbol `min .. max` (not `max`), a 4-bit length `b` then the `b - 1`
+/// bits of `f` below its leading one, LSB-first, zero-padded to a byte.
+fn write_freqs_lengths(model: &Model, dst: &mut Vec<u8>) {
     let mut acc = 0u64;
     let mut nbits = 0u32;
     for &f in &model.freq[model.min..model.max] {
@@ -420,6 +550,68 @@ fn read_freqs(src: &[u8], scale: u32, min: usize, max: usize) -> Result<([u32; 2
     Ok((freq, pos))
 }
 
+/// Reads and validates a kind-1 (Rice) frequency table that starts at byte `FIXED`; as
+/// [`read_freqs`].
+fn read_freqs_rice(src: &[u8], scale: u32, min: usize, max: usize) -> Result<([u32; 256], usize)> {
+    let m_total = 1u32 << scale;
+    let mut freq = [0u32; 256];
+    let mut pos = FIXED;
+    let mut acc = 0u64;
+    let mut nbits = 0u32;
+    // The next `want <= 32` bits.
+    let mut take = |want: u32, pos: &mut usize| -> Result<u64> {
+        while nbits < want {
+            let &b = src.get(*pos).ok_or(Error::Corrupt)?;
+            acc |= (b as u64) << nbits;
+            nbits += 8;
+            *pos += 1;
+        }
+        let v = acc & ((1u64 << want) - 1);
+        acc >>= want;
+        nbits -= want;
+        Ok(v)
+    };
+    let k = take(LEN_BITS, &mut pos)? as u32;
+    // A stored difference is below M in size, so its zigzag form is below 2M.
+    let max_q = (2 * m_total as u64) >> k;
+    let mut prev = 0i64;
+    let mut sum = 0u32;
+    for f in &mut freq[min..max] {
+        let mut q = 0u64;
+        while take(1, &mut pos)? == 1 {
+            q += 1;
+            if q > max_q {
+                return Err(Error::Corrupt);
+            }
+        }
+        let z = q << k | take(k, &mut pos)?;
+        let d = if z & 1 == 0 {
+            (z >> 1) as i64
+        } else {
+            -((z >> 1) as i64) - 1
+        };
+        let v = prev + d;
+        if !(0..m_total as i64).contains(&v) {
+            return Err(Error::Corrupt);
+        }
+        *f = v as u32;
+        prev = v;
+        sum += *f;
+        if sum >= m_total {
+            return Err(Error::Corrupt);
+        }
+    }
+    // Padding bits of the last table byte must be zero.
+    if acc != 0 {
+        return Err(Error::Corrupt);
+    }
+    if freq[min] == 0 {
+        return Err(Error::Corrupt);
+    }
+    freq[max] = m_total - sum;
+    Ok((freq, pos))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
@@ -458,8 +650,20 @@ impl EncSym {
     /// `buf[*w - 1]` and `*w` moves down (branch-free; `buf[*w - 1]` is scratch otherwise).
     #[inline(always)]
     fn put(&self, x: u32, buf: &mut [u16], w: &mut usize) -> u32 {
+        assert!(*w >= 1 && *w <= buf.len());
+        // SAFETY: w - 1 is within `buf` (checked just above).
+        unsafe { self.put_raw(x, buf.as_mut_ptr(), w) }
+    }
+
+    /// [`EncSym::put`] writing through a pointer, without a bounds check.
+    ///
+    /// # Safety
+    /// `buf + (*w - 1)` must be within the word buffer (`*w >= 1`).
+    #[inline(always)]
+    unsafe fn put_raw(&self, x: u32, buf: *mut u16, w: &mut usize) -> u32 {
         let emit = x as u64 >= self.x_max;
-        buf[*w - 1] = x as u16;
+        // SAFETY: the caller's contract.
+        unsafe { buf.add(*w - 1).write(x as u16) };
         *w -= emit as usize;
         let x = if emit { x >> 16 } else { x };
         let q = ((x as u128 * self.rcp as u128) >> RCP_SHIFT) as u32;
@@ -914,6 +1118,94 @@ mod tests {
             let n = rng.below(300) as usize;
             check_no_panic(&src, n);
         }
+    }
+
+    /// Bytes whose distribution is flat with a smooth trend, like a float plane of sign and
+    /// top mantissa bits: the case for kind-1 (Rice) tables.
+    fn sloped(rng: &mut Rng, n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                let a = rng.below(256);
+                let b = rng.below(256);
+                (a.min(b) ^ (rng.below(2) << 7)) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rice_tables_for_flat_planes() {
+        let mut rng = Rng(31);
+        for n in [300usize, 5000, 65536, 131072] {
+            let src = sloped(&mut rng, n);
+            let coded = roundtrip(&src);
+            if n >= 65536 {
+                assert_eq!(coded[0] >> 4, TABLE_RICE, "n={n}");
+                assert!(coded.len() < n, "n={n}: {}", coded.len());
+            }
+        }
+        // Peaked planes keep kind-0 tables.
+        let coded = roundtrip(&gaussian_exponents(&mut rng, 131072));
+        assert_eq!(coded[0] >> 4, TABLE_LENGTHS);
+    }
+
+    #[test]
+    fn rice_table_validation() {
+        let mut rng = Rng(32);
+        let src = sloped(&mut rng, 65536);
+        let coded = enc(&src);
+        assert_eq!(coded[0] >> 4, TABLE_RICE);
+        let mut out = vec![0u8; src.len()];
+        // Unknown table kinds.
+        for kind in [2u8, 15] {
+            let mut bad = coded.clone();
+            bad[0] = kind << 4 | (bad[0] & 0x0F);
+            assert_eq!(decode(&bad, &mut out), Err(Error::Corrupt));
+        }
+        // A single symbol must say kind 0.
+        let mut one = vec![0u8; 100];
+        assert_eq!(
+            decode(&[TABLE_RICE << 4 | 8, 5, 5], &mut one),
+            Err(Error::Corrupt)
+        );
+        assert_eq!(decode(&[8, 5, 5], &mut one), Ok(()));
+        // Hand-made tables over symbols 0..=2 at scale 8 (M = 256) with k = 0: each
+        // zigzagged difference is that many one bits and a zero bit.
+        let table = |zs: &[u64], pad_one: bool| -> Vec<u8> {
+            let mut bits: Vec<u8> = vec![0, 0, 0, 0]; // k = 0
+            for &z in zs {
+                bits.extend(std::iter::repeat(1).take(z as usize));
+                bits.push(0);
+            }
+            let used = bits.len();
+            while bits.len() % 8 != 0 {
+                bits.push(0);
+            }
+            if pad_one {
+                assert!(bits.len() > used, "no padding bit to set");
+                let last = bits.len() - 1;
+                bits[last] = 1;
+            }
+            let mut v = vec![TABLE_RICE << 4 | 8, 0, 2];
+            v.extend(
+                bits.chunks(8)
+                    .map(|c| c.iter().rev().fold(0, |a, &b| a << 1 | b)),
+            );
+            v
+        };
+        // 100, then -1: f = 100, 99 and 57 implied.
+        let good = table(&[200, 1], false);
+        let (f, end) = read_freqs_rice(&good, 8, 0, 2).unwrap();
+        assert_eq!((f[0], f[1], f[2], end), (100, 99, 57, good.len()));
+        let bad = |v: &[u8]| assert_eq!(read_freqs_rice(v, 8, 0, 2), Err(Error::Corrupt));
+        bad(&table(&[200, 1], true)); // nonzero padding
+        bad(&good[..good.len() - 1]); // cut short
+        bad(&table(&[0, 2], false)); // f[min] = 0
+        bad(&table(&[200, 400], false)); // 100 + 200 = 300 > M
+        bad(&table(&[200, 201], false)); // a negative frequency
+        bad(&table(&[600, 1], false)); // a unary run longer than any valid difference
+        let mut v = vec![TABLE_RICE << 4 | 8, 0, 2];
+        v.extend([0xFF; 80]);
+        bad(&v); // k = 15 and ones without end
     }
 
     #[test]

@@ -21,7 +21,7 @@ const TABLE_MASK: u64 = TABLE_SIZE as u64 - 1;
 /// Bytes of the stream-size fields (three u32).
 const SIZE_FIELDS: usize = 12;
 /// Most symbols one multi-symbol table entry holds.
-const MAX_ENTRY_SYMS: u32 = 7;
+const MAX_ENTRY_SYMS: u32 = 6;
 /// Table lookups per bit-buffer refill: a refill yields at least 57 valid bits.
 const LOOKUPS_PER_REFILL: usize = 5;
 /// Most bytes a fast-path round advances one stream's input (5 * 11 = 55 bits < 7 bytes + 7).
@@ -31,33 +31,9 @@ const ROUND_MAX_OUT: usize = LOOKUPS_PER_REFILL * MAX_ENTRY_SYMS as usize;
 /// Output bytes a fast-path round may touch past its start (last store is 8 bytes wide).
 const ROUND_OUT_REACH: usize = (LOOKUPS_PER_REFILL - 1) * MAX_ENTRY_SYMS as usize + 8;
 
-/// Order-0 histogram of `src`.
+/// Order-0 histogram of `src` (the same count the engine uses: `transform::histogram`).
 pub fn histogram(src: &[u8]) -> [u32; 256] {
-    // Four sub-histograms so runs of one byte value do not serialise on one counter.
-    let mut h = [[0u32; 256]; 4];
-    let mut chunks = src.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h[0][(v & 0xFF) as usize] += 1;
-        h[1][((v >> 8) & 0xFF) as usize] += 1;
-        h[2][((v >> 16) & 0xFF) as usize] += 1;
-        h[3][((v >> 24) & 0xFF) as usize] += 1;
-        h[0][((v >> 32) & 0xFF) as usize] += 1;
-        h[1][((v >> 40) & 0xFF) as usize] += 1;
-        h[2][((v >> 48) & 0xFF) as usize] += 1;
-        h[3][(v >> 56) as usize] += 1;
-    }
-    for &b in chunks.remainder() {
-        h[0][b as usize] += 1;
-    }
-    let mut out = [0u32; 256];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = h[0][i]
-            .wrapping_add(h[1][i])
-            .wrapping_add(h[2][i])
-            .wrapping_add(h[3][i]);
-    }
-    out
+    crate::transform::histogram(src)
 }
 
 /// Exact size in bytes that `encode` will append for this input, computed from the histogram
@@ -224,7 +200,6 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
         return Ok(());
     }
 
-    let tables = Tables::new(&hdr.lens);
     let s1 = hdr.sizes[0] as usize;
     let s2 = s1 + hdr.sizes[1] as usize;
     let s3 = s2 + hdr.sizes[2] as usize;
@@ -233,10 +208,13 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
         op: seg(k).0,
     });
     let oe = [0, 1, 2, 3].map(|k| seg(k).1);
-    lockstep(payload, dst, &tables.multi, &mut cur, &oe);
-    for k in 0..4 {
-        finish_stream(payload, dst, &tables, &mut cur[k], oe[k]);
-    }
+    Tables::with(|tables| {
+        tables.build(&hdr.lens);
+        lockstep(payload, dst, &tables.multi, &mut cur, &oe);
+        for k in 0..4 {
+            finish_stream(payload, dst, tables, &mut cur[k], oe[k]);
+        }
+    });
     let bp = cur.map(|c| c.bp);
 
     // Every stream must end exactly where the next begins; the last one must end in the
@@ -519,28 +497,33 @@ const PAIR_MIN_LEN: usize = 16 * 1024;
 
 thread_local! {
     /// Per-thread pair tables (320 KiB, allocated on first use and reused).
-    static PAIRS: std::cell::RefCell<Option<PairTables>> =
+    static PAIRS: std::cell::RefCell<Option<Box<PairTables>>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// Codes of symbol pairs, indexed by the two bytes read as a little-endian u16 (first symbol
 /// in the low byte). Only the entries of the current plane's symbols are filled; others
-/// hold stale values and are never read, since the plane contains no other symbols.
+/// hold stale values and are never read, since the plane contains no other symbols. One
+/// allocation, so that the encoder addresses both arrays from one register.
 struct PairTables {
     /// The first code's bits, then the second's (bit-reversed, LSB first).
-    code: Box<[u32; 1 << 16]>,
+    code: [u32; 1 << 16],
     /// Total length of the two codes.
-    len: Box<[u8; 1 << 16]>,
+    len: [u8; 1 << 16],
 }
 
 impl PairTables {
-    fn new() -> PairTables {
-        // Allocated on the heap directly: the tables are too large for a thread's stack.
-        let code = vec![0u32; 1 << 16].into_boxed_slice();
-        let len = vec![0u8; 1 << 16].into_boxed_slice();
-        PairTables {
-            code: code.try_into().unwrap_or_else(|_| unreachable!()),
-            len: len.try_into().unwrap_or_else(|_| unreachable!()),
+    fn new() -> Box<PairTables> {
+        // Allocated on the heap directly (too large for a thread's stack).
+        let layout = std::alloc::Layout::new::<PairTables>();
+        // SAFETY: `PairTables` is plain integers, for which all-zero bytes are a valid
+        // value, and the layout is not zero-sized. A null result is handled.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout).cast::<PairTables>();
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Box::from_raw(p)
         }
     }
 
@@ -590,52 +573,62 @@ impl BitWriter {
     #[inline(always)]
     fn put_pairs_generic<'a>(&mut self, seg: &'a [u8], t: &PairTables, out: &mut [u8]) -> &'a [u8] {
         let (mut acc, mut nbits, mut pos) = (self.acc, self.nbits, self.pos);
-        let mut groups = seg.chunks_exact(8);
+        let groups = seg.len() / 8;
+        let mut g = 0;
+        let src = seg.as_ptr();
         let dst = out.as_mut_ptr();
-        // Each group stores at most twice, advancing `pos` by at most 11 bytes in all.
-        while pos + 24 <= out.len() {
-            let Some(c) = groups.next() else { break };
-            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            let i = [
-                v as u16,
-                (v >> 16) as u16,
-                (v >> 32) as u16,
-                (v >> 48) as u16,
-            ];
-            let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
-            let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
-            let l01 = l0 + l1;
-            let total = l01 + l2 + l3;
-            if nbits + total <= 63 {
-                // Usual case (short codes): all eight codes in one store.
-                let g = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
-                acc |= g << nbits;
-                nbits += total;
-                // SAFETY: pos + 24 <= out.len() (loop condition).
-                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
-            } else {
-                // Long codes: two stores of at most 44 bits on top of 7 pending bits.
-                acc |= (c0 | c1 << l0) << nbits;
-                nbits += l01;
-                // SAFETY: as above.
-                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+        loop {
+            // Each group stores at most twice and advances `pos` by at most 11 bytes, so
+            // while pos + 24 <= out.len() one more group fits: count them up front.
+            let room = match out.len().checked_sub(pos + 24) {
+                Some(r) => r / 11 + 1,
+                None => 0,
+            };
+            let run = room.min(groups - g);
+            if run == 0 {
+                break;
+            }
+            for _ in 0..run {
+                // Four 16-bit loads (the pairs' indices) cost fewer operations than one
+                // 64-bit load taken apart with shifts.
+                // SAFETY: g < groups, so bytes 8g .. 8g + 8 are within `seg`.
+                let i = [0, 2, 4, 6]
+                    .map(|k| unsafe { src.add(8 * g + k).cast::<u16>().read_unaligned().to_le() });
+                g += 1;
+                let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
+                let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
+                let l01 = l0 + l1;
+                let total = l01 + l2 + l3;
+                if nbits + total <= 63 {
+                    // Usual case (short codes): all eight codes in one store.
+                    let w = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
+                    acc |= w << nbits;
+                    nbits += total;
+                    // SAFETY: pos + 24 <= out.len() (`room`).
+                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                } else {
+                    // Long codes: two stores of at most 44 bits on top of 7 pending bits.
+                    acc |= (c0 | c1 << l0) << nbits;
+                    nbits += l01;
+                    // SAFETY: as above.
+                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                    pos += (nbits >> 3) as usize;
+                    acc >>= nbits & !7;
+                    nbits &= 7;
+                    acc |= (c2 | c3 << l2) << nbits;
+                    nbits += l2 + l3;
+                    // SAFETY: pos advanced by at most 6 bytes, so pos + 8 <= out.len().
+                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                }
                 pos += (nbits >> 3) as usize;
                 acc >>= nbits & !7;
                 nbits &= 7;
-                acc |= (c2 | c3 << l2) << nbits;
-                nbits += l2 + l3;
-                // SAFETY: pos advanced by at most 6 bytes, so pos + 8 <= out.len().
-                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
             }
-            pos += (nbits >> 3) as usize;
-            acc >>= nbits & !7;
-            nbits &= 7;
         }
         self.acc = acc;
         self.nbits = nbits;
         self.pos = pos;
-        let done = seg.len() - groups.len() * 8 - groups.remainder().len();
-        &seg[done..]
+        &seg[8 * g..]
     }
 }
 
@@ -714,57 +707,139 @@ fn parse_header(src: &[u8]) -> Result<Header> {
     })
 }
 
+/// Decoding tables for one code, indexed by the next 11 stream bits (least significant bit
+/// = first stream bit). Built in place in a per-thread buffer: nothing is zeroed or copied
+/// per plane-chunk (a complete code writes every entry).
 struct Tables {
     /// Single-symbol entries: symbol in bits 0..8, code length in bits 8..12.
     single: [u16; TABLE_SIZE],
-    /// Multi-symbol entries: symbols in bytes 0..7, symbol count in bits 56..60, total code
-    /// length in bits 60..64.
+    /// Multi-symbol entries (see [`entry`]).
     multi: [u64; TABLE_SIZE],
+    /// Scratch for [`Tables::build`]: the greedy decodes of the shorter windows.
+    levels: [u64; TABLE_SIZE],
+}
+
+/// A multi-symbol entry: the total code length in bits 0..8 (so that the entry itself is a
+/// valid shift count: `shrx` uses its low six bits), up to `MAX_ENTRY_SYMS` symbols in
+/// bytes 1..7 (first symbol lowest) and the symbol count in byte 7.
+#[inline(always)]
+const fn entry(syms: u64, count: u64, len: u64) -> u64 {
+    count << 56 | syms << 8 | len
+}
+
+thread_local! {
+    /// Per-thread decoding tables (36 KiB, allocated on first use and reused).
+    static TABLES: std::cell::RefCell<Option<Box<Tables>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl Tables {
-    /// Tables for a complete code (Kraft sum exactly 1), indexed by the next 11 stream bits.
-    fn new(lens: &[u8; 256]) -> Tables {
+    fn boxed() -> Box<Tables> {
+        // Built on the heap directly (too large for a worker thread's stack).
+        let layout = std::alloc::Layout::new::<Tables>();
+        // SAFETY: `Tables` is plain integers, for which all-zero bytes are a valid value, and
+        // the layout is not zero-sized. A null result is handled.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout).cast::<Tables>();
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Box::from_raw(p)
+        }
+    }
+
+    /// Runs `f` with this thread's tables (fresh ones if they are in use).
+    fn with<R>(f: impl FnOnce(&mut Tables) -> R) -> R {
+        TABLES.with(|slot| match slot.try_borrow_mut() {
+            Ok(mut t) => f(t.get_or_insert_with(Tables::boxed)),
+            Err(_) => f(&mut Tables::boxed()),
+        })
+    }
+
+    /// Fills the tables for a complete code (Kraft sum exactly 1; at least two symbols).
+    fn build(&mut self, lens: &[u8; 256]) {
         let codes = canonical_codes(lens);
-        let mut single = [0u16; TABLE_SIZE];
+        let mut min_len = MAX_CODE_LEN;
         for s in 0..256 {
             let l = lens[s] as u32;
             if l == 0 {
                 continue;
             }
-            let entry = s as u16 | (l as u16) << 8;
+            min_len = min_len.min(l);
+            let e = s as u16 | (l as u16) << 8;
             let mut i = reverse(codes[s], l) as usize;
             while i < TABLE_SIZE {
-                single[i] = entry;
+                self.single[i] = e;
                 i += 1 << l;
             }
         }
-        let min_len = lens
-            .iter()
-            .filter(|&&l| l != 0)
-            .min()
-            .map_or(1, |&l| l as u32);
-        let multi = if 2 * min_len > TABLE_BITS {
+        if 2 * min_len > TABLE_BITS {
             // No two codes fit in one window: one symbol per entry.
-            single.map(|t| (t & 0xFF) as u64 | 1 << 56 | ((t >> 8) as u64) << 60)
-        } else if (MAX_CODE_LEN / min_len) <= MAX_ENTRY_SYMS {
+            for (m, &t) in self.multi.iter_mut().zip(self.single.iter()) {
+                *m = entry((t & 0xFF) as u64, 1, (t >> 8) as u64);
+            }
+        } else if MAX_CODE_LEN / min_len <= MAX_ENTRY_SYMS {
             // At most MAX_ENTRY_SYMS codes fit in a window, so no entry is ever cut short.
-            multi_table_fast(&single)
+            self.build_levels(min_len);
         } else {
-            multi_table(&single)
-        };
-        Tables { single, multi }
+            multi_table(&self.single, &mut self.multi);
+        }
+    }
+
+    /// The multi-symbol table bottom up, for codes whose windows never hold more than
+    /// `MAX_ENTRY_SYMS` codes. `levels[2^a + j]` (`a` = 1..=10) is the greedy decode of the
+    /// `a`-bit window `j`. A window's entry is its first code's symbol followed by the entry
+    /// of the bits left after that code: for the code length `l`, that is the
+    /// `(a - l)`-bit window `j >> l`, whose index `2^(a-l) + (j >> l)` is simply
+    /// `(2^a + j) >> l`. So each entry costs a few operations and no branch instead of a
+    /// loop over its symbols. The 11-bit level is `multi` itself; the levels below `a` are
+    /// needed only for `a <= 11 - min_len`.
+    fn build_levels(&mut self, min_len: u32) {
+        let Tables {
+            single,
+            multi,
+            levels,
+        } = self;
+        // The empty window decodes to nothing.
+        levels[1] = 0;
+        /// The entry at index `p` of level `a` (window `j = p - 2^a`).
+        #[inline(always)]
+        fn one(single: &[u16; TABLE_SIZE], levels: &[u64; TABLE_SIZE], a: u32, p: usize) -> u64 {
+            let t = single[p & ((1 << a) - 1)];
+            let l = (t >> 8) as u32;
+            let rest = levels[(p >> l) & (TABLE_SIZE - 1)];
+            // The first symbol, then the rest's symbols one byte up; counts and lengths add.
+            let syms = (rest & SYM_BYTES) << 8 | ((t & 0xFF) as u64) << 8;
+            let e = syms + (rest & !SYM_BYTES) + entry(0, 1, l as u64);
+            // A code longer than the window: nothing decodes.
+            if l <= a {
+                e
+            } else {
+                0
+            }
+        }
+        for a in 1..=TABLE_BITS - min_len {
+            for p in 1 << a..2 << a {
+                levels[p] = one(single, levels, a, p);
+            }
+        }
+        for (j, m) in multi.iter_mut().enumerate() {
+            *m = one(single, levels, TABLE_BITS, TABLE_SIZE + j);
+        }
     }
 }
 
-/// The multi-symbol table: entry `i` holds the longest run of at most `MAX_ENTRY_SYMS` symbols
+/// The symbol bytes of an entry.
+const SYM_BYTES: u64 = ((1 << (8 * MAX_ENTRY_SYMS)) - 1) << 8;
+
+/// The multi-symbol table by direct search (codes that may fit more than `MAX_ENTRY_SYMS`
+/// times in a window): entry `i` holds the longest run of at most `MAX_ENTRY_SYMS` symbols
 /// whose codes, one after another, fit in the 11 bits of `i`.
-fn multi_table(single: &[u16; TABLE_SIZE]) -> [u64; TABLE_SIZE] {
-    let mut multi = [0u64; TABLE_SIZE];
+fn multi_table(single: &[u16; TABLE_SIZE], multi: &mut [u64; TABLE_SIZE]) {
     for (i, m) in multi.iter_mut().enumerate() {
         let mut rem = i;
         let mut avail = TABLE_BITS;
-        let mut e = 0u64;
+        let mut syms = 0u64;
         let mut cnt = 0u32;
         while cnt < MAX_ENTRY_SYMS {
             // Bits past `avail` are zeros here; the entry is valid only if the code fits.
@@ -773,43 +848,13 @@ fn multi_table(single: &[u16; TABLE_SIZE]) -> [u64; TABLE_SIZE] {
             if l > avail {
                 break;
             }
-            e |= ((t & 0xFF) as u64) << (8 * cnt);
+            syms |= ((t & 0xFF) as u64) << (8 * cnt);
             cnt += 1;
             avail -= l;
             rem >>= l;
         }
-        *m = e | ((TABLE_BITS - avail) as u64) << 60 | (cnt as u64) << 56;
+        *m = entry(syms, cnt as u64, (TABLE_BITS - avail) as u64);
     }
-    multi
-}
-
-/// [`multi_table`] built bottom-up, for codes whose windows never hold more than
-/// `MAX_ENTRY_SYMS` codes. `g[2^a + j]` is the greedy decode of the `a`-bit window `j`;
-/// a window's entry is its first code's symbol followed by the entry of the window of the
-/// bits left after it, so each of the 4095 entries costs a few operations instead of a
-/// loop over its symbols (this runs once per Huffman plane-chunk decoded).
-fn multi_table_fast(single: &[u16; TABLE_SIZE]) -> [u64; TABLE_SIZE] {
-    const SYMS: u64 = (1 << 56) - 1;
-    let mut g = [0u64; 2 * TABLE_SIZE];
-    for a in 1..=TABLE_BITS as usize {
-        let (done, cur) = g.split_at_mut(1 << a);
-        for (j, e) in cur[..1 << a].iter_mut().enumerate() {
-            let t = single[j];
-            let l = (t >> 8) as usize;
-            *e = if l > a {
-                0
-            } else {
-                let rest = done[(1 << (a - l)) + (j >> l)];
-                (t & 0xFF) as u64
-                    | (rest & SYMS) << 8
-                    | (((rest >> 56) & 15) + 1) << 56
-                    | ((rest >> 60) + l as u64) << 60
-            };
-        }
-    }
-    let mut multi = [0u64; TABLE_SIZE];
-    multi.copy_from_slice(&g[TABLE_SIZE..]);
-    multi
 }
 
 #[inline(always)]
@@ -850,29 +895,68 @@ struct Cursor {
     op: usize,
 }
 
-/// One refill and `LOOKUPS_PER_REFILL` multi-symbol lookups.
+/// Valid stream bits kept in the bit buffer after a refill; bit `SENTINEL` is set above them
+/// so that the bits consumed in a round can be read back from the buffer's leading zeros.
+const SENTINEL: u32 = 56;
+
+/// One refill and `LOOKUPS_PER_REFILL` multi-symbol lookups: `bp` is the stream's next
+/// bit, `o` where its next symbol goes.
 ///
 /// # Safety
-/// `src + (c.bp >> 3)` must have 8 readable bytes and `out + c.op` must have
-/// `ROUND_OUT_REACH` writable bytes (what `fast_rounds` checks).
+/// `src + (bp >> 3)` must have 8 readable bytes and `o` must have `ROUND_OUT_REACH`
+/// writable bytes (what `fast_rounds` checks).
 #[inline(always)]
-unsafe fn round(src: *const u8, out: *mut u8, multi: &[u64; TABLE_SIZE], c: &mut Cursor) {
-    let (mut b, mut o) = (c.bp, c.op);
+unsafe fn round(src: *const u8, multi: &[u64; TABLE_SIZE], bp: &mut usize, o: &mut *mut u8) {
+    let b = *bp;
     // SAFETY: 8 readable bytes at this offset (caller's contract).
-    let mut buf =
-        u64::from_le(unsafe { src.add(b >> 3).cast::<u64>().read_unaligned() }) >> (b & 7);
+    let raw = u64::from_le(unsafe { src.add(b >> 3).cast::<u64>().read_unaligned() }) >> (b & 7);
+    // 57 or more valid bits; keep 56 (the five lookups read at most 55) and the sentinel.
+    let mut buf = (raw & ((1 << SENTINEL) - 1)) | 1 << SENTINEL;
+    let mut out = *o;
     for _ in 0..LOOKUPS_PER_REFILL {
         let e = multi[(buf & TABLE_MASK) as usize];
-        // SAFETY: o advances at most MAX_ENTRY_SYMS per lookup, so this 8-byte store ends
-        // within ROUND_OUT_REACH bytes of c.op (caller's contract).
-        unsafe { out.add(o).cast::<u64>().write_unaligned(e.to_le()) };
-        let l = (e >> 60) as u32;
-        buf >>= l;
-        b += l as usize;
-        o += ((e >> 56) & 15) as usize;
+        // SAFETY: `out` advances at most MAX_ENTRY_SYMS per lookup, so this 8-byte store ends
+        // within ROUND_OUT_REACH bytes of `*o` (caller's contract). Bytes past the entry's
+        // symbols are overwritten by the next store or lie past the stream's end.
+        unsafe { out.cast::<u64>().write_unaligned((e >> 8).to_le()) };
+        // The entry's low six bits are its code length (`wrapping_shr` masks to them).
+        buf = buf.wrapping_shr(e as u32);
+        // SAFETY: within the same bound as above.
+        out = unsafe { out.add((e >> 56) as usize) };
     }
-    c.bp = b;
-    c.op = o;
+    *bp = b + (buf.leading_zeros() - (63 - SENTINEL)) as usize;
+    *o = out;
+}
+
+/// Runs `rounds` rounds of every stream in `cur`, one round of each in turn.
+///
+/// # Safety
+/// `fast_rounds` must allow `rounds` rounds for every stream of `cur`, with `src` the
+/// payload's start and `out` the output's.
+#[inline(always)]
+unsafe fn run_rounds<const K: usize>(
+    src: *const u8,
+    out: *mut u8,
+    multi: &[u64; TABLE_SIZE],
+    cur: &mut [Cursor; K],
+    rounds: usize,
+) {
+    let mut bp = cur.map(|c| c.bp);
+    // SAFETY: each op is within the output (caller's contract).
+    let mut op = cur.map(|c| unsafe { out.add(c.op) });
+    for _ in 0..rounds {
+        for k in 0..K {
+            // SAFETY: the caller's contract, one round at a time.
+            unsafe { round(src, multi, &mut bp[k], &mut op[k]) };
+        }
+    }
+    for k in 0..K {
+        // SAFETY: op[k] only moved forward within the same output.
+        cur[k] = Cursor {
+            bp: bp[k],
+            op: unsafe { op[k].offset_from(out) } as usize,
+        };
+    }
 }
 
 /// Runs all four streams in lockstep for as long as each can run fast rounds.
@@ -930,19 +1014,10 @@ fn lockstep_generic(
         if rounds == 0 {
             return;
         }
-        let [mut c0, mut c1, mut c2, mut c3] = *cur;
-        for _ in 0..rounds {
-            // SAFETY: `fast_rounds` guaranteed `rounds` rounds for every stream: each round
-            // starts with 8 payload bytes readable at bp >> 3 and ROUND_OUT_REACH output bytes
-            // writable at op within the stream's region (oe <= dst.len()).
-            unsafe {
-                round(src, out, multi, &mut c0);
-                round(src, out, multi, &mut c1);
-                round(src, out, multi, &mut c2);
-                round(src, out, multi, &mut c3);
-            }
-        }
-        *cur = [c0, c1, c2, c3];
+        // SAFETY: `fast_rounds` guaranteed `rounds` rounds for every stream: each round
+        // starts with 8 payload bytes readable at bp >> 3 and ROUND_OUT_REACH output bytes
+        // writable at op within the stream's region (oe <= dst.len()).
+        unsafe { run_rounds(src, out, multi, cur, rounds) };
     }
 }
 
@@ -954,10 +1029,11 @@ fn finish_stream(payload: &[u8], dst: &mut [u8], t: &Tables, c: &mut Cursor, oe:
         if rounds == 0 {
             break;
         }
-        for _ in 0..rounds {
-            // SAFETY: `fast_rounds` checked the payload and output bounds for these rounds.
-            unsafe { round(payload.as_ptr(), dst.as_mut_ptr(), &t.multi, c) };
-        }
+        let one: &mut [Cursor; 1] = std::slice::from_mut(c)
+            .try_into()
+            .unwrap_or_else(|_| unreachable!());
+        // SAFETY: `fast_rounds` checked the payload and output bounds for these rounds.
+        unsafe { run_rounds(payload.as_ptr(), dst.as_mut_ptr(), &t.multi, one, rounds) };
     }
     let (mut b, mut o) = (c.bp, c.op);
     while o < oe {
@@ -1223,7 +1299,8 @@ mod tests {
         }
         lens[11] = 11;
         lens[12] = 11;
-        let t = Tables::new(&lens);
+        let mut t = Tables::boxed();
+        t.build(&lens);
         assert!(t.single.iter().all(|&e| (e >> 8) != 0));
     }
 
@@ -1245,9 +1322,11 @@ mod tests {
             if MAX_CODE_LEN / min > MAX_ENTRY_SYMS {
                 continue;
             }
-            let t = Tables::new(&lens);
-            assert!(t.multi == multi_table(&t.single));
-            assert!(multi_table_fast(&t.single) == multi_table(&t.single));
+            let mut t = Tables::boxed();
+            t.build(&lens);
+            let mut reference = [0u64; TABLE_SIZE];
+            multi_table(&t.single, &mut reference);
+            assert!(t.multi == reference);
         }
     }
 

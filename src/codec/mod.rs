@@ -10,7 +10,8 @@ mod lz;
 use std::cell::RefCell;
 
 use crate::error::{Error, Result};
-use crate::options::{Level, Method, Options};
+use crate::options::{Level, Method, Options, DEFAULT_THRESHOLD};
+use crate::transform;
 
 /// Codec identifiers as stored in the frame's chunk table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,12 +70,67 @@ const PROBE_BYTES: usize = 4 * 1024;
 /// unless the codec is `Raw` or `Run`.
 pub fn encode_plane(plane: &[u8], opts: &Options, out: &mut Vec<u8>) -> Codec {
     debug_assert!(!plane.is_empty());
-    let hist = huffman::histogram(plane);
     let start = out.len();
     out.resize(start + plane.len(), 0);
-    let (codec, size) = encode_plane_with(plane, &hist, opts, &mut out[start..]);
+    let (codec, size) = encode_plane_into(plane, opts, &mut out[start..]);
     out.truncate(start + size);
     codec
+}
+
+/// Planes shorter than this are always counted in full.
+const SAMPLE_MIN: usize = 32 * 1024;
+/// The near-random test samples this many blocks of `SAMPLE_BLOCK` bytes, evenly spaced.
+const SAMPLE_BLOCKS: usize = 32;
+const SAMPLE_BLOCK: usize = 128;
+/// A sample of `SAMPLE_BLOCKS * SAMPLE_BLOCK = 2^12` bytes whose squared counts sum to at
+/// most this has a collision (Rényi order-2) entropy of at least 7.8 bits per byte:
+/// `floor(2^24 / 2^7.8)`. Shannon entropy is never below the collision entropy, and a
+/// Huffman code never below the Shannon entropy, so such a sample codes to at least
+/// 7.8 / 8 = 0.975 of raw.
+const NEAR_RANDOM_SQUARES: u64 = 75_281;
+
+/// Whether a spread sample of `plane` (at least `SAMPLE_MIN` bytes) looks like random
+/// bytes to an order-0 coder (see `NEAR_RANDOM_SQUARES`). Integer arithmetic only, so the
+/// decision, like every choice the encoder makes, depends on the input alone.
+fn near_random(plane: &[u8]) -> bool {
+    debug_assert!(plane.len() >= SAMPLE_MIN);
+    let mut h = [0u32; 256];
+    let step = (plane.len() - SAMPLE_BLOCK) / (SAMPLE_BLOCKS - 1);
+    for k in 0..SAMPLE_BLOCKS {
+        for &b in &plane[k * step..k * step + SAMPLE_BLOCK] {
+            h[b as usize] += 1;
+        }
+    }
+    h.iter().map(|&c| c as u64 * c as u64).sum::<u64>() <= NEAR_RANDOM_SQUARES
+}
+
+/// Codes one plane into the start of `out` (at least `plane.len()` bytes; bytes past the
+/// payload may be overwritten) and returns the codec and the payload's size.
+///
+/// At the fast and default levels (method `auto`, threshold at most the default 0.95), a
+/// plane of at least 32 KiB that a 4 KiB spread sample shows to be near-random for an
+/// order-0 coder (a coded size of at least 0.975 of raw, see `NEAR_RANDOM_SQUARES`) is
+/// stored raw without being counted: the bf16 sign-mantissa plane, the low mantissa bytes
+/// of fp32. At the default level the LZ probe still runs first, so data with repeats is not
+/// missed. Any compressible stretch long enough to change the decision (a few KiB) shows
+/// up in the sample; the max level always counts.
+pub(crate) fn encode_plane_into(plane: &[u8], opts: &Options, out: &mut [u8]) -> (Codec, usize) {
+    let n = plane.len();
+    let sampled = opts.method == Method::Auto
+        && matches!(opts.level, Level::Fast | Level::Default)
+        && opts.threshold <= DEFAULT_THRESHOLD
+        && n >= SAMPLE_MIN;
+    if sampled && near_random(plane) {
+        // Below 0.975 of raw LZ has found repeats an order-0 coder cannot see.
+        let lz_may_win =
+            opts.level == Level::Default && lz::probe_says_lz_wins(plane, n - n / 40, PROBE_BYTES);
+        if !lz_may_win {
+            out[..n].copy_from_slice(plane);
+            return (Codec::Raw, n);
+        }
+    }
+    let hist = transform::histogram(plane);
+    encode_plane_with(plane, &hist, opts, out)
 }
 
 thread_local! {
@@ -109,9 +165,13 @@ pub(crate) fn encode_plane_with(
         out[0] = first;
         return (Codec::Run, 1);
     }
-    // Coded sizes must be strictly below this to be kept.
-    let limit = ((opts.threshold as f64) * n as f64).ceil() as usize;
-    let limit = limit.min(n);
+    // Coded sizes must be strictly below this to be kept: the threshold's fraction of raw,
+    // or raw itself at level max (method auto), which keeps any saving.
+    let limit = if opts.method == Method::Auto && opts.level == Level::Max {
+        n
+    } else {
+        (((opts.threshold as f64) * n as f64).ceil() as usize).min(n)
+    };
     let lz_one = |codec: Codec, out: &mut [u8]| -> Option<(Codec, usize)> {
         with_lz_buf(|buf| {
             lz::encode(codec, plane, opts, buf, limit).then(|| {
@@ -131,17 +191,43 @@ pub(crate) fn encode_plane_with(
         Method::Auto => {
             let plan = huffman::Plan::new(hist);
             let huff = plan.as_ref().map_or(0, |p| p.size);
+            let ans_estimate = (opts.level == Level::Max).then(|| ans::estimated_size(hist, n));
+            // The best LZ payload so far, kept in `out`; it must beat Huffman and the
+            // threshold to be kept.
+            let mut best: Option<(Codec, usize)> = None;
             let lz_codecs: &[Codec] = match opts.level {
                 Level::Fast => &[],
-                Level::Max => &[Codec::Zstd, Codec::Lz4, Codec::Snappy],
+                Level::Max => {
+                    // lz4 on every plane, then zstd and snappy only where lz4's size says
+                    // LZ may win: lz4 below 0.995 of raw (it found repeats) and below 1.9
+                    // times the best order-0 size (Huffman, or the ANS estimate). On the
+                    // fetched files zstd won only on planes with lz4 at most 1.81 times the
+                    // order-0 size, while exponent planes, where lz4's many short matches
+                    // are worth less than entropy coding, sit at 2.0; the rule skips zstd
+                    // and snappy on nearly every float plane and loses one 101-byte win
+                    // (fp16). They took two thirds of the max level's time.
+                    let lz4 = with_lz_buf(|buf| {
+                        lz::encode(Codec::Lz4, plane, opts, buf, n).then(|| {
+                            if buf.len() < limit.min(huff) {
+                                out[..buf.len()].copy_from_slice(buf);
+                                best = Some((Codec::Lz4, buf.len()));
+                            }
+                            buf.len()
+                        })
+                    });
+                    let order0 = huff.min(ans_estimate.unwrap_or(usize::MAX));
+                    let promising = |size: usize| size < n - n / 200 && 10 * size < 19 * order0;
+                    if lz4.is_some_and(promising) {
+                        &[Codec::Zstd, Codec::Snappy]
+                    } else {
+                        &[]
+                    }
+                }
                 Level::Default if lz::probe_says_lz_wins(plane, huff, PROBE_BYTES) => {
                     &[Codec::Zstd]
                 }
                 Level::Default => &[],
             };
-            // The best LZ payload so far, kept in `out`; it must beat Huffman and the
-            // threshold to be kept.
-            let mut best: Option<(Codec, usize)> = None;
             for &codec in lz_codecs {
                 let bound = best.map_or(limit.min(huff), |b| b.1);
                 with_lz_buf(|buf| {
@@ -158,7 +244,7 @@ pub(crate) fn encode_plane_with(
                 let target = best
                     .map_or(limit, |b| b.1)
                     .min(if huff_ok { huff } else { limit });
-                if ans::estimated_size(hist, n) < target + 64 {
+                if ans_estimate.is_some_and(|e| e < target + 64) {
                     let won = with_lz_buf(|buf| {
                         let size = ans::encode(plane, hist, buf);
                         (size < target).then(|| {
@@ -271,6 +357,55 @@ mod tests {
         let codec = encode_plane(&plane, &Options::default(), &mut out);
         assert_eq!(codec, Codec::Zstd);
         assert!(out.len() < 2000);
+    }
+
+    #[test]
+    fn near_random_sampling() {
+        let random = data(0, 128 * 1024);
+        assert!(near_random(&random));
+        assert!(!near_random(&data(1, 128 * 1024)));
+        // Random and a compressible stretch of 16 KiB: the sample sees it and the plane is
+        // counted and coded.
+        let mut mixed = random.clone();
+        mixed[40_000..56_384].fill(3);
+        assert!(!near_random(&mixed));
+        for level in [Level::Fast, Level::Default] {
+            let opts = Options {
+                level,
+                ..Options::new(DType::Raw)
+            };
+            let mut out = Vec::new();
+            assert_eq!(encode_plane(&random, &opts, &mut out), Codec::Raw);
+            assert_eq!(out, random);
+            out.clear();
+            assert_eq!(encode_plane(&mixed, &opts, &mut out), Codec::Huffman);
+        }
+        // Random bytes that repeat: order-0 sees noise, LZ does not. The sample repeats
+        // too, so the plane is counted and the default level's probe picks zstd.
+        let repeats: Vec<u8> = random[..1000]
+            .iter()
+            .copied()
+            .cycle()
+            .take(100_000)
+            .collect();
+        assert!(!near_random(&repeats));
+        let mut out = Vec::new();
+        assert_eq!(
+            encode_plane(&repeats, &Options::default(), &mut out),
+            Codec::Zstd
+        );
+        // Repeats only where the probe looks: near-random to the sample, the probe runs
+        // (and zstd cannot pay on the whole plane).
+        let mut head = random.clone();
+        for k in 1..4 {
+            head.copy_within(..1024, 1024 * k);
+        }
+        assert!(near_random(&head));
+        let mut out = Vec::new();
+        assert_eq!(
+            encode_plane(&head, &Options::default(), &mut out),
+            Codec::Raw
+        );
     }
 
     #[test]

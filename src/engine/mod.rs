@@ -127,17 +127,14 @@ fn encode_chunk_into(chunk: &[u8], opts: &Options, planes: usize, out: &mut [u8]
     let mut entries = [(Codec::Raw, 0u32); 8];
     let mut at = 0usize;
     if planes == 1 {
-        let hist = transform::histogram(chunk);
-        let (codec, size) = codec::encode_plane_with(chunk, &hist, opts, out);
+        let (codec, size) = codec::encode_plane_into(chunk, opts, out);
         entries[0] = (codec, size as u32);
         at = size;
     } else {
         with_scratch(chunk.len(), |buf| {
-            let mut hists = [[0u32; 256]; 8];
-            // One pass: bit moves, byte grouping and every plane's histogram.
-            transform::split_counting(opts.dtype, planes, chunk, buf, &mut hists);
-            for ((entry, plane), hist) in entries.iter_mut().zip(buf.chunks_exact(n)).zip(&hists) {
-                let (codec, size) = codec::encode_plane_with(plane, hist, opts, &mut out[at..]);
+            transform::split(opts.dtype, planes, chunk, buf);
+            for (entry, plane) in entries.iter_mut().zip(buf.chunks_exact(n)) {
+                let (codec, size) = codec::encode_plane_into(plane, opts, &mut out[at..]);
                 *entry = (codec, size as u32);
                 at += size;
             }
@@ -418,12 +415,12 @@ const STREAM_OUTPUT_MIN: u64 = 16 << 20;
 /// checksum is checked before anything is written, so a damaged frame leaves `dst` as it
 /// was; only a frame crafted to pass its checksums can fail after writing has begun.
 pub fn decode_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<()> {
-    verify_frame(frame)?;
+    verify_frame_with(frame, threads)?;
     decode_verified_frame(frame, dst, threads)
 }
 
-/// [`decode_frame`] for a frame whose checksums [`verify_frame`] has already checked, so
-/// that a caller can verify before allocating `dst` without checksumming twice.
+/// [`decode_frame`] for a frame whose checksums [`verify_frame_with`] has already checked,
+/// so that a caller can verify before allocating `dst` without checksumming twice.
 pub fn decode_verified_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<()> {
     let h = frame.header();
     let (body, tail) = dst.split_at_mut(dst.len() - h.tail_len);
@@ -444,5 +441,28 @@ pub fn verify_chunk(frame: &Frame<'_>, i: usize) -> Result<()> {
 
 /// Checks every chunk's checksum without decoding.
 pub fn verify_frame(frame: &Frame<'_>) -> Result<()> {
-    (0..frame.chunk_count()).try_for_each(|i| verify_chunk(frame, i))
+    verify_frame_with(frame, 1)
+}
+
+/// [`verify_frame`] on `threads` workers (as for [`decode_frame`]): one contiguous share
+/// of the chunks per worker.
+pub fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
+    let n = frame.chunk_count();
+    let workers = match threads {
+        0 => rayon::current_num_threads(),
+        t => t as usize,
+    };
+    if workers <= 1 || n <= 1 {
+        return (0..n).try_for_each(|i| verify_chunk(frame, i));
+    }
+    let share = n.div_ceil(workers);
+    let shares: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(share)
+        .map(|a| a..(a + share).min(n))
+        .collect();
+    par_map(threads, shares, |mut r| {
+        r.try_for_each(|i| verify_chunk(frame, i))
+    })?
+    .into_iter()
+    .collect()
 }

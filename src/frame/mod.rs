@@ -1,10 +1,11 @@
 //! Frame format v1: header, chunk table, checksums. docs/FORMAT.md describes every byte;
 //! this module mirrors it section by section.
 
+mod hash;
+
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::options::{DType, Lossy, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE};
-use xxhash_rust::xxh3::xxh3_64;
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'N'];
@@ -142,7 +143,7 @@ fn le64(b: &[u8], at: usize) -> u64 {
 
 /// Checksum of a byte range: XXH3-64 with seed 0.
 pub fn checksum(bytes: &[u8]) -> u64 {
-    xxh3_64(bytes)
+    hash::xxh3_64(bytes)
 }
 
 /// Offset of the fixed header's own checksum (its last four bytes).
