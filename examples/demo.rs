@@ -51,7 +51,8 @@ fn main() {
             .expect("tests/data")
             .filter_map(|e| e.ok())
             .map(|e| e.path().display().to_string())
-            .filter(|p| !p.ends_with(".md"))
+            // The raw weight samples; the safetensors files there are for the archive tests.
+            .filter(|p| dtype_of(p).is_some())
             .collect();
         files.sort();
         args = files;
