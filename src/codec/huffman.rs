@@ -497,28 +497,33 @@ const PAIR_MIN_LEN: usize = 16 * 1024;
 
 thread_local! {
     /// Per-thread pair tables (320 KiB, allocated on first use and reused).
-    static PAIRS: std::cell::RefCell<Option<PairTables>> =
+    static PAIRS: std::cell::RefCell<Option<Box<PairTables>>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// Codes of symbol pairs, indexed by the two bytes read as a little-endian u16 (first symbol
 /// in the low byte). Only the entries of the current plane's symbols are filled; others
-/// hold stale values and are never read, since the plane contains no other symbols.
+/// hold stale values and are never read, since the plane contains no other symbols. One
+/// allocation, so that the encoder addresses both arrays from one register.
 struct PairTables {
     /// The first code's bits, then the second's (bit-reversed, LSB first).
-    code: Box<[u32; 1 << 16]>,
+    code: [u32; 1 << 16],
     /// Total length of the two codes.
-    len: Box<[u8; 1 << 16]>,
+    len: [u8; 1 << 16],
 }
 
 impl PairTables {
-    fn new() -> PairTables {
-        // Allocated on the heap directly: the tables are too large for a thread's stack.
-        let code = vec![0u32; 1 << 16].into_boxed_slice();
-        let len = vec![0u8; 1 << 16].into_boxed_slice();
-        PairTables {
-            code: code.try_into().unwrap_or_else(|_| unreachable!()),
-            len: len.try_into().unwrap_or_else(|_| unreachable!()),
+    fn new() -> Box<PairTables> {
+        // Allocated on the heap directly (too large for a thread's stack).
+        let layout = std::alloc::Layout::new::<PairTables>();
+        // SAFETY: `PairTables` is plain integers, for which all-zero bytes are a valid
+        // value, and the layout is not zero-sized. A null result is handled.
+        unsafe {
+            let p = std::alloc::alloc_zeroed(layout).cast::<PairTables>();
+            if p.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            Box::from_raw(p)
         }
     }
 
@@ -568,52 +573,62 @@ impl BitWriter {
     #[inline(always)]
     fn put_pairs_generic<'a>(&mut self, seg: &'a [u8], t: &PairTables, out: &mut [u8]) -> &'a [u8] {
         let (mut acc, mut nbits, mut pos) = (self.acc, self.nbits, self.pos);
-        let mut groups = seg.chunks_exact(8);
+        let groups = seg.len() / 8;
+        let mut g = 0;
+        let src = seg.as_ptr();
         let dst = out.as_mut_ptr();
-        // Each group stores at most twice, advancing `pos` by at most 11 bytes in all.
-        while pos + 24 <= out.len() {
-            let Some(c) = groups.next() else { break };
-            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            let i = [
-                v as u16,
-                (v >> 16) as u16,
-                (v >> 32) as u16,
-                (v >> 48) as u16,
-            ];
-            let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
-            let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
-            let l01 = l0 + l1;
-            let total = l01 + l2 + l3;
-            if nbits + total <= 63 {
-                // Usual case (short codes): all eight codes in one store.
-                let g = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
-                acc |= g << nbits;
-                nbits += total;
-                // SAFETY: pos + 24 <= out.len() (loop condition).
-                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
-            } else {
-                // Long codes: two stores of at most 44 bits on top of 7 pending bits.
-                acc |= (c0 | c1 << l0) << nbits;
-                nbits += l01;
-                // SAFETY: as above.
-                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+        loop {
+            // Each group stores at most twice and advances `pos` by at most 11 bytes, so
+            // while pos + 24 <= out.len() one more group fits: count them up front.
+            let room = match out.len().checked_sub(pos + 24) {
+                Some(r) => r / 11 + 1,
+                None => 0,
+            };
+            let run = room.min(groups - g);
+            if run == 0 {
+                break;
+            }
+            for _ in 0..run {
+                // Four 16-bit loads (the pairs' indices) cost fewer operations than one
+                // 64-bit load taken apart with shifts.
+                // SAFETY: g < groups, so bytes 8g .. 8g + 8 are within `seg`.
+                let i = [0, 2, 4, 6]
+                    .map(|k| unsafe { src.add(8 * g + k).cast::<u16>().read_unaligned().to_le() });
+                g += 1;
+                let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
+                let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
+                let l01 = l0 + l1;
+                let total = l01 + l2 + l3;
+                if nbits + total <= 63 {
+                    // Usual case (short codes): all eight codes in one store.
+                    let w = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
+                    acc |= w << nbits;
+                    nbits += total;
+                    // SAFETY: pos + 24 <= out.len() (`room`).
+                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                } else {
+                    // Long codes: two stores of at most 44 bits on top of 7 pending bits.
+                    acc |= (c0 | c1 << l0) << nbits;
+                    nbits += l01;
+                    // SAFETY: as above.
+                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                    pos += (nbits >> 3) as usize;
+                    acc >>= nbits & !7;
+                    nbits &= 7;
+                    acc |= (c2 | c3 << l2) << nbits;
+                    nbits += l2 + l3;
+                    // SAFETY: pos advanced by at most 6 bytes, so pos + 8 <= out.len().
+                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                }
                 pos += (nbits >> 3) as usize;
                 acc >>= nbits & !7;
                 nbits &= 7;
-                acc |= (c2 | c3 << l2) << nbits;
-                nbits += l2 + l3;
-                // SAFETY: pos advanced by at most 6 bytes, so pos + 8 <= out.len().
-                unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
             }
-            pos += (nbits >> 3) as usize;
-            acc >>= nbits & !7;
-            nbits &= 7;
         }
         self.acc = acc;
         self.nbits = nbits;
         self.pos = pos;
-        let done = seg.len() - groups.len() * 8 - groups.remainder().len();
-        &seg[done..]
+        &seg[8 * g..]
     }
 }
 
