@@ -12,6 +12,8 @@
 
 #include "zipnn.h"
 
+#include "check.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,37 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_STATUS(expr, want)                                                          \
-    do {                                                                                  \
-        zipnn_status got_ = (expr);                                                       \
-        zipnn_status want_ = (want);                                                      \
-        if (got_ != want_) {                                                              \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__,   \
-                    __LINE__, #expr, (int)got_, zipnn_error_string(got_), (int)want_,     \
-                    zipnn_error_string(want_));                                           \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_OK_HELPER(expr)                                                             \
-    do {                                                                                  \
-        if ((expr) != 0) {                                                                \
-            fprintf(stderr, "%s:%d: helper failed: %s\n", __FILE__, __LINE__, #expr);    \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define SENTINEL_BYTE 0xA5u
-#define SENTINEL_SIZE ((size_t)0xDEADBEEFu)
 
 static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);

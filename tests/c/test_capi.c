@@ -7,6 +7,8 @@
  */
 #include "zipnn.h"
 
+#include "check.h"
+
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
@@ -19,38 +21,6 @@
 /* Checking helpers                                                                       */
 /* ------------------------------------------------------------------------------------ */
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-/* CHECK that a status equals the expected one, printing both on failure. */
-#define CHECK_STATUS(expr, want)                                                          \
-    do {                                                                                  \
-        zipnn_status got_ = (expr);                                                       \
-        zipnn_status want_ = (want);                                                      \
-        if (got_ != want_) {                                                              \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__,   \
-                    __LINE__, #expr, (int)got_, zipnn_error_string(got_), (int)want_,     \
-                    zipnn_error_string(want_));                                           \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-/* Propagates the failure of a helper that returns 0 on success. */
-#define CHECK_OK_HELPER(expr)                                                             \
-    do {                                                                                  \
-        if ((expr) != 0) {                                                                \
-            fprintf(stderr, "%s:%d: helper failed: %s\n", __FILE__, __LINE__, #expr);    \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define SENTINEL_BYTE 0xA5u
-#define SENTINEL_SIZE ((size_t)0xDEADBEEFu)
 #define TEST_CHUNK 4096u
 
 static void *xmalloc(size_t n) {

@@ -7,31 +7,13 @@
  */
 #include "zipnn.h"
 
+#include "check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_STATUS(expr, want)                                                          \
-    do {                                                                                  \
-        zipnn_status got_ = (expr);                                                       \
-        zipnn_status want_ = (want);                                                      \
-        if (got_ != want_) {                                                              \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__,   \
-                    __LINE__, #expr, (int)got_, zipnn_error_string(got_), (int)want_,     \
-                    zipnn_error_string(want_));                                           \
-            return 1;                                                                     \
-        }                                                                                 \
-    } while (0)
 
 static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
