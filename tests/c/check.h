@@ -3,7 +3,9 @@
 #ifndef ZIPNN_TEST_CHECK_H
 #define ZIPNN_TEST_CHECK_H
 
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "zipnn.h"
 
@@ -40,5 +42,40 @@
 /* Values an untouched output buffer or out-parameter keeps. */
 #define SENTINEL_BYTE 0xA5u
 #define SENTINEL_SIZE ((size_t)0xDEADBEEFu)
+
+/* One test: its name (what a command-line argument selects) and its function (0 = pass). */
+typedef struct {
+    const char *name;
+    int (*fn)(void);
+} test_case;
+
+/* Runs the tests named on the command line, or all of them without arguments; prints one
+ * line per test and a summary. Returns the process exit status: 1 if any failed or none ran. */
+static int run_tests(const test_case *tests, size_t count, int argc, char **argv) {
+    size_t i;
+    int failed = 0, run = 0;
+    for (i = 0; i < count; i++) {
+        int selected = argc < 2;
+        int a;
+        for (a = 1; a < argc; a++) {
+            if (strcmp(argv[a], tests[i].name) == 0) {
+                selected = 1;
+            }
+        }
+        if (!selected) {
+            continue;
+        }
+        run++;
+        if (tests[i].fn() != 0) {
+            printf("FAIL %s\n", tests[i].name);
+            failed++;
+        } else {
+            printf("ok   %s\n", tests[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("%d/%d tests passed\n", run - failed, run);
+    return (failed || run == 0) ? 1 : 0;
+}
 
 #endif

@@ -436,11 +436,6 @@ static int test_lossy_option_validation(void) {
 
 /* ------------------------------------------------------------------------------------ */
 
-typedef struct {
-    const char *name;
-    int (*fn)(void);
-} test_case;
-
 #define TEST(f) {#f, f}
 static const test_case TESTS[] = {
     TEST(test_delta_roundtrip),
@@ -452,28 +447,5 @@ static const test_case TESTS[] = {
 #undef TEST
 
 int main(int argc, char **argv) {
-    size_t i;
-    int failed = 0, run = 0;
-    for (i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
-        int selected = argc < 2;
-        int k;
-        for (k = 1; k < argc; k++) {
-            if (strcmp(argv[k], TESTS[i].name) == 0) {
-                selected = 1;
-            }
-        }
-        if (!selected) {
-            continue;
-        }
-        run++;
-        if (TESTS[i].fn() != 0) {
-            printf("FAIL %s\n", TESTS[i].name);
-            failed++;
-        } else {
-            printf("ok   %s\n", TESTS[i].name);
-        }
-        fflush(stdout);
-    }
-    printf("%d/%d tests passed\n", run - failed, run);
-    return (failed || run == 0) ? 1 : 0;
+    return run_tests(TESTS, sizeof TESTS / sizeof TESTS[0], argc, argv);
 }

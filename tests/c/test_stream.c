@@ -294,11 +294,6 @@ static int test_hostile_arguments(void) {
     return 0;
 }
 
-typedef struct {
-    const char *name;
-    int (*fn)(void);
-} test_case;
-
 static const test_case TESTS[] = {
     {"round_trip_odd_pieces", test_round_trip_odd_pieces},
     {"empty_stream", test_empty_stream},
@@ -308,28 +303,5 @@ static const test_case TESTS[] = {
 };
 
 int main(int argc, char **argv) {
-    size_t i;
-    int failed = 0, run = 0;
-    for (i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
-        int selected = argc < 2;
-        int a;
-        for (a = 1; a < argc; a++) {
-            if (strcmp(argv[a], TESTS[i].name) == 0) {
-                selected = 1;
-            }
-        }
-        if (!selected) {
-            continue;
-        }
-        run++;
-        if (TESTS[i].fn() != 0) {
-            printf("FAIL %s\n", TESTS[i].name);
-            failed++;
-        } else {
-            printf("ok   %s\n", TESTS[i].name);
-        }
-        fflush(stdout);
-    }
-    printf("%d/%d tests passed\n", run - failed, run);
-    return (failed || run == 0) ? 1 : 0;
+    return run_tests(TESTS, sizeof TESTS / sizeof TESTS[0], argc, argv);
 }
