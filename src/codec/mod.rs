@@ -115,6 +115,17 @@ fn near_random(plane: &[u8]) -> bool {
 /// missed. Any compressible stretch long enough to change the decision (a few KiB) shows
 /// up in the sample; the max level always counts.
 pub(crate) fn encode_plane_into(plane: &[u8], opts: &Options, out: &mut [u8]) -> (Codec, usize) {
+    encode_counted_plane_into(plane, None, opts, out)
+}
+
+/// [`encode_plane_into`] for a plane whose histogram may already be known (`hist`, exact),
+/// which is then not counted again. Same choices and bytes.
+pub(crate) fn encode_counted_plane_into(
+    plane: &[u8],
+    hist: Option<&[u32; 256]>,
+    opts: &Options,
+    out: &mut [u8],
+) -> (Codec, usize) {
     let n = plane.len();
     let sampled = opts.method == Method::Auto
         && matches!(opts.level, Level::Fast | Level::Default)
@@ -129,8 +140,10 @@ pub(crate) fn encode_plane_into(plane: &[u8], opts: &Options, out: &mut [u8]) ->
             return (Codec::Raw, n);
         }
     }
-    let hist = transform::histogram(plane);
-    encode_plane_with(plane, &hist, opts, out)
+    match hist {
+        Some(h) => encode_plane_with(plane, h, opts, out),
+        None => encode_plane_with(plane, &transform::histogram(plane), opts, out),
+    }
 }
 
 thread_local! {

@@ -132,9 +132,12 @@ fn encode_chunk_into(chunk: &[u8], opts: &Options, planes: usize, out: &mut [u8]
         at = size;
     } else {
         with_scratch(chunk.len(), |buf| {
-            transform::split(opts.dtype, planes, chunk, buf);
-            for (entry, plane) in entries.iter_mut().zip(buf.chunks_exact(n)) {
-                let (codec, size) = codec::encode_plane_into(plane, opts, &mut out[at..]);
+            // Plane 0 (the exponents) is always counted: count it during the split.
+            let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
+            for (k, (entry, plane)) in entries.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
+                let hist = (k == 0).then_some(&first);
+                let (codec, size) =
+                    codec::encode_counted_plane_into(plane, hist, opts, &mut out[at..]);
                 *entry = (codec, size as u32);
                 at += size;
             }

@@ -98,6 +98,41 @@ pub fn split_counting(
     }
 }
 
+/// [`split`], and plane 0's byte histogram (the exponent plane of the float layouts,
+/// which is always counted, unlike the near-random mantissa planes; see
+/// `codec::encode_plane_into`).
+///
+/// For bf16 and fp16 with AVX2, when plane 0 has a window of 16 values holding nearly
+/// all of it (judged from the chunk's first elements), the window is counted
+/// inside the split's loop: the split waits on memory, so the compares are nearly free
+/// (measured on MiniLM bf16, one thread: the two together 1.4 times faster than the split
+/// followed by [`histogram`], and compression 2250 -> 2460 MB/s).
+/// Otherwise the split, then [`histogram`] of plane 0.
+pub fn split_counting_first(dtype: DType, planes: usize, src: &[u8], out: &mut [u8]) -> Histogram {
+    debug_assert_eq!(src.len(), out.len());
+    debug_assert_eq!(src.len() % planes, 0);
+    let n = src.len() / planes;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let rot = dtype == DType::Fp16;
+        if (dtype == DType::Bf16 || rot) && n >= WINDOW_MIN && simd::available() {
+            // The sample is the chunk's first elements, which the split reads next anyway:
+            // a spread sample would wait on memory (and the TLB) for nothing else. A window
+            // that fits the start but not the rest costs speed only: the count is exact.
+            let mut h = [0u32; 256];
+            for e in src[..2 * FIRST_SAMPLE].chunks_exact(2) {
+                h[planes16(u16::from_le_bytes([e[0], e[1]]), rot).0 as usize] += 1;
+            }
+            if let Some(base) = best_window(&h) {
+                // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
+                return unsafe { simd::split16_counting(rot, src, out, base) };
+            }
+        }
+    }
+    split(dtype, planes, src, out);
+    histogram(&out[..n])
+}
+
 /// Order-0 byte histogram of `src`.
 ///
 /// Exponent planes are peaked: a handful of values make up nearly every byte, and a scalar
@@ -122,6 +157,9 @@ pub fn histogram(src: &[u8]) -> Histogram {
 /// Inputs shorter than this are counted by the portable code.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const WINDOW_MIN: usize = 8 * 1024;
+/// Elements sampled by [`split_counting_first`] to choose its window.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const FIRST_SAMPLE: usize = 1024;
 /// Width of the vector-counted window of byte values.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const WINDOW: usize = 16;
@@ -140,6 +178,13 @@ fn window_base(src: &[u8]) -> Option<u8> {
             h[b as usize] += 1;
         }
     }
+    best_window(&h)
+}
+
+/// The start of a window of `WINDOW` consecutive byte values that holds at least 31/32 of
+/// the sample counted in `h`, if there is one.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn best_window(h: &[u32; 256]) -> Option<u8> {
     let mut sum: u32 = h[..WINDOW].iter().sum();
     let (mut best, mut best_sum) = (0, sum);
     for base in 1..=256 - WINDOW {
@@ -148,7 +193,7 @@ fn window_base(src: &[u8]) -> Option<u8> {
             (best, best_sum) = (base, sum);
         }
     }
-    let total = (BLOCKS * BLOCK) as u32;
+    let total: u32 = h.iter().sum();
     (best_sum * 32 >= total * 31).then_some(best as u8)
 }
 
@@ -337,12 +382,8 @@ mod simd {
                 i += 32;
             }
             for (k, a) in acc.iter().enumerate() {
-                // Sums of the 8-bit counters, 64 bits per 128-bit quarter.
-                let s = _mm256_sad_epu8(*a, _mm256_setzero_si256());
-                let mut t = [0u64; 4];
-                // SAFETY: `t` has 32 writable bytes.
-                unsafe { _mm256_storeu_si256(t.as_mut_ptr().cast(), s) };
-                out[base as usize + k] += (t[0] + t[1] + t[2] + t[3]) as u32;
+                // SAFETY: the caller's AVX2.
+                out[base as usize + k] += unsafe { fold(*a) };
             }
         }
         for &b in &src[whole..] {
@@ -439,58 +480,148 @@ mod simd {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     unsafe fn split16(rot: bool, src: &[u8], out: &mut [u8]) {
+        // SAFETY: the caller's AVX2; the base is unused without counting.
+        unsafe { split16_impl::<false>(rot, src, out, 0) };
+    }
+
+    /// [`split16`] that also returns plane 0's histogram, counted while the plane is
+    /// still in registers, with the vector window of [`histogram_window`] at `base`.
+    /// The split waits on memory (the input is read once, from RAM), so the compares run
+    /// in its shadow.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `base as usize + WINDOW <= 256`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn split16_counting(
+        rot: bool,
+        src: &[u8],
+        out: &mut [u8],
+        base: u8,
+    ) -> super::Histogram {
+        // SAFETY: the caller's contract.
+        unsafe { split16_impl::<true>(rot, src, out, base) }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2; with `COUNT`, `base as usize + WINDOW <= 256`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn split16_impl<const COUNT: bool>(
+        rot: bool,
+        src: &[u8],
+        out: &mut [u8],
+        base: u8,
+    ) -> super::Histogram {
+        use super::WINDOW;
+        debug_assert!(!COUNT || base as usize + WINDOW <= 256);
+        let mut hist = [0u32; 256];
         let n = src.len() / 2;
         let (p0, p1) = out.split_at_mut(n);
         let blocks = n / 32;
         let lo8 = _mm256_set1_epi16(0x00FF);
         let m80 = _mm256_set1_epi16(0x0080);
         let m7f = _mm256_set1_epi16(0x007F);
-        for i in 0..blocks {
-            // SAFETY: block i covers src bytes [64i, 64i + 64) and plane bytes [32i, 32i + 32),
-            // all in bounds since 32 * blocks <= n.
-            unsafe {
-                let s = src.as_ptr().add(64 * i);
-                prefetch(s);
-                let a = _mm256_loadu_si256(s.cast());
-                let b = _mm256_loadu_si256(s.add(32).cast());
-                let (ea, sa, eb, sb) = if rot {
-                    // r = rotl(v, 1): hi byte = v >> 7, lo byte = (v << 1) | (v >> 15).
-                    let f = |v: __m256i| {
-                        let hi = _mm256_and_si256(_mm256_srli_epi16::<7>(v), lo8);
-                        let lo = _mm256_and_si256(
-                            _mm256_or_si256(_mm256_slli_epi16::<1>(v), _mm256_srli_epi16::<15>(v)),
-                            lo8,
-                        );
-                        (hi, lo)
+        let vbase = _mm256_set1_epi8(base as i8);
+        let flip = _mm256_set1_epi8(i8::MIN);
+        // See `histogram_window`: outside the window as a signed compare.
+        let last = _mm256_set1_epi8((((WINDOW - 1) as u8) ^ 0x80) as i8);
+        let mut i = 0;
+        while i < blocks {
+            // 8-bit counters: fold them every 255 blocks.
+            let end = if COUNT { (i + 255).min(blocks) } else { blocks };
+            let mut acc = [_mm256_setzero_si256(); WINDOW];
+            while i < end {
+                // SAFETY: block i covers src bytes [64i, 64i + 64) and plane bytes
+                // [32i, 32i + 32), all in bounds since 32 * blocks <= n.
+                unsafe {
+                    let s = src.as_ptr().add(64 * i);
+                    prefetch(s);
+                    let a = _mm256_loadu_si256(s.cast());
+                    let b = _mm256_loadu_si256(s.add(32).cast());
+                    let (ea, sa, eb, sb) = if rot {
+                        // r = rotl(v, 1): hi byte = v >> 7, lo byte = (v << 1) | (v >> 15).
+                        let f = |v: __m256i| {
+                            let hi = _mm256_and_si256(_mm256_srli_epi16::<7>(v), lo8);
+                            let lo = _mm256_and_si256(
+                                _mm256_or_si256(
+                                    _mm256_slli_epi16::<1>(v),
+                                    _mm256_srli_epi16::<15>(v),
+                                ),
+                                lo8,
+                            );
+                            (hi, lo)
+                        };
+                        let (x, y) = f(a);
+                        let (z, w) = f(b);
+                        (x, y, z, w)
+                    } else {
+                        let f = |v: __m256i| {
+                            let e = _mm256_and_si256(_mm256_srli_epi16::<7>(v), lo8);
+                            let sm = _mm256_or_si256(
+                                _mm256_and_si256(_mm256_srli_epi16::<8>(v), m80),
+                                _mm256_and_si256(v, m7f),
+                            );
+                            (e, sm)
+                        };
+                        let (x, y) = f(a);
+                        let (z, w) = f(b);
+                        (x, y, z, w)
                     };
-                    let (x, y) = f(a);
-                    let (z, w) = f(b);
-                    (x, y, z, w)
-                } else {
-                    let f = |v: __m256i| {
-                        let e = _mm256_and_si256(_mm256_srli_epi16::<7>(v), lo8);
-                        let sm = _mm256_or_si256(
-                            _mm256_and_si256(_mm256_srli_epi16::<8>(v), m80),
-                            _mm256_and_si256(v, m7f),
-                        );
-                        (e, sm)
-                    };
-                    let (x, y) = f(a);
-                    let (z, w) = f(b);
-                    (x, y, z, w)
-                };
-                // packus interleaves 128-bit lanes; permute them back into order.
-                let e = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(ea, eb));
-                let sm = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(sa, sb));
-                _mm256_storeu_si256(p0.as_mut_ptr().add(32 * i).cast(), e);
-                _mm256_storeu_si256(p1.as_mut_ptr().add(32 * i).cast(), sm);
+                    // packus interleaves 128-bit lanes; permute them back into order.
+                    let e = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(ea, eb));
+                    let sm = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(sa, sb));
+                    _mm256_storeu_si256(p0.as_mut_ptr().add(32 * i).cast(), e);
+                    _mm256_storeu_si256(p1.as_mut_ptr().add(32 * i).cast(), sm);
+                    if COUNT {
+                        let d = _mm256_sub_epi8(e, vbase);
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            // -1 in every lane equal to k: subtracting counts it.
+                            *a = _mm256_sub_epi8(
+                                *a,
+                                _mm256_cmpeq_epi8(d, _mm256_set1_epi8(k as i8)),
+                            );
+                        }
+                        let outside = _mm256_cmpgt_epi8(_mm256_xor_si256(d, flip), last);
+                        let mut m = _mm256_movemask_epi8(outside) as u32;
+                        while m != 0 {
+                            hist[p0[32 * i + m.trailing_zeros() as usize] as usize] += 1;
+                            m &= m - 1;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            if COUNT {
+                for (k, a) in acc.iter().enumerate() {
+                    // SAFETY: the caller's AVX2.
+                    hist[base as usize + k] += unsafe { fold(*a) };
+                }
             }
         }
         let done = 32 * blocks;
         for i in done..n {
             let v = u16::from_le_bytes([src[2 * i], src[2 * i + 1]]);
             (p0[i], p1[i]) = super::planes16(v, rot);
+            if COUNT {
+                hist[p0[i] as usize] += 1;
+            }
         }
+        hist
+    }
+
+    /// The sum of the 32 8-bit counters in `a`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn fold(a: __m256i) -> u32 {
+        // Sums of the 8-bit counters, 64 bits per 128-bit quarter.
+        let s = _mm256_sad_epu8(a, _mm256_setzero_si256());
+        let mut t = [0u64; 4];
+        // SAFETY: `t` has 32 writable bytes.
+        unsafe { _mm256_storeu_si256(t.as_mut_ptr().cast(), s) };
+        (t[0] + t[1] + t[2] + t[3]) as u32
     }
 
     /// # Safety
@@ -777,6 +908,66 @@ mod tests {
                             assert_eq!(unsafe { simd::histogram_window(&src, base) }, h);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_counting_first_matches_split_and_count() {
+        // Peaked exponents (the fused count), some outside the window, a start that differs
+        // from the rest (the window is chosen from the first elements), spread values (split
+        // then count), lengths around the vector block and past the counters' fold.
+        let mut seed = 9;
+        let sizes: &[usize] = if cfg!(miri) {
+            &[0, 33, 8 * 1024 + 33]
+        } else {
+            &[
+                0,
+                1,
+                33,
+                8 * 1024 - 1,
+                8 * 1024,
+                8 * 1024 + 33,
+                32 * 255 * 3 + 5,
+                131_072,
+            ]
+        };
+        for dtype in [DType::Bf16, DType::Fp16, DType::Fp32, DType::Fp64] {
+            let es = dtype.element_size();
+            for &n in sizes {
+                for (rare, shift_at) in [(64u64, usize::MAX), (4, usize::MAX), (1, 0), (64, 2000)] {
+                    let src: Vec<u8> = (0..n)
+                        .flat_map(|i| {
+                            let r = lcg(&mut seed);
+                            let e = if r % rare == 0 {
+                                (r >> 8) as u8
+                            } else {
+                                let lo = if i < shift_at { 112 } else { 60 };
+                                lo + (r >> 8) as u8 % 16
+                            };
+                            // Exponent e in the top bits of each element's high 16 bits
+                            // (bf16 and fp32 e8; for fp16 the top byte after the rotation).
+                            let top: u16 = if dtype == DType::Fp16 {
+                                (e as u16) << 7 | (r as u16 & 0x7F) | ((r as u16) << 15)
+                            } else {
+                                (e as u16) << 7 | (r >> 40) as u16 & 0x807F
+                            };
+                            let mut b = lcg(&mut seed).to_le_bytes()[..es].to_vec();
+                            b[es - 2..].copy_from_slice(&top.to_le_bytes());
+                            b
+                        })
+                        .collect();
+                    let mut fast = vec![0u8; src.len()];
+                    let mut slow = vec![0u8; src.len()];
+                    let h = split_counting_first(dtype, es, &src, &mut fast);
+                    split_portable(dtype, es, &src, &mut slow);
+                    assert_eq!(fast, slow, "{dtype:?} n={n}");
+                    let mut want = [0u32; 256];
+                    for &b in &slow[..n] {
+                        want[b as usize] += 1;
+                    }
+                    assert_eq!(h, want, "{dtype:?} n={n} rare={rare} shift={shift_at}");
                 }
             }
         }
