@@ -117,12 +117,100 @@ use std::arch::x86_64::*;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn long_avx2(input: &[u8]) -> u64 {
-    let len = input.len();
-    debug_assert!(len > MID_MAX);
     let p = input.as_ptr();
+    // SAFETY: the caller's AVX2 and length; stripes are asked for at offsets with
+    // offset + 64 <= len, which `p` has.
+    unsafe { long_avx2_by(input.len(), |at| p.add(at)) }
+}
+
+/// XXH3-64 (seed 0) of the concatenation of `parts`, without concatenating them (equal to
+/// `xxh3_64` of the joined bytes): a chunk's checksum can read each plane from wherever
+/// it is warm.
+pub fn xxh3_64_parts(parts: &[&[u8]]) -> u64 {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if len > MID_MAX && std::is_x86_feature_detected!("avx2") {
+            let mut cur = Parts {
+                parts,
+                k: 0,
+                start: 0,
+                tmp: [0; STRIPE],
+            };
+            // SAFETY: the CPU supports AVX2 (checked just above); `Parts::stripe` returns a
+            // pointer to 64 readable bytes for every offset with offset + 64 <= len.
+            return unsafe { long_avx2_by(len, |at| cur.stripe(at)) };
+        }
+    }
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.digest()
+}
+
+/// A cursor over the concatenation of some slices, handing out 64-byte stripes.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct Parts<'a> {
+    parts: &'a [&'a [u8]],
+    /// The part holding the last stripe's start, and that part's offset.
+    k: usize,
+    start: usize,
+    /// A stripe that straddles parts, gathered.
+    tmp: [u8; STRIPE],
+}
+
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+impl Parts<'_> {
+    /// A pointer to the 64 bytes at offset `at` of the concatenation (`at + 64` at most the
+    /// total length). Offsets are asked for in increasing order, except that the last may
+    /// go back at most one stripe.
+    #[inline(always)]
+    fn stripe(&mut self, at: usize) -> *const u8 {
+        while at < self.start {
+            self.k -= 1;
+            self.start -= self.parts[self.k].len();
+        }
+        while at >= self.start + self.parts[self.k].len() {
+            self.start += self.parts[self.k].len();
+            self.k += 1;
+        }
+        let p = self.parts[self.k];
+        let off = at - self.start;
+        if off + STRIPE <= p.len() {
+            return p[off..].as_ptr();
+        }
+        // Straddles: gather from this part on.
+        let mut got = 0;
+        let mut k = self.k;
+        let mut from = off;
+        while got < STRIPE {
+            let src = &self.parts[k][from..];
+            let take = src.len().min(STRIPE - got);
+            self.tmp[got..got + take].copy_from_slice(&src[..take]);
+            got += take;
+            k += 1;
+            from = 0;
+        }
+        self.tmp.as_ptr()
+    }
+}
+
+/// The long path over `len > MID_MAX` bytes whose stripe at offset `at` (a multiple of 64,
+/// or `len - 64`) is read from `stripe(at)`; `stripe` is called in increasing order of
+/// `at`, except for the final `len - 64`.
+///
+/// # Safety
+/// The CPU must support AVX2; each pointer `stripe` returns must have 64 readable bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn long_avx2_by(len: usize, mut get: impl FnMut(usize) -> *const u8) -> u64 {
+    debug_assert!(len > MID_MAX);
     let sp = SECRET.as_ptr();
-    // SAFETY (every load below): stripes are read at offsets + 64 <= len, the last one at
-    // len - 64; secret reads stay within its 192 bytes (8 * 15 + 64 and 192 - 71 + 64).
+    // SAFETY (every load below): stripes are asked for at offsets + 64 <= len, the last one
+    // at len - 64, and `get` returns 64 readable bytes for them; secret reads stay within
+    // its 192 bytes (8 * 15 + 64 and 192 - 71 + 64).
     unsafe {
         let mut a0 = _mm256_loadu_si256(INIT.as_ptr().cast());
         let mut a1 = _mm256_loadu_si256(INIT.as_ptr().add(4).cast());
@@ -152,12 +240,7 @@ unsafe fn long_avx2(input: &[u8]) -> u64 {
         let blocks = (len - 1) / BLOCK;
         for b in 0..blocks {
             for s in 0..STRIPES_PER_BLOCK {
-                stripe(
-                    &mut a0,
-                    &mut a1,
-                    p.add(b * BLOCK + s * STRIPE),
-                    sp.add(8 * s),
-                );
+                stripe(&mut a0, &mut a1, get(b * BLOCK + s * STRIPE), sp.add(8 * s));
             }
             a0 = scramble(a0, sk0);
             a1 = scramble(a1, sk1);
@@ -167,14 +250,14 @@ unsafe fn long_avx2(input: &[u8]) -> u64 {
             stripe(
                 &mut a0,
                 &mut a1,
-                p.add(blocks * BLOCK + s * STRIPE),
+                get(blocks * BLOCK + s * STRIPE),
                 sp.add(8 * s),
             );
         }
         stripe(
             &mut a0,
             &mut a1,
-            p.add(len - STRIPE),
+            get(len - STRIPE),
             sp.add(SECRET.len() - STRIPE - 7),
         );
         let mut acc = [0u64; 8];
@@ -231,5 +314,42 @@ mod tests {
             }
         }
         assert_eq!(xxh3_64(&[]), 0x2D06_8005_38D3_94C2);
+    }
+
+    #[test]
+    fn parts_hash_as_their_concatenation() {
+        let big = data(if cfg!(miri) { 1000 } else { 20_000 });
+        let lens: &[usize] = if cfg!(miri) {
+            &[0, 100, 241, 1000]
+        } else {
+            &[
+                0, 1, 63, 64, 100, 240, 241, 300, 1024, 1025, 1088, 5000, 20_000,
+            ]
+        };
+        let mut seed = 1u64;
+        for &n in lens {
+            let b = &big[..n];
+            let want = xxhash_rust::xxh3::xxh3_64(b);
+            assert_eq!(xxh3_64_parts(&[b]), want, "n={n}");
+            assert_eq!(xxh3_64_parts(&[]), xxhash_rust::xxh3::xxh3_64(&[]));
+            // Cuts at every stripe edge and near it, empty parts, many tiny parts.
+            for cut in [0, 1, 5, 63, 64, 65, 127, 128, 1023, 1024, 1025, n / 2, n] {
+                let cut = cut.min(n);
+                let (x, y) = b.split_at(cut);
+                assert_eq!(xxh3_64_parts(&[x, y]), want, "n={n} cut={cut}");
+                assert_eq!(xxh3_64_parts(&[x, &[], y, &[]]), want, "n={n} cut={cut}");
+            }
+            for _ in 0..if cfg!(miri) { 2 } else { 20 } {
+                let mut parts = Vec::new();
+                let mut at = 0;
+                while at < n {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let take = ((seed >> 33) as usize % 150).min(n - at);
+                    parts.push(&b[at..at + take]);
+                    at += take;
+                }
+                assert_eq!(xxh3_64_parts(&parts), want, "n={n} {} parts", parts.len());
+            }
+        }
     }
 }

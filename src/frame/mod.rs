@@ -146,6 +146,11 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     hash::xxh3_64(bytes)
 }
 
+/// [`checksum`] of the concatenation of `parts`.
+pub fn checksum_parts(parts: &[&[u8]]) -> u64 {
+    hash::xxh3_64_parts(parts)
+}
+
 /// Offset of the fixed header's own checksum (its last four bytes).
 pub const FIXED_CHECKSUM_AT: usize = 36;
 
