@@ -126,6 +126,21 @@ pub(crate) fn encode_counted_plane_into(
     opts: &Options,
     out: &mut [u8],
 ) -> (Codec, usize) {
+    let r = code_plane_into(plane, hist, opts, out);
+    if r.0 == Codec::Raw {
+        out[..plane.len()].copy_from_slice(plane);
+    }
+    r
+}
+
+/// [`encode_counted_plane_into`], except that a `Raw` result is not copied: `out` then
+/// holds garbage and the caller stores the plane itself.
+pub(crate) fn code_plane_into(
+    plane: &[u8],
+    hist: Option<&[u32; 256]>,
+    opts: &Options,
+    out: &mut [u8],
+) -> (Codec, usize) {
     let n = plane.len();
     let sampled = opts.method == Method::Auto
         && matches!(opts.level, Level::Fast | Level::Default)
@@ -136,13 +151,12 @@ pub(crate) fn encode_counted_plane_into(
         let lz_may_win =
             opts.level == Level::Default && lz::probe_says_lz_wins(plane, n - n / 40, PROBE_BYTES);
         if !lz_may_win {
-            out[..n].copy_from_slice(plane);
             return (Codec::Raw, n);
         }
     }
     match hist {
-        Some(h) => encode_plane_with(plane, h, opts, out),
-        None => encode_plane_with(plane, &transform::histogram(plane), opts, out),
+        Some(h) => code_plane_with(plane, h, opts, out),
+        None => code_plane_with(plane, &transform::histogram(plane), opts, out),
     }
 }
 
@@ -162,10 +176,11 @@ fn with_lz_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
-/// Codes one plane whose byte histogram is `hist` into the start of `out` (at least
-/// `plane.len()` bytes; bytes past the payload may be overwritten) and returns the codec
-/// and the payload's size. Same choices and bytes as [`encode_plane`].
-pub(crate) fn encode_plane_with(
+/// Chooses the codec of one plane whose byte histogram is `hist` and codes it into the
+/// start of `out` (at least `plane.len()` bytes; bytes past the payload may be
+/// overwritten); returns the codec and the payload's size. A `Raw` result is not copied
+/// (see [`code_plane_into`]).
+fn code_plane_with(
     plane: &[u8],
     hist: &[u32; 256],
     opts: &Options,
@@ -281,10 +296,7 @@ pub(crate) fn encode_plane_with(
     };
     match coded {
         Some((codec, size)) if size < limit => (codec, size),
-        _ => {
-            out[..n].copy_from_slice(plane);
-            (Codec::Raw, n)
-        }
+        _ => (Codec::Raw, n),
     }
 }
 

@@ -121,33 +121,120 @@ struct ChunkMeta {
 }
 
 /// Codes one chunk into the start of `out` (at least the chunk's length, which bounds its
-/// payload; a few bytes past the payload may be overwritten).
-fn encode_chunk_into(chunk: &[u8], opts: &Options, planes: usize, out: &mut [u8]) -> ChunkMeta {
+/// payload; a few bytes past the payload may be overwritten). With `stream`, raw planes
+/// are written with non-temporal stores (see [`copy_raw`]).
+fn encode_chunk_into(
+    chunk: &[u8],
+    opts: &Options,
+    planes: usize,
+    out: &mut [u8],
+    stream: bool,
+) -> ChunkMeta {
     let n = chunk.len() / planes;
     let mut entries = [(Codec::Raw, 0u32); 8];
-    let mut at = 0usize;
     if planes == 1 {
-        let (codec, size) = codec::encode_plane_into(chunk, opts, out);
+        let (codec, size) = codec::code_plane_into(chunk, None, opts, out);
+        if codec == Codec::Raw {
+            copy_raw(chunk, &mut out[..size], stream);
+        }
         entries[0] = (codec, size as u32);
-        at = size;
-    } else {
-        with_scratch(chunk.len(), |buf| {
-            // Plane 0 (the exponents) is always counted: count it during the split.
-            let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
-            for (k, (entry, plane)) in entries.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
-                let hist = (k == 0).then_some(&first);
-                let (codec, size) =
-                    codec::encode_counted_plane_into(plane, hist, opts, &mut out[at..]);
-                *entry = (codec, size as u32);
-                at += size;
+        // A raw plane is hashed from the input, which is warm, not from `out`.
+        let payload: &[u8] = if codec == Codec::Raw {
+            chunk
+        } else {
+            &out[..size]
+        };
+        return ChunkMeta {
+            entries,
+            size,
+            checksum: frame::checksum(payload),
+        };
+    }
+    with_scratch(chunk.len(), |buf| {
+        // Plane 0 (the exponents) is always counted: count it during the split.
+        let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
+        let mut at = 0usize;
+        for (k, (entry, plane)) in entries.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
+            let hist = (k == 0).then_some(&first);
+            let (codec, size) = codec::code_plane_into(plane, hist, opts, &mut out[at..]);
+            if codec == Codec::Raw {
+                copy_raw(plane, &mut out[at..at + size], stream);
             }
-        });
+            *entry = (codec, size as u32);
+            at += size;
+        }
+        // The checksum reads raw planes from the scratch buffer, still in cache, rather than
+        // from `out`, which non-temporal stores have sent to memory.
+        let mut parts: [&[u8]; 8] = [&[]; 8];
+        let mut from = 0usize;
+        for (k, (part, &(codec, size))) in parts.iter_mut().zip(&entries[..planes]).enumerate() {
+            let size = size as usize;
+            *part = if codec == Codec::Raw {
+                &buf[k * n..(k + 1) * n]
+            } else {
+                &out[from..from + size]
+            };
+            from += size;
+        }
+        ChunkMeta {
+            entries,
+            size: at,
+            checksum: frame::checksum_parts(&parts[..planes]),
+        }
+    })
+}
+
+/// Copies a raw plane into its place in the output; with `stream` (and AVX2), with
+/// non-temporal stores. The one-thread path writes a large frame's chunks straight into
+/// the frame, which cannot stay in the caches: plain stores would first read every
+/// destination line from memory (read-for-ownership). Measured on MiniLM bf16 (half of
+/// its bytes are raw planes), one thread: 2535 -> 2667 MB/s with the checksum change
+/// beside it; fp32 (three raw planes of four) 2566 -> 2789.
+fn copy_raw(plane: &[u8], dst: &mut [u8], stream: bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if stream && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { copy_stream_avx2(plane, dst) };
+            return;
+        }
     }
-    ChunkMeta {
-        entries,
-        size: at,
-        checksum: frame::checksum(&out[..at]),
+    let _ = stream;
+    dst.copy_from_slice(plane);
+}
+
+/// `dst.copy_from_slice(src)` with 32-byte non-temporal stores from the first 32-byte
+/// aligned byte of `dst` (plain copies before and after), then a store fence.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn copy_stream_avx2(src: &[u8], dst: &mut [u8]) {
+    use std::arch::x86_64::*;
+    assert_eq!(src.len(), dst.len());
+    let len = dst.len();
+    let head = (dst.as_ptr() as usize).wrapping_neg() % 32;
+    if len < head + 32 {
+        dst.copy_from_slice(src);
+        return;
     }
+    dst[..head].copy_from_slice(&src[..head]);
+    let blocks = (len - head) / 32;
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    for i in 0..blocks {
+        let at = head + 32 * i;
+        // SAFETY: at + 32 <= head + 32 * blocks <= len for both slices; `d + at` is 32-byte
+        // aligned (`head` aligns it).
+        unsafe {
+            let v = _mm256_loadu_si256(s.add(at).cast());
+            _mm256_stream_si256(d.add(at).cast(), v);
+        }
+    }
+    // Order the non-temporal stores before anything that follows.
+    _mm_sfence();
+    let done = head + 32 * blocks;
+    dst[done..].copy_from_slice(&src[done..]);
 }
 
 /// Largest pair of batch buffers kept between calls.
@@ -179,8 +266,10 @@ fn encode_chunks(
     let mut metas = Vec::with_capacity(chunks.len());
     let mut at = 0usize;
     if workers <= 1 || chunks.len() <= 1 {
+        // Chunks go straight into the frame: stream raw planes into a large one.
+        let stream = body.len() >= STREAM_OUTPUT_MIN as usize;
         for c in &chunks {
-            let m = encode_chunk_into(c, opts, planes, &mut region[at..]);
+            let m = encode_chunk_into(c, opts, planes, &mut region[at..], stream);
             at += m.size;
             metas.push(m);
         }
@@ -221,7 +310,8 @@ fn encode_chunks(
             if let Some((s, d)) = copy {
                 d.copy_from_slice(s);
             }
-            code.map(|(c, slot)| encode_chunk_into(c, opts, planes, slot))
+            // The batch buffers are reused and stay in the caches: plain stores.
+            code.map(|(c, slot)| encode_chunk_into(c, opts, planes, slot, false))
         })?;
         metas.extend(done.into_iter().flatten());
         std::mem::swap(&mut cur_buf, &mut prev_buf);
@@ -468,4 +558,70 @@ pub fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
     })?
     .into_iter()
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::DType;
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 11
+    }
+
+    #[test]
+    fn streamed_raw_planes_give_the_same_chunk() {
+        // bf16 with peaked exponents and random sign-mantissa bytes (a coded plane, then a
+        // raw one), and one-plane random bytes (raw): every output offset mod 32, both ways
+        // of storing raw planes, the same bytes and checksum.
+        let mut seed = 3;
+        let n = if cfg!(miri) { 1000 } else { 40_000 };
+        let bf16: Vec<u8> = (0..n)
+            .flat_map(|_| {
+                let r = lcg(&mut seed);
+                let e = 120 + (r % 5) as u16;
+                ((e << 7) | ((r >> 8) as u16 & 0x807F)).to_le_bytes()
+            })
+            .collect();
+        let random: Vec<u8> = (0..n).map(|_| lcg(&mut seed) as u8).collect();
+        for (dtype, src) in [(DType::Bf16, &bf16), (DType::Int8, &random)] {
+            let opts = Options::new(dtype);
+            let planes = opts.planes();
+            let mut want: Option<(Vec<u8>, u64)> = None;
+            for off in 0..32 {
+                for stream in [false, true] {
+                    let mut out = vec![0u8; src.len() + off + 8];
+                    let m = encode_chunk_into(src, &opts, planes, &mut out[off..], stream);
+                    let bytes = out[off..off + m.size].to_vec();
+                    assert_eq!(m.checksum, frame::checksum(&bytes), "{dtype:?} +{off}");
+                    if planes == 2 {
+                        assert_eq!(m.entries[1].0, Codec::Raw);
+                    }
+                    match &want {
+                        None => want = Some((bytes, m.checksum)),
+                        Some(w) => assert_eq!(w, &(bytes, m.checksum), "{dtype:?} +{off}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn raw_copies_every_length_and_alignment() {
+        let src: Vec<u8> = (0..300u32).map(|i| (i * 7 + 1) as u8).collect();
+        for len in [0usize, 1, 31, 32, 33, 63, 64, 65, 100, 250] {
+            for off in 0..33 {
+                for stream in [false, true] {
+                    let mut dst = vec![0u8; len + off + 1];
+                    copy_raw(&src[3..3 + len], &mut dst[off..off + len], stream);
+                    assert_eq!(&dst[off..off + len], &src[3..3 + len], "len={len} +{off}");
+                    assert!(dst[..off].iter().all(|&b| b == 0));
+                    assert_eq!(dst[off + len], 0);
+                }
+            }
+        }
+    }
 }
