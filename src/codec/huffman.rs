@@ -588,13 +588,21 @@ impl BitWriter {
             if run == 0 {
                 break;
             }
-            for _ in 0..run {
+            // Pointers rather than a group index and an output offset: two fewer registers
+            // live in the loop, which spills less (MiniLM bf16, one thread: compression
+            // 2616 -> 2732 MB/s).
+            // SAFETY: g + run <= groups, so the groups' bytes lie within `seg`; `pos` is
+            // within `out`.
+            let (mut sp, end, mut op) =
+                unsafe { (src.add(8 * g), src.add(8 * (g + run)), dst.add(pos)) };
+            while sp < end {
                 // Four 16-bit loads (the pairs' indices) cost fewer operations than one
                 // 64-bit load taken apart with shifts.
-                // SAFETY: g < groups, so bytes 8g .. 8g + 8 are within `seg`.
+                // SAFETY: sp + 8 <= end, within `seg`.
                 let i = [0, 2, 4, 6]
-                    .map(|k| unsafe { src.add(8 * g + k).cast::<u16>().read_unaligned().to_le() });
-                g += 1;
+                    .map(|k| unsafe { sp.add(k).cast::<u16>().read_unaligned().to_le() });
+                // SAFETY: as above (at most `end`).
+                sp = unsafe { sp.add(8) };
                 let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
                 let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
                 let l01 = l0 + l1;
@@ -604,26 +612,32 @@ impl BitWriter {
                     let w = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
                     acc |= w << nbits;
                     nbits += total;
-                    // SAFETY: pos + 24 <= out.len() (`room`).
-                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                    // SAFETY: op + 24 <= out's end (`room`).
+                    unsafe { op.cast::<u64>().write_unaligned(acc.to_le()) };
                 } else {
                     // Long codes: two stores of at most 44 bits on top of 7 pending bits.
                     acc |= (c0 | c1 << l0) << nbits;
                     nbits += l01;
                     // SAFETY: as above.
-                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
-                    pos += (nbits >> 3) as usize;
+                    unsafe {
+                        op.cast::<u64>().write_unaligned(acc.to_le());
+                        op = op.add((nbits >> 3) as usize);
+                    }
                     acc >>= nbits & !7;
                     nbits &= 7;
                     acc |= (c2 | c3 << l2) << nbits;
                     nbits += l2 + l3;
-                    // SAFETY: pos advanced by at most 6 bytes, so pos + 8 <= out.len().
-                    unsafe { dst.add(pos).cast::<u64>().write_unaligned(acc.to_le()) };
+                    // SAFETY: op advanced by at most 6 bytes, so op + 8 <= out's end.
+                    unsafe { op.cast::<u64>().write_unaligned(acc.to_le()) };
                 }
-                pos += (nbits >> 3) as usize;
+                // SAFETY: at most 11 bytes per group, within `room`.
+                op = unsafe { op.add((nbits >> 3) as usize) };
                 acc >>= nbits & !7;
                 nbits &= 7;
             }
+            g += run;
+            // SAFETY: `op` was derived from `dst` and only moved forward within `out`.
+            pos = unsafe { op.offset_from(dst) } as usize;
         }
         self.acc = acc;
         self.nbits = nbits;
