@@ -913,40 +913,17 @@ struct Cursor {
 /// so that the bits consumed in a round can be read back from the buffer's leading zeros.
 const SENTINEL: u32 = 56;
 
-/// One refill and `LOOKUPS_PER_REFILL` multi-symbol lookups: `bp` is the stream's next
-/// bit, `o` where its next symbol goes.
-///
-/// # Safety
-/// `src + (bp >> 3)` must have 8 readable bytes and `o` must have `ROUND_OUT_REACH`
-/// writable bytes (what `fast_rounds` checks).
-#[inline(always)]
-unsafe fn round(src: *const u8, multi: &[u64; TABLE_SIZE], bp: &mut usize, o: &mut *mut u8) {
-    let b = *bp;
-    // SAFETY: 8 readable bytes at this offset (caller's contract).
-    let raw = u64::from_le(unsafe { src.add(b >> 3).cast::<u64>().read_unaligned() }) >> (b & 7);
-    // 57 or more valid bits; keep 56 (the five lookups read at most 55) and the sentinel.
-    let mut buf = (raw & ((1 << SENTINEL) - 1)) | 1 << SENTINEL;
-    let mut out = *o;
-    for _ in 0..LOOKUPS_PER_REFILL {
-        let e = multi[(buf & TABLE_MASK) as usize];
-        // SAFETY: `out` advances at most MAX_ENTRY_SYMS per lookup, so this 8-byte store ends
-        // within ROUND_OUT_REACH bytes of `*o` (caller's contract). Bytes past the entry's
-        // symbols are overwritten by the next store or lie past the stream's end.
-        unsafe { out.cast::<u64>().write_unaligned((e >> 8).to_le()) };
-        // The entry's low six bits are its code length (`wrapping_shr` masks to them).
-        buf = buf.wrapping_shr(e as u32);
-        // SAFETY: within the same bound as above.
-        out = unsafe { out.add((e >> 56) as usize) };
-    }
-    *bp = b + (buf.leading_zeros() - (63 - SENTINEL)) as usize;
-    *o = out;
-}
-
-/// Runs `rounds` rounds of every stream in `cur`, one round of each in turn.
+/// Runs `rounds` rounds of every stream in `cur`. A round of a stream is one refill of its
+/// bit buffer and `LOOKUPS_PER_REFILL` multi-symbol lookups; the streams' lookups are
+/// interleaved one by one, so that the core always has `K` independent dependency chains
+/// (load, shift) in program order instead of relying on its scheduler to reach into the
+/// next stream's round (measured on MiniLM: bf16 exponent planes 2.96 → 3.55 Gsymbols/s,
+/// fp16 1.41 → 1.75, one core).
 ///
 /// # Safety
 /// `fast_rounds` must allow `rounds` rounds for every stream of `cur`, with `src` the
-/// payload's start and `out` the output's.
+/// payload's start and `out` the output's: each round starts with 8 readable payload bytes
+/// at `bp >> 3` and `ROUND_OUT_REACH` writable output bytes at `op`.
 #[inline(always)]
 unsafe fn run_rounds<const K: usize>(
     src: *const u8,
@@ -959,9 +936,32 @@ unsafe fn run_rounds<const K: usize>(
     // SAFETY: each op is within the output (caller's contract).
     let mut op = cur.map(|c| unsafe { out.add(c.op) });
     for _ in 0..rounds {
+        let mut buf = [0u64; K];
         for k in 0..K {
-            // SAFETY: the caller's contract, one round at a time.
-            unsafe { round(src, multi, &mut bp[k], &mut op[k]) };
+            let b = bp[k];
+            // SAFETY: 8 readable bytes at this offset (caller's contract).
+            let raw =
+                u64::from_le(unsafe { src.add(b >> 3).cast::<u64>().read_unaligned() }) >> (b & 7);
+            // 57 or more valid bits; keep 56 (the lookups read at most 55) and the sentinel.
+            buf[k] = (raw & ((1 << SENTINEL) - 1)) | 1 << SENTINEL;
+        }
+        for _ in 0..LOOKUPS_PER_REFILL {
+            for k in 0..K {
+                let e = multi[(buf[k] & TABLE_MASK) as usize];
+                // SAFETY: `op` advances at most MAX_ENTRY_SYMS per lookup, so this 8-byte
+                // store ends within ROUND_OUT_REACH bytes of the round's start (caller's
+                // contract). Bytes past the entry's symbols are overwritten by the next
+                // store or lie past the stream's end.
+                unsafe { op[k].cast::<u64>().write_unaligned((e >> 8).to_le()) };
+                // The entry's low six bits are its code length (`wrapping_shr` masks to them).
+                buf[k] = buf[k].wrapping_shr(e as u32);
+                // SAFETY: within the same bound as above.
+                op[k] = unsafe { op[k].add((e >> 56) as usize) };
+            }
+        }
+        for k in 0..K {
+            // The bits consumed, read back from the sentinel's position.
+            bp[k] += (buf[k].leading_zeros() - (63 - SENTINEL)) as usize;
         }
     }
     for k in 0..K {
