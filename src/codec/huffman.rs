@@ -952,7 +952,11 @@ unsafe fn run_rounds<const K: usize>(
                 // store ends within ROUND_OUT_REACH bytes of the round's start (caller's
                 // contract). Bytes past the entry's symbols are overwritten by the next
                 // store or lie past the stream's end.
-                unsafe { op[k].cast::<u64>().write_unaligned(e.rotate_right(8).to_le()) };
+                unsafe {
+                    op[k]
+                        .cast::<u64>()
+                        .write_unaligned(e.rotate_right(8).to_le())
+                };
                 // The entry's low six bits are its code length (`wrapping_shr` masks to them).
                 buf[k] = buf[k].wrapping_shr(e as u32);
                 // SAFETY: within the same bound as above.
