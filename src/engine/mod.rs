@@ -275,6 +275,7 @@ fn encode_chunks(
         }
         return Ok((metas, at));
     }
+    let stream = body.len() >= STREAM_OUTPUT_MIN as usize;
     let batch = (2 * workers).min(chunks.len());
     let need = 2 * batch * cs;
     let mut cache = std::mem::take(&mut *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()));
@@ -308,7 +309,8 @@ fn encode_chunks(
         let jobs: Vec<_> = (0..len).map(|_| (ci.next(), ki.next())).collect();
         let done = par_map(opts.threads, jobs, |(copy, code)| {
             if let Some((s, d)) = copy {
-                d.copy_from_slice(s);
+                // Into the frame, which does not stay in the caches when it is large.
+                copy_raw(s, d, stream);
             }
             // The batch buffers are reused and stay in the caches: plain stores.
             code.map(|(c, slot)| encode_chunk_into(c, opts, planes, slot, false))
