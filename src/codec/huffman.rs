@@ -774,6 +774,10 @@ impl Tables {
     fn build(&mut self, lens: &[u8; 256]) {
         let codes = canonical_codes(lens);
         let mut min_len = MAX_CODE_LEN;
+        // The used symbols with their lengths and bit-reversed codes (as they appear in the
+        // stream, first bit lowest).
+        let mut used = [(0u8, 0u32, 0u32); 256];
+        let mut count = 0usize;
         for s in 0..256 {
             let l = lens[s] as u32;
             if l == 0 {
@@ -781,7 +785,10 @@ impl Tables {
             }
             min_len = min_len.min(l);
             let e = s as u16 | (l as u16) << 8;
-            let mut i = reverse(codes[s], l) as usize;
+            let c = reverse(codes[s], l);
+            used[count] = (s as u8, l, c);
+            count += 1;
+            let mut i = c as usize;
             while i < TABLE_SIZE {
                 self.single[i] = e;
                 i += 1 << l;
@@ -794,52 +801,50 @@ impl Tables {
             }
         } else if MAX_CODE_LEN / min_len <= MAX_ENTRY_SYMS {
             // At most MAX_ENTRY_SYMS codes fit in a window, so no entry is ever cut short.
-            self.build_levels(min_len);
+            self.build_levels(min_len, &used[..count]);
         } else {
             multi_table(&self.single, &mut self.multi);
         }
     }
 
     /// The multi-symbol table bottom up, for codes whose windows never hold more than
-    /// `MAX_ENTRY_SYMS` codes. `levels[2^a + j]` (`a` = 1..=10) is the greedy decode of the
-    /// `a`-bit window `j`. A window's entry is its first code's symbol followed by the entry
-    /// of the bits left after that code: for the code length `l`, that is the
-    /// `(a - l)`-bit window `j >> l`, whose index `2^(a-l) + (j >> l)` is simply
-    /// `(2^a + j) >> l`. So each entry costs a few operations and no branch instead of a
-    /// loop over its symbols. The 11-bit level is `multi` itself; the levels below `a` are
-    /// needed only for `a <= 11 - min_len`.
-    fn build_levels(&mut self, min_len: u32) {
-        let Tables {
-            single,
-            multi,
-            levels,
-        } = self;
+    /// `MAX_ENTRY_SYMS` codes. `levels[2^a + j]` (`a` = 0..=10) is the greedy decode of the
+    /// `a`-bit window `j`; the 11-bit level is `multi` itself. A window's entry is its first
+    /// code's symbol followed by the entry of the bits left after that code. So, symbol by
+    /// symbol, the windows that start with code `c` of length `l` are `c | r << l` for
+    /// every `(a - l)`-bit window `r`, and their entries are the symbol prepended to level
+    /// `a - l`'s entries, read in order: a few operations per entry and no table walk. Only
+    /// the levels `a <= 11 - min_len` are needed below `multi`. `used` lists the code's
+    /// symbols with their lengths and bit-reversed codes.
+    fn build_levels(&mut self, min_len: u32, used: &[(u8, u32, u32)]) {
+        /// Fills the level of `a` bits (`dst`, `2^a` entries) from the lower levels.
+        #[inline(always)]
+        fn level(dst: &mut [u64], lower: &[u64], a: u32, used: &[(u8, u32, u32)]) {
+            for &(sym, l, c) in used {
+                if l > a {
+                    continue;
+                }
+                let head = entry(sym as u64, 1, l as u64);
+                for (r, &rest) in lower[1 << (a - l)..2 << (a - l)].iter().enumerate() {
+                    // The symbol first, then the rest's symbols one byte up; counts and
+                    // lengths add.
+                    dst[c as usize | r << l] =
+                        ((rest & SYM_BYTES) << 8) + (rest & !SYM_BYTES) + head;
+                }
+            }
+        }
+        let Tables { multi, levels, .. } = self;
         // The empty window decodes to nothing.
         levels[1] = 0;
-        /// The entry at index `p` of level `a` (window `j = p - 2^a`).
-        #[inline(always)]
-        fn one(single: &[u16; TABLE_SIZE], levels: &[u64; TABLE_SIZE], a: u32, p: usize) -> u64 {
-            let t = single[p & ((1 << a) - 1)];
-            let l = (t >> 8) as u32;
-            let rest = levels[(p >> l) & (TABLE_SIZE - 1)];
-            // The first symbol, then the rest's symbols one byte up; counts and lengths add.
-            let syms = (rest & SYM_BYTES) << 8 | ((t & 0xFF) as u64) << 8;
-            let e = syms + (rest & !SYM_BYTES) + entry(0, 1, l as u64);
-            // A code longer than the window: nothing decodes.
-            if l <= a {
-                e
-            } else {
-                0
-            }
-        }
         for a in 1..=TABLE_BITS - min_len {
-            for p in 1 << a..2 << a {
-                levels[p] = one(single, levels, a, p);
-            }
+            // Levels below `a` are in `lower`, level `a` goes to the start of `upper`.
+            let (lower, upper) = levels.split_at_mut(1 << a);
+            let dst = &mut upper[..1 << a];
+            // Windows whose first code is longer than `a` bits decode to nothing.
+            dst.fill(0);
+            level(dst, lower, a, used);
         }
-        for (j, m) in multi.iter_mut().enumerate() {
-            *m = one(single, levels, TABLE_BITS, TABLE_SIZE + j);
-        }
+        level(&mut multi[..], levels, TABLE_BITS, used);
     }
 }
 
