@@ -435,6 +435,22 @@ TEST(Errors, TruncatedFramesNeverSucceed) {
     expect_error(ZIPNN_ERROR_TRUNCATED, [&] { zipnn::verify(f.frame.data(), 10); });
 }
 
+TEST(Errors, DamagedFrameDeclaringMuchMoreIsRefusedWithChecksum) {
+    // 4 MiB of one value: a frame of a few KiB declaring over 8 times its length, which the
+    // vector-returning decompressors verify before allocating the declared size.
+    std::vector<std::uint16_t> ones(2u << 20, 0x3F80);
+    auto frame = zipnn::compress(zipnn::as_bytes(ones), zipnn::Options().dtype(zipnn::DType::BF16));
+    ASSERT_TRUE(zipnn::detail::needs_pre_verify(ones.size() * 2, frame.size()));
+    frame.back() ^= std::byte{0x01};
+    std::vector<std::byte> out{std::byte{7}};
+    EXPECT_EQ(zipnn::nothrow::decompress(frame, out), ZIPNN_ERROR_CHECKSUM);
+    ASSERT_EQ(out.size(), 1u);  // unchanged
+    EXPECT_EQ(out[0], std::byte{7});
+    expect_error(ZIPNN_ERROR_CHECKSUM, [&] { zipnn::decompress(frame); });
+    EXPECT_FALSE(zipnn::detail::needs_pre_verify(7, 1));
+    EXPECT_TRUE(zipnn::detail::needs_pre_verify(8, 1));
+}
+
 TEST(Errors, FlippedBytes) {
     Fixture f;
     auto frame = f.frame;

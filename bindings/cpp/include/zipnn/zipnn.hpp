@@ -160,6 +160,20 @@ inline auto as_writable_bytes(C& c) noexcept -> decltype(as_writable_bytes(c.dat
 // Errors, enums, options
 // ------------------------------------------------------------------------------------------
 
+/// A frame that declares at least this many times its own length as output is verified
+/// (zipnn_verify) before the vector-returning decompressors allocate that output; smaller
+/// ones are checked once, by the decompression itself. The same rule as the Python and Go
+/// SDKs.
+inline constexpr std::uint64_t pre_verify_ratio = 8;
+
+namespace detail {
+/// Whether a frame of `frame_size` bytes declaring `declared` output bytes is verified
+/// before the output is allocated (see pre_verify_ratio).
+constexpr bool needs_pre_verify(std::uint64_t declared, std::size_t frame_size) noexcept {
+    return declared / pre_verify_ratio >= frame_size;
+}
+}  // namespace detail
+
 /// The library's static English message for a status ("unknown status" for non-codes).
 inline const char* error_string(zipnn_status status) noexcept {
     return zipnn_error_string(status);
@@ -552,11 +566,15 @@ inline zipnn_status decompress(span<const std::byte> src, std::vector<std::byte>
     if (size > std::numeric_limits<std::size_t>::max()) {
         return ZIPNN_ERROR_SRC_TOO_LARGE;
     }
-    // Verify before allocating what the header declares: a damaged or crafted frame does
-    // not make us allocate its claimed size.
-    st = zipnn_verify(src.data(), src.size());
-    if (st != ZIPNN_OK) {
-        return st;
+    // A frame that declares far more than its own length is verified before that much is
+    // allocated, so a damaged one fails with CHECKSUM without the allocation. Others are
+    // verified only once, by the decompression (which checks every checksum before it
+    // writes).
+    if (detail::needs_pre_verify(size, src.size())) {
+        st = zipnn_verify(src.data(), src.size());
+        if (st != ZIPNN_OK) {
+            return st;
+        }
     }
     try {
         std::vector<std::byte> buf(static_cast<std::size_t>(size));
@@ -813,9 +831,11 @@ inline zipnn_status decompress_delta(span<const std::byte> src, span<const std::
     if (size > std::numeric_limits<std::size_t>::max()) {
         return ZIPNN_ERROR_SRC_TOO_LARGE;
     }
-    st = zipnn_verify(src.data(), src.size());  // before allocating what the header declares
-    if (st != ZIPNN_OK) {
-        return st;
+    if (detail::needs_pre_verify(size, src.size())) {  // as in decompress()
+        st = zipnn_verify(src.data(), src.size());
+        if (st != ZIPNN_OK) {
+            return st;
+        }
     }
     try {
         std::vector<std::byte> buf(static_cast<std::size_t>(size));
