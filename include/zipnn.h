@@ -689,7 +689,10 @@ zipnn_status zipnn_safetensors_compress_bound(const struct zipnn_options *opts,
  each tensor that the base file (`base_size` bytes of the base model's safetensors) has
  with the same name, dtype and shape coded as a delta against it. Errors:
  `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,
- `ALLOC`. `src` and `base` are never written. Thread-safe.
+ `ALLOC`. `src` and `base` are never written. With `dst_capacity` at least
+ `zipnn_safetensors_compress_bound()`, the tensors are coded straight into `dst` and
+ nothing the size of the archive is allocated; with less, the archive is made aside and
+ copied if it fits (`DST_TOO_SMALL` comes after the work then). Thread-safe.
  */
 ZIPNN_NODISCARD
 zipnn_status zipnn_safetensors_compress(const struct zipnn_options *opts,

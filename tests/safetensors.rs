@@ -504,3 +504,35 @@ fn committed_files_from_the_reference_writer_round_trip() {
         Error::BaseMismatch
     );
 }
+
+#[test]
+fn archives_are_coded_in_place_into_a_buffer_of_the_bound() {
+    let file = sample();
+    let (base, fine) = base_and_finetune();
+    let opts = Options::default();
+    for (f, b) in [(&file, None), (&fine, Some(base.as_slice()))] {
+        let want = safetensors::compress_with_base(f, b, &opts).unwrap();
+        let bound = safetensors::compress_bound(f, &opts).unwrap();
+        assert!(want.len() <= bound);
+        // Exactly the bound: the same archive, written in place.
+        let mut dst = vec![0xABu8; bound];
+        let n = safetensors::compress_with_base_into(f, b, &opts, &mut dst).unwrap();
+        assert_eq!(&dst[..n], &want[..]);
+        let back = match b {
+            Some(b) => safetensors::decompress_with_base(&dst[..n], b),
+            None => safetensors::decompress(&dst[..n]),
+        };
+        assert_eq!(back.unwrap(), *f);
+        // One byte short of the bound: refused before anything is written.
+        let mut short = vec![0xABu8; bound - 1];
+        assert_eq!(
+            safetensors::compress_with_base_into(f, b, &opts, &mut short),
+            Err(Error::DstTooSmall)
+        );
+        assert!(short.iter().all(|&x| x == 0xAB));
+    }
+    // A malformed file: an error, and the buffer untouched.
+    let mut dst = vec![0xABu8; 1 << 16];
+    assert!(safetensors::compress_with_base_into(&file[..7], None, &opts, &mut dst).is_err());
+    assert!(dst.iter().all(|&x| x == 0xAB));
+}

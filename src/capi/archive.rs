@@ -529,7 +529,10 @@ pub extern "C" fn zipnn_safetensors_compress_bound(
 /// each tensor that the base file (`base_size` bytes of the base model's safetensors) has
 /// with the same name, dtype and shape coded as a delta against it. Errors:
 /// `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,
-/// `ALLOC`. `src` and `base` are never written. Thread-safe.
+/// `ALLOC`. `src` and `base` are never written. With `dst_capacity` at least
+/// `zipnn_safetensors_compress_bound()`, the tensors are coded straight into `dst` and
+/// nothing the size of the archive is allocated; with less, the archive is made aside and
+/// copied if it fits (`DST_TOO_SMALL` comes after the work then). Thread-safe.
 #[no_mangle]
 #[must_use]
 #[allow(clippy::too_many_arguments)]
@@ -559,13 +562,20 @@ pub extern "C" fn zipnn_safetensors_compress(
             // SAFETY: the caller's contract: `base` readable for `base_size` bytes.
             Some(unsafe { in_buf(base, base_size)? })
         };
-        let v = safetensors::compress_with_base(src, base, &o)?;
-        if v.len() > dst.len() {
-            return Err(Error::DstTooSmall);
-        }
-        dst[..v.len()].copy_from_slice(&v);
+        // With room for the bound, the tensors are coded straight into `dst`; with less,
+        // aside, and copied if the archive fits.
+        let n = if dst.len() >= safetensors::compress_bound(src, &o)? {
+            safetensors::compress_with_base_into(src, base, &o, dst)?
+        } else {
+            let v = safetensors::compress_with_base(src, base, &o)?;
+            if v.len() > dst.len() {
+                return Err(Error::DstTooSmall);
+            }
+            dst[..v.len()].copy_from_slice(&v);
+            v.len()
+        };
         // SAFETY: checked non-NULL above.
-        unsafe { out_written.write(v.len()) };
+        unsafe { out_written.write(n) };
         Ok(())
     })
 }

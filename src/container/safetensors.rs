@@ -248,49 +248,65 @@ fn find_ties(st: &SafeTensors<'_>) -> Vec<Option<usize>> {
 /// tensor has the same dtype and shape; other tensors are coded plain. Decoding a delta
 /// tensor needs the same base file ([`Archive::tensor_with_base`]).
 pub fn compress_with_base(file: &[u8], base: Option<&[u8]>, opts: &Options) -> Result<Vec<u8>> {
-    validate(opts)?;
+    let bound = compress_bound(file, opts)?;
+    let mut out = crate::engine::zeroed_vec(bound)?;
+    let n = compress_with_base_into(file, base, opts, &mut out)?;
+    out.truncate(n);
+    out.shrink_to_fit();
+    Ok(out)
+}
+
+/// [`compress_with_base`] into `dst`, which must hold [`compress_bound`] bytes (else
+/// `DstTooSmall`, before any work); returns the archive's length. Each tensor is coded
+/// straight into its place, so nothing is allocated or copied per tensor. Everything that
+/// can be wrong with the input or the options is found before `dst` is written.
+pub fn compress_with_base_into(
+    file: &[u8],
+    base: Option<&[u8]>,
+    opts: &Options,
+    dst: &mut [u8],
+) -> Result<usize> {
+    if dst.len() < compress_bound(file, opts)? {
+        return Err(Error::DstTooSmall);
+    }
     let st = SafeTensors::parse(file)?;
     let base = base.map(SafeTensors::parse).transpose()?;
     let ties = find_ties(&st);
-    let mut frames: Vec<Option<Vec<u8>>> = Vec::with_capacity(st.tensors.len());
+    let tensor_opts = st
+        .tensors
+        .iter()
+        .map(|t| tensor_options(t, opts))
+        .collect::<Result<Vec<Options>>>()?;
+    let index_at = FIXED_SIZE + st.header.len();
+    let frames_at = index_at + ENTRY_SIZE * st.tensors.len();
+    let mut at = frames_at;
     let mut flags = 0u8;
-    for (t, tie) in st.tensors.iter().zip(&ties) {
-        if tie.is_some() {
-            flags |= ARCHIVE_FLAG_TIES;
-            frames.push(None);
-            continue;
-        }
-        let o = tensor_options(t, opts)?;
-        let bytes = st.bytes(t);
-        let matching = base.as_ref().and_then(|b| b.matching(t));
-        let frame = match matching {
-            Some(b) => {
-                flags |= ARCHIVE_FLAG_DELTA;
-                crate::compress_delta(bytes, b, &o)?
+    for (k, ((t, tie), o)) in st.tensors.iter().zip(&ties).zip(&tensor_opts).enumerate() {
+        let third = match tie {
+            Some(j) => {
+                flags |= ARCHIVE_FLAG_TIES;
+                REF_BIT | *j as u64
             }
-            None => crate::compress(bytes, &o)?,
+            None => {
+                let bytes = st.bytes(t);
+                let size = match base.as_ref().and_then(|b| b.matching(t)) {
+                    Some(b) => {
+                        flags |= ARCHIVE_FLAG_DELTA;
+                        crate::compress_delta_into(bytes, b, &[], o, &mut dst[at..])?
+                    }
+                    None => crate::compress_into(bytes, &[], o, &mut dst[at..])?,
+                };
+                at += size;
+                size as u64
+            }
         };
-        frames.push(Some(frame));
+        let e = index_at + ENTRY_SIZE * k;
+        dst[e..e + 8].copy_from_slice(&t.data_offsets.0.to_le_bytes());
+        dst[e + 8..e + 16].copy_from_slice(&t.data_offsets.1.to_le_bytes());
+        dst[e + 16..e + 24].copy_from_slice(&third.to_le_bytes());
     }
-    let mut out = Vec::with_capacity(
-        FIXED_SIZE
-            + st.header.len()
-            + ENTRY_SIZE * frames.len()
-            + frames.iter().flatten().map(Vec::len).sum::<usize>(),
-    );
-    out.extend_from_slice(&[0u8; FIXED_SIZE]);
-    out.extend_from_slice(st.header);
-    for ((t, f), tie) in st.tensors.iter().zip(&frames).zip(&ties) {
-        out.extend_from_slice(&t.data_offsets.0.to_le_bytes());
-        out.extend_from_slice(&t.data_offsets.1.to_le_bytes());
-        let third = match (f, tie) {
-            (_, Some(j)) => REF_BIT | *j as u64,
-            (Some(f), None) => f.len() as u64,
-            (None, None) => return Err(Error::Internal),
-        };
-        out.extend_from_slice(&third.to_le_bytes());
-    }
-    let body_sum = checksum(&out[FIXED_SIZE..]);
+    dst[FIXED_SIZE..index_at].copy_from_slice(st.header);
+    let body_sum = checksum(&dst[FIXED_SIZE..frames_at]);
     let mut fixed = [0u8; FIXED_SIZE];
     fixed[..4].copy_from_slice(&ARCHIVE_MAGIC);
     fixed[4] = ARCHIVE_VERSION;
@@ -301,11 +317,8 @@ pub fn compress_with_base(file: &[u8], base: Option<&[u8]>, opts: &Options) -> R
     fixed[32..40].copy_from_slice(&body_sum.to_le_bytes());
     let fixed_sum = checksum(&fixed[..40]);
     fixed[40..48].copy_from_slice(&fixed_sum.to_le_bytes());
-    out[..FIXED_SIZE].copy_from_slice(&fixed);
-    for f in frames.iter().flatten() {
-        out.extend_from_slice(f);
-    }
-    Ok(out)
+    dst[..FIXED_SIZE].copy_from_slice(&fixed);
+    Ok(at)
 }
 
 /// The largest archive [`compress_with_base`] can produce for this safetensors file.
