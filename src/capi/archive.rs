@@ -564,15 +564,17 @@ pub extern "C" fn zipnn_safetensors_compress(
         };
         // With room for the bound, the tensors are coded straight into `dst`; with less,
         // aside, and copied if the archive fits.
-        let n = if dst.len() >= safetensors::compress_bound(src, &o)? {
-            safetensors::compress_with_base_into(src, base, &o, dst)?
-        } else {
-            let v = safetensors::compress_with_base(src, base, &o)?;
-            if v.len() > dst.len() {
-                return Err(Error::DstTooSmall);
+        let n = match safetensors::compress_with_base_into(src, base, &o, dst) {
+            // Refused before any work: less room than the bound.
+            Err(Error::DstTooSmall) => {
+                let v = safetensors::compress_with_base(src, base, &o)?;
+                if v.len() > dst.len() {
+                    return Err(Error::DstTooSmall);
+                }
+                dst[..v.len()].copy_from_slice(&v);
+                v.len()
             }
-            dst[..v.len()].copy_from_slice(&v);
-            v.len()
+            r => r?,
         };
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };

@@ -248,9 +248,10 @@ fn find_ties(st: &SafeTensors<'_>) -> Vec<Option<usize>> {
 /// tensor has the same dtype and shape; other tensors are coded plain. Decoding a delta
 /// tensor needs the same base file ([`Archive::tensor_with_base`]).
 pub fn compress_with_base(file: &[u8], base: Option<&[u8]>, opts: &Options) -> Result<Vec<u8>> {
-    let bound = compress_bound(file, opts)?;
-    let mut out = crate::engine::zeroed_vec(bound)?;
-    let n = compress_with_base_into(file, base, opts, &mut out)?;
+    validate(opts)?;
+    let st = SafeTensors::parse(file)?;
+    let mut out = crate::engine::zeroed_vec(bound_of(&st, opts)?)?;
+    let n = write_archive(&st, base, opts, &mut out)?;
     out.truncate(n);
     out.shrink_to_fit();
     Ok(out)
@@ -266,12 +267,23 @@ pub fn compress_with_base_into(
     opts: &Options,
     dst: &mut [u8],
 ) -> Result<usize> {
-    if dst.len() < compress_bound(file, opts)? {
+    validate(opts)?;
+    let st = SafeTensors::parse(file)?;
+    if dst.len() < bound_of(&st, opts)? {
         return Err(Error::DstTooSmall);
     }
-    let st = SafeTensors::parse(file)?;
+    write_archive(&st, base, opts, dst)
+}
+
+/// Writes the archive of `st` into `dst`, which holds at least [`bound_of`] bytes.
+fn write_archive(
+    st: &SafeTensors<'_>,
+    base: Option<&[u8]>,
+    opts: &Options,
+    dst: &mut [u8],
+) -> Result<usize> {
     let base = base.map(SafeTensors::parse).transpose()?;
-    let ties = find_ties(&st);
+    let ties = find_ties(st);
     let tensor_opts = st
         .tensors
         .iter()
@@ -324,7 +336,11 @@ pub fn compress_with_base_into(
 /// The largest archive [`compress_with_base`] can produce for this safetensors file.
 pub fn compress_bound(file: &[u8], opts: &Options) -> Result<usize> {
     validate(opts)?;
-    let st = SafeTensors::parse(file)?;
+    bound_of(&SafeTensors::parse(file)?, opts)
+}
+
+/// [`compress_bound`] of a parsed file (options already validated).
+fn bound_of(st: &SafeTensors<'_>, opts: &Options) -> Result<usize> {
     let mut total = FIXED_SIZE + st.header.len() + ENTRY_SIZE * st.tensors.len();
     for t in &st.tensors {
         let o = tensor_options(t, opts)?;

@@ -566,13 +566,7 @@ pub fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
 mod tests {
     use super::*;
     use crate::options::DType;
-
-    fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        *seed >> 11
-    }
+    use crate::transform::lcg;
 
     #[test]
     fn streamed_raw_planes_give_the_same_chunk() {
