@@ -60,6 +60,8 @@ pub fn derive_options(data: &[u8]) -> Option<(Options, &[u8], &[u8])> {
         lz4_level,
         threshold,
         bg_partitions,
+        // Lossless: the round-trip target checks the bytes come back exactly.
+        lossy: zipnn::Lossy::None,
     };
     Some((opts, metadata, src))
 }
