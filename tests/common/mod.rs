@@ -152,14 +152,14 @@ pub fn build_safetensors(
 ) -> Vec<u8> {
     let mut json = String::from("{");
     if let Some(m) = metadata {
-        json += &format!("\"__metadata__\":{m},");
+        json += &format!("\"__metadata__\":{m}");
     }
     let mut off = 0usize;
     for (i, (name, dtype, shape, bytes)) in tensors.iter().enumerate() {
         let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
         json += &format!(
             "{}\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{off},{}]}}",
-            if i > 0 { "," } else { "" },
+            if i > 0 || metadata.is_some() { "," } else { "" },
             shape.join(","),
             off + bytes.len()
         );

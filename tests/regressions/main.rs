@@ -340,39 +340,6 @@ fn stream_seeds() -> Vec<(String, Vec<u8>)> {
     v
 }
 
-/// A safetensors file from (name, dtype string, shape, bytes), the header padded with
-/// spaces to a multiple of 8 like the reference writer.
-fn safetensors_file(
-    tensors: &[(&str, &str, Vec<u64>, Vec<u8>)],
-    metadata: Option<&str>,
-) -> Vec<u8> {
-    let mut json = String::from("{");
-    if let Some(m) = metadata {
-        json += &format!("\"__metadata__\":{m}");
-    }
-    let mut off = 0usize;
-    for (i, (name, dtype, shape, bytes)) in tensors.iter().enumerate() {
-        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-        json += &format!(
-            "{}\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{off},{}]}}",
-            if i > 0 || metadata.is_some() { "," } else { "" },
-            shape.join(","),
-            off + bytes.len()
-        );
-        off += bytes.len();
-    }
-    json += "}";
-    while json.len() % 8 != 0 {
-        json.push(' ');
-    }
-    let mut f = (json.len() as u64).to_le_bytes().to_vec();
-    f.extend_from_slice(json.as_bytes());
-    for (_, _, _, b) in tensors {
-        f.extend_from_slice(b);
-    }
-    f
-}
-
 /// Seeds of the safetensors target: (file name, control byte + safetensors file or
 /// archive).
 fn safetensors_seeds() -> Vec<(String, Vec<u8>)> {
@@ -388,7 +355,7 @@ fn safetensors_seeds() -> Vec<(String, Vec<u8>)> {
         (
             "multi-dtype",
             0x05u8,
-            safetensors_file(
+            common::build_safetensors(
                 &[
                     t("a.bf16", "BF16", DType::Bf16, 300, 2),
                     t("b.f16", "F16", DType::Fp16, 200, 2),
@@ -420,7 +387,7 @@ fn safetensors_seeds() -> Vec<(String, Vec<u8>)> {
         (
             "layer",
             0x16,
-            safetensors_file(
+            common::build_safetensors(
                 &[
                     (
                         "w",
@@ -433,11 +400,11 @@ fn safetensors_seeds() -> Vec<(String, Vec<u8>)> {
                 None,
             ),
         ),
-        ("no-tensors", 0x00, safetensors_file(&[], None)),
+        ("no-tensors", 0x00, common::build_safetensors(&[], None)),
         (
             "metadata-only",
             0x27,
-            safetensors_file(&[], Some(r#"{"a":"b"}"#)),
+            common::build_safetensors(&[], Some(r#"{"a":"b"}"#)),
         ),
     ];
     let mut v = Vec::new();
