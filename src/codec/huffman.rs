@@ -512,19 +512,28 @@ struct PairTables {
     len: [u8; 1 << 16],
 }
 
+/// A zero-filled `T` allocated on the heap directly (the coder's tables are too large for a
+/// worker thread's stack).
+///
+/// # Safety
+/// All-zero bytes must be a valid `T`, and `T` must not be zero-sized.
+unsafe fn zeroed_box<T>() -> Box<T> {
+    let layout = std::alloc::Layout::new::<T>();
+    // SAFETY: the layout is not zero-sized and all-zero bytes are a valid `T` (the caller's
+    // contract); a null result is handled.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<T>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(p)
+    }
+}
+
 impl PairTables {
     fn new() -> Box<PairTables> {
-        // Allocated on the heap directly (too large for a thread's stack).
-        let layout = std::alloc::Layout::new::<PairTables>();
-        // SAFETY: `PairTables` is plain integers, for which all-zero bytes are a valid
-        // value, and the layout is not zero-sized. A null result is handled.
-        unsafe {
-            let p = std::alloc::alloc_zeroed(layout).cast::<PairTables>();
-            if p.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
-            Box::from_raw(p)
-        }
+        // SAFETY: `PairTables` is plain integers, for which all-zero bytes are a valid value.
+        unsafe { zeroed_box() }
     }
 
     fn fill(&mut self, enc: &[u32; 256], lens: &[u8; 256]) {
@@ -749,17 +758,8 @@ thread_local! {
 
 impl Tables {
     fn boxed() -> Box<Tables> {
-        // Built on the heap directly (too large for a worker thread's stack).
-        let layout = std::alloc::Layout::new::<Tables>();
-        // SAFETY: `Tables` is plain integers, for which all-zero bytes are a valid value, and
-        // the layout is not zero-sized. A null result is handled.
-        unsafe {
-            let p = std::alloc::alloc_zeroed(layout).cast::<Tables>();
-            if p.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
-            Box::from_raw(p)
-        }
+        // SAFETY: `Tables` is plain integers, for which all-zero bytes are a valid value.
+        unsafe { zeroed_box() }
     }
 
     /// Runs `f` with this thread's tables (fresh ones if they are in use).
