@@ -28,10 +28,11 @@ fi
 [[ -f "$venv/.gitignore" ]] || printf '*\n' > "$venv/.gitignore"
 py="$venv/bin/python"
 
-log "installing test dependencies (numpy, ml_dtypes, pytest, safetensors)"
+log "installing test dependencies (numpy, ml_dtypes, pytest, safetensors, transformers)"
 "$py" -m pip install --quiet --upgrade pip setuptools wheel
 # safetensors: the tests compare zipnn.safetensors' loaders with the reference loaders.
-"$py" -m pip install --quiet numpy ml_dtypes pytest safetensors
+# transformers: the from_pretrained tests load compressed model folders with the real library.
+"$py" -m pip install --quiet numpy ml_dtypes pytest safetensors transformers
 
 if [[ "${ZIPNN_NO_TORCH:-0}" != "1" ]]; then
   log "installing torch from PyPI (large on first run)"
