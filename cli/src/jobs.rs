@@ -15,6 +15,7 @@ use crate::args::{Common, CompressArgs, DecompressArgs, OutputArgs};
 use crate::codec::{self, Base, Outcome};
 use crate::fail::{Code, Failure};
 use crate::io::{input_name, is_dash, is_temp_name, open_input, read_base, Dest, Sink, SUFFIX};
+use crate::model::{self, Direction};
 use crate::progress::{Progress, ProgressRead};
 
 /// Files at least this large are worked on one at a time with all threads; smaller ones
@@ -37,17 +38,37 @@ struct Job {
     size: Option<u64>,
 }
 
+/// What else a model folder needs (module `model`): done after the jobs, one by one.
+#[derive(Debug)]
+enum Extra {
+    /// A file of a model folder copied unchanged under `-o`.
+    Copy { input: PathBuf, dest: PathBuf },
+    /// An index file written with its shard names rewritten (`dest` may be the input
+    /// itself: decompressing a model folder in place).
+    Index {
+        input: PathBuf,
+        dest: PathBuf,
+        dir: Direction,
+    },
+}
+
+/// The jobs of a command line, and what model folders need after them.
+struct Plan {
+    jobs: Vec<Job>,
+    extras: Vec<Extra>,
+}
+
 pub fn compress(a: &CompressArgs, common: &Common) -> Result<Code, Failure> {
     let opts = a.codec.options(common.threads)?;
     let block_size = a.codec.block_size()?;
     let base_file = a.base.as_deref().map(read_base).transpose()?;
-    let (jobs, code) = plan(&a.out, Mode::Compress, common)?;
+    let (Plan { jobs, extras }, code) = plan(&a.out, Mode::Compress, common)?;
     let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
     if opts.lossy != Lossy::None && !common.quiet && !jobs.is_empty() {
         eprintln!("{}", codec::lossy_warning(opts.lossy));
     }
     let force = a.out.force;
-    Ok(code.max(run(
+    let code = code.max(run(
         jobs,
         common,
         Mode::Compress,
@@ -71,15 +92,16 @@ pub fn compress(a: &CompressArgs, common: &Common) -> Result<Code, Failure> {
             sink.commit(input.perms.take())?;
             Ok(out)
         },
-    )))
+    ));
+    Ok(code.max(run_extras(&extras, code, force, common)))
 }
 
 pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> {
     let base_file = a.base.as_deref().map(read_base).transpose()?;
-    let (jobs, code) = plan(&a.out, Mode::Decompress, common)?;
+    let (Plan { jobs, extras }, code) = plan(&a.out, Mode::Decompress, common)?;
     let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
     let force = a.out.force;
-    Ok(code.max(run(
+    let code = code.max(run(
         jobs,
         common,
         Mode::Decompress,
@@ -98,7 +120,8 @@ pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> 
             sink.commit(input.perms.take())?;
             Ok(out)
         },
-    )))
+    ));
+    Ok(code.max(run_extras(&extras, code, force, common)))
 }
 
 /// The output name for `input` (a file name or relative path) in `mode`.
@@ -132,7 +155,7 @@ fn strip_suffix(p: &Path) -> Option<PathBuf> {
 /// Turns the arguments into jobs. Per-file problems (a directory without -r, an unknown
 /// suffix) are printed and counted in the returned code; problems with the command as a
 /// whole are errors.
-fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Vec<Job>, Code), Failure> {
+fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Plan, Code), Failure> {
     if out.stdout && out.output.is_some() {
         return Err(Failure::usage("-c/--stdout and -o cannot be used together"));
     }
@@ -145,6 +168,8 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Vec<Job>, Code
 
     // Inputs: (path, relative path under an output directory).
     let mut inputs: Vec<(PathBuf, PathBuf)> = Vec::new();
+    // Other files of model folders: (path, relative path, whether it is an index).
+    let mut others: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
     let mut recursed = false;
     for p in &out.inputs {
         if is_dash(p) {
@@ -177,7 +202,22 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Vec<Job>, Code
         recursed = true;
         let mut files = Vec::new();
         walk(p, Path::new(""), &mut files, &mut fail);
+        let in_model = model::model_files(&files, mode == Mode::Decompress);
         for rel in files {
+            if in_model.contains(&rel) {
+                let abs = p.join(&rel);
+                match mode {
+                    Mode::Compress if model::is_plain_weights(&rel) => inputs.push((abs, rel)),
+                    Mode::Decompress if has_suffix(&rel) => inputs.push((abs, rel)),
+                    Mode::Compress if has_suffix(&rel) => {}
+                    Mode::Decompress if model::is_plain_weights(&rel) => {}
+                    _ => {
+                        let index = model::is_index(&rel);
+                        others.push((abs, rel, index));
+                    }
+                }
+                continue;
+            }
             let keep = match mode {
                 Mode::Compress => !has_suffix(&rel),
                 Mode::Decompress => has_suffix(&rel),
@@ -237,6 +277,33 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Vec<Job>, Code
         };
         jobs.push(Job { input, dest, size });
     }
+    let direction = match mode {
+        Mode::Compress => Direction::ToCompressed,
+        Mode::Decompress => Direction::ToPlain,
+    };
+    let mut extras = Vec::new();
+    for (input, rel, index) in others {
+        match (&out_dir, index) {
+            (Some(dir), false) => extras.push(Extra::Copy {
+                input,
+                dest: dir.join(rel),
+            }),
+            (Some(dir), true) => extras.push(Extra::Index {
+                input,
+                dest: dir.join(rel),
+                dir: direction,
+            }),
+            // In place, the index is rewritten when the plain weights come back: the folder
+            // then loads without zipnn. Compressing in place keeps the plain weights, and
+            // the index that names them.
+            (None, true) if mode == Mode::Decompress => extras.push(Extra::Index {
+                dest: input.clone(),
+                input,
+                dir: direction,
+            }),
+            (None, _) => {}
+        }
+    }
 
     if mode == Mode::Compress
         && jobs.iter().any(|j| j.dest == Dest::Stdout)
@@ -246,28 +313,108 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Vec<Job>, Code
             "refusing to write compressed data to a terminal (use -o FILE or redirect standard output)",
         ));
     }
+    let extra_dests = extras.iter().filter_map(|e| match e {
+        Extra::Copy { dest, .. } => Some(dest),
+        Extra::Index { input, dest, .. } => (input != dest).then_some(dest),
+    });
+    let dests: Vec<&PathBuf> = jobs
+        .iter()
+        .filter_map(|j| match &j.dest {
+            Dest::File(p) => Some(p),
+            Dest::Stdout => None,
+        })
+        .chain(extra_dests)
+        .collect();
     let mut seen = HashSet::new();
-    for j in &jobs {
-        if let Dest::File(p) = &j.dest {
-            if !seen.insert(p.clone()) {
-                return Err(Failure::usage_at(
-                    p.display(),
-                    "would be written by more than one input",
-                ));
-            }
+    for p in &dests {
+        if !seen.insert(*p) {
+            return Err(Failure::usage_at(
+                p.display(),
+                "would be written by more than one input",
+            ));
         }
     }
     // Output directories: created now, so that parallel jobs need not race for them.
     if let Some(dir) = &out_dir {
-        for j in &jobs {
-            if let Dest::File(p) = &j.dest {
-                if let Some(parent) = p.parent() {
-                    fs::create_dir_all(parent).map_err(|e| Failure::io(dir.display(), &e))?;
-                }
+        for p in &dests {
+            if let Some(parent) = p.parent() {
+                fs::create_dir_all(parent).map_err(|e| Failure::io(dir.display(), &e))?;
             }
         }
     }
-    Ok((jobs, code))
+    Ok((Plan { jobs, extras }, code))
+}
+
+/// Copies and index files of model folders, after the jobs (`jobs_code`: how they went).
+/// Prints a line per file (unless -q) and every failure; returns the largest exit code.
+fn run_extras(extras: &[Extra], jobs_code: Code, force: bool, common: &Common) -> Code {
+    let mut code = Code::Ok;
+    for e in extras {
+        let r = match e {
+            Extra::Copy { input, dest } => copy_file(input, dest, force),
+            Extra::Index { input, dest, .. } if input == dest && jobs_code != Code::Ok => {
+                Err(Failure::new(
+                    jobs_code,
+                    Some(input_name(input)),
+                    "not rewritten to name the .safetensors files: not every one was restored",
+                ))
+            }
+            Extra::Index { input, dest, dir } => rewrite_index_file(input, dest, *dir, force),
+        };
+        match r {
+            Ok(Some(line)) if !common.quiet => eprintln!("{line}"),
+            Ok(_) => {}
+            Err(f) => {
+                f.report();
+                code = code.max(f.code);
+            }
+        }
+    }
+    code
+}
+
+/// Copies a file of a model folder unchanged (through a temporary file, as every output).
+fn copy_file(input: &Path, dest: &Path, force: bool) -> Result<Option<String>, Failure> {
+    let mut i = open_input(input)?;
+    let d = Dest::File(dest.to_path_buf());
+    let mut sink = Sink::open(&d, force)?;
+    let n = crate::io::copy(&mut i.reader, &i.name, &mut sink, &d.name())?;
+    sink.commit(i.perms.take())?;
+    Ok(Some(format!(
+        "{}: {n} bytes copied -> {}",
+        i.name,
+        d.name()
+    )))
+}
+
+/// Writes the index `input` with its shard names rewritten to `dest` (which may be `input`:
+/// then it is replaced, and left alone when nothing changes).
+fn rewrite_index_file(
+    input: &Path,
+    dest: &Path,
+    dir: Direction,
+    force: bool,
+) -> Result<Option<String>, Failure> {
+    let mut i = open_input(input)?;
+    let text = crate::io::read_all(&mut i)?;
+    let (out, n) = model::rewrite_index(&text, dir).map_err(|m| Failure::data(&i.name, m))?;
+    let in_place = input == dest;
+    if in_place && out == text {
+        return Ok(None);
+    }
+    let d = Dest::File(dest.to_path_buf());
+    let mut sink = Sink::open(&d, force || in_place)?;
+    std::io::Write::write_all(&mut sink, &out).map_err(|e| Failure::io(d.name(), &e))?;
+    sink.commit(i.perms.take())?;
+    let names = match dir {
+        Direction::ToCompressed => "X.safetensors.znn",
+        Direction::ToPlain => "X.safetensors",
+    };
+    Ok(Some(format!(
+        "{}: index, {n} shard names rewritten to {names} -> {}",
+        i.name,
+        d.name()
+    )))
 }
 
 /// Regular files under `root/rel` (relative to `root`), sorted; symbolic links to files are

@@ -13,6 +13,7 @@ mod fail;
 mod inspect;
 mod io;
 mod jobs;
+mod model;
 mod progress;
 mod table;
 mod values;

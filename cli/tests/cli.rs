@@ -609,6 +609,140 @@ fn directories_recurse_and_mirror() {
     );
 }
 
+/// Every file under `root` (relative names) with its bytes.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut names = Vec::new();
+    walk(root, root, &mut names);
+    names
+        .into_iter()
+        .map(|n| {
+            let b = fs::read(root.join(&n)).unwrap();
+            (n, b)
+        })
+        .collect()
+}
+
+#[test]
+fn model_folders_compress_weights_only_and_restore_byte_for_byte() {
+    let d = tmp();
+    let p = d.path();
+    let st = safetensors_file();
+    let mut st2 = st.clone();
+    let n = st2.len();
+    st2[n - 9] ^= 1; // another shard: other bytes
+    let index = "{\n  \"metadata\": {\"total_size\": 5},\n  \"weight_map\": {\n    \"ffn.weight\": \"model-00001-of-00002.safetensors\",\n    \"query.weight\": \"model-00002-of-00002.safetensors\"\n  }\n}\n";
+    let files: Vec<(&str, &[u8])> = vec![
+        ("m/config.json", b"{\"model_type\": \"bert\"}"),
+        ("m/tokenizer.json", b"{\"version\": \"1.0\"}"),
+        ("m/model-00001-of-00002.safetensors", &st),
+        ("m/model-00002-of-00002.safetensors", &st2),
+        ("m/model.safetensors.index.json", index.as_bytes()),
+        ("m/sub/notes.txt", b"left as it is"),
+    ];
+    write_tree(p, &files);
+    let original = tree(&p.join("m"));
+
+    // -o: a complete compressed folder; only the weights are compressed.
+    let o = zipnn(p, &["-T", "2", "compress", "-r", "m", "-o", "c"]);
+    ok(&o);
+    assert!(
+        stderr(&o).contains("index, 2 shard names rewritten to X.safetensors.znn"),
+        "{}",
+        stderr(&o)
+    );
+    let packed = tree(&p.join("c"));
+    let names: Vec<&str> = packed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "config.json",
+            "model-00001-of-00002.safetensors.znn",
+            "model-00002-of-00002.safetensors.znn",
+            "model.safetensors.index.json",
+            "sub/notes.txt",
+            "tokenizer.json"
+        ]
+    );
+    for (name, bytes) in &packed {
+        if name.ends_with(".znn") {
+            assert_eq!(&bytes[..4], b"\x89ZNT", "{name}");
+        } else if name.ends_with(".index.json") {
+            assert_eq!(
+                String::from_utf8(bytes.clone()).unwrap(),
+                index.replace(".safetensors\"", ".safetensors.znn\"")
+            );
+        } else {
+            assert_eq!(
+                Some(bytes),
+                original.iter().find(|(n, _)| n == name).map(|x| &x.1)
+            );
+        }
+    }
+    // Again without -f: every output exists, copies and index included.
+    let o = zipnn(p, &["compress", "-r", "m", "-o", "c"]);
+    assert_eq!(code(&o), 4);
+    assert!(
+        stderr(&o).contains("c/config.json: already exists"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree(&p.join("c")), packed);
+
+    // -o back: the original folder, byte for byte.
+    ok(&zipnn(p, &["decompress", "-r", "c", "-o", "r", "-q"]));
+    assert_eq!(tree(&p.join("r")), original);
+
+    // In place, decompressing also gives the index its plain names back.
+    ok(&zipnn(p, &["decompress", "-r", "c", "-q"]));
+    let both = tree(&p.join("c"));
+    assert_eq!(both.len(), 8);
+    for (name, bytes) in &original {
+        assert_eq!(
+            Some(bytes),
+            both.iter().find(|(n, _)| n == name).map(|x| &x.1),
+            "{name}"
+        );
+    }
+
+    // In place, compressing keeps the plain weights and the index naming them; without
+    // them, the folder decompresses back to the original.
+    ok(&zipnn(p, &["compress", "-r", "m", "-q"]));
+    assert_eq!(
+        fs::read(p.join("m/model.safetensors.index.json")).unwrap(),
+        index.as_bytes()
+    );
+    assert!(!p.join("m/config.json.znn").exists());
+    for s in [
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ] {
+        fs::remove_file(p.join("m").join(s)).unwrap();
+    }
+    ok(&zipnn(p, &["decompress", "-r", "m", "-q"]));
+    let restored: Vec<_> = tree(&p.join("m"))
+        .into_iter()
+        .filter(|(n, _)| !n.ends_with(".znn"))
+        .collect();
+    assert_eq!(restored, original);
+
+    // An index that cannot be restored exactly is refused, and said so.
+    write_tree(
+        p,
+        &[
+            ("bad/config.json", b"{}"),
+            ("bad/model.safetensors", &st),
+            ("bad/model.safetensors.index.json", b"{\"weight_map\": 3}"),
+        ],
+    );
+    let o = zipnn(p, &["compress", "-r", "bad", "-o", "badout"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("bad/model.safetensors.index.json: not a valid index file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
