@@ -265,12 +265,12 @@ fn bench_one(
         // In memory, as a random-access reader decodes a whole stream: each frame straight
         // into place (header, index, trailer and every chunk checksum are checked).
         let (dec, ()) = best(runs, || {
-            let mut r = StreamReader::open(Cursor::new(&stream[..])).map_err(io)?;
+            let mut r = StreamReader::open(Cursor::new(&stream[..])).map_err(lib)?;
             r.set_threads(threads);
             if r.original_size() != data.len() as u64 {
                 return Err(mismatch("another length".into()));
             }
-            r.read_range_into(0, &mut back).map_err(io)?;
+            r.read_range_into(0, &mut back).map_err(lib)?;
             Ok(())
         })?;
         ("stream", comp, stream.len(), dec)

@@ -6,11 +6,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use zipnn::container::safetensors::{Archive, Stored, ARCHIVE_FLAG_DELTA, ARCHIVE_FLAG_TIES};
-use zipnn::stream::{
-    Reader, StreamInfo, StreamReader, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, STREAM_HEADER_SIZE,
-    TRAILER_SIZE,
-};
-use zipnn::{frame, DecompressOptions, Frame, Lossy};
+use zipnn::stream::{Reader, StreamReader};
+use zipnn::{DecompressOptions, Frame, Lossy};
 
 use crate::args::{Common, InfoArgs, VerifyArgs};
 use crate::codec::{check_archive, lossy_name, sniff, tensor_failure, with_archive, Base, Kind};
@@ -34,12 +31,6 @@ fn open_seekable(p: &Path) -> Result<(String, Box<dyn Src>), Failure> {
     }
     let f = File::open(p).map_err(|e| Failure::io(&name, &e))?;
     Ok((name, Box::new(f)))
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
 }
 
 /// Writes `s` and a newline to standard output.
@@ -326,49 +317,19 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
     Ok((text, doc))
 }
 
-/// One frame of a stream as its index and fixed header describe it.
-struct StreamFrame {
-    offset: u64,
-    size: u64,
-    original: u64,
-    header: frame::Header,
-}
-
-/// The frames of a stream whose header, index and trailer `StreamReader::open` has checked:
-/// the index (docs/FORMAT.md 11.3-11.4) gives sizes and offsets, each frame's fixed header
-/// its dtype and chunking. Reads only those, not the payloads.
-fn stream_frames(src: &mut dyn Src, info: &StreamInfo) -> Result<Vec<StreamFrame>, io::Error> {
-    let mut tr = [0u8; TRAILER_SIZE];
-    src.seek(SeekFrom::Start(info.stream_size - TRAILER_SIZE as u64))?;
-    src.read_exact(&mut tr)?;
-    let index_offset = le64(&tr, 0);
-    let n = info.frame_count as usize;
-    let mut index = vec![0u8; n * INDEX_ENTRY_SIZE];
-    src.seek(SeekFrom::Start(index_offset + INDEX_HEADER_SIZE as u64))?;
-    src.read_exact(&mut index)?;
-    let mut frames = Vec::with_capacity(n);
-    let mut offset = STREAM_HEADER_SIZE as u64;
-    for e in index.chunks_exact(INDEX_ENTRY_SIZE) {
-        let (size, original) = (le64(e, 0), le64(e, 8));
-        let mut fixed = [0u8; frame::FIXED_HEADER_SIZE];
-        src.seek(SeekFrom::Start(offset))?;
-        src.read_exact(&mut fixed)?;
-        let header = frame::parse_fixed(&fixed).map_err(zipnn::stream::io_error)?;
-        frames.push(StreamFrame {
-            offset,
-            size,
-            original,
-            header,
-        });
-        offset += size;
-    }
-    Ok(frames)
-}
-
 fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Failure> {
-    let io_err = |e: io::Error| Failure::io(name, &e);
-    let info = StreamReader::open(&mut src).map_err(io_err)?.info();
-    let frames = stream_frames(&mut src, &info).map_err(io_err)?;
+    let lib = |e| Failure::lib(name, e);
+    // The index gives each frame's place and size, each frame's fixed header its dtype and
+    // chunking; the payloads are not read.
+    let mut r = StreamReader::open(&mut src).map_err(lib)?;
+    let info = r.info();
+    let frames = (0..info.frame_count as usize)
+        .map(|i| {
+            let e = r.frame_entry(i).ok_or(zipnn::Error::Internal)?;
+            Ok((e, r.frame_header(i)?))
+        })
+        .collect::<Result<Vec<_>, zipnn::Error>>()
+        .map_err(lib)?;
     let mut t = Table::new(&[
         ("frame", true),
         ("offset", true),
@@ -381,8 +342,7 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
         ("ratio", true),
     ]);
     let mut rows = Vec::new();
-    for (i, f) in frames.iter().enumerate() {
-        let h = &f.header;
+    for (i, (f, h)) in frames.iter().enumerate() {
         t.row(vec![
             i.to_string(),
             f.offset.to_string(),
@@ -390,15 +350,15 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
             h.chunk_size.to_string(),
             h.chunk_count().to_string(),
             lossy_name(h.lossy),
-            f.original.to_string(),
+            f.original_size.to_string(),
             f.size.to_string(),
-            ratio(f.size, f.original),
+            ratio(f.size, f.original_size),
         ]);
         rows.push(json!({
             "offset": f.offset, "dtype": h.dtype.name(), "chunk_size": h.chunk_size,
             "chunk_count": h.chunk_count(), "lossy": lossy_json(h.lossy),
-            "original_size": f.original,
-            "compressed_size": f.size, "ratio": ratio_json(f.size, f.original),
+            "original_size": f.original_size,
+            "compressed_size": f.size, "ratio": ratio_json(f.size, f.original_size),
         }));
     }
     t.row(vec![
@@ -408,7 +368,7 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
         String::new(),
         frames
             .iter()
-            .map(|f| f.header.chunk_count())
+            .map(|(_, h)| h.chunk_count())
             .sum::<u64>()
             .to_string(),
         String::new(),
@@ -417,7 +377,7 @@ fn stream_info(name: &str, mut src: Box<dyn Src>) -> Result<(String, Value), Fai
         ratio(info.stream_size, info.original_size),
     ]);
     let dtypes = {
-        let mut d: Vec<&str> = frames.iter().map(|f| f.header.dtype.name()).collect();
+        let mut d: Vec<&str> = frames.iter().map(|(_, h)| h.dtype.name()).collect();
         d.dedup();
         if d.is_empty() {
             "-".to_string()

@@ -1,13 +1,14 @@
 //! Safetensors archives: compress a safetensors file tensor by tensor, open an archive
 //! from memory or from a file, list its tensors and decode one into a caller's buffer.
 
+use std::borrow::Cow;
 use std::ffi::{c_char, c_void, CStr};
 use std::mem::size_of;
 
 use super::boundary::{declared_size, in_buf, in_out_bufs, out_buf, overlaps, write_sized};
 use super::options::{read_options, to_decompress_options, to_options_unchecked, zipnn_options};
 use super::status::zipnn_status;
-use crate::container::safetensors::{self, Archive, SafeTensors, Stored, TensorInfo};
+use crate::container::safetensors::{self, Archive, BaseModel, Stored};
 use crate::error::Error;
 use crate::DecompressOptions;
 
@@ -20,13 +21,6 @@ pub const ZIPNN_TENSOR_DELTA: u32 = 2;
 /// Tensor flag: the tensor went through a lossy step (`lossy_mode`, `lossy_param`).
 pub const ZIPNN_TENSOR_LOSSY: u32 = 4;
 
-/// The base model's safetensors file of a delta archive.
-enum Base {
-    /// Borrowed from the caller (valid until the handle is freed or the base replaced).
-    Borrowed(*const u8, usize),
-    Owned(Vec<u8>),
-}
-
 /// An opened safetensors archive (opaque). Read-only after opening: many threads may call
 /// `zipnn_archive_tensor_info()` and `zipnn_archive_decode()` on one handle at once, but
 /// `zipnn_archive_set_base_*()` and `zipnn_archive_free()` must not race with anything.
@@ -35,7 +29,9 @@ pub struct zipnn_archive {
     /// Each tensor's name and safetensors dtype, NUL-terminated.
     names: Vec<Vec<u8>>,
     dtypes: Vec<Vec<u8>>,
-    base: Option<(Base, Vec<TensorInfo>, usize)>,
+    /// The base model of a delta archive: borrowed from the caller (valid until the handle
+    /// is freed or the base replaced, which the 'static stands for) or read from a file.
+    base: Option<BaseModel<'static>>,
     opts: DecompressOptions,
     /// The caller's archive bytes for a handle opened from memory (empty for a file), so
     /// that an output buffer overlapping them is refused.
@@ -68,39 +64,9 @@ impl zipnn_archive {
     /// Whether `dst` overlaps memory the handle reads: the archive opened from memory or a
     /// borrowed base.
     fn overlaps_input(&self, dst: *const c_void, dst_len: usize) -> bool {
-        let base = match &self.base {
-            Some((Base::Borrowed(p, n), _, _)) => (*p, *n),
-            _ => (std::ptr::null(), 0),
-        };
+        let base = self.base.as_ref().map_or(&[][..], |b| b.bytes());
         overlaps(self.mem.0 as *const c_void, self.mem.1, dst, dst_len)
-            || overlaps(base.0 as *const c_void, base.1, dst, dst_len)
-    }
-
-    /// The base file as a parsed view, if one was set.
-    fn base(&self) -> Option<SafeTensors<'_>> {
-        let (b, tensors, header_len) = self.base.as_ref()?;
-        let bytes: &[u8] = match b {
-            // SAFETY: the caller promised the buffer stays valid while the handle uses it.
-            Base::Borrowed(p, n) => unsafe { std::slice::from_raw_parts(*p, *n) },
-            Base::Owned(v) => v,
-        };
-        Some(SafeTensors {
-            header: &bytes[8..8 + header_len],
-            data: &bytes[8 + header_len..],
-            tensors: tensors.clone(),
-        })
-    }
-
-    fn set_base(&mut self, b: Base) -> Result<(), Error> {
-        let bytes: &[u8] = match &b {
-            // SAFETY: as in `base()`.
-            Base::Borrowed(p, n) => unsafe { std::slice::from_raw_parts(*p, *n) },
-            Base::Owned(v) => v,
-        };
-        let st = SafeTensors::parse(bytes)?;
-        let (tensors, hl) = (st.tensors, st.header.len());
-        self.base = Some((b, tensors, hl));
-        Ok(())
+            || overlaps(base.as_ptr() as *const c_void, base.len(), dst, dst_len)
     }
 }
 
@@ -255,9 +221,11 @@ pub extern "C" fn zipnn_archive_set_base_memory(
     ffi_status!({
         // SAFETY: the caller passes a live handle, used by no other thread now.
         let h = unsafe { a.as_mut() }.ok_or(Error::NullPointer)?;
-        // SAFETY: the caller's contract: `base` readable for `base_size` bytes.
-        let b = unsafe { in_buf(base, base_size)? };
-        h.set_base(Base::Borrowed(b.as_ptr(), b.len()))
+        // SAFETY: the caller's contract: `base` readable for `base_size` bytes, valid and
+        // unchanged until the handle is freed or the base replaced (the 'static borrow).
+        let b: &'static [u8] = unsafe { in_buf(base, base_size)? };
+        h.base = Some(BaseModel::new(Cow::Borrowed(b))?);
+        Ok(())
     })
 }
 
@@ -274,8 +242,8 @@ pub extern "C" fn zipnn_archive_set_base_file(
         let h = unsafe { a.as_mut() }.ok_or(Error::NullPointer)?;
         // SAFETY: the caller passes a NUL-terminated string.
         let path = unsafe { c_str(path)? };
-        let bytes = std::fs::read(path).map_err(|_| Error::Io)?;
-        h.set_base(Base::Owned(bytes))
+        h.base = Some(BaseModel::read_file(path)?);
+        Ok(())
     })
 }
 
@@ -316,12 +284,9 @@ pub extern "C" fn zipnn_archive_find(
         }
         // SAFETY: the caller's contract: `name` readable for `name_len` bytes.
         let name = unsafe { in_buf(name as *const c_void, name_len)? };
-        let i = h
-            .archive
-            .tensors()
-            .iter()
-            .position(|t| t.name.as_bytes() == name)
-            .ok_or(Error::NotFound)?;
+        // Names are UTF-8 (JSON strings): other bytes name no tensor.
+        let name = std::str::from_utf8(name).map_err(|_| Error::NotFound)?;
+        let i = h.archive.index_of(name)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_index.write(i) };
         Ok(())
@@ -413,7 +378,7 @@ pub extern "C" fn zipnn_archive_decode(
         // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes, and it
         // overlaps nothing the handle reads (checked above).
         let dst = unsafe { out_buf(dst, dst_capacity)? };
-        let base = h.base();
+        let base = h.base.as_ref().map(BaseModel::view);
         let n = h.archive.decode_at(index, base.as_ref(), dst, &h.opts)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };
@@ -489,7 +454,7 @@ pub extern "C" fn zipnn_archive_restore(
         // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes, and it
         // overlaps nothing the handle reads (checked above).
         let dst = unsafe { out_buf(dst, dst_capacity)? };
-        let base = h.base();
+        let base = h.base.as_ref().map(BaseModel::view);
         let n = h.archive.restore_into(base.as_ref(), dst, &h.opts)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };
@@ -562,20 +527,7 @@ pub extern "C" fn zipnn_safetensors_compress(
             // SAFETY: the caller's contract: `base` readable for `base_size` bytes.
             Some(unsafe { in_buf(base, base_size)? })
         };
-        // With room for the bound, the tensors are coded straight into `dst`; with less,
-        // aside, and copied if the archive fits.
-        let n = match safetensors::compress_with_base_into(src, base, &o, dst) {
-            // Refused before any work: less room than the bound.
-            Err(Error::DstTooSmall) => {
-                let v = safetensors::compress_with_base(src, base, &o)?;
-                if v.len() > dst.len() {
-                    return Err(Error::DstTooSmall);
-                }
-                dst[..v.len()].copy_from_slice(&v);
-                v.len()
-            }
-            r => r?,
-        };
+        let n = safetensors::compress_with_base_to(src, base, &o, dst)?;
         // SAFETY: checked non-NULL above.
         unsafe { out_written.write(n) };
         Ok(())

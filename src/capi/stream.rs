@@ -11,7 +11,7 @@ use super::boundary::{declared_size, in_buf, in_out_bufs, out_buf, write_sized};
 use super::options::{read_options, to_decompress_options, to_options, zipnn_options};
 use super::status::zipnn_status;
 use crate::error::Error;
-use crate::stream::{error_of, Compressor, Decompressor, StreamReader};
+use crate::stream::{Compressor, Decompressor, StreamReader};
 
 /// Default stream block size (8 MiB of input per frame), used when `block_size` is 0.
 pub const ZIPNN_STREAM_DEFAULT_BLOCK_SIZE: u32 = 8388608;
@@ -289,7 +289,7 @@ pub extern "C" fn zipnn_dstream_finish(ds: *const zipnn_dstream) -> zipnn_status
 }
 
 fn open_slice(src: &[u8]) -> Result<StreamReader<Cursor<&[u8]>>, Error> {
-    StreamReader::open(Cursor::new(src)).map_err(|e| error_of(&e).unwrap_or(Error::Internal))
+    StreamReader::open(Cursor::new(src))
 }
 
 /// Fills `*info` from the header, index and trailer of the stream that fills `src`
@@ -352,9 +352,7 @@ pub extern "C" fn zipnn_stream_decode_range(
         // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
         let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let mut r = open_slice(src)?;
-        let n = r
-            .read_range_into(offset, dst)
-            .map_err(|e| error_of(&e).unwrap_or(Error::Internal))?;
+        let n = r.read_range_into(offset, dst)?;
         // SAFETY: checked non-NULL above.
         unsafe { put(out_written, n) };
         Ok(())

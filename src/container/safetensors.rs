@@ -78,7 +78,32 @@ pub struct SafeTensors<'a> {
     /// The data section.
     pub data: &'a [u8],
     /// Tensors in data order.
-    pub tensors: Vec<TensorInfo>,
+    pub tensors: Cow<'a, [TensorInfo]>,
+    /// Each tensor's index by name.
+    names: Cow<'a, Names>,
+}
+
+/// Tensor indices by name: lookups in constant time, so that an archive of many tensors
+/// opens, finds and matches them in linear time.
+pub(crate) type Names = HashMap<String, usize>;
+
+/// The index of each tensor by name (names are unique: JSON object keys).
+pub(crate) fn names_of(tensors: &[TensorInfo]) -> Names {
+    tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect()
+}
+
+/// The index of the tensor called `name` in `tensors`, through `names` (built from them).
+fn find(names: &Names, tensors: &[TensorInfo], name: &str) -> Option<usize> {
+    let i = *names.get(name)?;
+    // `tensors` is a public field: if it was changed after parsing, search it instead.
+    match tensors.get(i) {
+        Some(t) if t.name == name => Some(i),
+        _ => tensors.iter().position(|t| t.name == name),
+    }
 }
 
 /// Whether `bytes` look like a safetensors file (a plausible header length followed by a
@@ -174,7 +199,8 @@ impl<'a> SafeTensors<'a> {
         Ok(SafeTensors {
             header,
             data,
-            tensors,
+            names: Cow::Owned(names_of(&tensors)),
+            tensors: Cow::Owned(tensors),
         })
     }
 }
@@ -275,6 +301,29 @@ pub fn compress_with_base_into(
     write_archive(&st, base, opts, dst)
 }
 
+/// [`compress_with_base`] into `dst` of any size; returns the archive's length. With room
+/// for [`compress_bound`], the tensors are coded straight into `dst` and nothing the size
+/// of the archive is allocated; with less, the archive is made aside and copied if it fits
+/// (`DstTooSmall` comes after the work then). Errors in the input or the options are found
+/// before `dst` is written.
+pub fn compress_with_base_to(
+    file: &[u8],
+    base: Option<&[u8]>,
+    opts: &Options,
+    dst: &mut [u8],
+) -> Result<usize> {
+    match compress_with_base_into(file, base, opts, dst) {
+        // Refused before any work: less room than the bound.
+        Err(Error::DstTooSmall) => {
+            let v = compress_with_base(file, base, opts)?;
+            let d = dst.get_mut(..v.len()).ok_or(Error::DstTooSmall)?;
+            d.copy_from_slice(&v);
+            Ok(v.len())
+        }
+        r => r,
+    }
+}
+
 /// Writes the archive of `st` into `dst`, which holds at least [`bound_of`] bytes.
 fn write_archive(
     st: &SafeTensors<'_>,
@@ -342,7 +391,7 @@ pub fn compress_bound(file: &[u8], opts: &Options) -> Result<usize> {
 /// [`compress_bound`] of a parsed file (options already validated).
 fn bound_of(st: &SafeTensors<'_>, opts: &Options) -> Result<usize> {
     let mut total = FIXED_SIZE + st.header.len() + ENTRY_SIZE * st.tensors.len();
-    for t in &st.tensors {
+    for t in st.tensors.iter() {
         let o = tensor_options(t, opts)?;
         let n = (t.data_offsets.1 - t.data_offsets.0) as usize;
         total = total
@@ -361,10 +410,56 @@ impl<'a> SafeTensors<'a> {
     /// The bytes of this file's tensor with `t`'s name, dtype and shape, if there is one:
     /// the base a delta of `t` is made against.
     pub fn matching(&self, t: &TensorInfo) -> Option<&'a [u8]> {
-        self.tensors
-            .iter()
-            .find(|b| b.name == t.name && b.dtype == t.dtype && b.shape == t.shape)
-            .map(|b| self.bytes(b))
+        let b = &self.tensors[find(&self.names, &self.tensors, &t.name)?];
+        (b.dtype == t.dtype && b.shape == t.shape).then(|| self.bytes(b))
+    }
+}
+
+/// A base model's safetensors file, borrowed or owned, with its header parsed once: what
+/// delta archives are decoded against ([`BaseModel::view`] for the `base` arguments).
+#[derive(Debug)]
+pub struct BaseModel<'a> {
+    bytes: Cow<'a, [u8]>,
+    header_len: usize,
+    tensors: Vec<TensorInfo>,
+    names: Names,
+}
+
+impl<'a> BaseModel<'a> {
+    /// Parses and validates the file (errors as [`SafeTensors::parse`]).
+    pub fn new(bytes: Cow<'a, [u8]>) -> Result<BaseModel<'a>> {
+        let st = SafeTensors::parse(&bytes)?;
+        let header_len = st.header.len();
+        let (tensors, names) = (st.tensors.into_owned(), st.names.into_owned());
+        Ok(BaseModel {
+            bytes,
+            header_len,
+            tensors,
+            names,
+        })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The parsed file, borrowed (nothing is copied).
+    pub fn view(&self) -> SafeTensors<'_> {
+        SafeTensors {
+            header: &self.bytes[8..8 + self.header_len],
+            data: &self.bytes[8 + self.header_len..],
+            tensors: Cow::Borrowed(&self.tensors),
+            names: Cow::Borrowed(&self.names),
+        }
+    }
+}
+
+impl BaseModel<'static> {
+    /// Reads and parses the file at `path` (I/O errors are [`Error::Io`]).
+    pub fn read_file(path: impl AsRef<Path>) -> Result<BaseModel<'static>> {
+        let bytes = std::fs::read(path).map_err(|_| Error::Io)?;
+        BaseModel::new(Cow::Owned(bytes))
     }
 }
 
@@ -397,6 +492,7 @@ pub struct Archive<'a> {
     data_len: u64,
     flags: u8,
     tensors: Vec<TensorInfo>,
+    names: Names,
     stored: Vec<Stored>,
     src: Source<'a>,
 }
@@ -530,6 +626,7 @@ impl<'a> Archive<'a> {
             header,
             data_len: fx.data_len,
             flags: fx.flags,
+            names: names_of(&tensors),
             tensors,
             stored,
             src: Source::Memory(src),
@@ -557,6 +654,7 @@ impl Archive<'static> {
             header,
             data_len: fx.data_len,
             flags: fx.flags,
+            names: names_of(&tensors),
             tensors,
             stored,
             src: Source::File(Mutex::new(f)),
@@ -592,10 +690,7 @@ impl Archive<'_> {
 
     /// The index of tensor `name`, or [`Error::NotFound`].
     pub fn index_of(&self, name: &str) -> Result<usize> {
-        self.tensors
-            .iter()
-            .position(|t| t.name == name)
-            .ok_or(Error::NotFound)
+        self.names.get(name).copied().ok_or(Error::NotFound)
     }
 
     /// The frame that holds tensor `i`'s bytes (a tied tensor's is its original's).
@@ -708,14 +803,14 @@ impl Archive<'_> {
         let (b, e) = self.tensors[i].data_offsets;
         let n = usize::try_from(e - b).map_err(|_| Error::SrcTooLarge)?;
         let frame = self.frame_at(i)?;
-        let f = crate::parse_whole(&frame, &DecompressOptions::default())?;
+        let f = crate::pipeline::parse_whole(&frame, &DecompressOptions::default())?;
         if f.header().original_size != n as u64 {
             return Err(Error::Corrupt);
         }
         let bb = self.base_for(i, f.header().base_hash.is_some(), base)?;
-        crate::check_base(f.header(), bb)?;
+        crate::pipeline::check_base(f.header(), bb)?;
         // The chunk checksums are checked before the tensor's memory is allocated.
-        crate::decode_new(&f, bb, n, 0)
+        crate::pipeline::decode_new(&f, bb, n, 0)
     }
 
     /// The base bytes a delta tensor `i` decodes against: the base file's tensor with the

@@ -1,0 +1,257 @@
+//! The steps around the engine, shared by the public calls (`lib.rs`), streams and
+//! containers: before coding, the lossy step and the delta; after parsing, the size limit,
+//! the base check and the checksums; after decoding, the delta and the lossy step undone.
+
+use std::borrow::Cow;
+
+use crate::delta;
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::frame::{self, Frame};
+use crate::lossy;
+use crate::options::{DType, Lossy, Options};
+
+/// Options for decompression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecompressOptions {
+    /// Worker threads; 0 = all cores, 1 = the calling thread only.
+    pub threads: u32,
+    /// Refuse frames whose decompressed size is above this many bytes; 0 = no limit.
+    pub max_size: u64,
+}
+
+/// What a frame header says, without decoding any chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Format version of the frame.
+    pub version: u8,
+    /// Flags byte of the frame.
+    pub flags: u8,
+    /// Element type the frame was coded with.
+    pub dtype: DType,
+    /// Planes per chunk (bytes per element, or raw byte-grouping partitions).
+    pub planes: u32,
+    /// Input bytes per chunk.
+    pub chunk_size: u32,
+    /// Length of the original data.
+    pub original_size: u64,
+    /// Number of chunks.
+    pub chunk_count: u64,
+    /// Length of the frame itself.
+    pub frame_size: u64,
+    /// Length of the caller's metadata block.
+    pub metadata_size: u64,
+    /// The lossy step the data went through ([`Lossy::None`]: bit-exact).
+    pub lossy: Lossy,
+    /// For a delta frame: the XXH3-64 of the base it needs.
+    pub base_hash: Option<u64>,
+}
+
+/// Applies the lossy step and the delta: the bytes to code, the options with the lossy
+/// mode actually applied, and the base hash for the header.
+fn prepare<'s>(
+    src: &'s [u8],
+    base: Option<&[u8]>,
+    opts: &Options,
+) -> Result<(Cow<'s, [u8]>, Options, Option<u64>)> {
+    opts.validate()?;
+    let (data, applied) = lossy::apply(src, opts.dtype, opts.lossy);
+    let o = Options {
+        lossy: applied,
+        ..opts.clone()
+    };
+    match base {
+        None => Ok((data, o, None)),
+        Some(b) if b.len() != src.len() => Err(Error::BaseMismatch),
+        Some(b) => Ok((
+            Cow::Owned(delta::xor(&data, b)),
+            o,
+            Some(delta::base_hash(b)),
+        )),
+    }
+}
+
+/// A new frame of `src` (a delta against `base` when there is one) carrying `metadata`.
+pub(crate) fn compress_vec(
+    src: &[u8],
+    base: Option<&[u8]>,
+    metadata: &[u8],
+    opts: &Options,
+) -> Result<Vec<u8>> {
+    let (data, o, h) = prepare(src, base, opts)?;
+    engine::compress_vec(&data, metadata, &o, h)
+}
+
+/// [`compress_vec`] into `dst`; returns the frame's length. `dst` is untouched on error.
+pub(crate) fn compress_into(
+    src: &[u8],
+    base: Option<&[u8]>,
+    metadata: &[u8],
+    opts: &Options,
+    dst: &mut [u8],
+) -> Result<usize> {
+    let (data, o, h) = prepare(src, base, opts)?;
+    engine::compress_into(&data, metadata, &o, h, dst)
+}
+
+/// Parses a whole frame (nothing after it), refusing it from the fixed header alone when
+/// it declares more than `opts.max_size`.
+pub(crate) fn parse_whole<'a>(frame: &'a [u8], opts: &DecompressOptions) -> Result<Frame<'a>> {
+    // Check the limit from the fixed header before anything else is looked at.
+    let h = frame::parse_fixed(frame)?;
+    if opts.max_size != 0 && h.original_size > opts.max_size {
+        return Err(Error::LimitExceeded);
+    }
+    let f = Frame::parse(frame)?;
+    if f.frame_size() != frame.len() as u64 {
+        return Err(Error::Corrupt);
+    }
+    Ok(f)
+}
+
+/// A delta frame needs its base, of the right length and hash.
+pub(crate) fn check_base(h: &frame::Header, base: Option<&[u8]>) -> Result<()> {
+    match (h.base_hash, base) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(Error::BaseRequired),
+        // An empty base for a frame that is not empty: no base was really given.
+        (Some(_), Some(b)) if b.is_empty() && h.original_size > 0 => Err(Error::BaseRequired),
+        (Some(hash), Some(b)) => delta::check_base(b, h.original_size, hash),
+    }
+}
+
+/// Decodes a whole frame (with its base for a delta frame) into a new vector.
+pub(crate) fn decode_vec(
+    frame: &[u8],
+    base: Option<&[u8]>,
+    opts: &DecompressOptions,
+) -> Result<Vec<u8>> {
+    let f = parse_whole(frame, opts)?;
+    check_base(f.header(), base)?;
+    let n = usize::try_from(f.header().original_size).map_err(|_| Error::SrcTooLarge)?;
+    decode_new(&f, base, n, opts.threads)
+}
+
+/// Decodes a parsed whole frame of `n` original bytes (its base already checked) into a new
+/// vector. The checksums are checked (once) before the output is allocated, so a damaged
+/// frame that declares a huge size does not get it allocated.
+pub(crate) fn decode_new(
+    f: &Frame<'_>,
+    base: Option<&[u8]>,
+    n: usize,
+    threads: u32,
+) -> Result<Vec<u8>> {
+    engine::verify_frame_with(f, threads)?;
+    let mut out = engine::zeroed_vec(n)?;
+    decode_verified_whole(f, base, &mut out, threads)?;
+    Ok(out)
+}
+
+/// Decodes a whole frame into `dst` (at least its original size); returns that size.
+pub(crate) fn decode_into(
+    frame: &[u8],
+    base: Option<&[u8]>,
+    dst: &mut [u8],
+    opts: &DecompressOptions,
+) -> Result<usize> {
+    let f = parse_whole(frame, opts)?;
+    let n = f.header().original_size;
+    if n > dst.len() as u64 {
+        return Err(Error::DstTooSmall);
+    }
+    check_base(f.header(), base)?;
+    let n = n as usize;
+    let dst = &mut dst[..n];
+    engine::decode_frame(&f, dst, opts.threads)?;
+    undo_steps(f.header(), base, dst);
+    Ok(n)
+}
+
+/// Decodes a whole frame whose chunk checksums and base were checked, then undoes the
+/// delta and the lossy step.
+pub(crate) fn decode_verified_whole(
+    f: &Frame<'_>,
+    base: Option<&[u8]>,
+    dst: &mut [u8],
+    threads: u32,
+) -> Result<()> {
+    engine::decode_verified_frame(f, dst, threads)?;
+    undo_steps(f.header(), base, dst);
+    Ok(())
+}
+
+/// After decoding a whole frame: XOR with the base of a delta frame, then undo the lossy
+/// step.
+fn undo_steps(h: &frame::Header, base: Option<&[u8]>, dst: &mut [u8]) {
+    if let (Some(_), Some(b)) = (h.base_hash, base) {
+        delta::xor_in_place(dst, b);
+    }
+    lossy::undo(dst, h.dtype, h.lossy);
+}
+
+/// Decodes chunk `i` of a parsed frame into `dst` (the chunk's length) and undoes the
+/// lossy step; `base` is the whole base for a delta frame (already checked).
+pub(crate) fn decode_chunk_checked(
+    f: &Frame<'_>,
+    i: usize,
+    base: Option<&[u8]>,
+    dst: &mut [u8],
+) -> Result<()> {
+    let h = f.header();
+    if h.base_hash.is_some() && base.is_none() {
+        return Err(Error::BaseRequired);
+    }
+    engine::decode_chunk(f, i, dst)?;
+    if let (Some(_), Some(b)) = (h.base_hash, base) {
+        let start = f.chunk_range(i).start as usize;
+        delta::xor_in_place(dst, &b[start..start + dst.len()]);
+    }
+    lossy::undo(dst, h.dtype, h.lossy);
+    Ok(())
+}
+
+/// Decodes chunk `index` of the frame at the start of `src` into `dst`; returns its length.
+pub(crate) fn decode_chunk(
+    src: &[u8],
+    base: Option<&[u8]>,
+    index: u64,
+    dst: &mut [u8],
+) -> Result<usize> {
+    let f = Frame::parse(src)?;
+    check_base(f.header(), base)?;
+    if index >= f.chunk_count() as u64 {
+        return Err(Error::InvalidParam);
+    }
+    let i = index as usize;
+    let len = f.header().chunk_len(index);
+    if dst.len() < len {
+        return Err(Error::DstTooSmall);
+    }
+    decode_chunk_checked(&f, i, base, &mut dst[..len])?;
+    Ok(len)
+}
+
+/// What the frame at the start of `src` says about itself.
+pub(crate) fn frame_info(src: &[u8]) -> Result<FrameInfo> {
+    let f = Frame::parse(src)?;
+    let h = f.header();
+    Ok(FrameInfo {
+        version: frame::VERSION,
+        flags: h.flags,
+        dtype: h.dtype,
+        planes: h.planes as u32,
+        chunk_size: h.chunk_size as u32,
+        original_size: h.original_size,
+        chunk_count: f.chunk_count() as u64,
+        frame_size: f.frame_size(),
+        metadata_size: h.metadata_size as u64,
+        lossy: h.lossy,
+        base_hash: h.base_hash,
+    })
+}
+
+/// Checks a whole frame's header and chunk checksums without decoding.
+pub(crate) fn verify(src: &[u8]) -> Result<()> {
+    let f = parse_whole(src, &DecompressOptions::default())?;
+    engine::verify_frame(&f)
+}

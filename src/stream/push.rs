@@ -1,0 +1,478 @@
+//! The push-style contexts: [`Compressor`] and [`Decompressor`] take input piece by piece
+//! and an output buffer, and report how much they consumed and wrote.
+
+use super::format::{
+    check_block_size, index_len, le32, le64, parse_index, parse_stream_header, parse_trailer,
+    write_index, write_stream_header, write_trailer, Entry, Trailer, INDEX_ENTRY_SIZE,
+    INDEX_HEADER_SIZE, INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
+};
+use crate::error::{Error, Result};
+use crate::frame::{self, checksum, FIXED_HEADER_SIZE};
+use crate::{DecompressOptions, Options};
+
+/// A buffer of bytes waiting to be handed to the caller: `buf[pos..len]`.
+#[derive(Debug, Default)]
+struct Pending {
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.pos == self.len
+    }
+
+    /// Copies as much as fits into `out`; returns the count.
+    fn drain(&mut self, out: &mut [u8]) -> usize {
+        let n = (self.len - self.pos).min(out.len());
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        n
+    }
+
+    /// A writable buffer of at least `n` bytes (grown only, never shrunk); the caller then
+    /// calls [`Pending::set`].
+    fn room(&mut self, n: usize) -> Result<&mut [u8]> {
+        if self.buf.len() < n {
+            self.buf
+                .try_reserve_exact(n - self.buf.len())
+                .map_err(|_| Error::Alloc)?;
+            self.buf.resize(n, 0);
+        }
+        Ok(&mut self.buf[..n])
+    }
+
+    fn set(&mut self, len: usize) {
+        self.pos = 0;
+        self.len = len;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CState {
+    Running,
+    Finishing,
+    Done,
+}
+
+/// A streaming compressor: takes input piece by piece with [`Compressor::compress`], and
+/// ends the stream with [`Compressor::finish`].
+///
+/// It holds one block of input and one frame of output (about `2 * block_size` bytes in
+/// all, plus the index: 16 bytes per block) whatever the stream's length. The output does
+/// not depend on how the input is cut into pieces. After an error the compressor returns
+/// the same error from every call.
+#[derive(Debug)]
+pub struct Compressor {
+    opts: Options,
+    block_size: usize,
+    block: Vec<u8>,
+    out: Pending,
+    entries: Vec<Entry>,
+    /// Stream bytes produced so far (header and frames).
+    stream_pos: u64,
+    total_in: u64,
+    state: CState,
+    failed: Option<Error>,
+}
+
+impl Compressor {
+    /// A compressor that codes each block of `block_size` input bytes
+    /// ([`MIN_BLOCK_SIZE`]..=[`MAX_BLOCK_SIZE`]; [`DEFAULT_BLOCK_SIZE`] is a good choice)
+    /// into one frame with `opts`. A block size that is a multiple of `opts.chunk_size`
+    /// keeps every chunk whole.
+    pub fn new(opts: &Options, block_size: u32) -> Result<Compressor> {
+        opts.validate()?;
+        check_block_size(block_size)?;
+        let mut out = Pending::default();
+        let h = write_stream_header(block_size);
+        out.room(h.len())?.copy_from_slice(&h);
+        out.set(h.len());
+        Ok(Compressor {
+            opts: opts.clone(),
+            block_size: block_size as usize,
+            block: Vec::new(),
+            out,
+            entries: Vec::new(),
+            stream_pos: STREAM_HEADER_SIZE as u64,
+            total_in: 0,
+            state: CState::Running,
+            failed: None,
+        })
+    }
+
+    /// The block size.
+    pub fn block_size(&self) -> u32 {
+        self.block_size as u32
+    }
+
+    /// Takes bytes from `input` and writes stream bytes to `output`; returns
+    /// `(consumed, written)`. Call again with the rest of the input (and room in `output`)
+    /// until everything is consumed; any output buffer of at least one byte makes progress.
+    /// Errors: `InvalidParam` after [`Compressor::finish`] was called, `Alloc`.
+    pub fn compress(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if self.state != CState::Running {
+            return Err(Error::InvalidParam);
+        }
+        let r = self.compress_inner(input, output);
+        if let Err(e) = r {
+            self.failed = Some(e);
+        }
+        r
+    }
+
+    fn compress_inner(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        let (mut c, mut w) = (0, 0);
+        loop {
+            w += self.out.drain(&mut output[w..]);
+            // Input goes into the block even while coded bytes wait for room.
+            if c < input.len() && self.block.len() < self.block_size {
+                if self.block.capacity() < self.block_size {
+                    self.block
+                        .try_reserve_exact(self.block_size)
+                        .map_err(|_| Error::Alloc)?;
+                }
+                let take = (self.block_size - self.block.len()).min(input.len() - c);
+                self.block.extend_from_slice(&input[c..c + take]);
+                c += take;
+            }
+            if self.block.len() == self.block_size && self.out.is_empty() {
+                self.encode_block()?;
+                continue;
+            }
+            break;
+        }
+        Ok((c, w))
+    }
+
+    fn encode_block(&mut self) -> Result<()> {
+        let bound = crate::compress_bound(self.block.len(), &self.opts)?;
+        let room = self.out.room(bound)?;
+        let n = crate::compress_into(&self.block, &[], &self.opts, room)?;
+        self.out.set(n);
+        self.entries.push((n as u64, self.block.len() as u64));
+        self.stream_pos += n as u64;
+        self.total_in += self.block.len() as u64;
+        self.block.clear();
+        Ok(())
+    }
+
+    /// Ends the stream: codes the last block, then writes the index and trailer. Returns
+    /// `(written, done)`; call again with more room until `done` is true. After the first
+    /// call, [`Compressor::compress`] is an error.
+    pub fn finish(&mut self, output: &mut [u8]) -> Result<(usize, bool)> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let r = self.finish_inner(output);
+        if let Err(e) = r {
+            self.failed = Some(e);
+        }
+        r
+    }
+
+    fn finish_inner(&mut self, output: &mut [u8]) -> Result<(usize, bool)> {
+        if self.state == CState::Running {
+            self.state = CState::Finishing;
+        }
+        let mut w = 0;
+        loop {
+            w += self.out.drain(&mut output[w..]);
+            if !self.out.is_empty() {
+                return Ok((w, false));
+            }
+            if self.state == CState::Done {
+                return Ok((w, true));
+            }
+            if !self.block.is_empty() {
+                self.encode_block()?;
+                continue;
+            }
+            let mut tail = Vec::new();
+            tail.try_reserve_exact(
+                INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * self.entries.len() + TRAILER_SIZE,
+            )
+            .map_err(|_| Error::Alloc)?;
+            write_index(&self.entries, &mut tail);
+            let t = Trailer {
+                index_offset: self.stream_pos,
+                frame_count: self.entries.len() as u64,
+                original_size: self.total_in,
+                index_checksum: checksum(&tail),
+            };
+            tail.extend_from_slice(&write_trailer(&t));
+            self.out.room(tail.len())?.copy_from_slice(&tail);
+            self.out.set(tail.len());
+            self.state = CState::Done;
+        }
+    }
+
+    /// Whether the stream is complete and every byte of it has been written out.
+    pub fn is_done(&self) -> bool {
+        self.state == CState::Done && self.out.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Gathering the stream header.
+    Header,
+    /// Gathering four bytes: a frame's magic or the index's.
+    Peek,
+    /// Gathering a frame's fixed header.
+    FrameFixed,
+    /// Gathering a frame's whole header (through the header checksum).
+    FrameHeader,
+    /// Gathering the rest of the frame.
+    FrameBody,
+    /// Gathering the index and the trailer.
+    Index,
+    /// The trailer has been checked.
+    Done,
+}
+
+/// A streaming decompressor: give it stream bytes piece by piece with
+/// [`Decompressor::decompress`] and take the original bytes as they come; then
+/// [`Decompressor::finish`] tells whether the stream was complete.
+///
+/// Everything is validated as it arrives (stream header, each frame's header and chunk
+/// checksums before any of the frame's output is given out, the index against the frames
+/// seen, the trailer), so bad input is reported at the first bad structure. It holds one
+/// frame of input and one block of output (about `2 * block_size` bytes) plus 16 bytes per
+/// frame seen. After an error it returns the same error from every call.
+#[derive(Debug)]
+pub struct Decompressor {
+    opts: DecompressOptions,
+    block_size: u64,
+    acc: Vec<u8>,
+    need: usize,
+    phase: Phase,
+    header: Option<frame::Header>,
+    out: Pending,
+    entries: Vec<Entry>,
+    /// Stream bytes in completed structures (header and frames).
+    stream_pos: u64,
+    total_out: u64,
+    failed: Option<Error>,
+}
+
+impl Default for Decompressor {
+    fn default() -> Self {
+        Decompressor::new()
+    }
+}
+
+impl Decompressor {
+    /// A decompressor with default options (all cores, no size limit).
+    pub fn new() -> Decompressor {
+        Decompressor::with_options(&DecompressOptions::default())
+    }
+
+    /// A decompressor with `opts`: `threads` decode each frame's chunks; a stream whose
+    /// original size passes `max_size` (when nonzero) is `LimitExceeded` as soon as a
+    /// frame would pass it.
+    pub fn with_options(opts: &DecompressOptions) -> Decompressor {
+        Decompressor {
+            opts: *opts,
+            block_size: 0,
+            acc: Vec::new(),
+            need: STREAM_HEADER_SIZE,
+            phase: Phase::Header,
+            header: None,
+            out: Pending::default(),
+            entries: Vec::new(),
+            stream_pos: 0,
+            total_out: 0,
+            failed: None,
+        }
+    }
+
+    /// Takes stream bytes from `input` and writes original bytes to `output`; returns
+    /// `(consumed, written)`. Call again with the rest of the input; with an empty input it
+    /// gives out decoded bytes still waiting. Errors are those of the stream and frame
+    /// formats (`BadMagic`, `UnsupportedVersion`, `Checksum`, `Corrupt`, ...), `Corrupt`
+    /// for bytes after the trailer, `LimitExceeded` and `Alloc`.
+    pub fn decompress(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let r = self.decompress_inner(input, output);
+        if let Err(e) = r {
+            self.failed = Some(e);
+        }
+        r
+    }
+
+    fn decompress_inner(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        let (mut c, mut w) = (0, 0);
+        loop {
+            w += self.out.drain(&mut output[w..]);
+            if !self.out.is_empty() {
+                break;
+            }
+            if self.phase == Phase::Done {
+                if c < input.len() {
+                    return Err(Error::Corrupt);
+                }
+                break;
+            }
+            let take = (self.need - self.acc.len()).min(input.len() - c);
+            if take > 0 {
+                // Exactly what this structure needs, so the buffer never grows past one
+                // frame (its capacity is kept from frame to frame).
+                let want = self.need - self.acc.len();
+                self.acc.try_reserve_exact(want).map_err(|_| Error::Alloc)?;
+                self.acc.extend_from_slice(&input[c..c + take]);
+                c += take;
+            }
+            if self.acc.len() < self.need {
+                if self.phase == Phase::Header {
+                    // Reject a wrong magic or version without waiting for the whole header.
+                    match parse_stream_header(&self.acc) {
+                        Err(Error::Truncated) | Ok(_) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                break;
+            }
+            self.advance()?;
+        }
+        Ok((c, w))
+    }
+
+    /// The bytes for the current phase are all in `acc`: check them and move on.
+    fn advance(&mut self) -> Result<()> {
+        match self.phase {
+            Phase::Header => {
+                self.block_size = parse_stream_header(&self.acc)? as u64;
+                self.stream_pos = STREAM_HEADER_SIZE as u64;
+                self.acc.clear();
+                self.phase = Phase::Peek;
+                self.need = 4;
+            }
+            Phase::Peek => {
+                if self.acc[..] == frame::MAGIC {
+                    self.phase = Phase::FrameFixed;
+                    self.need = FIXED_HEADER_SIZE;
+                } else if self.acc[..] == INDEX_MAGIC {
+                    let n = self.entries.len() as u64;
+                    let len = index_len(n).ok_or(Error::Corrupt)? + TRAILER_SIZE as u64;
+                    self.need = usize::try_from(len).map_err(|_| Error::SrcTooLarge)?;
+                    self.phase = Phase::Index;
+                } else {
+                    return Err(Error::BadMagic);
+                }
+            }
+            Phase::FrameFixed => {
+                let h = frame::parse_fixed(&self.acc)?;
+                let o = h.original_size;
+                let after_short = self.entries.last().is_some_and(|e| e.1 != self.block_size);
+                if h.metadata_size != 0 || o == 0 || o > self.block_size || after_short {
+                    return Err(Error::Corrupt);
+                }
+                if self.opts.max_size != 0 && self.total_out + o > self.opts.max_size {
+                    return Err(Error::LimitExceeded);
+                }
+                let hs = h.header_size().ok_or(Error::Corrupt)?;
+                self.need = hs as usize; // at most max_frame_size(block_size)
+                self.header = Some(h);
+                self.phase = Phase::FrameHeader;
+            }
+            Phase::FrameHeader => {
+                let h = self.header.ok_or(Error::Internal)?;
+                let sum_at = self.need - frame::HEADER_CHECKSUM_SIZE;
+                if checksum(&self.acc[..sum_at]) != le64(&self.acc, sum_at) {
+                    return Err(Error::Checksum);
+                }
+                let mut body = 0u64;
+                for entry in self.acc[FIXED_HEADER_SIZE..sum_at].chunks_exact(h.entry_size()) {
+                    for p in entry[frame::CHUNK_CHECKSUM_SIZE..].chunks_exact(5) {
+                        body += le32(p, 1) as u64;
+                    }
+                }
+                if body > h.body_size() {
+                    return Err(Error::Corrupt);
+                }
+                self.need += body as usize;
+                self.phase = Phase::FrameBody;
+            }
+            Phase::FrameBody => {
+                let o = self.header.ok_or(Error::Internal)?.original_size as usize;
+                let f = crate::pipeline::parse_whole(&self.acc, &DecompressOptions::default())?;
+                if f.header().original_size != o as u64 {
+                    return Err(Error::Internal);
+                }
+                // A delta frame cannot be decoded here (streams carry no base); checksums
+                // before the output buffer grows to the frame's declared size.
+                crate::pipeline::check_base(f.header(), None)?;
+                crate::engine::verify_frame(&f)?;
+                let room = self.out.room(o)?;
+                crate::pipeline::decode_verified_whole(&f, None, room, self.opts.threads)?;
+                let n = o;
+                self.out.set(n);
+                self.entries.push((self.acc.len() as u64, n as u64));
+                self.stream_pos += self.acc.len() as u64;
+                self.total_out += n as u64;
+                self.acc.clear();
+                self.header = None;
+                self.phase = Phase::Peek;
+                self.need = 4;
+            }
+            Phase::Index => {
+                let (index, tr) = self.acc.split_at(self.need - TRAILER_SIZE);
+                // The trailer must end where the frames seen say; if it does not, the
+                // index does not match them.
+                let t = parse_trailer(tr).map_err(|e| match e {
+                    Error::BadMagic => Error::Corrupt,
+                    e => e,
+                })?;
+                if t.frame_count != self.entries.len() as u64 {
+                    return Err(Error::Corrupt);
+                }
+                let entries = parse_index(index, &t, self.block_size as u32)?;
+                if entries != self.entries
+                    || t.index_offset != self.stream_pos
+                    || t.original_size != self.total_out
+                {
+                    return Err(Error::Corrupt);
+                }
+                self.acc = Vec::new();
+                self.phase = Phase::Done;
+            }
+            Phase::Done => return Err(Error::Internal),
+        }
+        Ok(())
+    }
+
+    /// Whether the whole stream (through its trailer) has been checked and every original
+    /// byte given out.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done && self.out.is_empty()
+    }
+
+    /// `Ok` if the stream was complete and every byte has been given out; `Truncated` if
+    /// the stream ended early; `DstTooSmall` if decoded bytes are still waiting (call
+    /// [`Decompressor::decompress`] with an empty input to take them); or the earlier
+    /// error.
+    pub fn finish(&self) -> Result<()> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if !self.out.is_empty() {
+            return Err(Error::DstTooSmall);
+        }
+        if self.phase != Phase::Done {
+            return Err(Error::Truncated);
+        }
+        Ok(())
+    }
+
+    /// Original bytes given out so far, or decoded and waiting.
+    pub fn total_out(&self) -> u64 {
+        self.total_out
+    }
+}
