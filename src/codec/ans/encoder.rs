@@ -1,0 +1,142 @@
+//! Encoder: the symbols coded backwards into the interleaved states.
+
+use super::model::{choose_model, write_freqs};
+use super::{histogram, FIXED, L, STATES};
+
+/// `encode`; `small_buf` starts with a minimal word buffer (tests its growth).
+pub(super) fn encode_impl(
+    src: &[u8],
+    hist: &[u32; 256],
+    dst: &mut Vec<u8>,
+    small_buf: bool,
+) -> usize {
+    let n = src.len();
+    debug_assert_eq!(hist, &histogram(src));
+    let Some(model) = choose_model(hist, n) else {
+        return 0;
+    };
+    let start = dst.len();
+    dst.push(model.table.kind() << 4 | model.scale as u8);
+    dst.push(model.min as u8);
+    dst.push(model.max as u8);
+    if model.min == model.max {
+        return FIXED;
+    }
+    write_freqs(&model, dst);
+
+    // Encoder tables: per symbol its renormalisation bound, reciprocal and offsets.
+    let scale = model.scale;
+    let m_total = 1u32 << scale;
+    let mut enc = [EncSym::default(); 256];
+    let mut cum = 0u32;
+    for (e, &f) in enc.iter_mut().zip(model.freq.iter()) {
+        if f != 0 {
+            *e = EncSym::new(f, cum, scale, m_total);
+            cum += f;
+        }
+    }
+    debug_assert_eq!(cum, m_total);
+
+    // Encode backwards: symbol i with state i % 16. The words are produced in reverse stream
+    // order, so they are written backwards from the end of `buf`, which starts at about the
+    // estimated size and doubles if needed (a group of 16 symbols emits at most 16 words, and
+    // `put` writes one scratch word below the last one).
+    let k = n.min(STATES);
+    let mut x = [L; STATES];
+    let initial = if small_buf { 0 } else { model.estimate / 2 };
+    let mut buf = vec![0u16; initial + 4 * STATES];
+    let mut w = buf.len();
+    let mut i = n;
+    // Ragged end first so the main loop handles whole groups of 16.
+    while i % STATES != 0 {
+        i -= 1;
+        let j = i % STATES;
+        x[j] = enc[src[i] as usize].put(x[j], &mut buf, &mut w);
+    }
+    while i > 0 {
+        if w <= STATES {
+            let used = buf.len() - w;
+            let mut bigger = vec![0u16; 2 * buf.len()];
+            let nw = bigger.len() - used;
+            bigger[nw..].copy_from_slice(&buf[w..]);
+            (buf, w) = (bigger, nw);
+        }
+        i -= STATES;
+        let g: &[u8; STATES] = src[i..i + STATES]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!());
+        let p = buf.as_mut_ptr();
+        for j in (0..STATES).rev() {
+            // SAFETY: w > STATES before the group and each step lowers it by at most one, so
+            // every write at w - 1 is within `buf`.
+            x[j] = unsafe { enc[g[j] as usize].put_raw(x[j], p, &mut w) };
+        }
+    }
+    let words = &buf[w..];
+    dst.reserve(4 * k + 2 * words.len());
+    for &xj in &x[..k] {
+        dst.extend_from_slice(&xj.to_le_bytes());
+    }
+    for &wd in words {
+        dst.extend_from_slice(&wd.to_le_bytes());
+    }
+    dst.len() - start
+}
+
+/// Shift of the encoder's reciprocals: `floor(x / f) = (x * rcp) >> RCP_SHIFT` exactly for
+/// every 32-bit `x` and every `f < 2^12`, with `rcp = ceil(2^RCP_SHIFT / f)` (see `EncSym::new`).
+pub(super) const RCP_SHIFT: u32 = 44;
+
+#[derive(Clone, Copy, Default)]
+pub(super) struct EncSym {
+    /// States at or above this emit 16 bits before coding the symbol: `f << (32 - scale)`.
+    x_max: u64,
+    /// `ceil(2^RCP_SHIFT / f)`.
+    pub(super) rcp: u64,
+    /// Cumulative frequency of the symbol.
+    cum: u32,
+    /// `M - f`.
+    cmpl: u32,
+}
+
+impl EncSym {
+    pub(super) fn new(f: u32, cum: u32, scale: u32, m_total: u32) -> EncSym {
+        // Round-up reciprocal (Granlund-Montgomery): with rcp = ceil(2^k / f) = (2^k + e) / f,
+        // 0 <= e < f, x * rcp / 2^k = x / f + x * e / (f * 2^k), and the second term is below
+        // 1 / f (so the floor is unchanged) whenever x * e < 2^k, true for x < 2^32,
+        // e < f <= 2^12 and k = 44.
+        debug_assert!((1..(1 << 12)).contains(&f));
+        EncSym {
+            x_max: (f as u64) << (32 - scale),
+            rcp: (1u64 << RCP_SHIFT).div_ceil(f as u64),
+            cum,
+            cmpl: m_total - f,
+        }
+    }
+
+    /// Codes one symbol into state `x`, first emitting 16 bits if needed: the word goes to
+    /// `buf[*w - 1]` and `*w` moves down (branch-free; `buf[*w - 1]` is scratch otherwise).
+    #[inline(always)]
+    fn put(&self, x: u32, buf: &mut [u16], w: &mut usize) -> u32 {
+        assert!(*w >= 1 && *w <= buf.len());
+        // SAFETY: w - 1 is within `buf` (checked just above).
+        unsafe { self.put_raw(x, buf.as_mut_ptr(), w) }
+    }
+
+    /// [`EncSym::put`] writing through a pointer, without a bounds check.
+    ///
+    /// # Safety
+    /// `buf + (*w - 1)` must be within the word buffer (`*w >= 1`).
+    #[inline(always)]
+    unsafe fn put_raw(&self, x: u32, buf: *mut u16, w: &mut usize) -> u32 {
+        let emit = x as u64 >= self.x_max;
+        // SAFETY: the caller's contract.
+        unsafe { buf.add(*w - 1).write(x as u16) };
+        *w -= emit as usize;
+        let x = if emit { x >> 16 } else { x };
+        let q = ((x as u128 * self.rcp as u128) >> RCP_SHIFT) as u32;
+        // x' = q * M + (x - q * f) + cum = x + cum + q * (M - f)
+        x.wrapping_add(self.cum)
+            .wrapping_add(q.wrapping_mul(self.cmpl))
+    }
+}
