@@ -15,6 +15,8 @@ Modern API::
     with zipnn.safetensors.safe_open("m.znt", framework="pt") as f: f.get_tensor("w")
     with zipnn.CompressStream(dtype="bf16") as cs:    # incremental (stream format)
         out = cs.compress(piece) + cs.finish()
+    zipnn.compress_model_dir("my-model", "my-model-znn")   # model folders: shards -> archives
+    zipnn.zipnn_hf(); AutoModel.from_pretrained("my-model-znn")  # transformers (zipnn.hf)
 
 Interface of the reference ``zipnn`` package::
 
@@ -93,6 +95,14 @@ _load()  # fail at import, with the list of paths tried, when the library is mis
 from . import zipnn  # noqa: E402  (the reference package's interface: zipnn.zipnn.ZipNN)
 from .zipnn import ZipNN  # noqa: E402
 from . import safetensors  # noqa: E402  (safetensors archives: zipnn.safetensors.safe_open, ...)
+from ._model_dir import IndexRewriteError, compress_model_dir, decompress_model_dir  # noqa: E402
+from . import hf  # noqa: E402  (transformers' from_pretrained; imports transformers only when patching)
+from .hf import (  # noqa: E402
+    patch_transformers,
+    transformers_patched,
+    unpatch_transformers,
+    zipnn_hf,
+)
 
 __version__ = "0.1.0"
 
@@ -110,5 +120,6 @@ __all__ = [
     "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
     "PanicError", "BadSafetensorsError", "LibraryNotFoundError", "DeltaBaseError",
     "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError", "LOSSY_MODES",
-    "safetensors",
+    "safetensors", "compress_model_dir", "decompress_model_dir", "IndexRewriteError", "hf", "zipnn_hf",
+    "patch_transformers", "unpatch_transformers", "transformers_patched",
 ]

@@ -420,8 +420,7 @@ class Archive:
 
     def get_slice(self, name: str, framework: str = "pt") -> "TensorSlice":
         """A lazy view of tensor ``name``: ``get_shape()``, ``get_dtype()`` and indexing
-        (``sl[0:2, :]``). Indexing decodes the whole tensor once (frames are per tensor)
-        and returns a copy of the selected part."""
+        (``sl[0:2, :]``, ``sl[...]``); see :class:`TensorSlice`."""
         info = self.info(name)
         return TensorSlice(self, name, info, framework_name(framework))
 
@@ -486,15 +485,24 @@ class Archive:
         return f"<zipnn.safetensors.Archive {where} {state}>"
 
 
+def _is_whole(index: Any) -> bool:
+    """Whether ``t[index]`` is all of ``t``: ``...``, ``:``, ``()`` or a tuple of those."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is Ellipsis or (isinstance(p, slice) and p == slice(None)) for p in parts)
+
+
 class TensorSlice:
-    """What :meth:`Archive.get_slice` returns (as ``safetensors``' PySafeSlice)."""
+    """What :meth:`Archive.get_slice` returns (as ``safetensors``' PySafeSlice). Each
+    indexing decodes the tensor (frames are per tensor): ``sl[...]`` or ``sl[:]`` returns
+    the decoded tensor itself (no copy: loaders such as ``transformers`` materialize
+    weights this way), any other index a compact copy of the part selected. Nothing is
+    kept between calls."""
 
     def __init__(self, archive: Archive, name: str, info: TensorInfo, kind: str) -> None:
         self._archive = archive
         self._name = name
         self._info = info
         self._kind = kind
-        self._full: Any = None
 
     def get_shape(self) -> List[int]:
         return list(self._info.shape)
@@ -506,9 +514,10 @@ class TensorSlice:
         return self._info.shape[0] if self._info.shape else 0
 
     def __getitem__(self, index: Any) -> Any:
-        if self._full is None:
-            self._full = self._archive.get_tensor(self._name, self._kind)
-        part = self._full[index]
+        full = self._archive.get_tensor(self._name, self._kind)
+        if _is_whole(index):
+            return full
+        part = full[index]
         return part.copy() if self._kind == "numpy" else part.clone()
 
 

@@ -1,0 +1,367 @@
+"""Model folders and transformers' from_pretrained (zipnn.hf, zipnn.compress_model_dir).
+
+A BERT model with the MiniLM-L6 shape (6 layers, hidden 384, 12 heads, intermediate
+1536, vocabulary 30522), randomly initialised (no download), saved with save_pretrained as
+one file and sharded, compressed, loaded through the patched from_pretrained: outputs and
+every parameter must equal the uncompressed model's exactly, in fp32 and bf16. With
+ZIPNN_CORPUS (or <repo>/corpus) holding the fetched minilm.*.safetensors, the real MiniLM
+weights are loaded the same way.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import zipnn
+from zipnn import hf as zhf
+from zipnn._model_dir import IndexRewriteError, rewrite_index
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+from transformers import AutoModel, BertConfig, BertModel  # noqa: E402
+from transformers import modeling_utils as mu  # noqa: E402
+
+SHARD = "20MB"  # MiniLM fp32 (91 MB) in 4 shards, bf16 in 3
+
+
+def minilm_config(dtype):
+    return BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6,
+                      num_attention_heads=12, intermediate_size=1536, dtype=dtype)
+
+
+def tree(root):
+    """{relative path: bytes} of every file under root."""
+    root = Path(root)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+INPUT_IDS = [[101, 7592, 1010, 2088, 999, 2023, 2003, 1037, 3231, 1012, 102],
+             [101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 102]]
+
+
+def outputs(model):
+    ids = torch.tensor(INPUT_IDS)
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids))
+    return out.last_hidden_state, out.pooler_output
+
+
+def assert_same_model(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert sa[k].dtype == sb[k].dtype and torch.equal(sa[k], sb[k]), k
+    for x, y in zip(outputs(a), outputs(b)):
+        assert x.dtype == y.dtype and torch.equal(x, y)
+
+
+@pytest.fixture(autouse=True)
+def no_patch_left():
+    """Every test starts and ends with transformers unpatched."""
+    zhf.unpatch_transformers()
+    yield
+    zhf.unpatch_transformers()
+
+
+_built = {}
+
+
+def model_folders(name, tmp_path_factory):
+    """(dtype name, base) with base/single and base/sharded: a random model saved by
+    save_pretrained as one file and in shards (built once per dtype)."""
+    if name not in _built:
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[name]
+        torch.manual_seed(0)
+        model = BertModel(minilm_config(dtype)).to(dtype).eval()
+        base = tmp_path_factory.mktemp(f"minilm-{name}")
+        model.save_pretrained(base / "single")
+        model.save_pretrained(base / "sharded", max_shard_size=SHARD)
+        (base / "single" / "tokenizer_config.json").write_text('{"do_lower_case": true}\n')
+        _built[name] = base
+    return name, _built[name]
+
+
+@pytest.fixture(scope="module", params=["fp32", "bf16"])
+def folders(request, tmp_path_factory):
+    """Both dtypes: the tests of exact loading."""
+    return model_folders(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bf16_folders(tmp_path_factory):
+    """One dtype: the tests of everything else (the smaller model)."""
+    return model_folders("bf16", tmp_path_factory)
+
+
+@pytest.mark.parametrize("layout", ["single", "sharded"])
+def test_from_pretrained_loads_a_compressed_folder_exactly(folders, layout, tmp_path):
+    name, base = folders
+    plain = base / layout
+    comp = tmp_path / "znn"
+    written = zipnn.compress_model_dir(plain, comp)
+    files = tree(comp)
+    shards = sorted(f for f in tree(plain) if f.endswith(".safetensors"))
+    assert len(shards) == (1 if layout == "single" else (4 if name == "fp32" else 3))
+    # Every shard became an archive; nothing else was compressed or left out.
+    assert sorted(f for f in files if f.endswith(".znn")) == [s + ".znn" for s in shards]
+    assert not any(f.endswith(".safetensors") for f in files)
+    for f, data in files.items():
+        if f.endswith(".znn"):
+            assert data[:4] == b"\x89ZNT"
+        elif f.endswith(".index.json"):
+            assert b".safetensors.znn\"" in data and data != tree(plain)[f]
+        else:
+            assert data == tree(plain)[f], f
+    assert sorted(written) == sorted(str(comp / f) for f in files)
+
+    reference = AutoModel.from_pretrained(plain)
+    # Without the patch, transformers cannot read the folder (no weights found, or an
+    # index naming files it takes for pickles).
+    with pytest.raises(Exception):
+        AutoModel.from_pretrained(comp)
+
+    zipnn.zipnn_hf()
+    model = AutoModel.from_pretrained(comp)
+    assert type(model) is type(reference)
+    assert_same_model(model, reference)
+    assert tree(comp) == files, "loading wrote nothing into the folder"
+
+    # Byte for byte back.
+    zipnn.decompress_model_dir(comp, tmp_path / "restored")
+    assert tree(tmp_path / "restored") == tree(plain)
+
+
+def test_tensors_are_decoded_into_the_parameters(folders, tmp_path, monkeypatch):
+    """No copy between the library's output and the model: every parameter's memory is a
+    tensor zipnn decoded into."""
+    name, base = folders
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(base / "sharded", comp)
+    decoded = set()
+    real = zipnn.safetensors.Archive.get_tensor
+
+    def spy(self, *a, **k):
+        t = real(self, *a, **k)
+        decoded.add(t.data_ptr())
+        return t
+
+    monkeypatch.setattr(zipnn.safetensors.Archive, "get_tensor", spy)
+    with zipnn.transformers_patched():
+        model = AutoModel.from_pretrained(comp)
+    params = dict(model.named_parameters())
+    assert len(decoded) >= len({p.data_ptr() for p in params.values()}) > 50
+    assert all(p.data_ptr() in decoded for p in params.values())
+
+
+def test_dtype_conversion_and_folders_compressed_in_place(folders, tmp_path):
+    name, base = folders
+    work = tmp_path / "m"
+    shutil.copytree(base / "sharded", work)
+    index_before = (work / "model.safetensors.index.json").read_bytes()
+    zipnn.compress_model_dir(work)  # in place: archives next to the shards, index kept
+    assert (work / "model.safetensors.index.json").read_bytes() == index_before
+    for p in work.glob("*.safetensors"):
+        p.unlink()
+    reference = AutoModel.from_pretrained(base / "sharded", dtype=torch.float32)
+    with zipnn.transformers_patched():
+        # The index names X.safetensors; only X.safetensors.znn is there.
+        model = AutoModel.from_pretrained(work, dtype=torch.float32)
+    assert next(model.parameters()).dtype == torch.float32
+    assert_same_model(model, reference)
+    # And back in place: the original folder.
+    zipnn.decompress_model_dir(work)
+    restored = {k: v for k, v in tree(work).items() if not k.endswith(".znn")}
+    assert restored == tree(base / "sharded")
+
+
+def test_patch_is_undone_and_checked(bf16_folders, tmp_path, monkeypatch):
+    name, base = bf16_folders
+    originals = (mu._get_resolved_checkpoint_files, mu.safe_open)
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(base / "single", comp)
+    with zipnn.transformers_patched():
+        assert zhf.is_patched()
+        assert mu.safe_open is not originals[1]
+        zipnn.zipnn_hf()  # again: no second layer
+        assert mu.safe_open.__wrapped__ is originals[1]
+        AutoModel.from_pretrained(comp)
+    assert not zhf.is_patched()
+    assert (mu._get_resolved_checkpoint_files, mu.safe_open) == originals
+    with pytest.raises(OSError):
+        AutoModel.from_pretrained(comp)
+    # Plain folders load as before while patched.
+    with zipnn.transformers_patched():
+        assert_same_model(AutoModel.from_pretrained(base / "single"),
+                          AutoModel.from_pretrained(base / "sharded"))
+
+    # A transformers whose loading code is not what the patch expects is refused, clearly.
+    monkeypatch.delattr(mu, "_get_resolved_checkpoint_files")
+    with pytest.raises(zhf.TransformersNotSupportedError, match="_get_resolved_checkpoint_files"):
+        zipnn.zipnn_hf()
+    monkeypatch.setattr(mu, "_get_resolved_checkpoint_files", lambda path, options: None, raising=False)
+    with pytest.raises(zhf.TransformersNotSupportedError, match="has no parameter .*variant"):
+        zipnn.zipnn_hf()
+    assert not zhf.is_patched() and mu.safe_open is originals[1]
+
+
+def test_hub_snapshot_layout(bf16_folders, tmp_path):
+    """A Hub repository in transformers' cache (no network: local_files_only)."""
+    name, base = bf16_folders
+    snap = tmp_path / "hub" / "models--zipnn-test--minilm" / "snapshots" / ("0" * 40)
+    zipnn.compress_model_dir(base / "single", snap)
+    (snap.parent.parent / "refs").mkdir()
+    (snap.parent.parent / "refs" / "main").write_text("0" * 40)
+    reference = AutoModel.from_pretrained(base / "single")
+    with zipnn.transformers_patched():
+        model = AutoModel.from_pretrained("zipnn-test/minilm", cache_dir=tmp_path / "hub",
+                                          local_files_only=True)
+    assert_same_model(model, reference)
+
+
+def test_replace_local_file_restores_the_shards(bf16_folders, tmp_path):
+    name, base = bf16_folders
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(base / "single", comp)
+    with zipnn.transformers_patched(replace_local_file=True):
+        model = AutoModel.from_pretrained(comp)
+    assert (comp / "model.safetensors").read_bytes() == (base / "single" / "model.safetensors").read_bytes()
+    assert not (comp / "model.safetensors.znn").exists()
+    assert_same_model(model, AutoModel.from_pretrained(base / "single"))
+
+
+def test_safetensors_loaders_swap_their_import(folders, tmp_path):
+    """Code written against the safetensors package (diffusers-, vLLM-style loaders) reads
+    archives by importing zipnn.safetensors instead."""
+    import safetensors
+    import safetensors.torch
+
+    name, base = folders
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(base / "sharded", comp)
+
+    def load_sharded(folder, st, st_torch):
+        """A loader as such libraries write it, over the module pair it is given."""
+        import json
+
+        index = json.loads((folder / "model.safetensors.index.json").read_text())
+        state = {}
+        for shard in sorted(set(index["weight_map"].values())):
+            with st.safe_open(str(folder / shard), framework="pt", device="cpu") as f:
+                assert f.metadata() == {"format": "pt"}
+                for k in f.keys():
+                    sl = f.get_slice(k)
+                    assert sl.get_shape() == list(f.get_tensor(k).shape)
+                    state[k] = sl[:]
+            state.update(st_torch.load_file(str(folder / shard)))
+        return state
+
+    plain = load_sharded(base / "sharded", safetensors, safetensors.torch)
+    ours = load_sharded(comp, zipnn.safetensors, zipnn.safetensors.torch)
+    assert plain.keys() == ours.keys()
+    assert all(plain[k].dtype == ours[k].dtype and torch.equal(plain[k], ours[k]) for k in plain)
+    # And into a model built by hand.
+    model = BertModel(minilm_config(plain[next(iter(plain))].dtype))
+    model.load_state_dict(ours, strict=False)
+    model = model.to(plain[next(iter(plain))].dtype).eval()
+    assert_same_model(model, AutoModel.from_pretrained(base / "sharded"))
+
+
+def corpus_dir():
+    env = os.environ.get("ZIPNN_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "corpus"
+
+
+@pytest.mark.parametrize("name", ["f32", "bf16"])
+def test_real_minilm_weights(name, tmp_path):
+    src = corpus_dir() / f"minilm.{name}.safetensors"
+    if not src.is_file():
+        pytest.skip(f"{src} not found (fetch the corpus; ZIPNN_CORPUS names its folder)")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    minilm_config({"f32": "float32", "bf16": "bfloat16"}[name]).save_pretrained(plain)
+    shutil.copyfile(src, plain / "model.safetensors")
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(plain, comp)
+    with zipnn.transformers_patched():
+        model = AutoModel.from_pretrained(comp)
+    assert_same_model(model, AutoModel.from_pretrained(plain))
+
+
+# -- model folders without transformers ---------------------------------------------------------
+INDEX = b"""{
+  "metadata": {"total_size": 5},
+  "weight_map": {
+    "a.weight": "model-00001-of-00002.safetensors",
+    "model.safetensors": "model-00002-of-00002.safetensors",
+    "b.weight": "model-00002-of-00002.safetensors"
+  }
+}
+"""
+
+
+def test_index_rewrite_is_exact_and_refuses_what_it_cannot_undo():
+    c, n = rewrite_index(INDEX, True)
+    assert n == 2
+    assert c == INDEX.replace(b'00002.safetensors"\n', b'00002.safetensors.znn"\n').replace(
+        b'00002.safetensors",', b'00002.safetensors.znn",').replace(
+        b'00001-of-00002.safetensors"', b'00001-of-00002.safetensors.znn"')
+    assert b'"model.safetensors": ' in c  # a key stays a key
+    assert rewrite_index(c, False) == (INDEX, 2)
+    assert rewrite_index(INDEX, False) == (INDEX, 0)
+    esc = b'{"weight_map":{"a":"m\\u00e9.safetensors","b":"m\\u00e9.safetensors"}}'
+    assert rewrite_index(esc, True)[0] == esc.replace(b'.safetensors"', b'.safetensors.znn"')
+    for bad in [b'{"weight_map":{"a":"x.safetensors","b":"x.safetensors.znn"}}',
+                b'{"weight_map":{"a":"x.safetensors.zn\\u006e"}}']:
+        with pytest.raises(IndexRewriteError):
+            rewrite_index(bad, False)
+    for bad in [b"{", b"[]", b'{"weight_map": []}', b'{"weight_map": {"a": 1}}']:
+        with pytest.raises(IndexRewriteError, match="not a valid index file"):
+            rewrite_index(bad, True)
+
+
+def test_model_dir_refuses_existing_outputs_and_bad_indexes(tmp_path, bf16_folders):
+    name, base = bf16_folders
+    out = tmp_path / "out"
+    zipnn.compress_model_dir(base / "sharded", out)
+    before = tree(out)
+    with pytest.raises(FileExistsError):
+        zipnn.compress_model_dir(base / "sharded", out)
+    assert tree(out) == before
+    zipnn.compress_model_dir(base / "sharded", out, force=True)
+    assert tree(out) == before  # the same bytes again
+    bad = tmp_path / "bad"
+    shutil.copytree(base / "sharded", bad)
+    (bad / "model.safetensors.index.json").write_text('{"weight_map": 3}')
+    with pytest.raises(IndexRewriteError, match="not a valid index file"):
+        zipnn.compress_model_dir(bad, tmp_path / "bad-out")
+    assert not (tmp_path / "bad-out").exists() or not any((tmp_path / "bad-out").iterdir())
+
+
+def cli_binary():
+    exe = shutil.which("zipnn") if os.environ.get("ZIPNN_CLI") is None else os.environ["ZIPNN_CLI"]
+    local = Path(__file__).resolve().parents[3] / "target" / "release" / "zipnn"
+    for cand in [exe, str(local)]:
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def test_cli_and_python_write_the_same_folder(bf16_folders, tmp_path):
+    exe = cli_binary()
+    if exe is None:
+        pytest.skip("no zipnn command-line tool built (cargo build --release; ZIPNN_CLI names it)")
+    name, base = bf16_folders
+    zipnn.compress_model_dir(base / "sharded", tmp_path / "py")
+    subprocess.run([exe, "compress", "-q", "-r", str(base / "sharded"), "-o", str(tmp_path / "cli")],
+                   check=True)
+    cli, py = tree(tmp_path / "cli"), tree(tmp_path / "py")
+    assert cli.keys() == py.keys()
+    for f in py:
+        if f.endswith(".znn"):  # the same tensors (the tool may come from another build)
+            restored = [zipnn.safetensors.decompress(x[f]) for x in (cli, py)]
+            assert restored[0] == restored[1] == tree(base / "sharded")[f[:-4]]
+        else:
+            assert cli[f] == py[f], f

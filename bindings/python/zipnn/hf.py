@@ -1,0 +1,325 @@
+"""Compressed model folders in Hugging Face ``transformers``' ``from_pretrained``.
+
+::
+
+    from zipnn import zipnn_hf
+    zipnn_hf()                                             # once, before loading
+    model = AutoModel.from_pretrained("my-model-znn")      # X.safetensors.znn shards
+
+A compressed folder is what ``zipnn compress -r my-model -o my-model-znn`` or
+:func:`zipnn.compress_model_dir` writes: each ``X.safetensors`` replaced by the archive
+``X.safetensors.znn``, config and tokenizer files as they were, and for a sharded checkpoint
+the index ``model.safetensors.index.json`` naming the archives. Also loaded: a folder
+whose index still names ``X.safetensors`` where only ``X.safetensors.znn`` is left (an in
+place compression with the plain shards removed), a Hub repository or snapshot laid out so,
+and archives stored under the plain name ``X.safetensors``. A folder that has the plain
+weights loads them as before.
+
+Tensors are decoded by the library straight into the memory of the tensors handed to
+``transformers`` (``torch.empty`` of each tensor's dtype and shape, which become the
+model's parameters when no dtype conversion is asked for); nothing uncompressed is written
+to disk.
+
+What :func:`patch_transformers` (alias :func:`zipnn_hf`) changes, inside ``transformers``
+only (the ``safetensors`` package itself is not touched):
+
+1. ``transformers.modeling_utils._get_resolved_checkpoint_files``, which finds a model's
+   weight files: wrapped so that compressed weights are found, and named by their plain
+   names (``X.safetensors``) for the rest of ``transformers``.
+2. ``safe_open`` as imported by ``transformers.modeling_utils`` (and by
+   ``modeling_layers``, ``integrations.accelerate`` and ``quantizers.quantizer_torchao``
+   when present): a file that is a zipnn archive, or a missing ``X.safetensors`` next to
+   which ``X.safetensors.znn`` exists, is opened with :class:`zipnn.safetensors.safe_open`;
+   every other file goes to the ``safetensors`` package's ``safe_open`` as before.
+3. ``transformers.modeling_utils._is_on_hf_mount`` (when present): False for compressed
+   weights, which are read with ordinary file reads, never memory-mapped.
+
+:func:`unpatch_transformers` puts the originals back; ``with transformers_patched(): ...``
+patches for a block. Calling :func:`patch_transformers` again does nothing. The patch is
+checked against the installed ``transformers`` when it is applied: a version whose loading
+code lacks these functions, or has them with other parameters, is refused with
+:class:`TransformersNotSupportedError` rather than patched blindly. Tested with the
+``transformers`` 5.x releases. Not covered: ``from_pretrained(..., disable_mmap=True)``
+(``transformers`` then reads the weight files itself), and processes started before the
+patch (patch in each worker process).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+_MAGIC = b"\x89ZNT"
+_WEIGHTS = "model.safetensors"
+
+#: (module, attribute, original, replacement) for every patched attribute.
+_patches: List[Tuple[Any, str, Any, Any]] = []
+_replace_local_file = False
+
+
+class TransformersNotSupportedError(RuntimeError):
+    """The installed ``transformers`` loads weights in a way this zipnn cannot patch."""
+
+
+# -- archive paths ------------------------------------------------------------------------------
+def _is_archive(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == _MAGIC
+    except OSError:
+        return False
+
+
+def archive_path(path: Any) -> Optional[str]:
+    """The zipnn archive that ``path`` (a weight file name as ``transformers`` uses it)
+    stands for, or None: ``path`` itself when it is an archive, else ``path + ".znn"`` when
+    ``path`` does not exist and that does."""
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        return None
+    if not isinstance(p, str):
+        p = os.fsdecode(p)
+    if os.path.isfile(p):
+        return p if _is_archive(p) else None
+    if p.endswith(".safetensors") and os.path.isfile(p + ".znn"):
+        return p + ".znn"
+    return None
+
+
+def _plain_name(path: str) -> str:
+    """``X.safetensors`` for ``X.safetensors.znn``; any other path as it is."""
+    return path[:-4] if path.endswith(".safetensors.znn") else path
+
+
+def _restore_beside(path: str) -> None:
+    """For ``replace_local_file``: the plain shard written next to its archive, which is
+    then removed."""
+    from .safetensors import decompress_file
+
+    arc = archive_path(path)
+    if arc is None or arc == path:
+        return
+    decompress_file(arc, path)
+    os.remove(arc)
+
+
+# -- the replacements ---------------------------------------------------------------------------
+def _make_safe_open(original: Callable[..., Any]) -> Callable[..., Any]:
+    def safe_open(*args: Any, **kwargs: Any) -> Any:
+        filename = args[0] if args else kwargs.get("filename")
+        arc = archive_path(filename) if filename is not None else None
+        if arc is None:
+            return original(*args, **kwargs)
+        from .safetensors import safe_open as zipnn_safe_open
+
+        framework = args[1] if len(args) > 1 else kwargs.get("framework", "pt")
+        device = args[2] if len(args) > 2 else kwargs.get("device", "cpu")
+        return zipnn_safe_open(arc, framework, device)  # backend= and the like do not apply
+
+    safe_open.__wrapped__ = original  # type: ignore[attr-defined]
+    safe_open.__doc__ = "safe_open that also opens zipnn archives (zipnn.hf.patch_transformers)."
+    return safe_open
+
+
+def _make_is_on_hf_mount(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _is_on_hf_mount(path: Any) -> bool:
+        if archive_path(path) is not None:
+            return False
+        return original(path)
+
+    _is_on_hf_mount.__wrapped__ = original  # type: ignore[attr-defined]
+    return _is_on_hf_mount
+
+
+_DOWNLOAD_KEYS = ("cache_dir", "force_download", "proxies", "local_files_only", "token",
+                  "revision", "subfolder")
+
+
+def _make_resolver(original: Callable[..., Any], add_variant: Callable[[str, Optional[str]], str]
+                   ) -> Callable[..., Any]:
+    sig = inspect.signature(original)
+
+    def resolve(*args: Any, **kwargs: Any) -> Any:
+        a = sig.bind(*args, **kwargs).arguments
+        name = a.get("pretrained_model_name_or_path")
+        download: Dict[str, Any] = dict(a.get("download_kwargs") or {})
+        for k in _DOWNLOAD_KEYS:
+            if k in a:
+                download[k] = a[k]
+        ours = (name is not None and a.get("gguf_file") is None
+                and a.get("transformers_explicit_filename") is None
+                and a.get("use_safetensors") is not False)
+        weights = add_variant(_WEIGHTS, a.get("variant"))
+        if ours and os.path.isdir(os.fspath(name)):
+            folder = os.path.join(os.fspath(name), download.get("subfolder") or "")
+            plain = os.path.join(folder, weights)
+            index = os.path.join(folder, add_variant(_WEIGHTS + ".index.json", a.get("variant")))
+            if not os.path.isfile(plain) and not os.path.isfile(index) \
+                    and os.path.isfile(plain + ".znn"):
+                return _finish([plain], None)
+        try:
+            files, meta = original(*args, **kwargs)
+        except OSError:
+            if not ours or os.path.isdir(os.fspath(name)):
+                raise
+            found = _from_hub(os.fspath(name), weights + ".znn", download, a.get("user_agent"))
+            if found is None:
+                raise
+            return _finish([_plain_name(found)], None)
+        return _finish(files, meta)
+
+    resolve.__wrapped__ = original  # type: ignore[attr-defined]
+    return resolve
+
+
+def _finish(files: Optional[List[str]], meta: Optional[Dict[str, Any]]) -> Any:
+    """Archive names -> plain names, for the rest of transformers (which opens files
+    named ``*.safetensors`` with ``safe_open``)."""
+    if files is None:
+        return files, meta
+    files = [_plain_name(f) if isinstance(f, str) else f for f in files]
+    if meta is not None and isinstance(meta.get("weight_map"), dict):
+        meta = dict(meta)
+        meta["weight_map"] = {k: _plain_name(v) if isinstance(v, str) else v
+                              for k, v in meta["weight_map"].items()}
+    if _replace_local_file:
+        for f in files:
+            if isinstance(f, str):
+                _restore_beside(f)
+    return files, meta
+
+
+def _from_hub(repo: str, filename: str, download: Dict[str, Any], user_agent: Any) -> Optional[str]:
+    """``filename`` of the Hub repository ``repo`` through transformers' own cache
+    (downloaded if needed and allowed), or None."""
+    try:
+        from transformers.utils.hub import cached_file
+    except ImportError:
+        return None
+    kwargs = {k: v for k, v in download.items() if k in _DOWNLOAD_KEYS and v is not None}
+    if user_agent is not None:
+        kwargs["user_agent"] = user_agent
+    try:
+        return cached_file(repo, filename, _raise_exceptions_for_gated_repo=False,
+                           _raise_exceptions_for_missing_entries=False,
+                           _raise_exceptions_for_connection_errors=False, **kwargs)
+    except (OSError, ValueError):
+        return None
+
+
+# -- patching -----------------------------------------------------------------------------------
+_RESOLVER_PARAMS = ("pretrained_model_name_or_path", "variant", "gguf_file", "use_safetensors")
+_SAFE_OPEN_MODULES = ("transformers.modeling_layers", "transformers.integrations.accelerate",
+                      "transformers.quantizers.quantizer_torchao")
+
+
+def _unsupported(version: str, why: str) -> TransformersNotSupportedError:
+    return TransformersNotSupportedError(
+        f"zipnn cannot patch transformers {version}: {why}. zipnn.zipnn_hf() supports the "
+        "loading code of transformers 5.x; with another version, load compressed weights "
+        "with zipnn.safetensors.load_file() and model.load_state_dict(), or restore the "
+        "folder with zipnn.decompress_model_dir()")
+
+
+def is_patched() -> bool:
+    """Whether :func:`patch_transformers` is in effect."""
+    return bool(_patches)
+
+
+def patch_transformers(replace_local_file: bool = False) -> None:
+    """Makes ``transformers``' ``from_pretrained`` load compressed model folders (see the
+    module's documentation for what is patched). ``replace_local_file=True`` (as in the
+    reference package): each archive found when a model is loaded is restored to its
+    plain ``X.safetensors`` next to it and removed, so later loads need no decoding.
+    Raises ImportError without ``transformers`` and
+    :class:`TransformersNotSupportedError` for a version it cannot patch."""
+    global _replace_local_file
+    _replace_local_file = bool(replace_local_file)
+    if _patches:
+        return
+    try:
+        import transformers
+        from transformers import modeling_utils as mu
+    except ImportError as e:
+        raise ImportError(
+            "zipnn_hf() needs transformers (pip install transformers)") from e
+    version = getattr(transformers, "__version__", "?")
+    resolver = getattr(mu, "_get_resolved_checkpoint_files", None)
+    if not callable(resolver):
+        raise _unsupported(version, "transformers.modeling_utils has no "
+                                    "_get_resolved_checkpoint_files")
+    try:
+        params = inspect.signature(resolver).parameters
+    except (TypeError, ValueError):
+        params = {}
+    missing = [p for p in _RESOLVER_PARAMS if p not in params]
+    if missing:
+        raise _unsupported(version, "_get_resolved_checkpoint_files has no parameter "
+                                    + ", ".join(missing))
+    if not callable(getattr(mu, "safe_open", None)):
+        raise _unsupported(version, "transformers.modeling_utils does not use safe_open")
+    add_variant = getattr(mu, "_add_variant", None)
+    if not callable(add_variant):
+        def add_variant(name: str, variant: Optional[str] = None) -> str:
+            if variant is None:
+                return name
+            head, tail = name.rsplit(".", 1)
+            return f"{head}.{variant}.{tail}"
+
+    todo: List[Tuple[Any, str, Any]] = [
+        (mu, "_get_resolved_checkpoint_files", _make_resolver(resolver, add_variant)),
+        (mu, "safe_open", _make_safe_open(mu.safe_open)),
+    ]
+    if callable(getattr(mu, "_is_on_hf_mount", None)):
+        todo.append((mu, "_is_on_hf_mount", _make_is_on_hf_mount(mu._is_on_hf_mount)))
+    import importlib
+
+    for modname in _SAFE_OPEN_MODULES:
+        try:
+            mod = importlib.import_module(modname)
+        except Exception:  # optional integrations may fail to import for their own reasons
+            continue
+        if callable(getattr(mod, "safe_open", None)):
+            todo.append((mod, "safe_open", _make_safe_open(mod.safe_open)))
+    for mod, attr, new in todo:
+        _patches.append((mod, attr, getattr(mod, attr), new))
+        setattr(mod, attr, new)
+
+
+def unpatch_transformers() -> None:
+    """Undoes :func:`patch_transformers`: every patched attribute gets its original back
+    (one that something else replaced since is left as it is). Does nothing when not
+    patched."""
+    global _replace_local_file
+    while _patches:
+        mod, attr, original, new = _patches.pop()
+        if getattr(mod, attr, None) is new:
+            setattr(mod, attr, original)
+    _replace_local_file = False
+
+
+@contextmanager
+def transformers_patched(replace_local_file: bool = False) -> Iterator[None]:
+    """``with transformers_patched(): model = AutoModel.from_pretrained(folder)``: the
+    patch of :func:`patch_transformers` for the block only (left in place when it was
+    already applied before the block)."""
+    was = is_patched()
+    patch_transformers(replace_local_file)
+    try:
+        yield
+    finally:
+        if not was:
+            unpatch_transformers()
+
+
+def zipnn_hf(replace_local_file: bool = False) -> None:
+    """The reference package's name for :func:`patch_transformers`: call it once, then
+    ``from_pretrained`` loads folders of ``X.safetensors.znn`` archives."""
+    patch_transformers(replace_local_file)
+
+
+__all__ = ["zipnn_hf", "patch_transformers", "unpatch_transformers", "transformers_patched",
+           "is_patched", "archive_path", "TransformersNotSupportedError"]
