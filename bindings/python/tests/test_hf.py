@@ -137,6 +137,8 @@ def test_from_pretrained_loads_a_compressed_folder_exactly(folders, layout, tmp_
 def test_tensors_are_decoded_into_the_parameters(folders, tmp_path, monkeypatch):
     """No copy between the library's output and the model: every parameter's memory is a
     tensor zipnn decoded into."""
+    if int(transformers.__version__.split(".")[0]) < 5:
+        pytest.skip("transformers 4.x copies loaded tensors into parameters it allocates")
     name, base = folders
     comp = tmp_path / "znn"
     zipnn.compress_model_dir(base / "sharded", comp)
@@ -262,11 +264,14 @@ def test_safetensors_loaders_swap_their_import(folders, tmp_path):
     ours = load_sharded(comp, zipnn.safetensors, zipnn.safetensors.torch)
     assert plain.keys() == ours.keys()
     assert all(plain[k].dtype == ours[k].dtype and torch.equal(plain[k], ours[k]) for k in plain)
-    # And into a model built by hand.
-    model = BertModel(minilm_config(plain[next(iter(plain))].dtype))
-    model.load_state_dict(ours, strict=False)
-    model = model.to(plain[next(iter(plain))].dtype).eval()
-    assert_same_model(model, AutoModel.from_pretrained(base / "sharded"))
+    # And into models built by hand.
+    dtype = plain[next(iter(plain))].dtype
+    models = []
+    for state in (plain, ours):
+        m = BertModel(minilm_config(dtype)).to(dtype).eval()
+        assert not m.load_state_dict(state, strict=False).unexpected_keys
+        models.append(m)
+    assert_same_model(*models)
 
 
 def corpus_dir():

@@ -39,7 +39,8 @@ patches for a block. Calling :func:`patch_transformers` again does nothing. The 
 checked against the installed ``transformers`` when it is applied: a version whose loading
 code lacks these functions, or has them with other parameters, is refused with
 :class:`TransformersNotSupportedError` rather than patched blindly. Tested with the
-``transformers`` 5.x releases. Not covered: ``from_pretrained(..., disable_mmap=True)``
+``transformers`` 4.57 and 5.x releases (4.46, without
+``_get_resolved_checkpoint_files``, is refused). Not covered: ``from_pretrained(..., disable_mmap=True)``
 (``transformers`` then reads the weight files itself), and processes started before the
 patch (patch in each worker process).
 """
@@ -160,15 +161,21 @@ def _make_resolver(original: Callable[..., Any], add_variant: Callable[[str, Opt
             if not os.path.isfile(plain) and not os.path.isfile(index) \
                     and os.path.isfile(plain + ".znn"):
                 return _finish([plain], None)
+        hub = ours and not os.path.isdir(os.fspath(name))
         try:
             files, meta = original(*args, **kwargs)
         except OSError:
-            if not ours or os.path.isdir(os.fspath(name)):
+            if not hub:
                 raise
             found = _from_hub(os.fspath(name), weights + ".znn", download, a.get("user_agent"))
             if found is None:
                 raise
             return _finish([_plain_name(found)], None)
+        if hub and meta is None and files is not None and None in files:
+            # Nothing found without raising (transformers 4.x with local_files_only).
+            found = _from_hub(os.fspath(name), weights + ".znn", download, a.get("user_agent"))
+            if found is not None:
+                return _finish([_plain_name(found)], None)
         return _finish(files, meta)
 
     resolve.__wrapped__ = original  # type: ignore[attr-defined]
@@ -218,10 +225,10 @@ _SAFE_OPEN_MODULES = ("transformers.modeling_layers", "transformers.integrations
 
 def _unsupported(version: str, why: str) -> TransformersNotSupportedError:
     return TransformersNotSupportedError(
-        f"zipnn cannot patch transformers {version}: {why}. zipnn.zipnn_hf() supports the "
-        "loading code of transformers 5.x; with another version, load compressed weights "
-        "with zipnn.safetensors.load_file() and model.load_state_dict(), or restore the "
-        "folder with zipnn.decompress_model_dir()")
+        f"zipnn cannot patch transformers {version}: {why}. zipnn.zipnn_hf() works with the "
+        "loading code of recent transformers releases (tested: 4.57 and 5.x); with this one, "
+        "load compressed weights with zipnn.safetensors.load_file() and "
+        "model.load_state_dict(), or restore the folder with zipnn.decompress_model_dir()")
 
 
 def is_patched() -> bool:
