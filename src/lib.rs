@@ -27,6 +27,7 @@ pub mod frame;
 mod lossy;
 mod options;
 mod pipeline;
+pub mod refformat;
 pub mod stream;
 pub mod transform;
 

@@ -1,0 +1,267 @@
+//! Files written by the reference package (PyPI zipnn 0.5.4): every vector listed in
+//! tests/reference-vectors/manifest.tsv decodes to its listed content.
+
+use std::path::{Path, PathBuf};
+
+use zipnn::refformat::{self, DeltaKind, InputKind};
+use zipnn::{DType, DecompressOptions, Error};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference-vectors")
+}
+
+/// One manifest row.
+struct Row {
+    file: String,
+    kind: String,
+    original: String,
+    dtype: String,
+    shape: String,
+    delta_base: String,
+}
+
+fn manifest() -> Vec<Row> {
+    let text = std::fs::read_to_string(dir().join("manifest.tsv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (f, k, o, d, s, b) = (
+        col("file"),
+        col("kind"),
+        col("original"),
+        col("dtype"),
+        col("shape"),
+        col("delta_base"),
+    );
+    let rows: Vec<Row> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            Row {
+                file: c[f].into(),
+                kind: c[k].into(),
+                original: c[o].into(),
+                dtype: c[d].into(),
+                shape: c[s].into(),
+                delta_base: c[b].into(),
+            }
+        })
+        .collect();
+    assert_eq!(rows.len(), 34, "the manifest lists 34 vectors");
+    rows
+}
+
+/// The bytes an `inputs/X` or `inputs/X[A:B]` reference names.
+fn content(spec: &str) -> Vec<u8> {
+    let (name, range) = match spec.find('[') {
+        Some(i) => (&spec[..i], Some(&spec[i + 1..spec.len() - 1])),
+        None => (spec, None),
+    };
+    let all = std::fs::read(dir().join(name)).unwrap();
+    match range {
+        None => all,
+        Some(r) => {
+            let (a, b) = r.split_once(':').unwrap();
+            all[a.parse::<usize>().unwrap()..b.parse::<usize>().unwrap()].to_vec()
+        }
+    }
+}
+
+fn dtype_of(name: &str) -> DType {
+    match name.split_whitespace().next().unwrap() {
+        "bfloat16" => DType::Bf16,
+        "float32" => DType::Fp32,
+        "float16" => DType::Fp16,
+        "float8_e4m3fn" => DType::Fp8E4M3,
+        "float8_e5m2" => DType::Fp8E5M2,
+        other => panic!("dtype {other}"),
+    }
+}
+
+fn shape_of(text: &str) -> Vec<u64> {
+    let inner = text.trim_start_matches('[').trim_end_matches(']');
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect()
+}
+
+fn read(row: &Row) -> Vec<u8> {
+    std::fs::read(dir().join(&row.file)).unwrap()
+}
+
+#[test]
+fn every_frame_vector_decodes_to_its_content() {
+    let opts = DecompressOptions::default();
+    let mut seen = 0;
+    for row in manifest() {
+        if matches!(
+            row.kind.as_str(),
+            "safetensors" | "zipnn-hf" | "delta" | "delta-file"
+        ) {
+            continue;
+        }
+        let src = read(&row);
+        let want = content(&row.original);
+        assert!(refformat::is_reference(&src), "{}", row.file);
+        let got =
+            refformat::decompress(&src, &opts).unwrap_or_else(|e| panic!("{}: {e}", row.file));
+        assert!(got == want, "{}: decoded bytes differ", row.file);
+        // One thread and several give the same bytes.
+        let one = DecompressOptions { threads: 1, ..opts };
+        assert!(
+            refformat::decompress(&src, &one).unwrap() == want,
+            "{}",
+            row.file
+        );
+        let info = refformat::info(&src).unwrap();
+        assert_eq!(info.original_size, want.len() as u64, "{}", row.file);
+        assert_eq!(
+            refformat::decompressed_size(&src).unwrap(),
+            want.len() as u64
+        );
+        assert_eq!(info.first.dtype, dtype_of(&row.dtype), "{}", row.file);
+        let streamed = row.kind.ends_with("streaming");
+        assert_eq!(info.first.streaming_log.is_some(), streamed, "{}", row.file);
+        assert_eq!(
+            info.frames > 1,
+            streamed && want.len() > 128 << 10,
+            "{}",
+            row.file
+        );
+        match row.kind.as_str() {
+            "torch" | "numpy" => {
+                assert_eq!(
+                    info.shape.as_deref(),
+                    Some(&shape_of(&row.shape)[..]),
+                    "{}",
+                    row.file
+                );
+                let kind = if row.kind == "torch" {
+                    InputKind::Torch
+                } else {
+                    InputKind::Numpy
+                };
+                assert_eq!(info.first.kind, kind);
+            }
+            _ => {
+                assert_eq!(info.shape, None);
+                assert_eq!(info.first.kind, InputKind::Byte);
+            }
+        }
+        // Into a buffer of exactly the size, and one byte short.
+        let mut dst = vec![0xa5u8; want.len() + 3];
+        let n = refformat::decompress_into(&src, &mut dst, &opts).unwrap();
+        assert_eq!(n, want.len());
+        assert!(dst[..n] == want[..] && dst[n..] == [0xa5; 3]);
+        if !want.is_empty() {
+            let mut short = vec![0xa5u8; want.len() - 1];
+            assert_eq!(
+                refformat::decompress_into(&src, &mut short, &opts),
+                Err(Error::DstTooSmall)
+            );
+            assert!(short.iter().all(|&b| b == 0xa5));
+        }
+        // A limit below the size is refused before decoding (0 means no limit).
+        if want.len() > 1 {
+            let lim = DecompressOptions {
+                max_size: want.len() as u64 - 1,
+                ..opts
+            };
+            assert_eq!(refformat::decompress(&src, &lim), Err(Error::LimitExceeded));
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 29);
+}
+
+#[test]
+fn delta_vectors_decode_with_their_base() {
+    let opts = DecompressOptions::default();
+    let mut seen = 0;
+    for row in manifest().iter().filter(|r| r.kind.starts_with("delta")) {
+        let src = read(row);
+        let want = content(&row.original);
+        let base = content(&row.delta_base);
+        let info = refformat::info(&src).unwrap();
+        let kind = if row.kind == "delta" {
+            DeltaKind::Byte
+        } else {
+            DeltaKind::File
+        };
+        assert_eq!(info.first.delta, kind);
+        assert_eq!(refformat::decompress(&src, &opts), Err(Error::BaseRequired));
+        let got = refformat::decompress_delta(&src, &base, &opts).unwrap();
+        assert!(got == want, "{}", row.file);
+        assert_eq!(
+            refformat::decompress_delta(&src, &base[1..], &opts),
+            Err(Error::BaseMismatch)
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+}
+
+#[test]
+fn hf_vector_is_the_whole_file() {
+    let row = manifest()
+        .into_iter()
+        .find(|r| r.kind == "zipnn-hf")
+        .unwrap();
+    let got = refformat::decompress(&read(&row), &DecompressOptions::default()).unwrap();
+    assert!(got == content(&row.original));
+}
+
+#[test]
+fn truncated_and_extended_vectors_are_refused() {
+    for row in manifest() {
+        if matches!(row.kind.as_str(), "safetensors") {
+            continue;
+        }
+        let src = read(&row);
+        let opts = DecompressOptions::default();
+        for cut in [src.len() - 1, src.len() / 2, 31, 2, 1] {
+            if cut >= src.len() {
+                continue;
+            }
+            assert!(
+                refformat::decompress(&src[..cut], &opts).is_err(),
+                "{} cut {cut}",
+                row.file
+            );
+        }
+        let mut longer = src.clone();
+        longer.push(0);
+        assert!(
+            refformat::decompress(&longer, &opts).is_err(),
+            "{}",
+            row.file
+        );
+    }
+}
+
+/// More frames written by the reference package, in a folder named by
+/// `ZIPNN_REFERENCE_EXTRA`: each `NAME.znn` must decode to `NAME.bin`. Run by hand:
+/// `ZIPNN_REFERENCE_EXTRA=DIR cargo test --release --test reference -- --ignored`.
+#[test]
+#[ignore]
+fn extra_folder_decodes() {
+    let dir = std::env::var("ZIPNN_REFERENCE_EXTRA").expect("set ZIPNN_REFERENCE_EXTRA");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|x| x.to_str()) != Some("znn") {
+            continue;
+        }
+        let src = std::fs::read(&p).unwrap();
+        let want = std::fs::read(p.with_extension("bin")).unwrap();
+        let got = refformat::decompress(&src, &DecompressOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(got == want, "{}", p.display());
+        n += 1;
+    }
+    assert!(n > 0);
+    println!("{n} frames decoded");
+}
