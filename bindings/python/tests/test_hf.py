@@ -209,28 +209,48 @@ def test_patch_is_undone_and_checked(bf16_folders, tmp_path, monkeypatch):
     assert not zhf.is_patched() and mu.safe_open is originals[1]
 
 
-def test_hub_snapshot_layout(bf16_folders, tmp_path):
-    """A Hub repository in transformers' cache (no network: local_files_only)."""
+@pytest.mark.parametrize("layout", ["single", "sharded"])
+def test_hub_snapshot_layout(bf16_folders, layout, tmp_path):
+    """A Hub repository in transformers' cache (no network: local_files_only), its weights
+    in a subfolder."""
     name, base = bf16_folders
     snap = tmp_path / "hub" / "models--zipnn-test--minilm" / "snapshots" / ("0" * 40)
-    zipnn.compress_model_dir(base / "single", snap)
+    zipnn.compress_model_dir(base / layout, snap / "sub")
     (snap.parent.parent / "refs").mkdir()
     (snap.parent.parent / "refs" / "main").write_text("0" * 40)
-    reference = AutoModel.from_pretrained(base / "single")
+    reference = AutoModel.from_pretrained(base / layout)
     with zipnn.transformers_patched():
-        model = AutoModel.from_pretrained("zipnn-test/minilm", cache_dir=tmp_path / "hub",
-                                          local_files_only=True)
+        model = AutoModel.from_pretrained("zipnn-test/minilm", subfolder="sub",
+                                          cache_dir=tmp_path / "hub", local_files_only=True)
     assert_same_model(model, reference)
 
 
-def test_replace_local_file_restores_the_shards(bf16_folders, tmp_path):
+@pytest.mark.parametrize("layout", ["single", "sharded"])
+def test_replace_local_file_restores_the_folder(bf16_folders, layout, tmp_path):
+    """The reference package's zipnn_hf(replace_local_file=True): the folder becomes the
+    uncompressed one, which transformers then loads without zipnn."""
     name, base = bf16_folders
     comp = tmp_path / "znn"
-    zipnn.compress_model_dir(base / "single", comp)
+    zipnn.compress_model_dir(base / layout, comp)
     with zipnn.transformers_patched(replace_local_file=True):
         model = AutoModel.from_pretrained(comp)
-    assert (comp / "model.safetensors").read_bytes() == (base / "single" / "model.safetensors").read_bytes()
-    assert not (comp / "model.safetensors.znn").exists()
+    assert tree(comp) == tree(base / layout)
+    reference = AutoModel.from_pretrained(base / layout)
+    assert_same_model(model, reference)
+    assert_same_model(AutoModel.from_pretrained(comp), reference)
+
+
+def test_variants(bf16_folders, tmp_path):
+    name, base = bf16_folders
+    plain = tmp_path / "plain"
+    AutoModel.from_pretrained(base / "single").save_pretrained(plain, variant="v2")
+    assert (plain / "model.v2.safetensors").is_file()
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(plain, comp)
+    with zipnn.transformers_patched():
+        model = AutoModel.from_pretrained(comp, variant="v2")
+        with pytest.raises(OSError):
+            AutoModel.from_pretrained(comp)  # no such file without the variant
     assert_same_model(model, AutoModel.from_pretrained(base / "single"))
 
 
@@ -253,11 +273,14 @@ def test_safetensors_loaders_swap_their_import(folders, tmp_path):
         for shard in sorted(set(index["weight_map"].values())):
             with st.safe_open(str(folder / shard), framework="pt", device="cpu") as f:
                 assert f.metadata() == {"format": "pt"}
-                for k in f.keys():
+                for i, k in enumerate(f.keys()):
                     sl = f.get_slice(k)
-                    assert sl.get_shape() == list(f.get_tensor(k).shape)
                     state[k] = sl[:]
-            state.update(st_torch.load_file(str(folder / shard)))
+                    assert sl.get_shape() == list(state[k].shape)
+                    if i == 0:  # a part
+                        assert torch.equal(f.get_slice(k)[1:3], state[k][1:3])
+            whole = st_torch.load_file(str(folder / shard))
+            assert all(torch.equal(whole[k], state[k]) for k in whole)
         return state
 
     plain = load_sharded(base / "sharded", safetensors, safetensors.torch)

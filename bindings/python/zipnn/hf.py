@@ -176,15 +176,19 @@ def _make_resolver(original: Callable[..., Any], add_variant: Callable[[str, Opt
             found = _from_hub(os.fspath(name), weights + ".znn", download, a.get("user_agent"))
             if found is not None:
                 return _finish([_plain_name(found)], None)
-        return _finish(files, meta)
+        index_name = add_variant(_WEIGHTS + ".index.json", a.get("variant"))
+        return _finish(files, meta, index_name)
 
     resolve.__wrapped__ = original  # type: ignore[attr-defined]
     return resolve
 
 
-def _finish(files: Optional[List[str]], meta: Optional[Dict[str, Any]]) -> Any:
+def _finish(files: Optional[List[str]], meta: Optional[Dict[str, Any]],
+            index_name: Optional[str] = None) -> Any:
     """Archive names -> plain names, for the rest of transformers (which opens files
-    named ``*.safetensors`` with ``safe_open``)."""
+    named ``*.safetensors`` with ``safe_open``). With ``replace_local_file``, the archives
+    are restored to plain shards and the sharded checkpoint's index, ``index_name`` next to
+    them, gets their plain names back: the folder becomes the uncompressed one."""
     if files is None:
         return files, meta
     files = [_plain_name(f) if isinstance(f, str) else f for f in files]
@@ -196,7 +200,24 @@ def _finish(files: Optional[List[str]], meta: Optional[Dict[str, Any]]) -> Any:
         for f in files:
             if isinstance(f, str):
                 _restore_beside(f)
+        if meta is not None and index_name and files and isinstance(files[0], str):
+            _plain_index(os.path.join(os.path.dirname(files[0]), index_name))
     return files, meta
+
+
+def _plain_index(path: str) -> None:
+    """The index at ``path`` rewritten in place to name plain shards (when it names
+    archives); a symbolic link (a Hub snapshot's) is replaced by the rewritten file."""
+    from ._model_dir import _write_bytes, rewrite_index
+
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError:
+        return
+    new, changed = rewrite_index(text, False)
+    if changed:
+        _write_bytes(path, new, None)
 
 
 def _from_hub(repo: str, filename: str, download: Dict[str, Any], user_agent: Any) -> Optional[str]:
