@@ -261,7 +261,8 @@ def patch_transformers(replace_local_file: bool = False) -> None:
     """Makes ``transformers``' ``from_pretrained`` load compressed model folders (see the
     module's documentation for what is patched). ``replace_local_file=True`` (as in the
     reference package): each archive found when a model is loaded is restored to its
-    plain ``X.safetensors`` next to it and removed, so later loads need no decoding.
+    plain ``X.safetensors`` next to it and removed, and a sharded checkpoint's index gets
+    the plain names back, so later loads need neither zipnn nor decoding.
     Raises ImportError without ``transformers`` and
     :class:`TransformersNotSupportedError` for a version it cannot patch."""
     global _replace_local_file
