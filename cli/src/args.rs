@@ -113,7 +113,9 @@ pub struct OutputArgs {
     #[arg(short, long)]
     pub keep: bool,
 
-    /// Recurse into directories
+    /// Recurse into directories; in a model folder (config.json, model_index.json or a
+    /// *.safetensors.index.json next to safetensors weights) only the weights are
+    /// (de)compressed, other files left (or copied under -o), the index's shard names rewritten
     #[arg(short, long)]
     pub recursive: bool,
 }
