@@ -12,8 +12,10 @@ A compressed folder is what ``zipnn compress -r my-model -o my-model-znn`` or
 the index ``model.safetensors.index.json`` naming the archives. Also loaded: a folder
 whose index still names ``X.safetensors`` where only ``X.safetensors.znn`` is left (an in
 place compression with the plain shards removed), a Hub repository or snapshot laid out so,
-and archives stored under the plain name ``X.safetensors``. A folder that has the plain
-weights loads them as before.
+archives stored under the plain name ``X.safetensors``, and an ``X.safetensors.znn`` that
+holds the whole safetensors file compressed as one piece (anything :func:`zipnn.decompress`
+reads; the layout the reference package's ``zipnn_hf`` loads), which is decoded into memory
+and read from there. A folder that has the plain weights loads them as before.
 
 Tensors are decoded by the library straight into the memory of the tensors handed to
 ``transformers`` (``torch.empty`` of each tensor's dtype and shape, which become the
@@ -118,11 +120,83 @@ def _make_safe_open(original: Callable[..., Any]) -> Callable[..., Any]:
 
         framework = args[1] if len(args) > 1 else kwargs.get("framework", "pt")
         device = args[2] if len(args) > 2 else kwargs.get("device", "cpu")
+        if not _is_archive(arc):
+            return _WholeFile(arc, device)
         return zipnn_safe_open(arc, framework, device)  # backend= and the like do not apply
 
     safe_open.__wrapped__ = original  # type: ignore[attr-defined]
     safe_open.__doc__ = "safe_open that also opens zipnn archives (zipnn.hf.patch_transformers)."
     return safe_open
+
+
+class _WholeFile:
+    """A ``X.safetensors.znn`` that is not an archive: the whole safetensors file
+    compressed as one piece (the layout the reference package's Hugging Face loader reads),
+    decoded by :func:`zipnn.decompress` into memory and read from there (the
+    ``safe_open`` methods transformers uses)."""
+
+    def __init__(self, path: str, device: Any) -> None:
+        import json
+        import struct
+
+        from . import decompress
+        from ._errors import NotAFrameError
+
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            self._data = decompress(data)
+        except NotAFrameError as e:
+            raise NotAFrameError(
+                f"neither a zipnn archive nor a file this zipnn can decode ({e.message})",
+                code=e.code, detail=path) from None
+        (n,) = struct.unpack_from("<Q", self._data, 0) if len(self._data) >= 8 else (0,)
+        self._header = json.loads(bytes(self._data[8:8 + n]) or b"{}")
+        self._device = device
+        self._tensors: Optional[Dict[str, Any]] = None
+
+    def _all(self) -> Dict[str, Any]:
+        if self._tensors is None:
+            from safetensors.torch import load
+
+            self._tensors = load(bytes(self._data))
+        return self._tensors
+
+    def keys(self) -> List[str]:
+        return sorted(k for k in self._header if k != "__metadata__")
+
+    def offset_keys(self) -> List[str]:
+        return sorted(self.keys(), key=lambda k: self._header[k]["data_offsets"][0])
+
+    def metadata(self) -> Optional[Dict[str, str]]:
+        return self._header.get("__metadata__")
+
+    def get_tensor(self, name: str) -> Any:
+        t = self._all()[name]
+        return t if str(self._device) == "cpu" else t.to(self._device)
+
+    def get_slice(self, name: str) -> "_WholeFileSlice":
+        return _WholeFileSlice(self, name)
+
+    def __enter__(self) -> "_WholeFile":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._tensors = None
+
+
+class _WholeFileSlice:
+    def __init__(self, f: _WholeFile, name: str) -> None:
+        self._f, self._name = f, name
+
+    def get_shape(self) -> List[int]:
+        return list(self._f._header[self._name]["shape"])
+
+    def get_dtype(self) -> str:
+        return str(self._f._header[self._name]["dtype"])
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._f.get_tensor(self._name)[index]
 
 
 def _make_is_on_hf_mount(original: Callable[..., Any]) -> Callable[..., Any]:
