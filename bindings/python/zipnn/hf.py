@@ -43,8 +43,9 @@ code lacks these functions, or has them with other parameters, is refused with
 :class:`TransformersNotSupportedError` rather than patched blindly. Tested with the
 ``transformers`` 4.57 and 5.x releases (4.46, without
 ``_get_resolved_checkpoint_files``, is refused). Not covered: ``from_pretrained(..., disable_mmap=True)``
-(``transformers`` then reads the weight files itself), and processes started before the
-patch (patch in each worker process).
+and a ``device_map`` that offloads weights to disk (``transformers`` or ``accelerate`` then
+read the weight files themselves), and processes started before the patch (patch in each
+worker process).
 """
 
 from __future__ import annotations
