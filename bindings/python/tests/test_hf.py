@@ -309,6 +309,10 @@ def test_a_whole_file_compressed_as_one_piece(bf16_folders, tmp_path):
     with zipnn.transformers_patched():
         model = AutoModel.from_pretrained(folder)
     assert_same_model(model, AutoModel.from_pretrained(base / "single"))
+    with zipnn.transformers_patched(replace_local_file=True):
+        AutoModel.from_pretrained(folder)
+    assert (folder / "model.safetensors").read_bytes() == data
+    assert not (folder / "model.safetensors.znn").exists()
 
 
 def test_the_reference_packages_layout(tmp_path):

@@ -106,7 +106,14 @@ def _restore_beside(path: str) -> None:
     arc = archive_path(path)
     if arc is None or arc == path:
         return
-    decompress_file(arc, path)
+    if _is_archive(arc):
+        decompress_file(arc, path)
+    else:  # the whole file compressed as one piece
+        from . import decompress
+        from ._model_dir import _write_bytes
+
+        with open(arc, "rb") as f:
+            _write_bytes(path, decompress(f.read()), None)
     os.remove(arc)
 
 
