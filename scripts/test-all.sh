@@ -3,7 +3,8 @@
 #   scripts/test-all.sh            # everything
 #   scripts/test-all.sh rust c     # only some suites: rust, header, c, python, go, demo
 # Needs Rust, Go, Python 3.11, gcc/g++, cmake and GoogleTest; the suites install the rest
-# (cbindgen, pkg-config, Python packages into a venv).
+# (cbindgen with cargo, pkg-config with apt, Python packages into a venv outside the clone:
+# scripts/test-python.sh). README.md says what a run costs in time, disk and downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@")
@@ -42,7 +43,7 @@ for s in "${suites[@]}"; do
 done
 echo
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED suites: ${failed[*]}"
+  echo "FAILED suites: ${failed[*]} ($SECONDS s in all)"
   exit 1
 fi
-echo "all suites passed: ${suites[*]}"
+echo "all suites passed: ${suites[*]} ($SECONDS s in all)"

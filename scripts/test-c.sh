@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds zipnn's C/C++ side with CMake, runs the C and C++ test suites through CTest, installs
-# into a temporary prefix, and builds and runs the C and C++ examples against that install
-# (with find_package, shared and static, and with pkg-config).
+# Builds zipnn's C/C++ side with CMake and its tests (-DZIPNN_BUILD_TESTS=ON), runs the C and
+# C++ test suites through CTest, installs into a temporary prefix, checks that the installed
+# libraries carry no debug info, and builds and runs the C and C++ examples and the README's
+# C++ sample against that install (with find_package, shared and static, and with pkg-config).
 #
 # Usage: scripts/test-c.sh            (from any directory)
 # Environment: BUILD_DIR (default <repo>/build), CARGO (cargo executable), JOBS (parallelism),
@@ -17,7 +18,7 @@ step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'test-c.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- Tools ---------------------------------------------------------------------------------
-for tool in cmake cc c++ python3; do
+for tool in cmake cc c++ python3 readelf; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
 done
 if ! command -v pkg-config >/dev/null 2>&1; then
@@ -30,7 +31,7 @@ if ! command -v pkg-config >/dev/null 2>&1; then
   fi
 fi
 
-cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DZIPNN_BUILD_TESTS=ON)
 if [ -n "${CARGO:-}" ]; then
   cmake_args+=("-DCARGO=$CARGO")
 fi
@@ -60,6 +61,16 @@ for f in lib/libzipnn.so lib/libzipnn.a include/zipnn.h include/zipnn/zipnn.hpp 
          lib/cmake/zipnn/zipnnConfig.cmake lib/cmake/zipnn/zipnnConfigVersion.cmake \
          lib/pkgconfig/zipnn.pc; do
   [ -f "$PREFIX/$f" ] || die "not installed: $f"
+done
+
+step "installed libraries: no debug info"
+CARGO_LIB_DIR="$(grep -E '^ZIPNN_CARGO_TARGET_DIR:' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2-)/release"
+for f in libzipnn.so libzipnn.a; do
+  printf '  %-12s cargo build %9d bytes, installed %9d bytes\n' "$f" \
+    "$(wc -c <"$CARGO_LIB_DIR/$f")" "$(wc -c <"$PREFIX/lib/$f")"
+  if readelf -S --wide "$PREFIX/lib/$f" | grep -q '\.debug_'; then
+    die "installed $f has debug sections"
+  fi
 done
 
 step "sample: 1 MB of float32 Gaussian weights"
@@ -129,6 +140,19 @@ cc -O2 "$ROOT/examples/c/roundtrip.c" $(pkg-config --cflags zipnn) "$LIBDIR/libz
 if ldd "$WORK/pc-c-static" | grep -q libzipnn; then die "pc-c-static links libzipnn.so"; fi
 run_example "$WORK/pc-c-static"
 
+step "the README's C++ sample, built as written (pkg-config, shared)"
+python3 "$ROOT/scripts/extract-samples.py" "$ROOT/README.md" "$WORK/readme" sample.cpp >/dev/null
+# shellcheck disable=SC2046
+c++ -std=c++17 -Wall -Wextra -Werror "$WORK/readme/sample.cpp" $(pkg-config --cflags --libs zipnn) \
+  -Wl,-rpath,"$LIBDIR" -o "$WORK/readme/sample"
+cp "$ROOT/tests/data/every-dtype.safetensors" "$WORK/readme/"
+"$WORK/readme/sample" "$WORK/readme/every-dtype.safetensors" | tee "$WORK/readme/out.txt"
+grep -q 'restored byte for byte' "$WORK/readme/out.txt" || die "the README sample did not finish"
+[ -s "$WORK/readme/every-dtype.safetensors.znn" ] || die "the README sample wrote no archive"
+if "$WORK/readme/sample" "$WORK/readme/missing.safetensors" >/dev/null 2>&1; then
+  die "the README sample succeeded on a missing file"
+fi
+
 # Real weights shipped with the repository, if present (dtype from the file extension).
 for f in "$ROOT"/tests/data/*.bf16 "$ROOT"/tests/data/*.fp16 "$ROOT"/tests/data/*.fp32; do
   [ -f "$f" ] || continue
@@ -139,8 +163,7 @@ done
 # valgrind memcheck on the C example (about 20 s); skipped when valgrind is missing.
 if command -v valgrind >/dev/null 2>&1; then
   step "valgrind memcheck of the C example"
-  CARGO_TARGET_DIR="$(grep -E '^ZIPNN_CARGO_TARGET_DIR:' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2-)" \
-    "$ROOT/scripts/valgrind.sh"
+  CARGO_TARGET_DIR="$(dirname "$CARGO_LIB_DIR")" "$ROOT/scripts/valgrind.sh"
 else
   step "valgrind not installed: memcheck of the C example skipped"
 fi

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Builds the Rust library and runs the Go binding's checks: vet, tests under the race
-# detector, one run with GOEXPERIMENT=cgocheck2, a pkg-config link check, and short
-# bounded fuzz runs. Runnable from any directory. Exits non-zero on the first failure.
+# Runs the Go binding's checks, both ways it links (bindings/go/README.md):
+#  - -tags zipnn_dev (the repository's own target/release/libzipnn.a): vet, tests under the
+#    race detector, one run with GOEXPERIMENT=cgocheck2, bounded fuzz runs;
+#  - the default build (an installed zipnn through pkg-config): the CMake package installed
+#    into a temporary prefix, the tests against it, and `go get` + `go build` of the README's
+#    sample program in a module outside the repository, served by a local module proxy
+#    (GOPROXY=file://...) made from the working tree.
+# Runnable from any directory. Exits non-zero on the first failure.
+# Needs: Go, Rust (cargo), cmake, a C compiler, pkg-config, python3.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,59 +18,122 @@ GO_DIR="$ROOT/bindings/go"
 FUZZTIME="${ZIPNN_FUZZTIME:-400000x}"
 
 step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'test-go.sh: %s\n' "$*" >&2; exit 1; }
 
-command -v cargo >/dev/null || { echo "test-go.sh: cargo not found" >&2; exit 1; }
-command -v go >/dev/null || { echo "test-go.sh: go not found" >&2; exit 1; }
+for tool in cargo go cmake pkg-config python3; do
+  command -v "$tool" >/dev/null || die "$tool not found"
+done
 export CGO_ENABLED=1
+# Never fetch another Go toolchain for this test.
+export GOTOOLCHAIN=local
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/zipnn-test-go.XXXXXX")"
+# The module cache below is made writable (-modcacherw) so that this removes it.
+trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 step "cargo build --release --locked"
-(cd "$ROOT" && cargo build --release --locked)
-test -f "$ROOT/target/release/libzipnn.a" || { echo "libzipnn.a was not built" >&2; exit 1; }
+(cd "$ROOT" && cargo build --release --locked --lib)
+test -f "$ROOT/target/release/libzipnn.a" || die "libzipnn.a was not built"
 
 cd "$GO_DIR"
 
 step "gofmt"
 unformatted="$(gofmt -l .)"
-if [ -n "$unformatted" ]; then
-    echo "gofmt needed on: $unformatted" >&2
-    exit 1
-fi
+[ -z "$unformatted" ] || die "gofmt needed on: $unformatted"
 
-step "go vet ./..."
-go vet ./...
+step "go vet -tags zipnn_dev ./..."
+go vet -tags zipnn_dev ./...
 
-step "go test -race -count=1 ./..."
-go test -race -count=1 ./...
+step "go test -race -tags zipnn_dev -count=1 ./..."
+go test -race -tags zipnn_dev -count=1 ./...
 
-step "GOEXPERIMENT=cgocheck2 go test -count=1 ./..."
-GOEXPERIMENT=cgocheck2 go test -count=1 ./...
+step "GOEXPERIMENT=cgocheck2 go test -tags zipnn_dev -count=1 ./..."
+GOEXPERIMENT=cgocheck2 go test -tags zipnn_dev -count=1 ./...
 
-if command -v pkg-config >/dev/null; then
-    step "go test -tags zipnn_pkgconfig (shared library through a temporary zipnn.pc)"
-    pcdir="$(mktemp -d)"
-    trap 'rm -rf "$pcdir"' EXIT
-    cat >"$pcdir/zipnn.pc" <<PC
-libdir=$ROOT/target/release
-includedir=$ROOT/include
+# --- The default build: an installed zipnn ---------------------------------------------------
+PREFIX="$WORK/prefix"
+step "cmake install (tests off) into $PREFIX"
+cmake -S "$ROOT/cmake" -B "$WORK/cmake-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$WORK/cmake-build" >/dev/null
+cmake --install "$WORK/cmake-build" --prefix "$PREFIX" >/dev/null
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+pkg-config --exists zipnn || die "zipnn.pc was not installed"
 
-Name: zipnn
-Description: Lossless compression of neural-network weights
-Version: $(sed -n 's/^#define ZIPNN_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/zipnn.h")
-Libs: -L\${libdir} -lzipnn
-Libs.private: -lm -ldl -lpthread -lrt -lgcc_s -lutil
-Cflags: -I\${includedir}
-PC
-    PKG_CONFIG_PATH="$pcdir" LD_LIBRARY_PATH="$ROOT/target/release${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-        go test -tags zipnn_pkgconfig -count=1 -run 'TestVersion|TestDefaultOptions|TestEmptyInputs|Example' ./...
-else
-    step "pkg-config not found: skipping the zipnn_pkgconfig check"
-fi
+step "go test -count=1 ./... (default build: pkg-config zipnn $(pkg-config --modversion zipnn))"
+go test -count=1 ./...
+# The test binary links the installed libzipnn.so, not the repository's static library.
+go test -c -o "$WORK/zipnn.test" . && ldd "$WORK/zipnn.test" | grep -q "$PREFIX/lib/libzipnn.so" ||
+  die "the default build does not link the installed libzipnn.so"
 
-# Bounded fuzz runs. New inputs found while fuzzing are minimized for at most 2s each
-# (the default of 60s would stall a short run); crashers land in testdata/fuzz/.
+# --- The module path, and `go get` from outside the repository --------------------------------
+MODULE="$(go list -m)"
+VERSION="v$(sed -n 's/^#define ZIPNN_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/zipnn.h")"
+step "module path $MODULE: every mention agrees with go.mod"
+REPO_PATH="${MODULE%/bindings/go}"
+[ "$REPO_PATH" != "$MODULE" ] || die "the module path $MODULE does not end in /bindings/go"
+bad="$(cd "$ROOT" && grep -rnoE 'github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/bindings/go' \
+        --include='*.go' --include='*.md' --include='*.sh' --exclude-dir=target \
+        --exclude-dir=build --exclude-dir=.git . | grep -v ":$MODULE\$" || true)"
+[ -z "$bad" ] || die "these mentions disagree with go.mod's module path $MODULE: $bad"
+pc_url="$(sed -n 's/^URL: https:\/\///p' "$ROOT/cmake/zipnn.pc.in")"
+[ "$pc_url" = "$REPO_PATH" ] || die "cmake/zipnn.pc.in's URL ($pc_url) is not $REPO_PATH"
+
+PROXY="$WORK/proxy"
+step "local module proxy: $MODULE@$VERSION from the working tree"
+python3 - "$GO_DIR" "$PROXY" "$MODULE" "$VERSION" <<'PY'
+# The GOPROXY protocol's files for one version (https://go.dev/ref/mod#goproxy-protocol):
+# <module>/@v/list, <version>.info, <version>.mod, <version>.zip (every file of the module's
+# directory under <module>@<version>/).
+import json, os, re, sys, zipfile
+src, proxy, module, version = sys.argv[1:]
+escaped = re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), module)
+d = os.path.join(proxy, escaped, "@v")
+os.makedirs(d)
+with open(os.path.join(d, "list"), "w") as f:
+    f.write(version + "\n")
+with open(os.path.join(d, version + ".info"), "w") as f:
+    json.dump({"Version": version, "Time": "2026-01-01T00:00:00Z"}, f)
+with open(os.path.join(src, "go.mod"), "rb") as f:
+    gomod = f.read()
+with open(os.path.join(d, version + ".mod"), "wb") as f:
+    f.write(gomod)
+n = 0
+with zipfile.ZipFile(os.path.join(d, version + ".zip"), "w", zipfile.ZIP_DEFLATED) as z:
+    for root, dirs, files in os.walk(src):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, src).replace(os.sep, "/")
+            z.write(path, f"{module}@{version}/{rel}")
+            n += 1
+print(f"{n} files in {version}.zip")
+PY
+
+APP="$WORK/app"
+step "go get + go build of the README's sample, outside the repository ($APP)"
+python3 "$ROOT/scripts/extract-samples.py" "$GO_DIR/README.md" "$APP" go.mod main.go >/dev/null
+grep -qx "require $MODULE $VERSION" "$APP/go.mod" ||
+  die "the README's sample go.mod does not require $MODULE $VERSION"
+# (Not `( ... ) || die`: that would switch set -e off inside.)
+(
+  cd "$APP"
+  export GOPROXY="file://$PROXY" GONOSUMDB="$MODULE" GOFLAGS=-modcacherw
+  export GOMODCACHE="$WORK/modcache" GOPATH="$WORK/gopath"
+  go get "$MODULE@$VERSION"
+  go build -o app .
+  ./app | tee out.txt
+  grep -q "round trip ok" out.txt
+  # What was built is the module from the proxy, not the repository's directory.
+  go list -m -f '{{.Path}} {{.Version}} {{.Dir}}' "$MODULE" | grep -q "^$MODULE $VERSION $GOMODCACHE/"
+)
+cd "$GO_DIR"
+
+# --- Bounded fuzz runs (-tags zipnn_dev) ------------------------------------------------------
+# New inputs found while fuzzing are minimized for at most 2s each (the default of 60s would
+# stall a short run); crashers land in testdata/fuzz/.
 fuzz() {
-    step "go test -run '^\$' -fuzz '^$1\$' -fuzztime $2"
-    go test -run '^$' -fuzz "^$1\$" -fuzztime "$2" -fuzzminimizetime 2s .
+  step "go test -tags zipnn_dev -run '^\$' -fuzz '^$1\$' -fuzztime $2"
+  go test -tags zipnn_dev -run '^$' -fuzz "^$1\$" -fuzztime "$2" -fuzzminimizetime 2s .
 }
 fuzz FuzzDecompress "$FUZZTIME"
 fuzz FuzzRoundTrip "$FUZZTIME"

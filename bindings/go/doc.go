@@ -24,9 +24,10 @@
 //
 // # Linking
 //
-// By default the package links the static library built by `cargo build --release` at
-// ../../target/release/libzipnn.a with the header from ../../include. With
-// -tags zipnn_pkgconfig it uses `pkg-config zipnn` instead. See README.md.
+// The package links an installed zipnn C library found with `pkg-config zipnn` (the
+// CMake package installs zipnn.pc). Inside a clone of the repository, -tags zipnn_dev
+// links the static library that `cargo build --release` leaves in its target directory
+// instead, for developing zipnn itself. See README.md.
 //
 // # Memory and goroutines
 //
