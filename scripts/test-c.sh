@@ -68,9 +68,9 @@ CARGO_LIB_DIR="$(grep -E '^ZIPNN_CARGO_TARGET_DIR:' "$BUILD_DIR/CMakeCache.txt" 
 for f in libzipnn.so libzipnn.a; do
   printf '  %-12s cargo build %9d bytes, installed %9d bytes\n' "$f" \
     "$(wc -c <"$CARGO_LIB_DIR/$f")" "$(wc -c <"$PREFIX/lib/$f")"
-  if readelf -S --wide "$PREFIX/lib/$f" | grep -q '\.debug_'; then
-    die "installed $f has debug sections"
-  fi
+  sections="$(readelf -S --wide "$PREFIX/lib/$f")"
+  [ -n "$sections" ] || die "readelf read no sections from $f"
+  if grep -q '\.debug_' <<<"$sections"; then die "installed $f has debug sections"; fi
 done
 
 step "sample: 1 MB of float32 Gaussian weights"

@@ -3,7 +3,7 @@
 #  - -tags zipnn_dev (the repository's own target/release/libzipnn.a): vet, tests under the
 #    race detector, one run with GOEXPERIMENT=cgocheck2, bounded fuzz runs;
 #  - the default build (an installed zipnn through pkg-config): the CMake package installed
-#    into a temporary prefix, the tests against it, and `go get` + `go build` of the README's
+#    into target/go-test/prefix, the tests against it, and `go get` + `go build` of the README's
 #    sample program in a module outside the repository, served by a local module proxy
 #    (GOPROXY=file://...) made from the working tree.
 # Runnable from any directory. Exits non-zero on the first failure.
@@ -50,11 +50,16 @@ step "GOEXPERIMENT=cgocheck2 go test -tags zipnn_dev -count=1 ./..."
 GOEXPERIMENT=cgocheck2 go test -tags zipnn_dev -count=1 ./...
 
 # --- The default build: an installed zipnn ---------------------------------------------------
-PREFIX="$WORK/prefix"
+# Go's build cache keeps pkg-config's answer without noticing when it changes
+# (golang/go#24544): these checks use a fixed prefix and a Go build cache of their own, both
+# in this clone's target/, so what Go remembers is always this prefix.
+PREFIX="$ROOT/target/go-test/prefix"
+export GOCACHE="$ROOT/target/go-test/gocache"
 step "cmake install (tests off) into $PREFIX"
-cmake -S "$ROOT/cmake" -B "$WORK/cmake-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$WORK/cmake-build" >/dev/null
-cmake --install "$WORK/cmake-build" --prefix "$PREFIX" >/dev/null
+rm -rf "$PREFIX"
+cmake -S "$ROOT/cmake" -B "$ROOT/target/go-test/cmake-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$ROOT/target/go-test/cmake-build" >/dev/null
+cmake --install "$ROOT/target/go-test/cmake-build" --prefix "$PREFIX" >/dev/null
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 pkg-config --exists zipnn || die "zipnn.pc was not installed"
@@ -62,8 +67,10 @@ pkg-config --exists zipnn || die "zipnn.pc was not installed"
 step "go test -count=1 ./... (default build: pkg-config zipnn $(pkg-config --modversion zipnn))"
 go test -count=1 ./...
 # The test binary links the installed libzipnn.so, not the repository's static library.
-go test -c -o "$WORK/zipnn.test" . && ldd "$WORK/zipnn.test" | grep -q "$PREFIX/lib/libzipnn.so" ||
-  die "the default build does not link the installed libzipnn.so"
+go test -c -o "$WORK/zipnn.test" .
+linked="$(ldd "$WORK/zipnn.test")"
+grep -q "libzipnn.so => $PREFIX/lib/libzipnn.so" <<<"$linked" ||
+  die "the default build does not link the installed libzipnn.so: $linked"
 
 # --- The module path, and `go get` from outside the repository --------------------------------
 MODULE="$(go list -m)"
