@@ -45,8 +45,10 @@ log "build requirements (setuptools>=77, wheel; nothing is downloaded when prese
 pip install --quiet "setuptools>=77" wheel
 
 # --- The wheel ------------------------------------------------------------------------------
-log "cargo build --release --locked --lib"
-(cd "$repo" && cargo build --release --locked --lib)
+# The library for the wheel, and the CLI that tests/test_hf.py compares with (ZIPNN_CLI
+# below: this build, not whatever `zipnn` is on PATH).
+log "cargo build --release --locked (library and CLI)"
+(cd "$repo" && cargo build --release --locked)
 
 # Built from a copy of bindings/python so that no build/ or *.egg-info lands in the clone
 # (and no stale build/ of an earlier run ends up in the wheel).
@@ -143,4 +145,5 @@ log "running pytest on the installed wheel"
 # From outside the source tree: the tests import the installed package and its bundled
 # library (tests/test_packaging.py checks that).
 cd "$work"
-ZIPNN_TEST_INSTALLED_WHEEL=1 ZIPNN_REPO_ROOT="$repo" "$py" -m pytest -p no:cacheprovider "$repo/bindings/python/tests" "$@"
+ZIPNN_TEST_INSTALLED_WHEEL=1 ZIPNN_REPO_ROOT="$repo" ZIPNN_CLI="${ZIPNN_CLI:-$repo/target/release/zipnn}" \
+  "$py" -m pytest -p no:cacheprovider "$repo/bindings/python/tests" "$@"
