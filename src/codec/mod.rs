@@ -4,14 +4,16 @@
 //! records which codec was used and the coded size.
 
 pub mod ans;
+pub(crate) mod histogram;
 pub mod huffman;
 mod lz;
+
+pub use histogram::{histogram, histogram_portable, Histogram};
 
 use std::cell::RefCell;
 
 use crate::error::{Error, Result};
 use crate::options::{Level, Method, Options, DEFAULT_THRESHOLD};
-use crate::transform;
 
 /// Codec identifiers as stored in the frame's chunk table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,7 +74,10 @@ pub fn encode_plane(plane: &[u8], opts: &Options, out: &mut Vec<u8>) -> Codec {
     debug_assert!(!plane.is_empty());
     let start = out.len();
     out.resize(start + plane.len(), 0);
-    let (codec, size) = encode_plane_into(plane, opts, &mut out[start..]);
+    let (codec, size) = code_plane(plane, None, opts, &mut out[start..]);
+    if codec == Codec::Raw {
+        out[start..].copy_from_slice(plane);
+    }
     out.truncate(start + size);
     codec
 }
@@ -105,7 +110,9 @@ fn near_random(plane: &[u8]) -> bool {
 }
 
 /// Codes one plane into the start of `out` (at least `plane.len()` bytes; bytes past the
-/// payload may be overwritten) and returns the codec and the payload's size.
+/// payload may be overwritten) and returns the codec and the payload's size. `hist` is the
+/// plane's exact byte histogram when the caller already has it (it is not counted again).
+/// A `Raw` result is not copied: `out` then holds garbage and the caller stores the plane.
 ///
 /// At the fast and default levels (method `auto`, threshold at most the default 0.95), a
 /// plane of at least 32 KiB that a 4 KiB spread sample shows to be near-random for an
@@ -114,30 +121,9 @@ fn near_random(plane: &[u8]) -> bool {
 /// of fp32. At the default level the LZ probe still runs first, so data with repeats is not
 /// missed. Any compressible stretch long enough to change the decision (a few KiB) shows
 /// up in the sample; the max level always counts.
-pub(crate) fn encode_plane_into(plane: &[u8], opts: &Options, out: &mut [u8]) -> (Codec, usize) {
-    encode_counted_plane_into(plane, None, opts, out)
-}
-
-/// [`encode_plane_into`] for a plane whose histogram may already be known (`hist`, exact),
-/// which is then not counted again. Same choices and bytes.
-pub(crate) fn encode_counted_plane_into(
+pub(crate) fn code_plane(
     plane: &[u8],
-    hist: Option<&[u32; 256]>,
-    opts: &Options,
-    out: &mut [u8],
-) -> (Codec, usize) {
-    let r = code_plane_into(plane, hist, opts, out);
-    if r.0 == Codec::Raw {
-        out[..plane.len()].copy_from_slice(plane);
-    }
-    r
-}
-
-/// [`encode_counted_plane_into`], except that a `Raw` result is not copied: `out` then
-/// holds garbage and the caller stores the plane itself.
-pub(crate) fn code_plane_into(
-    plane: &[u8],
-    hist: Option<&[u32; 256]>,
+    hist: Option<&Histogram>,
     opts: &Options,
     out: &mut [u8],
 ) -> (Codec, usize) {
@@ -155,8 +141,8 @@ pub(crate) fn code_plane_into(
         }
     }
     match hist {
-        Some(h) => code_plane_with(plane, h, opts, out),
-        None => code_plane_with(plane, &transform::histogram(plane), opts, out),
+        Some(h) => choose(plane, h, opts, out),
+        None => choose(plane, &histogram(plane), opts, out),
     }
 }
 
@@ -176,16 +162,40 @@ fn with_lz_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
+/// One plane being coded: its bytes, histogram and options, where its payload goes, and
+/// the size a payload must stay below to be kept.
+struct Job<'a> {
+    plane: &'a [u8],
+    hist: &'a Histogram,
+    opts: &'a Options,
+    out: &'a mut [u8],
+    limit: usize,
+}
+
+impl Job<'_> {
+    /// `codec`'s LZ payload in `out` if it is shorter than `bound`.
+    fn lz(&mut self, codec: Codec, bound: usize) -> Option<(Codec, usize)> {
+        let (plane, opts, out) = (self.plane, self.opts, &mut *self.out);
+        with_lz_buf(|buf| {
+            lz::encode(codec, plane, opts, buf, bound).then(|| {
+                out[..buf.len()].copy_from_slice(buf);
+                (codec, buf.len())
+            })
+        })
+    }
+
+    /// Huffman with `plan` in `out`.
+    fn huffman(&mut self, plan: &huffman::Plan) -> (Codec, usize) {
+        (
+            Codec::Huffman,
+            huffman::encode_into(self.plane, plan, self.out),
+        )
+    }
+}
+
 /// Chooses the codec of one plane whose byte histogram is `hist` and codes it into the
-/// start of `out` (at least `plane.len()` bytes; bytes past the payload may be
-/// overwritten); returns the codec and the payload's size. A `Raw` result is not copied
-/// (see [`code_plane_into`]).
-fn code_plane_with(
-    plane: &[u8],
-    hist: &[u32; 256],
-    opts: &Options,
-    out: &mut [u8],
-) -> (Codec, usize) {
+/// start of `out` (see [`code_plane`]); returns the codec and the payload's size.
+fn choose(plane: &[u8], hist: &Histogram, opts: &Options, out: &mut [u8]) -> (Codec, usize) {
     let n = plane.len();
     debug_assert!(n > 0 && out.len() >= n);
     let first = plane[0];
@@ -200,103 +210,110 @@ fn code_plane_with(
     } else {
         (((opts.threshold as f64) * n as f64).ceil() as usize).min(n)
     };
-    let lz_one = |codec: Codec, out: &mut [u8]| -> Option<(Codec, usize)> {
-        with_lz_buf(|buf| {
-            lz::encode(codec, plane, opts, buf, limit).then(|| {
-                out[..buf.len()].copy_from_slice(buf);
-                (codec, buf.len())
-            })
-        })
+    let mut job = Job {
+        plane,
+        hist,
+        opts,
+        out,
+        limit,
     };
     let coded = match opts.method {
         Method::Raw => None,
         Method::Huffman => huffman::Plan::new(hist)
             .filter(|p| p.size < limit)
-            .map(|p| (Codec::Huffman, huffman::encode_into(plane, &p, out))),
-        Method::Zstd => lz_one(Codec::Zstd, out),
-        Method::Lz4 => lz_one(Codec::Lz4, out),
-        Method::Snappy => lz_one(Codec::Snappy, out),
-        Method::Auto => {
-            let plan = huffman::Plan::new(hist);
-            let huff = plan.as_ref().map_or(0, |p| p.size);
-            let ans_estimate = (opts.level == Level::Max).then(|| ans::estimated_size(hist, n));
-            // The best LZ payload so far, kept in `out`; it must beat Huffman and the
-            // threshold to be kept.
-            let mut best: Option<(Codec, usize)> = None;
-            let lz_codecs: &[Codec] = match opts.level {
-                Level::Fast => &[],
-                Level::Max => {
-                    // lz4 on every plane, then zstd and snappy only where lz4's size says
-                    // LZ may win: lz4 below 0.995 of raw (it found repeats) and below 1.9
-                    // times the best order-0 size (Huffman, or the ANS estimate). On the
-                    // fetched files zstd won only on planes with lz4 at most 1.81 times the
-                    // order-0 size, while exponent planes, where lz4's many short matches
-                    // are worth less than entropy coding, sit at 2.0; the rule skips zstd
-                    // and snappy on nearly every float plane and loses one 101-byte win
-                    // (fp16). They took two thirds of the max level's time.
-                    let lz4 = with_lz_buf(|buf| {
-                        lz::encode(Codec::Lz4, plane, opts, buf, n).then(|| {
-                            if buf.len() < limit.min(huff) {
-                                out[..buf.len()].copy_from_slice(buf);
-                                best = Some((Codec::Lz4, buf.len()));
-                            }
-                            buf.len()
-                        })
-                    });
-                    let order0 = huff.min(ans_estimate.unwrap_or(usize::MAX));
-                    let promising = |size: usize| size < n - n / 200 && 10 * size < 19 * order0;
-                    if lz4.is_some_and(promising) {
-                        &[Codec::Zstd, Codec::Snappy]
-                    } else {
-                        &[]
-                    }
-                }
-                Level::Default if lz::probe_says_lz_wins(plane, huff, PROBE_BYTES) => {
-                    &[Codec::Zstd]
-                }
-                Level::Default => &[],
-            };
-            for &codec in lz_codecs {
-                let bound = best.map_or(limit.min(huff), |b| b.1);
-                with_lz_buf(|buf| {
-                    if lz::encode(codec, plane, opts, buf, bound) {
-                        out[..buf.len()].copy_from_slice(buf);
-                        best = Some((codec, buf.len()));
-                    }
-                });
-            }
-            // Level max also tries ANS, which gets closer to the order-0 bound than
-            // Huffman; its estimate is a close upper bound, so only promising planes are coded.
-            if opts.level == Level::Max {
-                let huff_ok = plan.is_some() && huff < limit;
-                let target = best
-                    .map_or(limit, |b| b.1)
-                    .min(if huff_ok { huff } else { limit });
-                if ans_estimate.is_some_and(|e| e < target + 64) {
-                    let won = with_lz_buf(|buf| {
-                        let size = ans::encode(plane, hist, buf);
-                        (size < target).then(|| {
-                            out[..size].copy_from_slice(&buf[..size]);
-                            size
-                        })
-                    });
-                    if let Some(size) = won {
-                        best = Some((Codec::Ans, size));
-                    }
-                }
-            }
-            match (best, plan) {
-                (Some(b), _) => Some(b),
-                (None, Some(p)) if huff < limit => {
-                    Some((Codec::Huffman, huffman::encode_into(plane, &p, out)))
-                }
-                _ => None,
-            }
-        }
+            .map(|p| job.huffman(&p)),
+        Method::Zstd => job.lz(Codec::Zstd, limit),
+        Method::Lz4 => job.lz(Codec::Lz4, limit),
+        Method::Snappy => job.lz(Codec::Snappy, limit),
+        Method::Auto => match opts.level {
+            Level::Fast => choose_fast(&mut job),
+            Level::Default => choose_default(&mut job),
+            Level::Max => choose_max(&mut job),
+        },
     };
     match coded {
         Some((codec, size)) if size < limit => (codec, size),
         _ => (Codec::Raw, n),
+    }
+}
+
+/// Level fast: Huffman where it pays.
+fn choose_fast(job: &mut Job<'_>) -> Option<(Codec, usize)> {
+    let plan = huffman::Plan::new(job.hist).filter(|p| p.size < job.limit)?;
+    Some(job.huffman(&plan))
+}
+
+/// Level default: Huffman, or zstd where lz4 on the plane's first bytes beats Huffman's
+/// size for the same bytes (a cheap test that the data has repeats).
+fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
+    let plan = huffman::Plan::new(job.hist);
+    let huff = plan.as_ref().map_or(0, |p| p.size);
+    if lz::probe_says_lz_wins(job.plane, huff, PROBE_BYTES) {
+        if let Some(z) = job.lz(Codec::Zstd, job.limit.min(huff)) {
+            return Some(z);
+        }
+    }
+    let plan = plan.filter(|p| p.size < job.limit)?;
+    Some(job.huffman(&plan))
+}
+
+/// Level max: the smallest of Huffman, ANS and the LZ codecs worth trying.
+fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
+    let (plane, n, limit) = (job.plane, job.plane.len(), job.limit);
+    let plan = huffman::Plan::new(job.hist);
+    let huff = plan.as_ref().map_or(0, |p| p.size);
+    let ans_estimate = ans::estimated_size(job.hist, n);
+    // lz4 on every plane, then zstd and snappy only where lz4's size says LZ may win: lz4
+    // below 0.995 of raw (it found repeats) and below 1.9 times the best order-0 size
+    // (Huffman, or the ANS estimate). On the fetched files zstd won only on planes with lz4
+    // at most 1.81 times the order-0 size, while exponent planes, where lz4's many short
+    // matches are worth less than entropy coding, sit at 2.0; the rule skips zstd and
+    // snappy on nearly every float plane and loses one 101-byte win (fp16). They took two
+    // thirds of the max level's time.
+    // The best LZ payload so far is kept in `out`; it must beat Huffman and the limit.
+    let mut best: Option<(Codec, usize)> = None;
+    let lz4 = with_lz_buf(|buf| {
+        lz::encode(Codec::Lz4, plane, job.opts, buf, n).then(|| {
+            if buf.len() < limit.min(huff) {
+                job.out[..buf.len()].copy_from_slice(buf);
+                best = Some((Codec::Lz4, buf.len()));
+            }
+            buf.len()
+        })
+    });
+    let order0 = huff.min(ans_estimate);
+    let promising = |size: usize| size < n - n / 200 && 10 * size < 19 * order0;
+    if lz4.is_some_and(promising) {
+        for codec in [Codec::Zstd, Codec::Snappy] {
+            let bound = best.map_or(limit.min(huff), |b| b.1);
+            if let Some(b) = job.lz(codec, bound) {
+                best = Some(b);
+            }
+        }
+    }
+    // ANS gets closer to the order-0 bound than Huffman; its estimate is a close upper
+    // bound, so only promising planes are coded.
+    let huff_ok = plan.is_some() && huff < limit;
+    let target = best
+        .map_or(limit, |b| b.1)
+        .min(if huff_ok { huff } else { limit });
+    if ans_estimate < target + 64 {
+        let out = &mut *job.out;
+        let won = with_lz_buf(|buf| {
+            let size = ans::encode(plane, job.hist, buf);
+            (size < target).then(|| {
+                out[..size].copy_from_slice(&buf[..size]);
+                size
+            })
+        });
+        if let Some(size) = won {
+            best = Some((Codec::Ans, size));
+        }
+    }
+    match (best, plan) {
+        (Some(b), _) => Some(b),
+        (None, Some(p)) if huff < limit => Some(job.huffman(&p)),
+        _ => None,
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::frame::checksum;
+use crate::frame::{checksum, le32, le64};
 use crate::options::{DType, Options};
 use crate::DecompressOptions;
 
@@ -497,12 +497,6 @@ pub struct Archive<'a> {
     src: Source<'a>,
 }
 
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
-}
-
 /// What the fixed header says: flags, JSON length, data length, tensor count, body end.
 struct Fixed {
     flags: u8,
@@ -538,7 +532,7 @@ fn parse_fixed(src: &[u8]) -> Result<Fixed> {
     }
     let json_len = le64(src, 8);
     let data_len = le64(src, 16);
-    let count = u32::from_le_bytes([src[24], src[25], src[26], src[27]]) as u64;
+    let count = le32(src, 24) as u64;
     if src[6] != 0 || src[7] != 0 || src[28..32].iter().any(|&b| b != 0) || json_len > MAX_HEADER {
         return Err(Error::Corrupt);
     }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::codec::{self, Codec};
 use crate::error::{Error, Result};
-use crate::frame::{self, Frame, Header, FIXED_HEADER_SIZE};
+use crate::frame::{self, ChunkEntry, Frame, Header, PlaneEntry};
 use crate::options::{Options, MAX_METADATA_SIZE};
 use crate::transform;
 
@@ -113,11 +113,10 @@ pub fn compress_bound(src_len: usize, opts: &Options) -> Result<usize> {
         .ok_or(Error::SrcTooLarge)
 }
 
-/// What one coded chunk contributes to the chunk table.
+/// One coded chunk: its chunk table entry and its payload's length.
 struct ChunkMeta {
-    entries: [(Codec, u32); 8],
+    entry: ChunkEntry,
     size: usize,
-    checksum: u64,
 }
 
 /// Codes one chunk into the start of `out` (at least the chunk's length, which bounds its
@@ -131,56 +130,56 @@ fn encode_chunk_into(
     stream: bool,
 ) -> ChunkMeta {
     let n = chunk.len() / planes;
-    let mut entries = [(Codec::Raw, 0u32); 8];
+    let mut entry = ChunkEntry::default();
     if planes == 1 {
-        let (codec, size) = codec::code_plane_into(chunk, None, opts, out);
+        let (codec, size) = codec::code_plane(chunk, None, opts, out);
         if codec == Codec::Raw {
             copy_raw(chunk, &mut out[..size], stream);
         }
-        entries[0] = (codec, size as u32);
+        entry.planes[0] = PlaneEntry {
+            codec,
+            size: size as u32,
+        };
         // A raw plane is hashed from the input, which is warm, not from `out`.
         let payload: &[u8] = if codec == Codec::Raw {
             chunk
         } else {
             &out[..size]
         };
-        return ChunkMeta {
-            entries,
-            size,
-            checksum: frame::checksum(payload),
-        };
+        entry.checksum = frame::checksum(payload);
+        return ChunkMeta { entry, size };
     }
     with_scratch(chunk.len(), |buf| {
         // Plane 0 (the exponents) is always counted: count it during the split.
         let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
         let mut at = 0usize;
-        for (k, (entry, plane)) in entries.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
+        for (k, (e, plane)) in entry.planes.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
             let hist = (k == 0).then_some(&first);
-            let (codec, size) = codec::code_plane_into(plane, hist, opts, &mut out[at..]);
+            let (codec, size) = codec::code_plane(plane, hist, opts, &mut out[at..]);
             if codec == Codec::Raw {
                 copy_raw(plane, &mut out[at..at + size], stream);
             }
-            *entry = (codec, size as u32);
+            *e = PlaneEntry {
+                codec,
+                size: size as u32,
+            };
             at += size;
         }
         // The checksum reads raw planes from the scratch buffer, still in cache, rather than
         // from `out`, which non-temporal stores have sent to memory.
         let mut parts: [&[u8]; 8] = [&[]; 8];
         let mut from = 0usize;
-        for (k, (part, &(codec, size))) in parts.iter_mut().zip(&entries[..planes]).enumerate() {
-            let size = size as usize;
-            *part = if codec == Codec::Raw {
+        for (k, (part, e)) in parts.iter_mut().zip(&entry.planes[..planes]).enumerate() {
+            let size = e.size as usize;
+            *part = if e.codec == Codec::Raw {
                 &buf[k * n..(k + 1) * n]
             } else {
                 &out[from..from + size]
             };
             from += size;
         }
-        ChunkMeta {
-            entries,
-            size: at,
-            checksum: frame::checksum_parts(&parts[..planes]),
-        }
+        entry.checksum = frame::checksum_parts(&parts[..planes]);
+        ChunkMeta { entry, size: at }
     })
 }
 
@@ -393,28 +392,7 @@ fn compress_in_place(
     header.tail[..header.tail_len].copy_from_slice(&src[body_len..]);
     let (head, region) = dst.split_at_mut(hsize);
     let (metas, at) = encode_chunks(body, opts, planes, cs, region)?;
-    let mut fixed = [0u8; FIXED_HEADER_SIZE];
-    header.write_fixed(&mut fixed);
-    head[..FIXED_HEADER_SIZE].copy_from_slice(&fixed);
-    let mut w = FIXED_HEADER_SIZE;
-    if let Some(hash) = header.base_hash {
-        head[w..w + frame::BASE_HASH_SIZE].copy_from_slice(&hash.to_le_bytes());
-        w += frame::BASE_HASH_SIZE;
-    }
-    head[w..w + metadata.len()].copy_from_slice(metadata);
-    w += metadata.len();
-    for m in &metas {
-        head[w..w + 8].copy_from_slice(&m.checksum.to_le_bytes());
-        w += 8;
-        for &(codec, size) in &m.entries[..planes] {
-            head[w] = codec as u8;
-            head[w + 1..w + 5].copy_from_slice(&size.to_le_bytes());
-            w += 5;
-        }
-    }
-    let sum = frame::checksum(&head[..w]);
-    head[w..w + 8].copy_from_slice(&sum.to_le_bytes());
-    debug_assert_eq!(w + 8, hsize);
+    header.write(metadata, metas.iter().map(|m| m.entry), head);
     Ok(hsize + at)
 }
 
@@ -592,13 +570,17 @@ mod tests {
                     let mut out = vec![0u8; src.len() + off + 8];
                     let m = encode_chunk_into(src, &opts, planes, &mut out[off..], stream);
                     let bytes = out[off..off + m.size].to_vec();
-                    assert_eq!(m.checksum, frame::checksum(&bytes), "{dtype:?} +{off}");
+                    assert_eq!(
+                        m.entry.checksum,
+                        frame::checksum(&bytes),
+                        "{dtype:?} +{off}"
+                    );
                     if planes == 2 {
-                        assert_eq!(m.entries[1].0, Codec::Raw);
+                        assert_eq!(m.entry.planes[1].codec, Codec::Raw);
                     }
                     match &want {
-                        None => want = Some((bytes, m.checksum)),
-                        Some(w) => assert_eq!(w, &(bytes, m.checksum), "{dtype:?} +{off}"),
+                        None => want = Some((bytes, m.entry.checksum)),
+                        Some(w) => assert_eq!(w, &(bytes, m.entry.checksum), "{dtype:?} +{off}"),
                     }
                 }
             }

@@ -13,6 +13,7 @@
 //! The last stripe is taken from the input's last 64 bytes; then the accumulators are
 //! merged into one value.
 
+use super::le64;
 use xxhash_rust::const_xxh3::const_custom_default_secret;
 
 /// The default secret (seed 0 leaves it unchanged).
@@ -46,12 +47,6 @@ pub fn xxh3_64(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
-fn read64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
-}
-
 const INIT: [u64; 8] = [
     PRIME32_3, PRIME64_1, PRIME64_2, PRIME64_3, PRIME64_4, PRIME32_2, PRIME64_5, PRIME32_1,
 ];
@@ -60,8 +55,8 @@ const INIT: [u64; 8] = [
 fn merge(acc: &[u64; 8], len: usize) -> u64 {
     let mut r = (len as u64).wrapping_mul(PRIME64_1);
     for i in 0..4 {
-        let a = acc[2 * i] ^ read64(&SECRET, 11 + 16 * i);
-        let b = acc[2 * i + 1] ^ read64(&SECRET, 11 + 16 * i + 8);
+        let a = acc[2 * i] ^ le64(&SECRET, 11 + 16 * i);
+        let b = acc[2 * i + 1] ^ le64(&SECRET, 11 + 16 * i + 8);
         let p = a as u128 * b as u128;
         r = r.wrapping_add((p as u64) ^ ((p >> 64) as u64));
     }
@@ -75,8 +70,8 @@ fn merge(acc: &[u64; 8], len: usize) -> u64 {
 fn long_scalar(input: &[u8]) -> u64 {
     let stripe = |acc: &mut [u64; 8], data: &[u8], key: &[u8]| {
         for i in 0..8 {
-            let d = read64(data, 8 * i);
-            let k = d ^ read64(key, 8 * i);
+            let d = le64(data, 8 * i);
+            let k = d ^ le64(key, 8 * i);
             acc[i ^ 1] = acc[i ^ 1].wrapping_add(d);
             acc[i] = acc[i].wrapping_add((k & 0xFFFF_FFFF) * (k >> 32));
         }
@@ -89,7 +84,7 @@ fn long_scalar(input: &[u8]) -> u64 {
             stripe(&mut acc, &input[b * BLOCK + s * STRIPE..], &SECRET[8 * s..]);
         }
         for (i, a) in acc.iter_mut().enumerate() {
-            let k = read64(&SECRET, SECRET.len() - STRIPE + 8 * i);
+            let k = le64(&SECRET, SECRET.len() - STRIPE + 8 * i);
             *a = ((*a ^ (*a >> 47)) ^ k).wrapping_mul(PRIME32_1);
         }
     }

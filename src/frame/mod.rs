@@ -110,7 +110,7 @@ impl Header {
             .checked_add(table)
     }
 
-    /// Writes the fixed header.
+    /// Writes the fixed header (see [`Header::write`] for the whole header).
     pub fn write_fixed(&self, out: &mut [u8; FIXED_HEADER_SIZE]) {
         out.fill(0);
         out[0..4].copy_from_slice(&MAGIC);
@@ -131,11 +131,15 @@ impl Header {
     }
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+/// The little-endian `u32` at `b[at..at + 4]` (every zipnn format is little-endian).
+pub fn le32(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
 }
 
-fn le64(b: &[u8], at: usize) -> u64 {
+/// The little-endian `u64` at `b[at..at + 8]`.
+pub fn le64(b: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(a)
@@ -261,53 +265,147 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     })
 }
 
+/// Everything before the payloads of a frame, checked: the fixed header, the header
+/// checksum and every chunk table entry.
+#[derive(Debug, Clone)]
+pub struct HeaderInfo {
+    /// The fixed header's fields.
+    pub header: Header,
+    /// Length of the whole header (fixed part, base hash, metadata, chunk table, checksum).
+    pub header_size: usize,
+    /// Offset of each chunk's payload after the header, plus the end (chunks + 1 entries):
+    /// the last is the length of all payloads together.
+    pub offsets: Vec<u64>,
+}
+
+impl HeaderInfo {
+    /// Length of the whole frame: the header and every chunk payload.
+    pub fn frame_size(&self) -> u64 {
+        self.header_size as u64 + self.offsets.last().copied().unwrap_or(0)
+    }
+}
+
+/// Reads and checks the whole header at the start of `src` (which must hold all of it,
+/// else `Truncated`): the fixed header, the header checksum, and each chunk table entry's
+/// codec and coded size. The payloads are not looked at.
+pub fn parse_header(src: &[u8]) -> Result<HeaderInfo> {
+    let header = parse_fixed(src)?;
+    let header_size = header.header_size().ok_or(Error::Corrupt)?;
+    if header_size > src.len() as u64 {
+        return Err(Error::Truncated);
+    }
+    let header_size = header_size as usize;
+    let sum_at = header_size - HEADER_CHECKSUM_SIZE;
+    if checksum(&src[..sum_at]) != le64(src, sum_at) {
+        return Err(Error::Checksum);
+    }
+    let table = &src[header.metadata_offset() + header.metadata_size..sum_at];
+    let chunks = header.chunk_count() as usize; // the table fits in src, so this fits
+    let mut offsets = Vec::with_capacity(chunks + 1);
+    let mut total = 0u64;
+    offsets.push(0);
+    for (i, entry) in table.chunks_exact(header.entry_size()).enumerate() {
+        let plane_len = header.chunk_len(i as u64) / header.planes;
+        for p in entry[CHUNK_CHECKSUM_SIZE..].chunks_exact(PLANE_ENTRY_SIZE) {
+            let codec = Codec::from_code(p[0])?;
+            let size = le32(p, 1) as usize;
+            let ok = match codec {
+                Codec::Raw => size == plane_len,
+                Codec::Run => size == 1,
+                _ => size >= 1 && size < plane_len,
+            };
+            if !ok {
+                return Err(Error::Corrupt);
+            }
+            total += size as u64;
+        }
+        offsets.push(total);
+    }
+    Ok(HeaderInfo {
+        header,
+        header_size,
+        offsets,
+    })
+}
+
+/// One chunk's entry in the chunk table, as the encoder fills it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkEntry {
+    /// XXH3-64 of the chunk's payload (all its planes).
+    pub checksum: u64,
+    /// Codec and coded size of each plane (the first `planes` are used).
+    pub planes: [PlaneEntry; 8],
+}
+
+impl Default for ChunkEntry {
+    fn default() -> Self {
+        let raw = PlaneEntry {
+            codec: Codec::Raw,
+            size: 0,
+        };
+        ChunkEntry {
+            checksum: 0,
+            planes: [raw; 8],
+        }
+    }
+}
+
+impl Header {
+    /// Writes the whole header into `out`, which must be exactly [`Header::header_size`]
+    /// bytes: the fixed header, the base hash of a delta frame, `metadata`, one table entry
+    /// per chunk (`chunks`, in order) and the header checksum.
+    pub fn write(
+        &self,
+        metadata: &[u8],
+        chunks: impl IntoIterator<Item = ChunkEntry>,
+        out: &mut [u8],
+    ) {
+        debug_assert_eq!(metadata.len(), self.metadata_size);
+        debug_assert_eq!(Some(out.len() as u64), self.header_size());
+        let mut fixed = [0u8; FIXED_HEADER_SIZE];
+        self.write_fixed(&mut fixed);
+        out[..FIXED_HEADER_SIZE].copy_from_slice(&fixed);
+        let mut w = FIXED_HEADER_SIZE;
+        if let Some(hash) = self.base_hash {
+            out[w..w + BASE_HASH_SIZE].copy_from_slice(&hash.to_le_bytes());
+            w += BASE_HASH_SIZE;
+        }
+        out[w..w + metadata.len()].copy_from_slice(metadata);
+        w += metadata.len();
+        for c in chunks {
+            out[w..w + CHUNK_CHECKSUM_SIZE].copy_from_slice(&c.checksum.to_le_bytes());
+            w += CHUNK_CHECKSUM_SIZE;
+            for p in &c.planes[..self.planes] {
+                out[w] = p.codec as u8;
+                out[w + 1..w + PLANE_ENTRY_SIZE].copy_from_slice(&p.size.to_le_bytes());
+                w += PLANE_ENTRY_SIZE;
+            }
+        }
+        debug_assert_eq!(w + HEADER_CHECKSUM_SIZE, out.len());
+        let sum = checksum(&out[..w]);
+        out[w..w + HEADER_CHECKSUM_SIZE].copy_from_slice(&sum.to_le_bytes());
+    }
+}
+
 impl<'a> Frame<'a> {
     /// Parses the frame at the start of `src`. Bytes after the frame are not looked at;
     /// [`Frame::frame_size`] says where it ends.
     pub fn parse(src: &'a [u8]) -> Result<Frame<'a>> {
-        let header = parse_fixed(src)?;
-        let header_size = header.header_size().ok_or(Error::Corrupt)?;
-        if header_size > src.len() as u64 {
-            return Err(Error::Truncated);
-        }
-        let header_size = header_size as usize;
-        let sum_at = header_size - HEADER_CHECKSUM_SIZE;
-        if checksum(&src[..sum_at]) != le64(src, sum_at) {
-            return Err(Error::Checksum);
-        }
-        let meta_at = header.metadata_offset();
-        let meta_end = meta_at + header.metadata_size;
-        let metadata = &src[meta_at..meta_end];
-        let table = &src[meta_end..sum_at];
-        let chunks = header.chunk_count() as usize; // the table fits in src, so this fits
-        let mut offsets = Vec::with_capacity(chunks + 1);
-        let mut total = 0u64;
-        offsets.push(0);
-        for (i, entry) in table.chunks_exact(header.entry_size()).enumerate() {
-            let plane_len = header.chunk_len(i as u64) / header.planes;
-            for p in entry[CHUNK_CHECKSUM_SIZE..].chunks_exact(PLANE_ENTRY_SIZE) {
-                let codec = Codec::from_code(p[0])?;
-                let size = le32(p, 1) as usize;
-                let ok = match codec {
-                    Codec::Raw => size == plane_len,
-                    Codec::Run => size == 1,
-                    _ => size >= 1 && size < plane_len,
-                };
-                if !ok {
-                    return Err(Error::Corrupt);
-                }
-                total += size as u64;
-            }
-            offsets.push(total);
-        }
-        let frame_size = header_size as u64 + total;
+        let HeaderInfo {
+            header,
+            header_size,
+            offsets,
+        } = parse_header(src)?;
+        let frame_size = header_size as u64 + offsets.last().copied().unwrap_or(0);
         if frame_size > src.len() as u64 {
             return Err(Error::Truncated);
         }
+        let meta_at = header.metadata_offset();
+        let meta_end = meta_at + header.metadata_size;
         Ok(Frame {
             header,
-            metadata,
-            table,
+            metadata: &src[meta_at..meta_end],
+            table: &src[meta_end..header_size - HEADER_CHECKSUM_SIZE],
             payload: &src[header_size..frame_size as usize],
             offsets,
             frame_size,

@@ -4,6 +4,7 @@
 use super::huff0;
 use super::layout::{self, BitMove};
 use crate::error::{Error, Result};
+use crate::frame::le64;
 use crate::options::DType;
 
 /// The first two bytes of a reference frame.
@@ -107,12 +108,6 @@ impl Header {
             _ => BitMove::None,
         }
     }
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
 }
 
 /// Reads and checks the 32-byte header at the start of `src`.

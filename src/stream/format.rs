@@ -3,7 +3,7 @@
 //! frame module's.
 
 use crate::error::{Error, Result};
-use crate::frame::{self, checksum, FIXED_HEADER_SIZE};
+use crate::frame::{self, checksum, le32, le64, FIXED_HEADER_SIZE};
 
 /// The first four bytes of every stream.
 pub const STREAM_MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'S'];
@@ -28,16 +28,6 @@ pub const MIN_BLOCK_SIZE: u32 = 1024;
 /// Largest accepted block size (256 MiB); decoders refuse streams above it, so that a
 /// stream header cannot make a decoder allocate more.
 pub const MAX_BLOCK_SIZE: u32 = 256 << 20;
-
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
-}
 
 pub(crate) fn check_block_size(block_size: u32) -> Result<()> {
     if (MIN_BLOCK_SIZE..=MAX_BLOCK_SIZE).contains(&block_size) {

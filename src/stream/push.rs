@@ -2,9 +2,9 @@
 //! and an output buffer, and report how much they consumed and wrote.
 
 use super::format::{
-    check_block_size, index_len, le32, le64, parse_index, parse_stream_header, parse_trailer,
-    write_index, write_stream_header, write_trailer, Entry, Trailer, INDEX_ENTRY_SIZE,
-    INDEX_HEADER_SIZE, INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
+    check_block_size, index_len, parse_index, parse_stream_header, parse_trailer, write_index,
+    write_stream_header, write_trailer, Entry, Trailer, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE,
+    INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
 };
 use crate::error::{Error, Result};
 use crate::frame::{self, checksum, FIXED_HEADER_SIZE};
@@ -384,16 +384,11 @@ impl Decompressor {
             }
             Phase::FrameHeader => {
                 let h = self.header.ok_or(Error::Internal)?;
-                let sum_at = self.need - frame::HEADER_CHECKSUM_SIZE;
-                if checksum(&self.acc[..sum_at]) != le64(&self.acc, sum_at) {
-                    return Err(Error::Checksum);
+                let info = frame::parse_header(&self.acc)?;
+                if info.header != h || info.header_size != self.need {
+                    return Err(Error::Internal);
                 }
-                let mut body = 0u64;
-                for entry in self.acc[FIXED_HEADER_SIZE..sum_at].chunks_exact(h.entry_size()) {
-                    for p in entry[frame::CHUNK_CHECKSUM_SIZE..].chunks_exact(5) {
-                        body += le32(p, 1) as u64;
-                    }
-                }
+                let body = info.frame_size() - info.header_size as u64;
                 if body > h.body_size() {
                     return Err(Error::Corrupt);
                 }

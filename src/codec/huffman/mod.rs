@@ -29,9 +29,9 @@ const TABLE_MASK: u64 = TABLE_SIZE as u64 - 1;
 /// Bytes of the stream-size fields (three u32).
 const SIZE_FIELDS: usize = 12;
 
-/// Order-0 histogram of `src` (the same count the engine uses: `transform::histogram`).
+/// Order-0 histogram of `src` (the same count the engine uses: `codec::histogram`).
 pub fn histogram(src: &[u8]) -> [u32; 256] {
-    crate::transform::histogram(src)
+    super::histogram(src)
 }
 
 /// Exact size in bytes that `encode` will append for this input, computed from the histogram

@@ -1,0 +1,221 @@
+//! Order-0 byte histograms: what every choice of codec and every entropy code starts from.
+
+/// Byte counts of one plane-chunk: `h[b]` is the number of bytes equal to `b`.
+pub type Histogram = [u32; 256];
+
+/// Order-0 byte histogram of `src`.
+///
+/// Exponent planes are peaked: a handful of values make up nearly every byte, and a scalar
+/// count then waits on the same few counters (each byte is a load, an add and a store to
+/// one of them). Where AVX2 is available and a spread sample of the input finds a window of
+/// 16 consecutive values holding nearly all of it, the window's values are counted 32 bytes
+/// at a time with vector compares and only the bytes outside it one by one (2.5 to 3 times
+/// faster on MiniLM's exponent planes); otherwise, the portable count.
+pub fn histogram(src: &[u8]) -> Histogram {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if src.len() >= WINDOW_MIN && std::is_x86_feature_detected!("avx2") {
+            if let Some(base) = window_base(src) {
+                // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
+                return unsafe { avx2::histogram_window(src, base) };
+            }
+        }
+    }
+    histogram_portable(src)
+}
+
+/// Inputs shorter than this are counted by the portable code.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) const WINDOW_MIN: usize = 8 * 1024;
+/// Width of the vector-counted window of byte values.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) const WINDOW: usize = 16;
+
+/// The start of a window of `WINDOW` consecutive byte values that holds at least 31/32 of
+/// a sample of `src` (16 blocks of 64 bytes, evenly spaced), if there is one.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn window_base(src: &[u8]) -> Option<u8> {
+    const BLOCKS: usize = 16;
+    const BLOCK: usize = 64;
+    debug_assert!(src.len() >= BLOCKS * BLOCK);
+    let mut h = [0u32; 256];
+    let step = (src.len() - BLOCK) / (BLOCKS - 1);
+    for k in 0..BLOCKS {
+        for &b in &src[k * step..k * step + BLOCK] {
+            h[b as usize] += 1;
+        }
+    }
+    best_window(&h)
+}
+
+/// The start of a window of `WINDOW` consecutive byte values that holds at least 31/32 of
+/// the sample counted in `h`, if there is one.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn best_window(h: &[u32; 256]) -> Option<u8> {
+    let mut sum: u32 = h[..WINDOW].iter().sum();
+    let (mut best, mut best_sum) = (0, sum);
+    for base in 1..=256 - WINDOW {
+        sum = sum + h[base + WINDOW - 1] - h[base - 1];
+        if sum > best_sum {
+            (best, best_sum) = (base, sum);
+        }
+    }
+    let total: u32 = h.iter().sum();
+    (best_sum * 32 >= total * 31).then_some(best as u8)
+}
+
+/// [`histogram`] without SIMD (four sub-counters so that runs of one value do not
+/// serialise on one counter; also what the SIMD path is tested against).
+pub fn histogram_portable(src: &[u8]) -> Histogram {
+    let mut h = [[0u32; 256]; 4];
+    let mut chunks = src.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h[0][(v & 0xFF) as usize] += 1;
+        h[1][((v >> 8) & 0xFF) as usize] += 1;
+        h[2][((v >> 16) & 0xFF) as usize] += 1;
+        h[3][((v >> 24) & 0xFF) as usize] += 1;
+        h[0][((v >> 32) & 0xFF) as usize] += 1;
+        h[1][((v >> 40) & 0xFF) as usize] += 1;
+        h[2][((v >> 48) & 0xFF) as usize] += 1;
+        h[3][(v >> 56) as usize] += 1;
+    }
+    for &b in chunks.remainder() {
+        h[0][b as usize] += 1;
+    }
+    let mut out = [0u32; 256];
+    for t in &h {
+        for (o, &c) in out.iter_mut().zip(t.iter()) {
+            *o = o.wrapping_add(c);
+        }
+    }
+    out
+}
+
+/// The AVX2 count of a window of byte values, chosen at run time.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use super::{Histogram, WINDOW};
+    use std::arch::x86_64::*;
+
+    /// The histogram of `src`, counting the values `base .. base + WINDOW` with vector
+    /// compares (one 8-bit counter vector per value, folded into the totals every 255
+    /// vectors) and every other byte one by one.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `base as usize + WINDOW <= 256`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn histogram_window(src: &[u8], base: u8) -> Histogram {
+        debug_assert!(base as usize + WINDOW <= 256);
+        let mut out = [0u32; 256];
+        let n = src.len();
+        let whole = n / 32 * 32;
+        let vbase = _mm256_set1_epi8(base as i8);
+        let flip = _mm256_set1_epi8(i8::MIN);
+        // Outside the window: (v - base) >= WINDOW unsigned, i.e. as a signed compare
+        // after flipping the top bit: ((v - base) ^ 0x80) > (WINDOW - 1) ^ 0x80.
+        let last = _mm256_set1_epi8((((WINDOW - 1) as u8) ^ 0x80) as i8);
+        let mut i = 0;
+        while i < whole {
+            let end = (i + 32 * 255).min(whole);
+            let mut acc = [_mm256_setzero_si256(); WINDOW];
+            while i < end {
+                // SAFETY: i + 32 <= whole <= n.
+                let v = unsafe { _mm256_loadu_si256(src.as_ptr().add(i).cast()) };
+                let d = _mm256_sub_epi8(v, vbase);
+                for (k, a) in acc.iter_mut().enumerate() {
+                    // -1 in every lane equal to k: subtracting counts it.
+                    *a = _mm256_sub_epi8(*a, _mm256_cmpeq_epi8(d, _mm256_set1_epi8(k as i8)));
+                }
+                let outside = _mm256_cmpgt_epi8(_mm256_xor_si256(d, flip), last);
+                let mut m = _mm256_movemask_epi8(outside) as u32;
+                while m != 0 {
+                    out[src[i + m.trailing_zeros() as usize] as usize] += 1;
+                    m &= m - 1;
+                }
+                i += 32;
+            }
+            for (k, a) in acc.iter().enumerate() {
+                // SAFETY: the caller's AVX2.
+                out[base as usize + k] += unsafe { fold(*a) };
+            }
+        }
+        for &b in &src[whole..] {
+            out[b as usize] += 1;
+        }
+        out
+    }
+
+    /// The sum of the 32 8-bit counters in `a`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) unsafe fn fold(a: __m256i) -> u32 {
+        // Sums of the 8-bit counters, 64 bits per 128-bit quarter.
+        let s = _mm256_sad_epu8(a, _mm256_setzero_si256());
+        let mut t = [0u64; 4];
+        // SAFETY: `t` has 32 writable bytes.
+        unsafe { _mm256_storeu_si256(t.as_mut_ptr().cast(), s) };
+        (t[0] + t[1] + t[2] + t[3]) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::lcg;
+
+    #[test]
+    fn histogram_paths_agree() {
+        // Peaked data (the windowed vector count), with bytes outside the window, windows
+        // at both ends of the byte range, lengths around the vector width and past the
+        // 255-vector fold of the 8-bit counters; and spread data (the portable count).
+        let mut seed = 5;
+        let sizes: &[usize] = if cfg!(miri) {
+            // scripts/miri.sh: the vector loop, its tail and one fold of the counters.
+            &[0, 31, 8 * 1024 + 31]
+        } else {
+            &[
+                0,
+                1,
+                31,
+                8 * 1024,
+                8 * 1024 + 31,
+                32 * 255 + 7,
+                70_001,
+                131_072,
+            ]
+        };
+        for &n in sizes {
+            for (lo, rare) in [(0u8, 64u64), (120, 64), (240, 64), (100, 4), (0, 1)] {
+                let src: Vec<u8> = (0..n)
+                    .map(|_| {
+                        let r = lcg(&mut seed);
+                        if r % rare == 0 {
+                            (r >> 8) as u8
+                        } else {
+                            lo.wrapping_add((r >> 8) as u8 % 16)
+                        }
+                    })
+                    .collect();
+                let mut h = [0u32; 256];
+                for &b in &src {
+                    h[b as usize] += 1;
+                }
+                assert_eq!(histogram(&src), h, "n={n} lo={lo} rare={rare}");
+                assert_eq!(histogram_portable(&src), h);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::is_x86_feature_detected!("avx2") && n > 0 {
+                        for base in [0u8, lo.min(240), 240] {
+                            // SAFETY: AVX2 checked; base + 16 <= 256.
+                            assert_eq!(unsafe { avx2::histogram_window(&src, base) }, h);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
