@@ -203,14 +203,23 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Plan, Code), F
         let mut files = Vec::new();
         walk(p, Path::new(""), &mut files, &mut fail);
         let in_model = model::model_files(&files, mode == Mode::Decompress);
-        for rel in files {
+        let all: HashSet<&PathBuf> = files.iter().collect();
+        // The other form of a shard that is (de)compressed here: not an input, not copied.
+        let other_form = |rel: &Path| match mode {
+            Mode::Compress => strip_suffix(rel).is_some_and(|p| all.contains(&p)),
+            Mode::Decompress => {
+                let mut s: OsString = rel.as_os_str().to_owned();
+                s.push(SUFFIX);
+                all.contains(&PathBuf::from(s))
+            }
+        };
+        for rel in files.iter().cloned() {
             if in_model.contains(&rel) {
                 let abs = p.join(&rel);
                 match mode {
                     Mode::Compress if model::is_plain_weights(&rel) => inputs.push((abs, rel)),
                     Mode::Decompress if has_suffix(&rel) => inputs.push((abs, rel)),
-                    Mode::Compress if has_suffix(&rel) => {}
-                    Mode::Decompress if model::is_plain_weights(&rel) => {}
+                    _ if other_form(&rel) => {}
                     _ => {
                         let index = model::is_index(&rel);
                         others.push((abs, rel, index));

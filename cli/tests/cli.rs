@@ -743,6 +743,39 @@ fn model_folders_compress_weights_only_and_restore_byte_for_byte() {
     );
 }
 
+#[test]
+fn model_folders_half_compressed_come_out_whole() {
+    let d = tmp();
+    let p = d.path();
+    let st = safetensors_file();
+    write_tree(
+        p,
+        &[
+            ("m/config.json", b"{}"),
+            ("m/a.safetensors", &st),
+            ("m/b.safetensors", &st),
+        ],
+    );
+    // b is compressed already (its plain file gone), a not yet.
+    ok(&zipnn(p, &["compress", "-q", "m/b.safetensors"]));
+    fs::remove_file(p.join("m/b.safetensors")).unwrap();
+    ok(&zipnn(p, &["compress", "-q", "-r", "m", "-o", "c"]));
+    let c: Vec<String> = tree(&p.join("c")).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(c, ["a.safetensors.znn", "b.safetensors.znn", "config.json"]);
+    assert_eq!(
+        fs::read(p.join("c/b.safetensors.znn")).unwrap(),
+        fs::read(p.join("m/b.safetensors.znn")).unwrap()
+    );
+    // And the other way: a plain shard without its archive is copied.
+    fs::remove_file(p.join("c/a.safetensors.znn")).unwrap();
+    fs::write(p.join("c/a.safetensors"), &st).unwrap();
+    ok(&zipnn(p, &["decompress", "-q", "-r", "c", "-o", "r"]));
+    let r = tree(&p.join("r"));
+    let names: Vec<&str> = r.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a.safetensors", "b.safetensors", "config.json"]);
+    assert!(r[0].1 == st && r[1].1 == st);
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()

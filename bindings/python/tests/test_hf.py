@@ -416,6 +416,21 @@ def test_model_dir_refuses_existing_outputs_and_bad_indexes(tmp_path, bf16_folde
     assert not (tmp_path / "bad-out").exists() or not any((tmp_path / "bad-out").iterdir())
 
 
+def test_model_dir_half_compressed_comes_out_whole(tmp_path, bf16_folders):
+    name, base = bf16_folders
+    src = tmp_path / "m"
+    shutil.copytree(base / "sharded", src)
+    first = sorted(src.glob("*.safetensors"))[0]
+    zipnn.safetensors.compress_file(first, str(first) + ".znn")
+    first.unlink()  # this shard is compressed already
+    zipnn.compress_model_dir(src, tmp_path / "c")
+    c = tree(tmp_path / "c")
+    assert not any(f.endswith(".safetensors") for f in c)
+    assert c[first.name + ".znn"] == (src / (first.name + ".znn")).read_bytes()
+    zipnn.decompress_model_dir(tmp_path / "c", tmp_path / "r")
+    assert tree(tmp_path / "r") == tree(base / "sharded")
+
+
 def cli_binary():
     exe = shutil.which("zipnn") if os.environ.get("ZIPNN_CLI") is None else os.environ["ZIPNN_CLI"]
     local = Path(__file__).resolve().parents[3] / "target" / "release" / "zipnn"

@@ -180,15 +180,18 @@ def _copy(src: str, dst: str) -> None:
 def _plan(src: str, dst: Optional[str], compress: bool) -> List[Tuple[str, str, str]]:
     """(action, input, output) for every file: "weights", "index" or "copy"."""
     plan = []
-    for rel in _walk(src):
+    files = _walk(src)
+    present = set(files)
+    for rel in files:
         path = os.path.join(src, rel)
         out_root = dst if dst is not None else src
         if compress and is_plain_weights(rel):
             plan.append(("weights", path, os.path.join(out_root, rel + ".znn")))
         elif not compress and is_compressed_weights(rel):
             plan.append(("weights", path, os.path.join(out_root, rel[:-4])))
-        elif (rel.endswith(".znn") if compress else is_plain_weights(rel)):
-            continue  # the other form of a shard: not an input
+        elif (is_compressed_weights(rel) and rel[:-4] in present) if compress else \
+                (is_plain_weights(rel) and rel + ".znn" in present):
+            continue  # the other form of a shard (de)compressed here: not an input
         elif is_index(rel) and (dst is not None or not compress):
             plan.append(("index", path, os.path.join(out_root, rel)))
         elif dst is not None:
