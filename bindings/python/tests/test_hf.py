@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import zipnn
+from conftest import repo_root
 from zipnn import hf as zhf
 from zipnn._model_dir import IndexRewriteError, rewrite_index
 
@@ -318,7 +319,7 @@ def test_a_whole_file_compressed_as_one_piece(bf16_folders, tmp_path):
 def test_the_reference_packages_layout(tmp_path):
     """model.safetensors.znn as the reference package's zipnn_hf() reads it: the whole
     safetensors file compressed as one piece (tests/reference-vectors/hf)."""
-    vectors = Path(__file__).resolve().parents[3] / "tests" / "reference-vectors"
+    vectors = repo_root() / "tests" / "reference-vectors"
     src = vectors / "hf" / "model.safetensors.znn"
     if not src.is_file():
         pytest.skip(f"{src} not found")
@@ -347,7 +348,7 @@ def test_the_reference_packages_layout(tmp_path):
 
 def corpus_dir():
     env = os.environ.get("ZIPNN_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "corpus"
+    return Path(env) if env else repo_root() / "corpus"
 
 
 @pytest.mark.parametrize("name", ["f32", "bf16"])
@@ -433,7 +434,7 @@ def test_model_dir_half_compressed_comes_out_whole(tmp_path, bf16_folders):
 
 def cli_binary():
     exe = shutil.which("zipnn") if os.environ.get("ZIPNN_CLI") is None else os.environ["ZIPNN_CLI"]
-    local = Path(__file__).resolve().parents[3] / "target" / "release" / "zipnn"
+    local = repo_root() / "target" / "release" / "zipnn"
     for cand in [exe, str(local)]:
         if cand and os.access(cand, os.X_OK):
             return cand
