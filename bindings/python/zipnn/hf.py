@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -162,13 +163,15 @@ class _WholeFile:
         self._header = json.loads(bytes(self._data[8:8 + n]) or b"{}")
         self._device = device
         self._tensors: Optional[Dict[str, Any]] = None
+        self._lock = threading.Lock()  # transformers reads tensors from several threads
 
     def _all(self) -> Dict[str, Any]:
-        if self._tensors is None:
-            from safetensors.torch import load
+        with self._lock:
+            if self._tensors is None:
+                from safetensors.torch import load
 
-            self._tensors = load(bytes(self._data))
-        return self._tensors
+                self._tensors = load(bytes(self._data))
+            return self._tensors
 
     def keys(self) -> List[str]:
         return sorted(k for k in self._header if k != "__metadata__")
