@@ -37,15 +37,15 @@ only (the ``safetensors`` package itself is not touched):
    weights, which are read with ordinary file reads, never memory-mapped.
 
 :func:`unpatch_transformers` puts the originals back; ``with transformers_patched(): ...``
-patches for a block. Calling :func:`patch_transformers` again does nothing. The patch is
-checked against the installed ``transformers`` when it is applied: a version whose loading
-code lacks these functions, or has them with other parameters, is refused with
-:class:`TransformersNotSupportedError` rather than patched blindly. Tested with the
-``transformers`` 4.57 and 5.x releases (4.46, without
-``_get_resolved_checkpoint_files``, is refused). Not covered: ``from_pretrained(..., disable_mmap=True)``
-and a ``device_map`` that offloads weights to disk (``transformers`` or ``accelerate`` then
-read the weight files themselves), and processes started before the patch (patch in each
-worker process).
+patches for a block. Calling :func:`patch_transformers` again patches nothing twice (it
+only takes the new ``replace_local_file``). The patch is checked against the installed
+``transformers`` when it is applied: a version whose loading code lacks these functions,
+or has them with other parameters, is refused with :class:`TransformersNotSupportedError`
+rather than patched blindly. Tested with transformers 5.25 and 4.57 (4.46, which has no
+``_get_resolved_checkpoint_files``, is refused). Not covered:
+``from_pretrained(..., disable_mmap=True)`` and a ``device_map`` that offloads weights to
+disk (``transformers`` or ``accelerate`` then read the weight files themselves), and
+processes started before the patch (patch in each worker process).
 """
 
 from __future__ import annotations
