@@ -31,8 +31,11 @@ pub enum Codec {
     Lz4 = 4,
     /// One snappy block (raw format, not the framing format).
     Snappy = 5,
-    /// zipnn's interleaved rANS coder (docs/FORMAT.md, "ANS payload"); level max only.
+    /// zipnn's interleaved rANS coder (docs/FORMAT.md, "ANS payload"), sixteen states.
     Ans = 6,
+    /// The same rANS code with thirty-two states, which SIMD decoders run in parallel
+    /// (docs/FORMAT.md, "ANS payload").
+    AnsWide = 7,
 }
 
 impl Codec {
@@ -46,6 +49,7 @@ impl Codec {
             4 => Codec::Lz4,
             5 => Codec::Snappy,
             6 => Codec::Ans,
+            7 => Codec::AnsWide,
             _ => return Err(Error::UnsupportedCodec),
         })
     }
@@ -60,6 +64,7 @@ impl Codec {
             Codec::Lz4 => "lz4",
             Codec::Snappy => "snappy",
             Codec::Ans => "ans",
+            Codec::AnsWide => "ans32",
         }
     }
 }
@@ -336,6 +341,7 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
         }
         Codec::Huffman => huffman::decode(payload, dst),
         Codec::Ans => ans::decode(payload, dst),
+        Codec::AnsWide => ans::decode_wide(payload, dst),
         Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
     }
 }
@@ -475,6 +481,6 @@ mod tests {
         for c in [Codec::Zstd, Codec::Lz4, Codec::Snappy] {
             assert!(decode_plane(c, &[0xFF; 7], &mut dst).is_err(), "{c:?}");
         }
-        assert_eq!(Codec::from_code(7), Err(Error::UnsupportedCodec));
+        assert_eq!(Codec::from_code(8), Err(Error::UnsupportedCodec));
     }
 }

@@ -1,11 +1,15 @@
 //! Decoder: the frequency table, the decoding table, the states run forwards.
 
 use super::model::{read_freqs, read_freqs_rice, TABLE_LENGTHS, TABLE_RICE};
-use super::{FIXED, L, MAX_SCALE, MIN_SCALE, STATES};
+use super::{tail_len, Path, FIXED, L, MAX_SCALE, MIN_SCALE};
 use crate::error::{Error, Result};
 
-/// `decode`, with the SIMD fast path allowed or not (tests run both).
-pub(super) fn decode_impl(src: &[u8], dst: &mut [u8], allow_simd: bool) -> Result<()> {
+/// Decodes a payload of `K` interleaved states (16 for codec 6, 32 for codec 7) on `path`.
+pub(super) fn decode_impl<const K: usize, const TAIL: bool>(
+    src: &[u8],
+    dst: &mut [u8],
+    path: Path,
+) -> Result<()> {
     let n = dst.len();
     if n == 0 {
         return if src.is_empty() {
@@ -49,12 +53,14 @@ pub(super) fn decode_impl(src: &[u8], dst: &mut [u8], allow_simd: bool) -> Resul
     }
     debug_assert_eq!(cum, 1usize << scale);
 
-    let k = n.min(STATES);
+    // Symbols past `main` are the tail (codec 7): they come out of the final states.
+    let main = n - tail_len::<K, TAIL>(n);
+    let k = main.min(K);
     let states_end = table_end + 4 * k;
-    if src.len() < states_end || (src.len() - states_end) % 2 != 0 {
+    if src.len() < states_end || !(src.len() - states_end).is_multiple_of(2) {
         return Err(Error::Corrupt);
     }
-    let mut x = [L; STATES];
+    let mut x = [L; K];
     for (j, xj) in x[..k].iter_mut().enumerate() {
         let b = &src[table_end + 4 * j..table_end + 4 * j + 4];
         *xj = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
@@ -63,77 +69,95 @@ pub(super) fn decode_impl(src: &[u8], dst: &mut [u8], allow_simd: bool) -> Resul
         }
     }
     let stream = &src[states_end..];
+    let (body, tail) = dst.split_at_mut(main);
     let pos = match scale {
-        8 => run::<8>(&tab, stream, dst, &mut x, allow_simd),
-        9 => run::<9>(&tab, stream, dst, &mut x, allow_simd),
-        10 => run::<10>(&tab, stream, dst, &mut x, allow_simd),
-        11 => run::<11>(&tab, stream, dst, &mut x, allow_simd),
-        _ => run::<12>(&tab, stream, dst, &mut x, allow_simd),
+        8 => run::<8, K>(&tab, stream, body, &mut x, path),
+        9 => run::<9, K>(&tab, stream, body, &mut x, path),
+        10 => run::<10, K>(&tab, stream, body, &mut x, path),
+        11 => run::<11, K>(&tab, stream, body, &mut x, path),
+        _ => run::<12, K>(&tab, stream, body, &mut x, path),
     }?;
-    if pos != stream.len() || x.iter().any(|&xj| xj != L) {
+    if pos != stream.len() {
         return Err(Error::Corrupt);
+    }
+    if tail.is_empty() {
+        // Every state back at the encoder's initial value.
+        if x.iter().any(|&xj| xj != L) {
+            return Err(Error::Corrupt);
+        }
+    } else {
+        // Each state back at L plus two tail symbols, each one with a nonzero frequency.
+        for (xj, pair) in x.iter().zip(tail.chunks_exact_mut(2)) {
+            let (a, b) = ((xj & 0xFF) as usize, (xj >> 8 & 0xFF) as usize);
+            if xj >> 16 != 1 || freq[a] == 0 || freq[b] == 0 {
+                return Err(Error::Corrupt);
+            }
+            pair[0] = a as u8;
+            pair[1] = b as u8;
+        }
     }
     Ok(())
 }
 
-/// One decoding step of state `x` (without renormalisation) at scale `S`.
+/// One decoding step of state `x` (without renormalisation) at scale `SCALE`.
 #[inline(always)]
-fn step<const S: u32>(tab: &[u32; 1 << MAX_SCALE], x: u32) -> (u32, u8) {
-    let e = tab[(x & ((1 << S) - 1)) as usize];
-    // f * (x >> S) + (slot - cum): below 2^32 for every 32-bit x, because the table is built
-    // from frequencies that sum exactly to 2^S.
-    let x = (e & 0xFFF) * (x >> S) + (e >> 20);
+fn step<const SCALE: u32>(tab: &[u32; 1 << MAX_SCALE], x: u32) -> (u32, u8) {
+    let e = tab[(x & ((1 << SCALE) - 1)) as usize];
+    // f * (x >> SCALE) + (slot - cum): below 2^32 for every 32-bit x, because the table is
+    // built from frequencies that sum exactly to 2^SCALE.
+    let x = (e & 0xFFF) * (x >> SCALE) + (e >> 20);
     (x, (e >> 12) as u8)
 }
 
-/// Decodes `dst.len()` symbols at scale `S`, reading words from `stream`; returns the stream
-/// bytes consumed. `Err` if the stream runs out.
-fn run<const S: u32>(
+/// Decodes `dst.len()` symbols at scale `SCALE` with `K` states, reading words from `stream`;
+/// returns the stream bytes consumed. `Err` if the stream runs out.
+fn run<const SCALE: u32, const K: usize>(
     tab: &[u32; 1 << MAX_SCALE],
     stream: &[u8],
     dst: &mut [u8],
-    x: &mut [u32; STATES],
-    allow_simd: bool,
+    x: &mut [u32; K],
+    path: Path,
 ) -> Result<usize> {
     let n = dst.len();
-    let mut pos = 0usize;
-    let mut i = 0usize;
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = allow_simd;
+    // SAFETY: `path` was chosen (or checked, when a test forces it) for this CPU: `Avx2`
+    // only where AVX2 and POPCNT run, `Avx512` only where AVX-512 F runs as well. The
+    // vector counts match `K` (8 or 16 states per vector).
     #[cfg(target_arch = "x86_64")]
-    if allow_simd
-        && std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("popcnt")
-    {
-        // SAFETY: AVX2 and POPCNT are available.
-        (i, pos) = unsafe { super::x86::run_avx2(tab, S, stream, dst, x) };
-    }
-    // Fast path: whole groups of 16 symbols while 32 stream bytes (16 words, the most a group
-    // can take) remain.
-    for out in dst[i..].chunks_exact_mut(STATES) {
-        let Some(b) = stream.get(pos..pos + 2 * STATES) else {
+    let (mut i, mut pos) = unsafe {
+        match (path, K) {
+            (Path::Avx2, 16) => super::x86::run_avx2::<2>(tab, SCALE, stream, dst, x),
+            (Path::Avx2, 32) => super::x86::run_avx2::<4>(tab, SCALE, stream, dst, x),
+            (Path::Avx512, 16) => super::x86::run_avx512::<1>(tab, SCALE, stream, dst, x),
+            (Path::Avx512, 32) => super::x86::run_avx512::<2>(tab, SCALE, stream, dst, x),
+            _ => (0, 0),
+        }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (mut i, mut pos, _) = (0usize, 0usize, path);
+    // Portable fast path: whole groups of K symbols while 2K stream bytes (K words, the most
+    // a group can take) remain.
+    for out in dst[i..].chunks_exact_mut(K) {
+        let Some(b) = stream.get(pos..pos + 2 * K) else {
             break;
         };
-        let b: &[u8; 2 * STATES] = b.try_into().map_err(|_| Error::Internal)?;
-        let out: &mut [u8; STATES] = out.try_into().map_err(|_| Error::Internal)?;
-        // Offset of the next unread word in `b`; at most 30 before each read.
+        // Offset of the next unread word in `b`; at most 2K - 2 before each read.
         let mut o = 0usize;
-        for j in 0..STATES {
-            let (y, s) = step::<S>(tab, x[j]);
+        for j in 0..K {
+            let (y, s) = step::<SCALE>(tab, x[j]);
             out[j] = s;
             let need = y < L;
-            let wo = o & (2 * STATES - 2);
+            let wo = o & (2 * K - 2);
             let v = (y << 16) | u16::from_le_bytes([b[wo], b[wo + 1]]) as u32;
             x[j] = if need { v } else { y };
             o += (need as usize) << 1;
         }
         pos += o;
-        i += STATES;
+        i += K;
     }
     // Careful path for the rest.
     while i < n {
-        let j = i % STATES;
-        let (mut xj, s) = step::<S>(tab, x[j]);
+        let j = i % K;
+        let (mut xj, s) = step::<SCALE>(tab, x[j]);
         dst[i] = s;
         if xj < L {
             let b = stream.get(pos..pos + 2).ok_or(Error::Corrupt)?;

@@ -1,10 +1,10 @@
 //! Encoder: the symbols coded backwards into the interleaved states.
 
 use super::model::{choose_model, write_freqs};
-use super::{histogram, FIXED, L, STATES};
+use super::{histogram, tail_len, FIXED, L};
 
 /// `encode`; `small_buf` starts with a minimal word buffer (tests its growth).
-pub(super) fn encode_impl(
+pub(super) fn encode_impl<const STATES: usize, const TAIL: bool>(
     src: &[u8],
     hist: &[u32; 256],
     dst: &mut Vec<u8>,
@@ -12,7 +12,7 @@ pub(super) fn encode_impl(
 ) -> usize {
     let n = src.len();
     debug_assert_eq!(hist, &histogram(src));
-    let Some(model) = choose_model(hist, n) else {
+    let Some(model) = choose_model(hist, n, STATES) else {
         return 0;
     };
     let start = dst.len();
@@ -37,18 +37,29 @@ pub(super) fn encode_impl(
     }
     debug_assert_eq!(cum, m_total);
 
-    // Encode backwards: symbol i with state i % 16. The words are produced in reverse stream
+    // Encode backwards: symbol i with state i % STATES. The words are produced in reverse stream
     // order, so they are written backwards from the end of `buf`, which starts at about the
-    // estimated size and doubles if needed (a group of 16 symbols emits at most 16 words, and
+    // estimated size and doubles if needed (a group of STATES symbols emits at most STATES words, and
     // `put` writes one scratch word below the last one).
-    let k = n.min(STATES);
+    // With a tail (codec 7, n >= 3 * STATES), the last 2 * STATES symbols are not coded:
+    // state j starts from L plus symbols main + 2j and main + 2j + 1, which the decoder
+    // finds in its final states (bits that would otherwise be a constant L).
+    let tail = tail_len::<STATES, TAIL>(n);
+    let main = n - tail;
     let mut x = [L; STATES];
+    if tail > 0 {
+        for (j, xj) in x.iter_mut().enumerate() {
+            *xj = L | src[main + 2 * j] as u32 | (src[main + 2 * j + 1] as u32) << 8;
+        }
+    }
+    let k = main.min(STATES);
+    let n = main;
     let initial = if small_buf { 0 } else { model.estimate / 2 };
     let mut buf = vec![0u16; initial + 4 * STATES];
     let mut w = buf.len();
     let mut i = n;
-    // Ragged end first so the main loop handles whole groups of 16.
-    while i % STATES != 0 {
+    // Ragged end first so the main loop handles whole groups of STATES.
+    while !i.is_multiple_of(STATES) {
         i -= 1;
         let j = i % STATES;
         x[j] = enc[src[i] as usize].put(x[j], &mut buf, &mut w);

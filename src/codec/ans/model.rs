@@ -1,6 +1,6 @@
 //! The model: frequency scale, quantised frequencies and their stored tables.
 
-use super::{FIXED, MAX_SCALE, MIN_SCALE, STATES};
+use super::{FIXED, MAX_SCALE, MIN_SCALE};
 use crate::error::{Error, Result};
 
 /// Bits of the length prefix of each stored frequency.
@@ -47,7 +47,7 @@ impl Table {
 
 /// Picks the scale (and its quantised frequencies) with the smallest estimated size; ties go
 /// to the smaller scale (a smaller decoding table). `None` for `n = 0`.
-pub(super) fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
+pub(super) fn choose_model(hist: &[u32; 256], n: usize, states: usize) -> Option<Model> {
     let min = hist.iter().position(|&c| c != 0)?;
     let max = 255 - hist.iter().rev().position(|&c| c != 0)?;
     let used = hist.iter().filter(|&&c| c != 0).count();
@@ -61,7 +61,7 @@ pub(super) fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
             estimate: FIXED,
         });
     }
-    let k = n.min(STATES);
+    let k = n.min(states);
     let mut best: Option<Model> = None;
     for scale in MIN_SCALE..=MAX_SCALE {
         if (1usize << scale) < used {
@@ -91,7 +91,7 @@ pub(super) fn choose_model(hist: &[u32; 256], n: usize) -> Option<Model> {
         };
         let header = FIXED + bits.div_ceil(8) as usize;
         let estimate = header + 4 * k + data_bytes + slack;
-        if best.as_ref().map_or(true, |b| estimate < b.estimate) {
+        if best.as_ref().is_none_or(|b| estimate < b.estimate) {
             best = Some(Model {
                 scale,
                 min,

@@ -54,34 +54,85 @@ fn entropy_bits(h: &[u32; 256], n: usize) -> f64 {
         .sum()
 }
 
-fn enc(src: &[u8]) -> Vec<u8> {
+/// Codec 6 (`wide` false) or codec 7 (`wide` true) payload of `src`.
+fn enc_with(src: &[u8], wide: bool) -> Vec<u8> {
     let h = histogram(src);
     let mut v = vec![0xAA];
-    let got = encode(src, &h, &mut v);
+    let got = if wide {
+        encode_wide(src, &h, &mut v)
+    } else {
+        encode(src, &h, &mut v)
+    };
     assert_eq!(got, v.len() - 1);
     v.remove(0);
     v
 }
 
+fn enc(src: &[u8]) -> Vec<u8> {
+    enc_with(src, false)
+}
+
+/// Decodes with `K` states on `path`.
+fn dec<const K: usize>(src: &[u8], dst: &mut [u8], path: Path) -> Result<()> {
+    if K == WIDE_STATES {
+        decode_impl::<WIDE_STATES, true>(src, dst, path)
+    } else {
+        decode_impl::<STATES, false>(src, dst, path)
+    }
+}
+
+/// Decodes `coded` (codec 6 or 7) into `n` bytes on every path this CPU has and checks that
+/// all paths agree: the same result and, where they succeed, the same bytes.
+fn decode_all_paths(coded: &[u8], n: usize, wide: bool) -> Result<Vec<u8>> {
+    let mut first: Option<Result<Vec<u8>>> = None;
+    for path in Path::available() {
+        let mut out = vec![0u8; n];
+        let r = if wide {
+            dec::<WIDE_STATES>(coded, &mut out, path)
+        } else {
+            dec::<STATES>(coded, &mut out, path)
+        };
+        let r = r.map(|()| out);
+        match &first {
+            None => first = Some(r),
+            Some(f) => assert_eq!(f, &r, "path {path:?} disagrees (wide={wide}, n={n})"),
+        }
+    }
+    first.unwrap_or(Err(Error::Internal))
+}
+
+/// Both layouts: encodes `src`, checks the estimate, determinism and the word buffer's
+/// growth, decodes on every path; returns the codec 6 payload.
 fn roundtrip(src: &[u8]) -> Vec<u8> {
     let h = histogram(src);
-    let coded = enc(src);
-    let est = estimated_size(&h, src.len());
-    assert!(
-        coded.len() <= est,
-        "estimate {est} < actual {}",
-        coded.len()
-    );
-    assert_eq!(coded, enc(src), "not deterministic");
-    let mut small = Vec::new();
-    encode_impl(src, &h, &mut small, true);
-    assert_eq!(coded, small, "buffer growth changed the output");
-    for simd in [false, true] {
-        let mut out = vec![0u8; src.len()];
-        decode_impl(&coded, &mut out, simd).unwrap();
-        assert!(out == src, "mismatch n={} simd={simd}", src.len());
+    let mut narrow = Vec::new();
+    for wide in [false, true] {
+        let coded = enc_with(src, wide);
+        let est = if wide {
+            estimated_size_wide(&h, src.len())
+        } else {
+            estimated_size(&h, src.len())
+        };
+        assert!(
+            coded.len() <= est,
+            "estimate {est} < actual {} (wide={wide})",
+            coded.len()
+        );
+        assert_eq!(coded, enc_with(src, wide), "not deterministic");
+        let mut small = Vec::new();
+        if wide {
+            encode_impl::<WIDE_STATES, true>(src, &h, &mut small, true);
+        } else {
+            encode_impl::<STATES, false>(src, &h, &mut small, true);
+        }
+        assert_eq!(coded, small, "buffer growth changed the output");
+        let out = decode_all_paths(&coded, src.len(), wide).unwrap();
+        assert!(out == src, "mismatch n={} wide={wide}", src.len());
+        if !wide {
+            narrow = coded;
+        }
     }
-    coded
+    narrow
 }
 
 const SIZES: [usize; 9] = [1, 2, 3, 5, 16, 100, 4095, 65536, 262147];
@@ -179,16 +230,18 @@ fn rare_symbols_in_one_lane() {
         &[4096, 100_000]
     };
     for &n in ns {
-        let src: Vec<u8> = (0..n)
-            .map(|i| {
-                if i % STATES == 0 {
-                    1 + (i / STATES % 255) as u8
-                } else {
-                    0
-                }
-            })
-            .collect();
-        roundtrip(&src);
+        for states in [STATES, WIDE_STATES] {
+            let src: Vec<u8> = (0..n)
+                .map(|i| {
+                    if i % states == 0 {
+                        1 + (i / states % 255) as u8
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            roundtrip(&src);
+        }
         let src: Vec<u8> = (0..n)
             .map(|i| if i % 4096 < 255 { i as u8 } else { 9 })
             .collect();
@@ -207,20 +260,22 @@ fn ratio_near_entropy() {
         src.iter().min().copied().unwrap(),
         src.iter().max().copied().unwrap(),
     );
-    // Header: 3 bytes, at most 16 bits per stored frequency, 16 states.
-    let header = 3 + 2 * (max - min) as usize + 4 * STATES;
-    let bound = entropy_bits(&h, n) / 8.0 * 1.001 + header as f64;
-    assert!(
-        (coded.len() as f64) <= bound,
-        "coded {} > bound {bound:.1}",
-        coded.len()
-    );
+    // Header: 3 bytes, at most 16 bits per stored frequency, 16 or 32 states.
+    for (coded, states) in [(coded, STATES), (enc_with(&src, true), WIDE_STATES)] {
+        let header = 3 + 2 * (max - min) as usize + 4 * states;
+        let bound = entropy_bits(&h, n) / 8.0 * 1.001 + header as f64;
+        assert!(
+            (coded.len() as f64) <= bound,
+            "coded {} > bound {bound:.1} ({states} states)",
+            coded.len()
+        );
+    }
 }
 
+/// Decodes arbitrary bytes as both layouts on every path: no panic, and the paths agree.
 fn check_no_panic(src: &[u8], n: usize) {
-    let mut out = vec![0u8; n];
-    let _ = decode_impl(src, &mut out, false);
-    let _ = decode_impl(src, &mut out, true);
+    let _ = decode_all_paths(src, n, false);
+    let _ = decode_all_paths(src, n, true);
 }
 
 #[test]
@@ -228,26 +283,22 @@ fn truncations_rejected() {
     let mut rng = Rng(7);
     for &n in &[1usize, 3, 17, 100, scaled(5000, 300)] {
         let src = gaussian_exponents(&mut rng, n);
-        let coded = enc(&src);
-        for cut in 0..coded.len() {
-            let mut out = vec![0u8; n];
-            assert_eq!(
-                decode_impl(&coded[..cut], &mut out, true),
-                Err(Error::Corrupt)
-            );
-            assert_eq!(
-                decode_impl(&coded[..cut], &mut out, false),
-                Err(Error::Corrupt)
-            );
-        }
-        // Trailing bytes are rejected too.
-        let mut long = coded.clone();
-        long.extend_from_slice(&[0, 0]);
-        let mut out = vec![0u8; n];
-        assert_eq!(decode(&long, &mut out), Err(Error::Corrupt));
-        // Wrong symbol counts never panic.
-        for m in [0, n.saturating_sub(1), n + 1, 2 * n + 40] {
-            check_no_panic(&coded, m);
+        for wide in [false, true] {
+            let coded = enc_with(&src, wide);
+            for cut in 0..coded.len() {
+                assert_eq!(
+                    decode_all_paths(&coded[..cut], n, wide),
+                    Err(Error::Corrupt)
+                );
+            }
+            // Trailing bytes are rejected too.
+            let mut long = coded.clone();
+            long.extend_from_slice(&[0, 0]);
+            assert_eq!(decode_all_paths(&long, n, wide), Err(Error::Corrupt));
+            // Wrong symbol counts never panic.
+            for m in [0, n.saturating_sub(1), n + 1, 2 * n + 40] {
+                check_no_panic(&coded, m);
+            }
         }
     }
 }
@@ -257,16 +308,17 @@ fn byte_flips_never_panic() {
     let mut rng = Rng(99);
     for &n in &[5usize, 40, 1000, scaled(70_000, 300)] {
         for src in [gaussian_exponents(&mut rng, n), geometric(&mut rng, n)] {
-            let coded = enc(&src);
-            for _ in 0..scaled(300, 6) {
-                let mut bad = coded.clone();
-                for _ in 0..1 + rng.below(3) {
-                    let p = rng.below(bad.len() as u64) as usize;
-                    bad[p] ^= 1 + rng.below(255) as u8;
-                }
-                let mut out = vec![0u8; n];
-                for simd in [false, true] {
-                    if decode_impl(&bad, &mut out, simd).is_ok() {
+            for wide in [false, true] {
+                let coded = enc_with(&src, wide);
+                for _ in 0..scaled(300, 6) {
+                    let mut bad = coded.clone();
+                    for _ in 0..1 + rng.below(3) {
+                        let p = rng.below(bad.len() as u64) as usize;
+                        bad[p] ^= 1 + rng.below(255) as u8;
+                    }
+                    // Damage gives an error or bytes of the right length, the same on
+                    // every path (decode_all_paths checks that), never a panic.
+                    if let Ok(out) = decode_all_paths(&bad, n, wide) {
                         assert_eq!(out.len(), n);
                     }
                 }
@@ -345,11 +397,11 @@ fn rice_table_validation() {
     let table = |zs: &[u64], pad_one: bool| -> Vec<u8> {
         let mut bits: Vec<u8> = vec![0, 0, 0, 0]; // k = 0
         for &z in zs {
-            bits.extend(std::iter::repeat(1).take(z as usize));
+            bits.extend(std::iter::repeat_n(1, z as usize));
             bits.push(0);
         }
         let used = bits.len();
-        while bits.len() % 8 != 0 {
+        while !bits.len().is_multiple_of(8) {
             bits.push(0);
         }
         if pad_one {
@@ -427,3 +479,43 @@ fn normalise_sums_to_total() {
         }
     }
 }
+
+/// XXH3-64 of bytes, for pinning larger payloads.
+fn digest(b: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(b)
+}
+
+#[test]
+fn golden_payloads() {
+    // The exact bytes of both layouts for fixed inputs: a change here is a format change
+    // (docs/FORMAT.md section 8), not a refactoring.
+    let mut rng = Rng(2024);
+    let small: Vec<u8> = (0..120).map(|_| rng.below(5) as u8 * 3 + 1).collect();
+    let wide = enc_with(&small, true);
+    let hex: String = wide.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, GOLDEN_SMALL_WIDE, "codec 7 payload of 120 symbols");
+    let exps = gaussian_exponents(&mut rng, 70_000);
+    let sloped = sloped(&mut rng, 70_000);
+    let got = [
+        digest(&enc_with(&exps, false)),
+        digest(&enc_with(&exps, true)),
+        digest(&enc_with(&sloped, false)),
+        digest(&enc_with(&sloped, true)),
+    ];
+    assert_eq!(got, GOLDEN_DIGESTS);
+    // And they decode (on every path) to their inputs.
+    assert!(decode_all_paths(&wide, small.len(), true).unwrap() == small);
+}
+
+const GOLDEN_SMALL_WIDE: &str = concat!(
+    "08010de601ac0118063003000e84110055df2000d95b1600bb5b2000e02f14006866180000f21200",
+    "ca831300b5922d00db5b150044d627006d0320004d221800c15b20000e221800f83a200009651300",
+    "86f212004248280083fd1400f1831b008a5e2000222b130008841100b8c30600093e04009c960400",
+    "093e040059fa0500dae40400dcd6040033560400",
+);
+const GOLDEN_DIGESTS: [u64; 4] = [
+    0xEDF07209F648FA02,
+    0xF165658EFB7DB7AD,
+    0x9884EA6C57540B82,
+    0x95EEF04008146901,
+];

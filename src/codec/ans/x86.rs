@@ -1,31 +1,41 @@
-//! x86-64 fast paths of the decoder (AVX2).
+//! x86-64 fast paths of the decoder: the states in vectors of eight (AVX2) or sixteen
+//! (AVX-512) lanes, `V` independent vectors per group of `8 * V` or `16 * V` symbols.
+//!
+//! A group decodes its vectors in state order. Each vector looks its lanes' slots up with one
+//! gather, computes the next states, and lanes whose state fell below `L` take the next words
+//! of the shared stream in lane order (a prefix count of the lanes that need one). The
+//! vectors of a group depend on each other only through the stream position, so their
+//! gathers overlap.
 
-use super::{MAX_SCALE, STATES};
+use super::{L, MAX_SCALE};
 use std::arch::x86_64::*;
 
-/// The AVX2 fast path: states 0-7 and 8-15 in two vectors. Decodes whole groups of 16
-/// symbols while at least 32 stream bytes remain; returns (symbols decoded, stream bytes
-/// consumed) and leaves the states in `x`.
+/// Decodes whole groups of `8 * V` symbols with AVX2 while `16 * V` stream bytes (the most a
+/// group can take) remain; returns (symbols decoded, stream bytes consumed) and leaves the
+/// states in `x` (`8 * V` of them).
 ///
 /// # Safety
-/// The CPU must support AVX2 and POPCNT.
+/// The CPU must support AVX2 and POPCNT; `x.len() == 8 * V`.
 #[target_feature(enable = "avx2,popcnt")]
-pub(super) unsafe fn run_avx2(
+pub(super) unsafe fn run_avx2<const V: usize>(
     tab: &[u32; 1 << MAX_SCALE],
     scale: u32,
     stream: &[u8],
     dst: &mut [u8],
-    x: &mut [u32; STATES],
+    x: &mut [u32],
 ) -> (usize, usize) {
+    debug_assert_eq!(x.len(), 8 * V);
     let n = dst.len();
     let mut pos = 0usize;
     let mut i = 0usize;
-    // SAFETY (all loads and stores below): `x` has 16 u32; the gathers index `tab` with
-    // `state & (2^scale - 1)` < 4096 = tab.len(); each group writes dst[i..i + 16] with
-    // i + 16 <= n, and reads stream[pos..pos + 16] and stream[pos2..pos2 + 16] with
-    // pos <= pos2 <= pos + 16 and pos + 32 <= stream.len().
-    let mut xa = _mm256_loadu_si256(x.as_ptr().cast());
-    let mut xb = _mm256_loadu_si256(x.as_ptr().add(8).cast());
+    // SAFETY (all loads and stores below): `x` has 8V u32; the gathers index `tab` with
+    // `state & (2^scale - 1)` < 4096 = tab.len(); each group writes dst[i..i + 8V] with
+    // i + 8V <= n, and vector v reads 16 stream bytes at a position within
+    // [pos, pos + 16v], below pos + 16V <= stream.len().
+    let mut xs = [_mm256_setzero_si256(); V];
+    for (v, xv) in xs.iter_mut().enumerate() {
+        *xv = _mm256_loadu_si256(x.as_ptr().add(8 * v).cast());
+    }
     let mask = _mm256_set1_epi32(((1u32 << scale) - 1) as i32);
     let f_mask = _mm256_set1_epi32(0xFFF);
     let sh = _mm_cvtsi32_si128(scale as i32);
@@ -39,22 +49,22 @@ pub(super) unsafe fn run_avx2(
     let base = tab.as_ptr() as *const i32;
     let src = stream.as_ptr();
     let out = dst.as_mut_ptr();
-
-    macro_rules! half {
-        ($x:ident, $o:expr) => {{
-            let e = _mm256_i32gather_epi32::<4>(base, _mm256_and_si256($x, mask));
+    while i + 8 * V <= n && pos + 16 * V <= stream.len() {
+        for (v, xv) in xs.iter_mut().enumerate() {
+            let x = *xv;
+            let e = _mm256_i32gather_epi32::<4>(base, _mm256_and_si256(x, mask));
             let f = _mm256_and_si256(e, f_mask);
             let bias = _mm256_srli_epi32::<20>(e);
-            let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32($x, sh)), bias);
+            let y = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srl_epi32(x, sh)), bias);
             // Symbols: bits 12..20 of each lane, stored as 8 bytes.
             let sy = _mm256_permutevar8x32_epi32(
                 _mm256_shuffle_epi8(_mm256_srli_epi32::<12>(e), pick),
                 gather_lo,
             );
-            _mm_storel_epi64(out.add(i + $o).cast(), _mm256_castsi256_si128(sy));
+            _mm_storel_epi64(out.add(i + 8 * v).cast(), _mm256_castsi256_si128(sy));
             // Renormalise: lanes with y < 2^16 take the next words in lane order.
             let need = _mm256_cmpeq_epi32(_mm256_srli_epi32::<16>(y), zero);
-            let m = _mm256_movemask_ps(_mm256_castsi256_ps(need)) as usize;
+            let m = _mm256_movemask_ps(_mm256_castsi256_ps(need)) as u32;
             let w = _mm256_cvtepu16_epi32(_mm_loadu_si128(src.add(pos).cast()));
             // Exclusive prefix count of the taking lanes (need is -1 or 0 per lane).
             let c1 = _mm256_add_epi32(need, _mm256_slli_si256::<4>(need));
@@ -63,18 +73,71 @@ pub(super) unsafe fn run_avx2(
             let carry = _mm256_permute2x128_si256::<0x08>(lo3, lo3);
             let idx = _mm256_sub_epi32(need, _mm256_add_epi32(c2, carry));
             let wv = _mm256_permutevar8x32_epi32(w, idx);
-            let v = _mm256_or_si256(_mm256_slli_epi32::<16>(y), wv);
-            $x = _mm256_blendv_epi8(y, v, need);
+            let taken = _mm256_or_si256(_mm256_slli_epi32::<16>(y), wv);
+            *xv = _mm256_blendv_epi8(y, taken, need);
             pos += 2 * m.count_ones() as usize;
-        }};
+        }
+        i += 8 * V;
     }
+    for (v, xv) in xs.iter().enumerate() {
+        _mm256_storeu_si256(x.as_mut_ptr().add(8 * v).cast(), *xv);
+    }
+    (i, pos)
+}
 
-    while i + STATES <= n && pos + 2 * STATES <= stream.len() {
-        half!(xa, 0);
-        half!(xb, 8);
-        i += STATES;
+/// [`run_avx2`] with AVX-512: vectors of sixteen states, `x.len() == 16 * V`. The words go
+/// to the taking lanes with one expand; the symbols are narrowed with one `vpmovdb`.
+///
+/// # Safety
+/// The CPU must support AVX-512 F and POPCNT; `x.len() == 16 * V`.
+#[target_feature(enable = "avx512f,popcnt")]
+pub(super) unsafe fn run_avx512<const V: usize>(
+    tab: &[u32; 1 << MAX_SCALE],
+    scale: u32,
+    stream: &[u8],
+    dst: &mut [u8],
+    x: &mut [u32],
+) -> (usize, usize) {
+    debug_assert_eq!(x.len(), 16 * V);
+    let n = dst.len();
+    let mut pos = 0usize;
+    let mut i = 0usize;
+    // SAFETY (all loads and stores below): `x` has 16V u32; the gathers index `tab` with
+    // `state & (2^scale - 1)` < 4096 = tab.len(); each group writes dst[i..i + 16V] with
+    // i + 16V <= n, and vector v reads 32 stream bytes at a position within
+    // [pos, pos + 32v], below pos + 32V <= stream.len().
+    let mut xs = [_mm512_setzero_si512(); V];
+    for (v, xv) in xs.iter_mut().enumerate() {
+        *xv = _mm512_loadu_si512(x.as_ptr().add(16 * v).cast());
     }
-    _mm256_storeu_si256(x.as_mut_ptr().cast(), xa);
-    _mm256_storeu_si256(x.as_mut_ptr().add(8).cast(), xb);
+    let mask = _mm512_set1_epi32(((1u32 << scale) - 1) as i32);
+    let f_mask = _mm512_set1_epi32(0xFFF);
+    let sh = _mm_cvtsi32_si128(scale as i32);
+    let low = _mm512_set1_epi32(L as i32);
+    let base = tab.as_ptr() as *const i32;
+    let src = stream.as_ptr();
+    let out = dst.as_mut_ptr();
+    while i + 16 * V <= n && pos + 32 * V <= stream.len() {
+        for (v, xv) in xs.iter_mut().enumerate() {
+            let x = *xv;
+            let e = _mm512_i32gather_epi32::<4>(_mm512_and_si512(x, mask), base);
+            let f = _mm512_and_si512(e, f_mask);
+            let bias = _mm512_srli_epi32::<20>(e);
+            let y = _mm512_add_epi32(_mm512_mullo_epi32(f, _mm512_srl_epi32(x, sh)), bias);
+            // Symbols: bits 12..20 of each lane, narrowed to 16 bytes.
+            let sy = _mm512_cvtepi32_epi8(_mm512_srli_epi32::<12>(e));
+            _mm_storeu_si128(out.add(i + 16 * v).cast(), sy);
+            // Renormalise: lanes with y < 2^16 take the next words in lane order.
+            let need = _mm512_cmplt_epu32_mask(y, low);
+            let w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(src.add(pos).cast()));
+            let wv = _mm512_maskz_expand_epi32(need, w);
+            *xv = _mm512_mask_or_epi32(y, need, _mm512_slli_epi32::<16>(y), wv);
+            pos += 2 * (need as u32).count_ones() as usize;
+        }
+        i += 16 * V;
+    }
+    for (v, xv) in xs.iter().enumerate() {
+        _mm512_storeu_si512(x.as_mut_ptr().add(16 * v).cast(), *xv);
+    }
     (i, pos)
 }
