@@ -10,7 +10,6 @@ weights are loaded the same way.
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ import pytest
 import zipnn
 from conftest import repo_root
 from zipnn import hf as zhf
-from zipnn._model_dir import IndexRewriteError, rewrite_index
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -365,95 +363,3 @@ def test_real_minilm_weights(name, tmp_path):
     with zipnn.transformers_patched():
         model = AutoModel.from_pretrained(comp)
     assert_same_model(model, AutoModel.from_pretrained(plain))
-
-
-# -- model folders without transformers ---------------------------------------------------------
-INDEX = b"""{
-  "metadata": {"total_size": 5},
-  "weight_map": {
-    "a.weight": "model-00001-of-00002.safetensors",
-    "model.safetensors": "model-00002-of-00002.safetensors",
-    "b.weight": "model-00002-of-00002.safetensors"
-  }
-}
-"""
-
-
-def test_index_rewrite_is_exact_and_refuses_what_it_cannot_undo():
-    c, n = rewrite_index(INDEX, True)
-    assert n == 2
-    assert c == INDEX.replace(b'00002.safetensors"\n', b'00002.safetensors.znn"\n').replace(
-        b'00002.safetensors",', b'00002.safetensors.znn",').replace(
-        b'00001-of-00002.safetensors"', b'00001-of-00002.safetensors.znn"')
-    assert b'"model.safetensors": ' in c  # a key stays a key
-    assert rewrite_index(c, False) == (INDEX, 2)
-    assert rewrite_index(INDEX, False) == (INDEX, 0)
-    esc = b'{"weight_map":{"a":"m\\u00e9.safetensors","b":"m\\u00e9.safetensors"}}'
-    assert rewrite_index(esc, True)[0] == esc.replace(b'.safetensors"', b'.safetensors.znn"')
-    for bad in [b'{"weight_map":{"a":"x.safetensors","b":"x.safetensors.znn"}}',
-                b'{"weight_map":{"a":"x.safetensors.zn\\u006e"}}']:
-        with pytest.raises(IndexRewriteError):
-            rewrite_index(bad, False)
-    for bad in [b"{", b"[]", b'{"weight_map": []}', b'{"weight_map": {"a": 1}}']:
-        with pytest.raises(IndexRewriteError, match="not a valid index file"):
-            rewrite_index(bad, True)
-
-
-def test_model_dir_refuses_existing_outputs_and_bad_indexes(tmp_path, bf16_folders):
-    name, base = bf16_folders
-    out = tmp_path / "out"
-    zipnn.compress_model_dir(base / "sharded", out)
-    before = tree(out)
-    with pytest.raises(FileExistsError):
-        zipnn.compress_model_dir(base / "sharded", out)
-    assert tree(out) == before
-    zipnn.compress_model_dir(base / "sharded", out, force=True)
-    assert tree(out) == before  # the same bytes again
-    bad = tmp_path / "bad"
-    shutil.copytree(base / "sharded", bad)
-    (bad / "model.safetensors.index.json").write_text('{"weight_map": 3}')
-    with pytest.raises(IndexRewriteError, match="not a valid index file"):
-        zipnn.compress_model_dir(bad, tmp_path / "bad-out")
-    assert not (tmp_path / "bad-out").exists() or not any((tmp_path / "bad-out").iterdir())
-
-
-def test_model_dir_half_compressed_comes_out_whole(tmp_path, bf16_folders):
-    name, base = bf16_folders
-    src = tmp_path / "m"
-    shutil.copytree(base / "sharded", src)
-    first = sorted(src.glob("*.safetensors"))[0]
-    zipnn.safetensors.compress_file(first, str(first) + ".znn")
-    first.unlink()  # this shard is compressed already
-    zipnn.compress_model_dir(src, tmp_path / "c")
-    c = tree(tmp_path / "c")
-    assert not any(f.endswith(".safetensors") for f in c)
-    assert c[first.name + ".znn"] == (src / (first.name + ".znn")).read_bytes()
-    zipnn.decompress_model_dir(tmp_path / "c", tmp_path / "r")
-    assert tree(tmp_path / "r") == tree(base / "sharded")
-
-
-def cli_binary():
-    exe = shutil.which("zipnn") if os.environ.get("ZIPNN_CLI") is None else os.environ["ZIPNN_CLI"]
-    local = repo_root() / "target" / "release" / "zipnn"
-    for cand in [exe, str(local)]:
-        if cand and os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
-def test_cli_and_python_write_the_same_folder(bf16_folders, tmp_path):
-    exe = cli_binary()
-    if exe is None:
-        pytest.skip("no zipnn command-line tool built (cargo build --release; ZIPNN_CLI names it)")
-    name, base = bf16_folders
-    zipnn.compress_model_dir(base / "sharded", tmp_path / "py")
-    subprocess.run([exe, "compress", "-q", "-r", str(base / "sharded"), "-o", str(tmp_path / "cli")],
-                   check=True)
-    cli, py = tree(tmp_path / "cli"), tree(tmp_path / "py")
-    assert cli.keys() == py.keys()
-    for f in py:
-        if f.endswith(".znn"):  # the same tensors (the tool may come from another build)
-            restored = [zipnn.safetensors.decompress(x[f]) for x in (cli, py)]
-            assert restored[0] == restored[1] == tree(base / "sharded")[f[:-4]]
-        else:
-            assert cli[f] == py[f], f
