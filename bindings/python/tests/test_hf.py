@@ -191,6 +191,10 @@ def test_patch_is_undone_and_checked(bf16_folders, tmp_path, monkeypatch):
         AutoModel.from_pretrained(comp)
     assert not zhf.is_patched()
     assert (mu._get_resolved_checkpoint_files, mu.safe_open) == originals
+    # A size limit refuses the word embeddings (30522 x 384 bf16) before allocating them.
+    with zipnn.transformers_patched(max_tensor_size=1 << 20), \
+            pytest.raises(zipnn.LimitExceededError, match="word_embeddings"):
+        AutoModel.from_pretrained(comp)
     with pytest.raises(OSError):
         AutoModel.from_pretrained(comp)
     # Plain folders load as before while patched.

@@ -38,7 +38,7 @@ only (the ``safetensors`` package itself is not touched):
 
 :func:`unpatch_transformers` puts the originals back; ``with transformers_patched(): ...``
 patches for a block. Calling :func:`patch_transformers` again patches nothing twice (it
-only takes the new ``replace_local_file``). The patch is checked against the installed
+only takes the new ``replace_local_file`` and ``max_tensor_size``). The patch is checked against the installed
 ``transformers`` when it is applied: a version whose loading code lacks these functions,
 or has them with other parameters, is refused with :class:`TransformersNotSupportedError`
 rather than patched blindly. Tested with transformers 5.25 and 4.57 (4.46, which has no
@@ -62,6 +62,8 @@ _WEIGHTS = "model.safetensors"
 #: (module, attribute, original, replacement) for every patched attribute.
 _patches: List[Tuple[Any, str, Any, Any]] = []
 _replace_local_file = False
+_NO_LIMIT = (1 << 64) - 1
+_max_tensor_size = _NO_LIMIT
 
 
 class TransformersNotSupportedError(RuntimeError):
@@ -131,7 +133,8 @@ def _make_safe_open(original: Callable[..., Any]) -> Callable[..., Any]:
         device = args[2] if len(args) > 2 else kwargs.get("device", "cpu")
         if not _is_archive(arc):
             return _WholeFile(arc, device)
-        return zipnn_safe_open(arc, framework, device)  # backend= and the like do not apply
+        # backend= and the like do not apply
+        return zipnn_safe_open(arc, framework, device, max_size=_max_tensor_size)
 
     safe_open.__wrapped__ = original  # type: ignore[attr-defined]
     safe_open.__doc__ = "safe_open that also opens zipnn archives (zipnn.hf.patch_transformers)."
@@ -342,16 +345,22 @@ def is_patched() -> bool:
     return bool(_patches)
 
 
-def patch_transformers(replace_local_file: bool = False) -> None:
+def patch_transformers(replace_local_file: bool = False, *,
+                       max_tensor_size: Optional[int] = None) -> None:
     """Makes ``transformers``' ``from_pretrained`` load compressed model folders (see the
     module's documentation for what is patched). ``replace_local_file=True`` (as in the
     reference package): each archive found when a model is loaded is restored to its
     plain ``X.safetensors`` next to it and removed, and a sharded checkpoint's index gets
     the plain names back, so later loads need neither zipnn nor decoding.
-    Raises ImportError without ``transformers`` and
+    ``max_tensor_size``: refuse a tensor larger than this many bytes before allocating it
+    (:class:`zipnn.LimitExceededError`); by default none is refused, as the model being
+    loaded is trusted as far as its size goes (each tensor is still checked against its
+    header entry, and a frame declaring far more than its length against its checksums,
+    before anything is allocated). Raises ImportError without ``transformers`` and
     :class:`TransformersNotSupportedError` for a version it cannot patch."""
-    global _replace_local_file
+    global _replace_local_file, _max_tensor_size
     _replace_local_file = bool(replace_local_file)
+    _max_tensor_size = _NO_LIMIT if max_tensor_size is None else int(max_tensor_size)
     if _patches:
         return
     try:
@@ -407,21 +416,23 @@ def unpatch_transformers() -> None:
     """Undoes :func:`patch_transformers`: every patched attribute gets its original back
     (one that something else replaced since is left as it is). Does nothing when not
     patched."""
-    global _replace_local_file
+    global _replace_local_file, _max_tensor_size
     while _patches:
         mod, attr, original, new = _patches.pop()
         if getattr(mod, attr, None) is new:
             setattr(mod, attr, original)
     _replace_local_file = False
+    _max_tensor_size = _NO_LIMIT
 
 
 @contextmanager
-def transformers_patched(replace_local_file: bool = False) -> Iterator[None]:
+def transformers_patched(replace_local_file: bool = False, *,
+                         max_tensor_size: Optional[int] = None) -> Iterator[None]:
     """``with transformers_patched(): model = AutoModel.from_pretrained(folder)``: the
     patch of :func:`patch_transformers` for the block only (left in place when it was
     already applied before the block)."""
     was = is_patched()
-    patch_transformers(replace_local_file)
+    patch_transformers(replace_local_file, max_tensor_size=max_tensor_size)
     try:
         yield
     finally:
@@ -429,10 +440,10 @@ def transformers_patched(replace_local_file: bool = False) -> Iterator[None]:
             unpatch_transformers()
 
 
-def zipnn_hf(replace_local_file: bool = False) -> None:
+def zipnn_hf(replace_local_file: bool = False, *, max_tensor_size: Optional[int] = None) -> None:
     """The reference package's name for :func:`patch_transformers`: call it once, then
     ``from_pretrained`` loads folders of ``X.safetensors.znn`` archives."""
-    patch_transformers(replace_local_file)
+    patch_transformers(replace_local_file, max_tensor_size=max_tensor_size)
 
 
 __all__ = ["zipnn_hf", "patch_transformers", "unpatch_transformers", "transformers_patched",
