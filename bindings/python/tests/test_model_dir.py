@@ -92,7 +92,9 @@ def test_a_compressed_folder_and_back_byte_for_byte(model, tmp_path):
             assert data == original[f].replace(b'.safetensors"', b'.safetensors.znn"')
         else:
             assert data == original[f], f
-    zipnn.decompress_model_dir(tmp_path / "c", tmp_path / "r")
+    with pytest.raises(zipnn.LimitExceededError):  # tensors of 12 KiB, a limit of 4 KiB
+        zipnn.decompress_model_dir(tmp_path / "c", tmp_path / "r", max_size=4096)
+    zipnn.decompress_model_dir(tmp_path / "c", tmp_path / "r", force=True)
     assert tree(tmp_path / "r") == original
     assert tree(model) == original  # the input is never touched
 

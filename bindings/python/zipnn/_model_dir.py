@@ -253,15 +253,20 @@ def compress_model_dir(src: PathLike, dst: Optional[PathLike] = None, *, force: 
 
 
 def decompress_model_dir(src: PathLike, dst: Optional[PathLike] = None, *, force: bool = False,
-                         threads: int = 0) -> List[str]:
+                         threads: int = 0, max_size: Optional[int] = None) -> List[str]:
     """Restores every ``*.safetensors.znn`` archive under the folder ``src`` to its
     ``*.safetensors`` shard, byte for byte: into the folder ``dst`` (the other files copied
     unchanged, the index naming the plain shards again: the original folder), or next to
     each archive when ``dst`` is None (an index naming the archives is then rewritten to the
-    plain names). Returns the paths written, in order."""
-    from .safetensors import decompress_file
+    plain names). ``max_size`` bounds each tensor as for :class:`zipnn.safetensors.Archive`
+    opened from a file. Returns the paths written, in order."""
+    from .safetensors import Archive
 
-    return _run(src, dst, False, force, lambda i, o: decompress_file(i, o, threads=threads))
+    def restore(i: str, o: str) -> None:
+        with Archive(i, threads=threads, max_size=max_size) as a:
+            a.restore_file(o)
+
+    return _run(src, dst, False, force, restore)
 
 
 __all__ = ["compress_model_dir", "decompress_model_dir", "rewrite_index", "IndexRewriteError"]
