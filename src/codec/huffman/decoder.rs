@@ -155,8 +155,12 @@ fn parse_header(src: &[u8]) -> Result<Header> {
 /// = first stream bit). Built in place in a per-thread buffer: nothing is zeroed or copied
 /// per plane-chunk (a complete code writes every entry).
 pub(super) struct Tables {
-    /// Single-symbol entries: symbol in bits 0..8, code length in bits 8..12.
+    /// Single-symbol entries: symbol in bits 0..8, code length in bits 8..12. Filled only
+    /// where the multi-symbol table is built from it (codes with very short or no two
+    /// fitting codes); the common path builds `multi` directly.
     pub(super) single: [u16; TABLE_SIZE],
+    /// The code length of each symbol (0 if unused).
+    lens: [u8; 256],
     /// Multi-symbol entries (see [`entry`]).
     pub(super) multi: [u64; TABLE_SIZE],
     /// Scratch for [`Tables::build`]: the greedy decodes of the shorter windows.
@@ -194,6 +198,7 @@ impl Tables {
     /// Fills the tables for a complete code (Kraft sum exactly 1; at least two symbols).
     pub(super) fn build(&mut self, lens: &[u8; 256]) {
         let codes = canonical_codes(lens);
+        self.lens = *lens;
         let mut min_len = MAX_CODE_LEN;
         // The used symbols with their lengths and bit-reversed codes (as they appear in the
         // stream, first bit lowest).
@@ -205,26 +210,34 @@ impl Tables {
                 continue;
             }
             min_len = min_len.min(l);
-            let e = s as u16 | (l as u16) << 8;
-            let c = reverse(codes[s], l);
-            used[count] = (s as u8, l, c);
+            used[count] = (s as u8, l, reverse(codes[s], l));
             count += 1;
-            let mut i = c as usize;
-            while i < TABLE_SIZE {
-                self.single[i] = e;
-                i += 1 << l;
-            }
         }
+        let used = &used[..count];
         if 2 * min_len > TABLE_BITS {
             // No two codes fit in one window: one symbol per entry.
+            self.fill_single(used);
             for (m, &t) in self.multi.iter_mut().zip(self.single.iter()) {
                 *m = entry((t & 0xFF) as u64, 1, (t >> 8) as u64);
             }
         } else if MAX_CODE_LEN / min_len <= MAX_ENTRY_SYMS {
             // At most MAX_ENTRY_SYMS codes fit in a window, so no entry is ever cut short.
-            self.build_levels(min_len, &used[..count]);
+            self.build_levels(min_len, used);
         } else {
+            self.fill_single(used);
             multi_table(&self.single, &mut self.multi);
+        }
+    }
+
+    /// Fills `single` for the codes in `used` (symbol, length, bit-reversed code).
+    pub(super) fn fill_single(&mut self, used: &[(u8, u32, u32)]) {
+        for &(s, l, c) in used {
+            let e = s as u16 | (l as u16) << 8;
+            let mut i = c as usize;
+            while i < TABLE_SIZE {
+                self.single[i] = e;
+                i += 1 << l;
+            }
         }
     }
 
@@ -241,16 +254,21 @@ impl Tables {
         /// Fills the level of `a` bits (`dst`, `2^a` entries) from the lower levels.
         #[inline(always)]
         fn level(dst: &mut [u64], lower: &[u64], a: u32, used: &[(u8, u32, u32)]) {
+            assert_eq!(dst.len(), 1 << a);
             for &(sym, l, c) in used {
                 if l > a {
                     continue;
                 }
+                debug_assert!(c < 1 << l);
                 let head = entry(sym as u64, 1, l as u64);
                 for (r, &rest) in lower[1 << (a - l)..2 << (a - l)].iter().enumerate() {
                     // The symbol first, then the rest's symbols one byte up; counts and
                     // lengths add.
-                    dst[c as usize | r << l] =
-                        ((rest & SYM_BYTES) << 8) + (rest & !SYM_BYTES) + head;
+                    let e = ((rest & SYM_BYTES) << 8) + (rest & !SYM_BYTES) + head;
+                    // SAFETY: `c` is a code of `l` bits and `r < 2^(a - l)`, so the index
+                    // is below 2^a = dst.len() (asserted above). (The bound check cost a
+                    // fifth of the table build.)
+                    unsafe { *dst.get_unchecked_mut(c as usize | r << l) = e };
                 }
             }
         }
@@ -403,7 +421,8 @@ unsafe fn run_rounds<const K: usize>(
     }
 }
 
-/// Runs all four streams in lockstep for as long as each can run fast rounds.
+/// Runs the four streams in lockstep for as long as each can run fast rounds, then the
+/// ones that still can.
 fn lockstep(
     payload: &[u8],
     dst: &mut [u8],
@@ -451,39 +470,67 @@ fn lockstep_generic(
     let src = payload.as_ptr();
     let out = dst.as_mut_ptr();
     loop {
+        // The streams that can still run fast rounds, and how many all of them can run.
+        let mut active = [0usize; 4];
+        let mut count = 0;
         let mut rounds = usize::MAX;
         for k in 0..4 {
-            rounds = rounds.min(fast_rounds(p, cur[k].bp, cur[k].op, oe[k]));
+            let r = fast_rounds(p, cur[k].bp, cur[k].op, oe[k]);
+            if r > 0 {
+                active[count] = k;
+                count += 1;
+                rounds = rounds.min(r);
+            }
         }
-        if rounds == 0 {
-            return;
-        }
-        // SAFETY: `fast_rounds` guaranteed `rounds` rounds for every stream: each round
+        // SAFETY: `fast_rounds` guaranteed `rounds` rounds for every stream run: each round
         // starts with 8 payload bytes readable at bp >> 3 and ROUND_OUT_REACH output bytes
         // writable at op within the stream's region (oe <= dst.len()).
-        unsafe { run_rounds(src, out, multi, cur, rounds) };
+        unsafe {
+            match count {
+                0 => return,
+                4 => run_rounds(src, out, multi, cur, rounds),
+                // Once one stream is near its end, the others go on interleaved as long as
+                // they can (rather than each alone, at a quarter of the speed).
+                3 => run_subset::<3>(src, out, multi, cur, &active, rounds),
+                2 => run_subset::<2>(src, out, multi, cur, &active, rounds),
+                _ => run_subset::<1>(src, out, multi, cur, &active, rounds),
+            }
+        }
     }
 }
 
-/// Decodes the rest of one stream: fast rounds while possible, then symbol by symbol.
+/// [`run_rounds`] on the streams `active[..K]` of `cur`.
+///
+/// # Safety
+/// As for [`run_rounds`], for each of those streams.
+#[inline(always)]
+unsafe fn run_subset<const K: usize>(
+    src: *const u8,
+    out: *mut u8,
+    multi: &[u64; TABLE_SIZE],
+    cur: &mut [Cursor; 4],
+    active: &[usize; 4],
+    rounds: usize,
+) {
+    let mut sub: [Cursor; K] = std::array::from_fn(|j| cur[active[j]]);
+    // SAFETY: the caller's contract.
+    unsafe { run_rounds(src, out, multi, &mut sub, rounds) };
+    for (j, c) in sub.into_iter().enumerate() {
+        cur[active[j]] = c;
+    }
+}
+
+/// Decodes the last symbols of one stream, which the fast rounds leave (fewer than a round's
+/// reach), one at a time.
 fn finish_stream(payload: &[u8], dst: &mut [u8], t: &Tables, c: &mut Cursor, oe: usize) {
     debug_assert!(oe <= dst.len());
-    loop {
-        let rounds = fast_rounds(payload.len(), c.bp, c.op, oe);
-        if rounds == 0 {
-            break;
-        }
-        let one: &mut [Cursor; 1] = std::slice::from_mut(c)
-            .try_into()
-            .unwrap_or_else(|_| unreachable!());
-        // SAFETY: `fast_rounds` checked the payload and output bounds for these rounds.
-        unsafe { run_rounds(payload.as_ptr(), dst.as_mut_ptr(), &t.multi, one, rounds) };
-    }
+    // The last symbols one at a time: the first symbol of a multi-symbol entry and its
+    // code's length.
     let (mut b, mut o) = (c.bp, c.op);
     while o < oe {
-        let e = t.single[(load_padded(payload, b) & TABLE_MASK) as usize];
-        dst[o] = e as u8;
-        b += (e >> 8) as usize;
+        let sym = (t.multi[(load_padded(payload, b) & TABLE_MASK) as usize] >> 8) as u8;
+        dst[o] = sym;
+        b += t.lens[sym as usize] as usize;
         o += 1;
     }
     c.bp = b;

@@ -277,6 +277,12 @@ fn fast_multi_table_matches_the_reference() {
         }
         let mut t = Tables::boxed();
         t.build(&lens);
+        let codes = canonical_codes(&lens);
+        let used: Vec<(u8, u32, u32)> = (0..256)
+            .filter(|&s| lens[s] != 0)
+            .map(|s| (s as u8, lens[s] as u32, reverse(codes[s], lens[s] as u32)))
+            .collect();
+        t.fill_single(&used);
         let mut reference = [0u64; TABLE_SIZE];
         multi_table(&t.single, &mut reference);
         assert!(t.multi == reference);
@@ -403,5 +409,31 @@ fn valid_header_random_streams_never_panic() {
         v.extend((0..plen).map(|_| rng.next() as u8));
         let mut dst = vec![0u8; rng.below(5000) as usize];
         let _ = decode(&v, &mut dst);
+    }
+}
+
+#[test]
+fn streams_of_different_lengths_round_trip() {
+    // Quarters of very different code lengths: the streams end their fast rounds at different
+    // times, so the decoder goes on with three, two and then one of them interleaved.
+    let mut rng = Rng(14);
+    for n in [4 * 4096usize, 4 * 30_000 + 3, 262_144] {
+        let q = n.div_ceil(4);
+        let src: Vec<u8> = (0..n)
+            .map(|i| match i / q {
+                // Rare symbols (long codes), short codes, a mix, short codes again.
+                0 => 10 + rng.below(200) as u8,
+                1 => rng.below(2) as u8,
+                2 => {
+                    if rng.below(4) == 0 {
+                        10 + rng.below(200) as u8
+                    } else {
+                        rng.below(2) as u8
+                    }
+                }
+                _ => rng.below(3) as u8,
+            })
+            .collect();
+        round_trip(&src);
     }
 }
