@@ -10,24 +10,33 @@ cd "$(dirname "$0")/.."
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(rust header demo c python go)
 failed=()
+# CPU seconds (user + system) used so far by the processes this shell waited for, into
+# $cpu: with the wall time, it says what a suite costs even on a machine busy with other
+# work. (`times` must run in this shell, not in a pipe or $(...), which are subshells.)
+times_file=$(mktemp)
+trap 'rm -f "$times_file"' EXIT
+cpu=0
+cpu_now() {
+  times >"$times_file"
+  read -r cpu < <(awk 'NR == 2 {
+    n = split($0, f, /[ ms]+/); t = 0
+    for (i = 1; i + 1 <= n; i += 2) if (f[i] != "") t += f[i] * 60 + f[i + 1]
+    printf "%d\n", t }' "$times_file")
+}
 run() {
   local name=$1; shift
   echo
   echo "=== $name: $* ==="
-  local t0=$SECONDS
+  local t0=$SECONDS c0
+  cpu_now; c0=$cpu
   if "$@"; then
-    echo "=== $name: ok ($((SECONDS - t0)) s) ==="
+    cpu_now
+    echo "=== $name: ok ($((SECONDS - t0)) s, $((cpu - c0)) s of CPU) ==="
   else
-    echo "=== $name: FAILED ($((SECONDS - t0)) s) ==="
+    cpu_now
+    echo "=== $name: FAILED ($((SECONDS - t0)) s, $((cpu - c0)) s of CPU) ==="
     failed+=("$name")
   fi
-}
-rust_suite() {
-  cargo fmt --all -- --check &&
-  cargo clippy --workspace --all-targets --locked --features test-panic -- -D warnings &&
-  cargo test --workspace --release --locked --features test-panic &&
-  # The fuzz targets run only with nightly (the fuzz suite), but must always compile.
-  cargo check --manifest-path fuzz/Cargo.toml --all-targets --locked --quiet
 }
 for s in "${suites[@]}"; do
   case $s in
@@ -42,8 +51,9 @@ for s in "${suites[@]}"; do
   esac
 done
 echo
+cpu_now
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED suites: ${failed[*]} ($SECONDS s in all)"
+  echo "FAILED suites: ${failed[*]} ($SECONDS s, $cpu s of CPU in all)"
   exit 1
 fi
-echo "all suites passed: ${suites[*]} ($SECONDS s in all)"
+echo "all suites passed: ${suites[*]} ($SECONDS s, $cpu s of CPU in all)"
