@@ -536,3 +536,51 @@ fn archives_are_coded_in_place_into_a_buffer_of_the_bound() {
     assert!(safetensors::compress_with_base_into(&file[..7], None, &opts, &mut dst).is_err());
     assert!(dst.iter().all(|&x| x == 0xAB));
 }
+
+#[test]
+fn an_archive_of_many_tensors_finds_matches_and_restores_each() {
+    // 100 000 small tensors (the header limit allows far more): names are looked up and
+    // matched against the base by hash, so this runs in about the time of plain
+    // compression (it took minutes when every lookup scanned the whole list).
+    const N: usize = 100_000;
+    let names: Vec<String> = (0..N).map(|i| format!("layer.{i}.w")).collect();
+    let tensor = |i: usize, salt: u16| {
+        let v: Vec<u8> = (0..4u16)
+            .flat_map(|k| (0x3C00 + (i as u16).wrapping_mul(7) + k + salt).to_le_bytes())
+            .collect();
+        v
+    };
+    let file_of = |salt: u16| {
+        let ts: Vec<(&str, &str, Vec<u64>, Vec<u8>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), "BF16", vec![4], tensor(i, salt)))
+            .collect();
+        build(&ts, None)
+    };
+    let (base, fine) = (file_of(0), file_of(1));
+    let opts = Options {
+        threads: 1,
+        ..Options::default()
+    };
+    let ar = safetensors::compress_with_base(&fine, Some(&base), &opts).unwrap();
+    let a = Archive::open(&ar).unwrap();
+    let b = SafeTensors::parse(&base).unwrap();
+    assert_eq!(a.tensors().len(), N);
+    // Every name is found at its place (data order is name order here).
+    for (i, t) in a.tensors().iter().enumerate() {
+        assert_eq!(a.index_of(&t.name).unwrap(), i);
+    }
+    assert_eq!(a.index_of("layer.100000.w").unwrap_err(), Error::NotFound);
+    // Every tensor was matched to its base: all are deltas, and decode with it.
+    for i in (0..N).step_by(9973) {
+        let name = &names[i];
+        assert!(a
+            .frame_header_at(a.index_of(name).unwrap())
+            .unwrap()
+            .base_hash
+            .is_some());
+        assert_eq!(a.tensor_with_base(name, Some(&b)).unwrap(), tensor(i, 1));
+    }
+    assert_eq!(a.restore_with_base(Some(&b)).unwrap(), fine);
+}

@@ -3,7 +3,7 @@
 //! depend on the thread count.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 use crate::frame::{self, ChunkEntry, Frame, Header, PlaneEntry};
 use crate::options::{Options, MAX_METADATA_SIZE};
 use crate::transform;
+
+pub mod pool;
 
 thread_local! {
     /// Per-thread plane buffer, reused across chunks.
@@ -34,43 +36,21 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
-/// Pools built so far, by thread count.
-type PoolCache = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
-
-/// A cached rayon pool for an explicit thread count (pools are costly to build).
-fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<PoolCache> = OnceLock::new();
-    let pools = POOLS.get_or_init(|| Mutex::new(Vec::new()));
-    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {
-        return Ok(p.clone());
-    }
-    let p = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("zipnn-{i}"))
-            .build()
-            .map_err(|_| Error::Alloc)?,
-    );
-    pools.push((threads, p.clone()));
-    Ok(p)
-}
-
 /// Runs `f` over `items` with `threads` workers (0 = rayon's global pool, all cores;
-/// 1 = the calling thread), returning the results in order.
-fn par_map<I, T, F>(threads: u32, items: Vec<I>, f: F) -> Result<Vec<T>>
+/// 1 = the calling thread; see [`pool`]), returning the results in order.
+pub(crate) fn par_map<I, T, F>(threads: u32, items: Vec<I>, f: F) -> Result<Vec<T>>
 where
     I: Send,
     T: Send,
     F: Fn(I) -> T + Sync + Send,
 {
-    if threads == 1 || items.len() <= 1 {
+    if items.len() <= 1 {
         return Ok(items.into_iter().map(f).collect());
     }
-    if threads == 0 {
-        return Ok(items.into_par_iter().map(f).collect());
+    let p = pool::pool(threads)?;
+    if p.is_caller() {
+        return Ok(items.into_iter().map(f).collect());
     }
-    let p = pool(threads as usize)?;
     Ok(p.install(|| items.into_par_iter().map(f).collect()))
 }
 
@@ -258,10 +238,7 @@ fn encode_chunks(
     region: &mut [u8],
 ) -> Result<(Vec<ChunkMeta>, usize)> {
     let chunks: Vec<&[u8]> = body.chunks(cs).collect();
-    let workers = match opts.threads {
-        0 => rayon::current_num_threads(),
-        t => t as usize,
-    };
+    let workers = pool::workers(opts.threads);
     let mut metas = Vec::with_capacity(chunks.len());
     let mut at = 0usize;
     if workers <= 1 || chunks.len() <= 1 {
@@ -521,10 +498,7 @@ pub fn verify_frame(frame: &Frame<'_>) -> Result<()> {
 /// of the chunks per worker.
 pub fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
     let n = frame.chunk_count();
-    let workers = match threads {
-        0 => rayon::current_num_threads(),
-        t => t as usize,
-    };
+    let workers = pool::workers(threads);
     if workers <= 1 || n <= 1 {
         return (0..n).try_for_each(|i| verify_chunk(frame, i));
     }

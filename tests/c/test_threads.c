@@ -2,6 +2,8 @@
  * Concurrency through the C ABI: 16 POSIX threads compress and decompress different data
  * at once (each with its own dtype, method and chunk size, alternating threads = 0 and 1
  * in the options) and every frame and output must equal the single-threaded reference.
+ * Then one thread asks for threads = 2..300 in turn: the library's worker threads must
+ * stay few (on Linux, counted in /proc/self/status).
  * Built normally and under ASan + UBSan by cmake/CMakeLists.txt.
  */
 #define _POSIX_C_SOURCE 200809L /* pthreads under -std=c99 */
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define NTHREADS 16
 #define NJOBS 16
@@ -156,6 +160,68 @@ static void *work(void *arg) {
     return NULL;
 }
 
+/* The number of threads in this process (0 where /proc/self/status is not there). */
+static long os_threads(void) {
+    char line[256];
+    long n = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0) n = strtol(line + 8, NULL, 10);
+    fclose(f);
+    return n;
+}
+
+/* Many different thread counts, one after another, on several chunks: every round trip
+ * exact, and afterwards at most the calling thread, the shared pool and four cached pools
+ * (of at most one thread per core) besides this test's own. */
+static int many_thread_counts(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), bound, n;
+    const struct job *j = &jobs[0];
+    size_t cap, got, k;
+    unsigned char *frame, *out;
+    uint32_t t;
+    int failures = 0;
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    if (cores < 1) cores = 1;
+    bound = os_threads() + cores + 4 * cores;
+    cap = zipnn_compress_bound(j->src_size, &j->opts);
+    frame = malloc(cap);
+    out = malloc(j->src_size);
+    if (!frame || !out) return 1;
+    for (t = 2; t <= 300 && !failures; t++) {
+        zipnn_options o = j->opts, d;
+        zipnn_status st;
+        o.threads = t;
+        st = zipnn_compress(&o, j->src, j->src_size, frame, cap, &got);
+        if (st != ZIPNN_OK || got != j->frame_size || memcmp(frame, j->frame, got) != 0) {
+            fprintf(stderr, "threads %u: compress %s\n", t, zipnn_error_string(st));
+            failures++;
+            break;
+        }
+        zipnn_options_init(&d);
+        d.threads = t;
+        st = zipnn_decompress_with_options(&d, frame, got, out, j->src_size, &got);
+        if (st != ZIPNN_OK || got != j->src_size || memcmp(out, j->src, got) != 0) {
+            fprintf(stderr, "threads %u: decompress %s\n", t, zipnn_error_string(st));
+            failures++;
+        }
+    }
+    free(frame);
+    free(out);
+    /* Pools pushed out of the cache end their threads once idle: wait for that. */
+    n = os_threads();
+    for (k = 0; k < 500 && n > bound; k++) {
+        nanosleep(&pause, NULL);
+        n = os_threads();
+    }
+    if (n > bound) {
+        fprintf(stderr, "threads = 2..300 left %ld threads, at most %ld expected\n", n, bound);
+        failures++;
+    }
+    return failures;
+}
+
 int main(void) {
     struct worker workers[NTHREADS];
     int i, failures = 0;
@@ -175,6 +241,7 @@ int main(void) {
         pthread_join(workers[i].thread, NULL);
         failures += workers[i].failures;
     }
+    failures += many_thread_counts();
     for (i = 0; i < NJOBS; i++) {
         free(jobs[i].src);
         free(jobs[i].frame);
