@@ -584,3 +584,114 @@ fn an_archive_of_many_tensors_finds_matches_and_restores_each() {
     }
     assert_eq!(a.restore_with_base(Some(&b)).unwrap(), fine);
 }
+
+#[test]
+fn tensor_ranges_decode_as_the_file_holds_them_at_any_thread_count() {
+    // Small tensors (coded several at once with more than one worker), large ones (more
+    // than one chunk), ties inside and across ranges, deltas.
+    let big = make(DType::Bf16, Kind::Gaussian, 700_000, 1);
+    let mut ts: Vec<(String, &str, Vec<u64>, Vec<u8>)> = Vec::new();
+    for i in 0..40 {
+        let n = [6, 2000, 40_000, 300_000][i % 4];
+        ts.push((
+            format!("t{i}"),
+            "BF16",
+            vec![n as u64 / 2],
+            make(DType::Bf16, Kind::Gaussian, n, i as u64 + 9),
+        ));
+        if i % 7 == 3 {
+            ts.push((
+                format!("tie{i}"),
+                "BF16",
+                ts[i / 2].2.clone(),
+                ts[i / 2].3.clone(),
+            ));
+        }
+    }
+    ts.push(("big".into(), "BF16", vec![350_000], big.clone()));
+    ts.push(("big_tie".into(), "BF16", vec![350_000], big));
+    let fix = |ts: &[(String, &str, Vec<u64>, Vec<u8>)]| {
+        let v: Vec<(&str, &str, Vec<u64>, Vec<u8>)> = ts
+            .iter()
+            .map(|(n, d, s, b)| (n.as_str(), *d, s.clone(), b.clone()))
+            .collect();
+        build(&v, None)
+    };
+    // The base differs from the file in the low bit of every element of every fifth tensor.
+    let mut based = ts.clone();
+    for (i, t) in based.iter_mut().enumerate().filter(|(i, _)| i % 5 == 0) {
+        for (k, b) in t.3.iter_mut().enumerate() {
+            *b ^= (k % 2 == 0) as u8 ^ (i as u8 & 1);
+        }
+    }
+    let (file, base) = (fix(&ts), fix(&based));
+    let st = SafeTensors::parse(&file).unwrap();
+    let b = SafeTensors::parse(&base).unwrap();
+    let head = file.len() - st.data.len();
+    for with_base in [None, Some(&base[..])] {
+        let want = safetensors::compress_with_base(
+            &file,
+            with_base,
+            &Options {
+                threads: 1,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        for threads in [2, 3, 0] {
+            let o = Options {
+                threads,
+                ..Options::default()
+            };
+            assert_eq!(
+                safetensors::compress_with_base(&file, with_base, &o).unwrap(),
+                want,
+                "threads {threads}"
+            );
+        }
+        let a = Archive::open(&want).unwrap();
+        let n = a.tensors().len();
+        for threads in [1, 2] {
+            let d = zipnn::DecompressOptions {
+                threads,
+                max_size: 0,
+            };
+            for (lo, hi) in [
+                (0, n),
+                (0, 1),
+                (3, 17),
+                (10, n),
+                (n - 2, n),
+                (5, 5),
+                (n - 1, n),
+            ] {
+                let (s, e) = if lo == hi {
+                    (0, 0)
+                } else {
+                    (
+                        a.tensors()[lo].data_offsets.0 as usize,
+                        a.tensors()[hi - 1].data_offsets.1 as usize,
+                    )
+                };
+                let mut out = vec![0xA5u8; e - s];
+                let base = with_base.map(|_| &b);
+                a.decode_tensors(lo..hi, base, &mut out, &d).unwrap();
+                assert_eq!(
+                    out,
+                    &file[head + s..head + e],
+                    "{lo}..{hi}, threads {threads}"
+                );
+            }
+            // A wrong length or range is refused.
+            let mut out = vec![0u8; 3];
+            assert_eq!(
+                a.decode_tensors(0..1, with_base.map(|_| &b), &mut out, &d),
+                Err(Error::InvalidParam)
+            );
+            assert_eq!(
+                a.decode_tensors(0..n + 1, None, &mut out, &d),
+                Err(Error::InvalidParam)
+            );
+        }
+    }
+}

@@ -11,7 +11,7 @@ use std::io::{Cursor, Read, Write};
 use zipnn::container::safetensors::{
     self, Archive, SafeTensors, Stored, ARCHIVE_FLAG_DELTA, ARCHIVE_MAGIC, MAX_HEADER,
 };
-use zipnn::stream::{Reader, Writer, STREAM_MAGIC};
+use zipnn::stream::{Reader, Writer, DEFAULT_BLOCK_SIZE, STREAM_MAGIC};
 use zipnn::{DType, DecompressOptions, Error, Lossy, Options};
 
 use crate::fail::Failure;
@@ -265,17 +265,60 @@ pub fn compress(
         count: 0,
     };
     let mut w = Writer::new(&mut counted, opts, block_size).map_err(lib)?;
-    w.write_all(&head).map_err(wr)?;
-    let rest = copy(&mut input.reader, &name, &mut w, out_name)?;
+    let read = copy_blocks(head, &mut input.reader, &name, &mut w, out_name, block_size)?;
     w.finish().map_err(wr)?;
     Ok(Outcome {
-        read: head.len() as u64 + rest,
+        read,
         written: counted.count,
         what: match opts.lossy {
             Lossy::None => format!("{} stream", opts.dtype.name()),
             l => format!("{} stream, lossy {}", opts.dtype.name(), lossy_name(l)),
         },
     })
+}
+
+/// Writes `head` and then the rest of `r` to `w` in pieces of exactly `block` bytes (the
+/// last one shorter): the stream writer codes each block straight from the piece, with no
+/// copy into a block buffer of its own. Returns the bytes read, `head` included.
+fn copy_blocks(
+    head: Vec<u8>,
+    r: &mut dyn Read,
+    r_name: &str,
+    w: &mut dyn Write,
+    w_name: &str,
+    block: u32,
+) -> Result<u64, Failure> {
+    let block = block as usize;
+    let mut buf = head;
+    let mut total = 0u64;
+    if buf.len() < block {
+        buf.try_reserve_exact(block - buf.len())
+            .map_err(|_| Failure::lib(r_name, Error::Alloc))?;
+    }
+    loop {
+        // Fill the piece up to `block` bytes, or to the end of the input.
+        let mut at = buf.len();
+        buf.resize(block.max(at), 0);
+        let mut end = false;
+        while at < buf.len() {
+            match r.read(&mut buf[at..]) {
+                Ok(0) => {
+                    end = true;
+                    break;
+                }
+                Ok(n) => at += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Failure::io(r_name, &e)),
+            }
+        }
+        w.write_all(&buf[..at])
+            .map_err(|e| Failure::io(w_name, &e))?;
+        total += at as u64;
+        buf.clear();
+        if end {
+            return Ok(total);
+        }
+    }
 }
 
 /// Reads the rest of `input` after `head` (one allocation when the size is known).
@@ -319,11 +362,14 @@ pub fn stored_counts(ar: &Archive<'_>) -> zipnn::Result<Counts> {
 }
 
 /// Decompresses `input` into `out` with `threads` decoding threads; `base` is needed for
-/// deltas (and not looked at otherwise).
+/// deltas (and not looked at otherwise). With `check_first` (an output that cannot be
+/// taken back), an archive is checked whole before its first byte is written.
+#[allow(clippy::too_many_arguments)]
 pub fn decompress(
     input: &mut Input,
     out: &mut dyn Write,
     out_name: &str,
+    check_first: bool,
     threads: u32,
     base: Option<&Base<'_>>,
     progress: &Progress,
@@ -344,7 +390,8 @@ pub fn decompress(
                 count: 0,
             };
             let mut r = Reader::with_options(&mut src, &dopts);
-            let written = copy(&mut r, &name, out, out_name)?;
+            // Pieces of a whole default block: each frame is decoded straight into it.
+            let written = copy(&mut r, &name, out, out_name, DEFAULT_BLOCK_SIZE as usize)?;
             drop(r);
             Ok(Outcome {
                 read: src.count,
@@ -355,7 +402,25 @@ pub fn decompress(
         Kind::Archive => {
             let ((written, counts, n), read) = with_archive(input, head, |ar, from_file| {
                 let frames = from_file.then_some(progress);
-                let counts = check_archive(ar, &name, base, true, None)?;
+                // Output that cannot be taken back is checked whole first; a file is
+                // written aside and removed on error, so decoding checks as it goes.
+                let counts = if check_first {
+                    check_archive(ar, &name, base, true, None)?
+                } else {
+                    let c = stored_counts(ar).map_err(|e| Failure::lib(&name, e))?;
+                    match base {
+                        _ if c.deltas == 0 => {}
+                        None => return Err(Failure::lib(&name, Error::BaseRequired)),
+                        Some(b) if b.st.is_none() => {
+                            return Err(Failure::data(
+                                &name,
+                                format!("{} (it is not a safetensors file)", b.mismatch()),
+                            ))
+                        }
+                        Some(_) => {}
+                    }
+                    c
+                };
                 progress.set_message(format!("{} tensors", ar.tensors().len()));
                 let written = restore_archive(ar, base, threads, out, &name, out_name, frames)?;
                 Ok((written, counts, ar.tensors().len()))
@@ -484,9 +549,10 @@ pub fn check_archive(
     Ok(counts)
 }
 
-/// Writes the original safetensors file of an archive to `out`, one tensor at a time
-/// (memory: the largest tensor); returns the bytes written. `progress` (for an archive
-/// read from a file) advances by the frames' sizes.
+/// Writes the original safetensors file of an archive to `out` in pieces of about
+/// [`RESTORE_PIECE`] bytes of tensors (or one larger tensor), each decoded on `threads`
+/// workers across its tensors; returns the bytes written. Memory: one piece. `progress`
+/// (for an archive read from a file) advances by the frames' sizes.
 pub fn restore_archive(
     ar: &Archive<'_>,
     base: Option<&Base<'_>>,
@@ -502,42 +568,49 @@ pub fn restore_archive(
         .map_err(wr)?;
     out.write_all(json).map_err(wr)?;
     let mut written = 8 + json.len() as u64;
-    let largest = ar
-        .tensors()
-        .iter()
-        .map(|t| t.data_offsets.1 - t.data_offsets.0)
-        .max()
-        .unwrap_or(0);
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(largest as usize)
-        .map_err(|_| Failure::lib(in_name, Error::Alloc))?;
-    buf.resize(largest as usize, 0);
     let dopts = DecompressOptions {
         threads,
         max_size: 0,
     };
     let base_st = base.and_then(|b| b.st.as_ref());
-    for (i, t) in ar.tensors().iter().enumerate() {
-        let len = (t.data_offsets.1 - t.data_offsets.0) as usize;
-        let bad = |e| tensor_failure(in_name, &t.name, base, e);
-        // A tied tensor's bytes are those of the tensor it repeats, decoded as that one was
-        // coded (a delta against the base's tensor of *that* name).
-        let (src, frame_size) = match ar.stored(i) {
-            Some(Stored::Tied(j)) => (j, 0),
-            Some(Stored::Frame { size, .. }) => (i, size),
-            None => return Err(bad(Error::Corrupt)),
-        };
-        let n = ar
-            .decode_at(src, base_st, &mut buf[..len], &dopts)
-            .map_err(bad)?;
-        if n != len {
-            return Err(bad(Error::Corrupt));
+    let tensors = ar.tensors();
+    let len = |i: usize| tensors[i].data_offsets.1 - tensors[i].data_offsets.0;
+    let mut buf = Vec::new();
+    let mut i = 0;
+    while i < tensors.len() {
+        let start = i;
+        let mut bytes = 0u64;
+        let mut frames = 0u64;
+        while i < tensors.len() && (i == start || bytes + len(i) <= RESTORE_PIECE) {
+            bytes += len(i);
+            if let Some(Stored::Frame { size, .. }) = ar.stored(i) {
+                frames += size;
+            }
+            i += 1;
+        }
+        let n = usize::try_from(bytes).map_err(|_| Failure::lib(in_name, Error::Alloc))?;
+        if buf.len() < n {
+            buf.try_reserve_exact(n - buf.len())
+                .map_err(|_| Failure::lib(in_name, Error::Alloc))?;
+            buf.resize(n, 0);
+        }
+        if let Err(e) = ar.decode_tensors(start..i, base_st, &mut buf[..n], &dopts) {
+            // Name the tensor: decode the piece's tensors one by one to find it.
+            for (k, t) in tensors.iter().enumerate().take(i).skip(start) {
+                let mut one = vec![0u8; len(k) as usize];
+                ar.decode_at(k, base_st, &mut one, &dopts)
+                    .map_err(|e| tensor_failure(in_name, &t.name, base, e))?;
+            }
+            return Err(Failure::lib(in_name, e));
         }
         out.write_all(&buf[..n]).map_err(wr)?;
-        written += n as u64;
+        written += bytes;
         if let Some(p) = progress {
-            p.inc(frame_size);
+            p.inc(frames);
         }
     }
     Ok(written)
 }
+
+/// Tensor bytes [`restore_archive`] decodes at once.
+const RESTORE_PIECE: u64 = 8 << 20;

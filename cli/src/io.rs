@@ -255,14 +255,19 @@ pub fn is_temp_name(p: &Path) -> bool {
         .is_some_and(|s| s.starts_with('.') && s.ends_with(".zipnn-tmp"))
 }
 
-/// Copies `r` to `w` until `r` ends, naming the side that failed; returns the byte count.
+/// Copies `r` to `w` until `r` ends through a buffer of `buf_size` bytes, naming the side
+/// that failed; returns the byte count.
 pub fn copy(
     r: &mut dyn Read,
     r_name: &str,
     w: &mut dyn Write,
     w_name: &str,
+    buf_size: usize,
 ) -> Result<u64, Failure> {
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(buf_size)
+        .map_err(|_| Failure::lib(r_name, zipnn::Error::Alloc))?;
+    buf.resize(buf_size, 0);
     let mut total = 0u64;
     loop {
         let n = match r.read(&mut buf) {

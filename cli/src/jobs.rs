@@ -113,6 +113,7 @@ pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> 
                 &mut input,
                 &mut sink,
                 &job.dest.name(),
+                matches!(job.dest, Dest::Stdout),
                 threads,
                 base.as_ref(),
                 progress,
@@ -387,7 +388,7 @@ fn copy_file(input: &Path, dest: &Path, force: bool) -> Result<Option<String>, F
     let mut i = open_input(input)?;
     let d = Dest::File(dest.to_path_buf());
     let mut sink = Sink::open(&d, force)?;
-    let n = crate::io::copy(&mut i.reader, &i.name, &mut sink, &d.name())?;
+    let n = crate::io::copy(&mut i.reader, &i.name, &mut sink, &d.name(), 1 << 20)?;
     sink.commit(i.perms.take())?;
     Ok(Some(format!(
         "{}: {n} bytes copied -> {}",

@@ -246,23 +246,51 @@ fn tensor_options(t: &TensorInfo, opts: &Options) -> Result<Options> {
     })
 }
 
+/// A cheap fingerprint of a tensor's bytes: its length and the XXH3-64 of at most three
+/// windows (start, middle, end). Equal tensors have equal fingerprints; tensors with equal
+/// fingerprints are then compared by their full hash and bytes.
+fn fingerprint(bytes: &[u8]) -> (usize, u64) {
+    const W: usize = 256;
+    let n = bytes.len();
+    let h = if n <= 3 * W {
+        checksum(bytes)
+    } else {
+        let mid = n / 2 - W / 2;
+        crate::frame::checksum_parts(&[&bytes[..W], &bytes[mid..mid + W], &bytes[n - W..]])
+    };
+    (n, h)
+}
+
 /// How each tensor is stored: its own frame, or a reference to an earlier equal tensor.
+/// Only tensors whose fingerprints meet are hashed whole, so a file with no ties is not
+/// read an extra time.
 fn find_ties(st: &SafeTensors<'_>) -> Vec<Option<usize>> {
     let mut seen: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+    let mut full: Vec<Option<u64>> = vec![None; st.tensors.len()];
     let mut ties = vec![None; st.tensors.len()];
     for (i, t) in st.tensors.iter().enumerate() {
         let bytes = st.bytes(t);
         if bytes.is_empty() {
             continue;
         }
-        // Same dtype too: a tie reuses the earlier tensor's frame, which was coded (and,
-        // with a lossy mode, rounded) for that dtype.
-        let key = (bytes.len(), checksum(bytes));
-        let earlier = seen.entry(key).or_default();
-        let same =
-            |&&j: &&usize| st.tensors[j].dtype == t.dtype && st.bytes(&st.tensors[j]) == bytes;
-        match earlier.iter().find(same) {
-            Some(&j) => ties[i] = Some(j),
+        let earlier = seen.entry(fingerprint(bytes)).or_default();
+        let mut tie = None;
+        for &j in earlier.iter() {
+            // Same dtype too: a tie reuses the earlier tensor's frame, which was coded
+            // (and, with a lossy mode, rounded) for that dtype.
+            let other = &st.tensors[j];
+            if other.dtype != t.dtype {
+                continue;
+            }
+            let hi = *full[i].get_or_insert_with(|| checksum(bytes));
+            let hj = *full[j].get_or_insert_with(|| checksum(st.bytes(other)));
+            if hi == hj && st.bytes(other) == bytes {
+                tie = Some(j);
+                break;
+            }
+        }
+        match tie {
+            Some(j) => ties[i] = Some(j),
             None => earlier.push(i),
         }
     }
@@ -340,25 +368,26 @@ fn write_archive(
         .collect::<Result<Vec<Options>>>()?;
     let index_at = FIXED_SIZE + st.header.len();
     let frames_at = index_at + ENTRY_SIZE * st.tensors.len();
+    let bases: Vec<Option<&[u8]>> = st
+        .tensors
+        .iter()
+        .map(|t| base.as_ref().and_then(|b| b.matching(t)))
+        .collect();
+    let sizes = code_tensors(st, &ties, &bases, &tensor_opts, opts, &mut dst[frames_at..])?;
     let mut at = frames_at;
     let mut flags = 0u8;
-    for (k, ((t, tie), o)) in st.tensors.iter().zip(&ties).zip(&tensor_opts).enumerate() {
+    for (k, (t, tie)) in st.tensors.iter().zip(&ties).enumerate() {
         let third = match tie {
             Some(j) => {
                 flags |= ARCHIVE_FLAG_TIES;
                 REF_BIT | *j as u64
             }
             None => {
-                let bytes = st.bytes(t);
-                let size = match base.as_ref().and_then(|b| b.matching(t)) {
-                    Some(b) => {
-                        flags |= ARCHIVE_FLAG_DELTA;
-                        crate::compress_delta_into(bytes, b, &[], o, &mut dst[at..])?
-                    }
-                    None => crate::compress_into(bytes, &[], o, &mut dst[at..])?,
-                };
-                at += size;
-                size as u64
+                if bases[k].is_some() {
+                    flags |= ARCHIVE_FLAG_DELTA;
+                }
+                at += sizes[k];
+                sizes[k] as u64
             }
         };
         let e = index_at + ENTRY_SIZE * k;
@@ -380,6 +409,76 @@ fn write_archive(
     fixed[40..48].copy_from_slice(&fixed_sum.to_le_bytes());
     dst[..FIXED_SIZE].copy_from_slice(&fixed);
     Ok(at)
+}
+
+/// Tensors of at most this many bytes are coded several at once, each on one worker, when
+/// several workers are asked for (a tensor of a chunk or two cannot keep them busy).
+const SMALL_TENSOR: usize = 1 << 20;
+
+/// Codes every tensor that is not a tie into `dst`, one frame after the other in data
+/// order, and returns each tensor's frame size (0 for ties). `dst` holds the frames'
+/// bounds. With one worker each frame is coded in place; with several, large tensors are
+/// coded in place with their chunks spread over the workers, and runs of small tensors are
+/// coded side by side into buffers of their own, then copied into place.
+fn code_tensors(
+    st: &SafeTensors<'_>,
+    ties: &[Option<usize>],
+    bases: &[Option<&[u8]>],
+    tensor_opts: &[Options],
+    opts: &Options,
+    dst: &mut [u8],
+) -> Result<Vec<usize>> {
+    let code = |k: usize, o: &Options, out: &mut [u8]| -> Result<usize> {
+        let bytes = st.bytes(&st.tensors[k]);
+        match bases[k] {
+            Some(b) => crate::compress_delta_into(bytes, b, &[], o, out),
+            None => crate::compress_into(bytes, &[], o, out),
+        }
+    };
+    let n = st.tensors.len();
+    let mut sizes = vec![0usize; n];
+    let mut at = 0usize;
+    let parallel = crate::engine::pool::workers(opts.threads) > 1;
+    let small = |k: usize| parallel && st.bytes(&st.tensors[k]).len() <= SMALL_TENSOR;
+    let mut k = 0;
+    while k < n {
+        if ties[k].is_some() {
+            k += 1;
+            continue;
+        }
+        if !small(k) {
+            sizes[k] = code(k, &tensor_opts[k], &mut dst[at..])?;
+            at += sizes[k];
+            k += 1;
+            continue;
+        }
+        // A run of small tensors (and ties between them), up to 8 MiB of input.
+        let start = k;
+        let mut bytes = 0usize;
+        while k < n && (ties[k].is_some() || (small(k) && bytes < 8 * SMALL_TENSOR)) {
+            bytes += st.bytes(&st.tensors[k]).len();
+            k += 1;
+        }
+        let run: Vec<usize> = (start..k).filter(|&j| ties[j].is_none()).collect();
+        let coded = crate::engine::par_map(opts.threads, run, |j| {
+            let o = Options {
+                threads: 1,
+                ..tensor_opts[j].clone()
+            };
+            let len = st.bytes(&st.tensors[j]).len();
+            let mut v = crate::engine::zeroed_vec(crate::compress_bound(len, &o)?)?;
+            let m = code(j, &o, &mut v)?;
+            v.truncate(m);
+            Ok((j, v))
+        })?;
+        for r in coded {
+            let (j, v): (usize, Vec<u8>) = r?;
+            dst[at..at + v.len()].copy_from_slice(&v);
+            sizes[j] = v.len();
+            at += v.len();
+        }
+    }
+    Ok(sizes)
 }
 
 /// The largest archive [`compress_with_base`] can produce for this safetensors file.
@@ -462,6 +561,10 @@ impl BaseModel<'static> {
         BaseModel::new(Cow::Owned(bytes))
     }
 }
+
+/// Compressed bytes an archive read from a file decodes at once when it is restored (one
+/// larger frame is decoded alone).
+pub const FILE_BATCH: u64 = 64 << 20;
 
 /// Where an archive's bytes are: in memory, or in a file read on demand.
 #[derive(Debug)]
@@ -844,21 +947,119 @@ impl Archive<'_> {
         }
         let hl = self.header.len();
         let (head, data) = dst[..total].split_at_mut(8 + hl);
-        for (i, t) in self.tensors.iter().enumerate() {
-            let (b, e) = (t.data_offsets.0 as usize, t.data_offsets.1 as usize);
-            match self.stored[i] {
-                Stored::Tied(j) => {
-                    let (jb, _) = self.tensors[j].data_offsets;
-                    data.copy_within(jb as usize..jb as usize + (e - b), b);
-                }
-                Stored::Frame { .. } => {
-                    self.decode_at(i, base, &mut data[b..e], opts)?;
-                }
-            }
-        }
+        self.decode_tensors(0..self.tensors.len(), base, data, opts)?;
         head[..8].copy_from_slice(&(hl as u64).to_le_bytes());
         head[8..].copy_from_slice(&self.header);
         Ok(total)
+    }
+
+    /// Decodes tensors `range` (in data order) into `dst`, which receives their bytes as
+    /// the data section holds them: exactly the length from the first one's start to the
+    /// last one's end (else `InvalidParam`). The chunks of all their frames are decoded at
+    /// once on `opts.threads` workers, so that small tensors keep every core busy too. An
+    /// archive read from a file is read and decoded in batches of frames of about
+    /// [`FILE_BATCH`] bytes (or one larger frame). On error `dst` may hold part of the
+    /// bytes. Errors: as [`Archive::decode_at`].
+    pub fn decode_tensors(
+        &self,
+        range: std::ops::Range<usize>,
+        base: Option<&SafeTensors<'_>>,
+        dst: &mut [u8],
+        opts: &DecompressOptions,
+    ) -> Result<()> {
+        if range.start > range.end || range.end > self.tensors.len() {
+            return Err(Error::InvalidParam);
+        }
+        if range.is_empty() {
+            return if dst.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::InvalidParam)
+            };
+        }
+        let first = self.tensors[range.start].data_offsets.0;
+        let end = self.tensors[range.end - 1].data_offsets.1;
+        if dst.len() as u64 != end - first {
+            return Err(Error::InvalidParam);
+        }
+        // Tensors with a frame to decode (a tie to a tensor before the range decodes its
+        // original's frame), and ties to copy afterwards.
+        let mut frames: Vec<(usize, u64)> = Vec::with_capacity(range.len());
+        let mut copies = Vec::new();
+        for i in range.clone() {
+            match self.stored[i] {
+                Stored::Frame { size, .. } => frames.push((i, size)),
+                Stored::Tied(j) if j >= range.start => copies.push((i, j)),
+                Stored::Tied(j) => match self.stored[j] {
+                    Stored::Frame { size, .. } => frames.push((i, size)),
+                    Stored::Tied(_) => return Err(Error::Corrupt),
+                },
+            }
+        }
+        let limit = match self.src {
+            Source::Memory(_) => u64::MAX,
+            Source::File(_) => FILE_BATCH,
+        };
+        // `rest` is `dst` from data byte `rest_at` on: each frame's output is cut from its
+        // front (tensors are in data order).
+        let mut rest: &mut [u8] = &mut *dst;
+        let mut rest_at = first;
+        let mut k = 0;
+        while k < frames.len() {
+            let start = k;
+            let mut bytes = 0u64;
+            while k < frames.len() && (k == start || bytes.saturating_add(frames[k].1) <= limit) {
+                bytes = bytes.saturating_add(frames[k].1);
+                k += 1;
+            }
+            let batch = &frames[start..k];
+            let bufs = batch
+                .iter()
+                .map(|&(i, _)| self.frame_at(i))
+                .collect::<Result<Vec<_>>>()?;
+            let parsed = bufs
+                .iter()
+                .map(|b| crate::pipeline::parse_whole(b, opts))
+                .collect::<Result<Vec<_>>>()?;
+            let mut checks = Vec::with_capacity(batch.len());
+            let mut jobs = Vec::with_capacity(batch.len());
+            for (f, &(i, _)) in parsed.iter().zip(batch) {
+                let (b, e) = self.tensors[i].data_offsets;
+                let h = f.header();
+                if h.original_size != e - b {
+                    return Err(Error::Corrupt);
+                }
+                let bb = self.base_for(i, h.base_hash.is_some(), base)?;
+                if bb.is_some() {
+                    checks.push((h, bb));
+                }
+                let skip = std::mem::take(&mut rest)
+                    .split_at_mut((b - rest_at) as usize)
+                    .1;
+                let (out, r) = skip.split_at_mut((e - b) as usize);
+                rest = r;
+                rest_at = e;
+                jobs.push(crate::pipeline::FrameJob {
+                    frame: f,
+                    base: bb,
+                    dst: out,
+                });
+            }
+            // The bases' hashes, on the workers too.
+            crate::engine::par_map(opts.threads, checks, |(h, bb)| {
+                crate::pipeline::check_base(h, bb)
+            })?
+            .into_iter()
+            .collect::<Result<()>>()?;
+            crate::pipeline::decode_frames(jobs, opts.threads)?;
+        }
+        // A tie within the range repeats an earlier tensor of the range: decoded by now.
+        for (i, j) in copies {
+            let (b, e) = self.tensors[i].data_offsets;
+            let from = (self.tensors[j].data_offsets.0 - first) as usize;
+            dst.copy_within(from..from + (e - b) as usize, (b - first) as usize);
+        }
+        Ok(())
     }
 
     /// Restores the original safetensors file, byte for byte.

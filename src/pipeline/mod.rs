@@ -255,3 +255,68 @@ pub(crate) fn verify(src: &[u8]) -> Result<()> {
     let f = parse_whole(src, &DecompressOptions::default())?;
     engine::verify_frame(&f)
 }
+
+/// One whole frame to decode into `dst` (exactly its original size), with the base of a
+/// delta frame, already checked with [`check_base`].
+pub(crate) struct FrameJob<'f, 'd> {
+    /// The parsed whole frame.
+    pub frame: &'f Frame<'f>,
+    /// The base of a delta frame.
+    pub base: Option<&'d [u8]>,
+    /// Where its original bytes go.
+    pub dst: &'d mut [u8],
+}
+
+/// Decodes several whole frames at once: the chunks of all of them are spread over
+/// `threads` workers (0 = all cores), so that many small frames keep every core busy as
+/// one large frame does. Each chunk's checksum is checked just before it is decoded, and
+/// the delta and the lossy step are undone chunk by chunk while it is in the caches. On
+/// error the outputs may hold part of their bytes.
+pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result<()> {
+    struct Task<'f, 'd> {
+        frame: &'f Frame<'f>,
+        chunk: usize,
+        base: Option<&'d [u8]>,
+        dst: &'d mut [u8],
+    }
+    let mut tasks = Vec::new();
+    for job in jobs {
+        let h = job.frame.header();
+        if job.dst.len() as u64 != h.original_size || (h.base_hash.is_some() && job.base.is_none())
+        {
+            return Err(Error::Internal);
+        }
+        let body_len = job.dst.len() - h.tail_len;
+        let (body, tail) = job.dst.split_at_mut(body_len);
+        tail.copy_from_slice(&h.tail[..h.tail_len]);
+        if let (Some(_), Some(b)) = (h.base_hash, job.base) {
+            delta::xor_in_place(tail, &b[body_len..]);
+        }
+        lossy::undo(tail, h.dtype, h.lossy);
+        let mut base = job.base.map(|b| &b[..body_len]);
+        for (chunk, dst) in body.chunks_mut(h.chunk_size).enumerate() {
+            let b = base.map(|b| {
+                let (here, rest) = b.split_at(dst.len());
+                base = Some(rest);
+                here
+            });
+            tasks.push(Task {
+                frame: job.frame,
+                chunk,
+                base: b,
+                dst,
+            });
+        }
+    }
+    engine::par_map(threads, tasks, |t| {
+        let h = t.frame.header();
+        engine::decode_chunk(t.frame, t.chunk, t.dst)?;
+        if let Some(b) = t.base {
+            delta::xor_in_place(t.dst, b);
+        }
+        lossy::undo(t.dst, h.dtype, h.lossy);
+        Ok(())
+    })?
+    .into_iter()
+    .collect()
+}

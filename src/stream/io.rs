@@ -21,8 +21,6 @@ pub fn error_of(e: &io::Error) -> Option<Error> {
         .copied()
 }
 
-const IO_BUF: usize = 256 * 1024;
-
 /// An [`io::Write`] that compresses into a stream written to `W`. Call
 /// [`Writer::finish`] at the end: dropping a `Writer` leaves the stream unfinished (a
 /// reader then reports `Truncated`).
@@ -30,7 +28,6 @@ const IO_BUF: usize = 256 * 1024;
 pub struct Writer<W: Write> {
     inner: W,
     c: Compressor,
-    buf: Vec<u8>,
 }
 
 impl<W: Write> Writer<W> {
@@ -39,7 +36,6 @@ impl<W: Write> Writer<W> {
         Ok(Writer {
             inner,
             c: Compressor::new(opts, block_size)?,
-            buf: vec![0; IO_BUF],
         })
     }
 
@@ -52,8 +48,8 @@ impl<W: Write> Writer<W> {
     /// underlying writer.
     pub fn finish(mut self) -> io::Result<W> {
         loop {
-            let (w, done) = self.c.finish(&mut self.buf).map_err(io_error)?;
-            self.inner.write_all(&self.buf[..w])?;
+            self.write_pending()?;
+            let (_, done) = self.c.finish(&mut []).map_err(io_error)?;
             if done {
                 break;
             }
@@ -61,32 +57,43 @@ impl<W: Write> Writer<W> {
         self.inner.flush()?;
         Ok(self.inner)
     }
+
+    /// Writes the coded bytes waiting in the compressor straight from its buffer.
+    fn write_pending(&mut self) -> io::Result<()> {
+        loop {
+            let p = self.c.pending();
+            if p.is_empty() {
+                return Ok(());
+            }
+            match self.inner.write(p) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.c.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl<W: Write> Write for Writer<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let mut c = 0;
         while c < data.len() {
-            let (cc, w) = self
-                .c
-                .compress(&data[c..], &mut self.buf)
-                .map_err(io_error)?;
-            self.inner.write_all(&self.buf[..w])?;
+            self.write_pending()?;
+            // No output room: coded frames stay in the compressor, written just above.
+            let (cc, _) = self.c.compress(&data[c..], &mut []).map_err(io_error)?;
             c += cc;
         }
+        self.write_pending()?;
         Ok(c)
     }
 
     /// Writes out the frames coded so far. A partly filled block stays buffered: only the
     /// stream's last frame may be shorter than the block size.
     fn flush(&mut self) -> io::Result<()> {
-        loop {
-            let (_, w) = self.c.compress(&[], &mut self.buf).map_err(io_error)?;
-            if w == 0 {
-                break;
-            }
-            self.inner.write_all(&self.buf[..w])?;
-        }
+        self.write_pending()?;
+        self.c.compress(&[], &mut []).map_err(io_error)?;
+        self.write_pending()?;
         self.inner.flush()
     }
 }
@@ -98,9 +105,6 @@ impl<W: Write> Write for Writer<W> {
 pub struct Reader<R: Read> {
     inner: R,
     d: Decompressor,
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
     eof: bool,
 }
 
@@ -115,9 +119,6 @@ impl<R: Read> Reader<R> {
         Reader {
             inner,
             d: Decompressor::with_options(opts),
-            buf: vec![0; IO_BUF],
-            pos: 0,
-            len: 0,
             eof: false,
         }
     }
@@ -129,28 +130,30 @@ impl<R: Read> Reader<R> {
 }
 
 impl<R: Read> Read for Reader<R> {
+    /// Stream bytes are read straight into the decompressor's buffer for the structure it
+    /// is gathering; a frame is decoded straight into `out` when `out` holds it.
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);
         }
         loop {
-            let (c, w) = self
-                .d
-                .decompress(&self.buf[self.pos..self.len], out)
-                .map_err(io_error)?;
-            self.pos += c;
+            let (_, w) = self.d.decompress(&[], out).map_err(io_error)?;
             if w > 0 {
                 return Ok(w);
             }
-            if self.pos == self.len {
-                if self.eof {
-                    self.d.finish().map_err(io_error)?;
-                    return Ok(0);
-                }
-                self.len = self.inner.read(&mut self.buf)?;
-                self.pos = 0;
-                self.eof = self.len == 0;
+            if self.eof {
+                self.d.finish().map_err(io_error)?;
+                return Ok(0);
             }
+            if self.d.is_done() {
+                // Anything after the trailer is an error (the decompressor says which).
+                let mut probe = [0u8; 1];
+                let n = self.inner.read(&mut probe)?;
+                self.d.decompress(&probe[..n], &mut []).map_err(io_error)?;
+                self.eof = n == 0;
+                continue;
+            }
+            self.eof = self.d.fill_from(&mut self.inner)? == 0;
         }
     }
 }

@@ -129,8 +129,26 @@ impl Compressor {
         let (mut c, mut w) = (0, 0);
         loop {
             w += self.out.drain(&mut output[w..]);
-            // Input goes into the block even while coded bytes wait for room.
-            if c < input.len() && self.block.len() < self.block_size {
+            // A whole block in the input is coded from there, not copied into the block
+            // first: into `output` when it holds the frame's bound, else into `out`.
+            if self.block.is_empty() && self.out.is_empty() && input.len() - c >= self.block_size {
+                let block = &input[c..c + self.block_size];
+                let bound = crate::compress_bound(block.len(), &self.opts)?;
+                let n = if output.len() - w >= bound {
+                    let n = crate::compress_into(block, &[], &self.opts, &mut output[w..])?;
+                    w += n;
+                    n
+                } else {
+                    self.encode_into_out(block)?
+                };
+                self.record(n, block.len());
+                c += self.block_size;
+                continue;
+            }
+            // Input goes into the block even while coded bytes wait for room (but a whole
+            // block waits for the fast path above).
+            let whole = self.block.is_empty() && input.len() - c >= self.block_size;
+            if c < input.len() && self.block.len() < self.block_size && !whole {
                 if self.block.capacity() < self.block_size {
                     self.block
                         .try_reserve_exact(self.block_size)
@@ -150,15 +168,39 @@ impl Compressor {
     }
 
     fn encode_block(&mut self) -> Result<()> {
-        let bound = crate::compress_bound(self.block.len(), &self.opts)?;
-        let room = self.out.room(bound)?;
-        let n = crate::compress_into(&self.block, &[], &self.opts, room)?;
-        self.out.set(n);
-        self.entries.push((n as u64, self.block.len() as u64));
-        self.stream_pos += n as u64;
-        self.total_in += self.block.len() as u64;
+        let block = std::mem::take(&mut self.block);
+        let r = self.encode_into_out(&block);
+        self.block = block;
+        let n = r?;
+        self.record(n, self.block.len());
         self.block.clear();
         Ok(())
+    }
+
+    /// Codes `block` into `out` (empty); returns the frame's length.
+    fn encode_into_out(&mut self, block: &[u8]) -> Result<usize> {
+        let bound = crate::compress_bound(block.len(), &self.opts)?;
+        let room = self.out.room(bound)?;
+        let n = crate::compress_into(block, &[], &self.opts, room)?;
+        self.out.set(n);
+        Ok(n)
+    }
+
+    /// Counts a frame of `n` bytes coded from `len` input bytes.
+    fn record(&mut self, n: usize, len: usize) {
+        self.entries.push((n as u64, len as u64));
+        self.stream_pos += n as u64;
+        self.total_in += len as u64;
+    }
+
+    /// Coded bytes waiting to be given out.
+    pub(super) fn pending(&self) -> &[u8] {
+        &self.out.buf[self.out.pos..self.out.len]
+    }
+
+    /// Marks the first `n` bytes of [`Compressor::pending`] as given out.
+    pub(super) fn consume(&mut self, n: usize) {
+        self.out.pos += n.min(self.out.len - self.out.pos);
     }
 
     /// Ends the stream: codes the last block, then writes the index and trailer. Returns
@@ -309,6 +351,9 @@ impl Decompressor {
 
     fn decompress_inner(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
         let (mut c, mut w) = (0, 0);
+        // Where the current structure starts in `input` while all of it so far is there:
+        // it is checked (and a frame decoded) from `input` itself, not copied into `acc`.
+        let mut from: Option<usize> = None;
         loop {
             w += self.out.drain(&mut output[w..]);
             if !self.out.is_empty() {
@@ -317,6 +362,31 @@ impl Decompressor {
             if self.phase == Phase::Done {
                 if c < input.len() {
                     return Err(Error::Corrupt);
+                }
+                break;
+            }
+            if self.acc.is_empty() && from.is_none() {
+                from = Some(c);
+            }
+            if let Some(s) = from {
+                if input.len() - s >= self.need {
+                    c = s + self.need;
+                    let (done, n) = self.advance(&input[s..c], &mut output[w..])?;
+                    w += n;
+                    if done {
+                        from = None;
+                    }
+                    continue;
+                }
+                // The rest of the structure comes in a later call: keep what is here.
+                let have = &input[s..];
+                self.acc
+                    .try_reserve_exact(self.need)
+                    .map_err(|_| Error::Alloc)?;
+                self.acc.extend_from_slice(have);
+                c = input.len();
+                if self.phase == Phase::Header {
+                    self.reject_early()?;
                 }
                 break;
             }
@@ -331,34 +401,74 @@ impl Decompressor {
             }
             if self.acc.len() < self.need {
                 if self.phase == Phase::Header {
-                    // Reject a wrong magic or version without waiting for the whole header.
-                    match parse_stream_header(&self.acc) {
-                        Err(Error::Truncated) | Ok(_) => {}
-                        Err(e) => return Err(e),
-                    }
+                    self.reject_early()?;
                 }
                 break;
             }
-            self.advance()?;
+            let acc = std::mem::take(&mut self.acc);
+            let r = self.advance(&acc, &mut output[w..]);
+            self.acc = acc;
+            let (done, n) = r?;
+            w += n;
+            if done {
+                self.acc.clear();
+            }
+        }
+        if self.phase == Phase::Done {
+            self.acc = Vec::new();
         }
         Ok((c, w))
     }
 
-    /// The bytes for the current phase are all in `acc`: check them and move on.
-    fn advance(&mut self) -> Result<()> {
+    /// Reads from `r` (one call) into the buffer of the structure being gathered, at most
+    /// the bytes it still needs; returns the count (0: the end of `r`). Then
+    /// [`Decompressor::decompress`] with an empty input goes on with them.
+    pub(super) fn fill_from(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<usize> {
+        let at = self.acc.len();
+        let want = self.need.saturating_sub(at);
+        if want == 0 {
+            return Ok(0);
+        }
+        self.acc
+            .try_reserve_exact(want)
+            .map_err(|_| super::io_error(Error::Alloc))?;
+        self.acc.resize(at + want, 0);
+        let r = loop {
+            match r.read(&mut self.acc[at..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                r => break r,
+            }
+        };
+        self.acc.truncate(at + *r.as_ref().unwrap_or(&0));
+        r
+    }
+
+    /// Rejects a wrong magic or version without waiting for the whole stream header.
+    fn reject_early(&self) -> Result<()> {
+        match parse_stream_header(&self.acc) {
+            Err(Error::Truncated) | Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `bytes` are all the current structure's bytes so far (`need` of them): checks them
+    /// and moves on. A frame is decoded straight into `output` when it has room for it.
+    /// Returns whether the structure is complete (its bytes are no longer needed) and the
+    /// bytes written to `output`.
+    fn advance(&mut self, bytes: &[u8], output: &mut [u8]) -> Result<(bool, usize)> {
         match self.phase {
             Phase::Header => {
-                self.block_size = parse_stream_header(&self.acc)? as u64;
+                self.block_size = parse_stream_header(bytes)? as u64;
                 self.stream_pos = STREAM_HEADER_SIZE as u64;
-                self.acc.clear();
                 self.phase = Phase::Peek;
                 self.need = 4;
+                return Ok((true, 0));
             }
             Phase::Peek => {
-                if self.acc[..] == frame::MAGIC {
+                if bytes[..] == frame::MAGIC {
                     self.phase = Phase::FrameFixed;
                     self.need = FIXED_HEADER_SIZE;
-                } else if self.acc[..] == INDEX_MAGIC {
+                } else if bytes[..] == INDEX_MAGIC {
                     let n = self.entries.len() as u64;
                     let len = index_len(n).ok_or(Error::Corrupt)? + TRAILER_SIZE as u64;
                     self.need = usize::try_from(len).map_err(|_| Error::SrcTooLarge)?;
@@ -368,7 +478,7 @@ impl Decompressor {
                 }
             }
             Phase::FrameFixed => {
-                let h = frame::parse_fixed(&self.acc)?;
+                let h = frame::parse_fixed(bytes)?;
                 let o = h.original_size;
                 let after_short = self.entries.last().is_some_and(|e| e.1 != self.block_size);
                 if h.metadata_size != 0 || o == 0 || o > self.block_size || after_short {
@@ -384,7 +494,7 @@ impl Decompressor {
             }
             Phase::FrameHeader => {
                 let h = self.header.ok_or(Error::Internal)?;
-                let info = frame::parse_header(&self.acc)?;
+                let info = frame::parse_header(bytes)?;
                 if info.header != h || info.header_size != self.need {
                     return Err(Error::Internal);
                 }
@@ -397,28 +507,34 @@ impl Decompressor {
             }
             Phase::FrameBody => {
                 let o = self.header.ok_or(Error::Internal)?.original_size as usize;
-                let f = crate::pipeline::parse_whole(&self.acc, &DecompressOptions::default())?;
+                let f = crate::pipeline::parse_whole(bytes, &DecompressOptions::default())?;
                 if f.header().original_size != o as u64 {
                     return Err(Error::Internal);
                 }
                 // A delta frame cannot be decoded here (streams carry no base); checksums
                 // before the output buffer grows to the frame's declared size.
                 crate::pipeline::check_base(f.header(), None)?;
-                crate::engine::verify_frame(&f)?;
-                let room = self.out.room(o)?;
-                crate::pipeline::decode_verified_whole(&f, None, room, self.opts.threads)?;
-                let n = o;
-                self.out.set(n);
-                self.entries.push((self.acc.len() as u64, n as u64));
-                self.stream_pos += self.acc.len() as u64;
-                self.total_out += n as u64;
-                self.acc.clear();
+                crate::engine::verify_frame_with(&f, self.opts.threads)?;
+                let direct = output.len() >= o;
+                let dst = if direct {
+                    &mut output[..o]
+                } else {
+                    self.out.room(o)?
+                };
+                crate::pipeline::decode_verified_whole(&f, None, dst, self.opts.threads)?;
+                if !direct {
+                    self.out.set(o);
+                }
+                self.entries.push((bytes.len() as u64, o as u64));
+                self.stream_pos += bytes.len() as u64;
+                self.total_out += o as u64;
                 self.header = None;
                 self.phase = Phase::Peek;
                 self.need = 4;
+                return Ok((true, if direct { o } else { 0 }));
             }
             Phase::Index => {
-                let (index, tr) = self.acc.split_at(self.need - TRAILER_SIZE);
+                let (index, tr) = bytes.split_at(self.need - TRAILER_SIZE);
                 // The trailer must end where the frames seen say; if it does not, the
                 // index does not match them.
                 let t = parse_trailer(tr).map_err(|e| match e {
@@ -435,12 +551,12 @@ impl Decompressor {
                 {
                     return Err(Error::Corrupt);
                 }
-                self.acc = Vec::new();
                 self.phase = Phase::Done;
+                return Ok((true, 0));
             }
             Phase::Done => return Err(Error::Internal),
         }
-        Ok(())
+        Ok((false, 0))
     }
 
     /// Whether the whole stream (through its trailer) has been checked and every original

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Every way to compress a safetensors file, against one frame of the same bytes, in one run.
+
+    benches/paths.sh [CORPUS_DIR] [FILE.safetensors ...]    # sets up a venv, then runs this
+
+For each file it prints one markdown table with, at 1 and 2 threads:
+- frame: one frame of the file's data section with its dtype (a file of several dtypes:
+  one frame per dtype, the tensors of that dtype one after another), C one-shot calls;
+- stream: the data section through the C streaming calls (8 MiB blocks), as the CLI
+  compresses a plain file;
+- archive: the whole file through `zipnn_safetensors_compress` and
+  `zipnn_archive_open_memory` + `zipnn_archive_restore` into a caller's buffer;
+- delta archive: for a fine-tune whose base is in the corpus (NAME-ft.X beside NAME.X),
+  the same against the base;
+- CLI: `zipnn compress` / `zipnn decompress` of the file, output on a RAM disk (wall time
+  of the whole process);
+- the reference package (0.5.4) and zstd -3 on the data section.
+Speeds are MB/s of original bytes (MB = 10^6), best of ZIPNN_BENCH_RUNS runs (default 5),
+with "/ frame" the ratio to the frame row of the same thread count. Every row is checked
+to round trip. With ZIPNN_BENCH_CLOCK=cpu, the one-thread rows are timed by CPU time (of
+this process, or of the CLI's process) instead of wall time: on a machine shared with
+other work that keeps them comparable."""
+import ctypes
+import json
+import os
+import struct
+import subprocess
+import sys
+import resource
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402
+from compare import DTYPES, REF_DTYPE, ROOT, Opts, load_lib, ref_row, zstd_row  # noqa: E402
+
+CLOCK = os.environ.get("ZIPNN_BENCH_CLOCK", "wall")
+_timer = [time.perf_counter]
+
+
+def best(runs, fn):
+    """The fastest of `runs` calls of `fn` by the current timer, and the last result."""
+    t, out = float("inf"), None
+    for _ in range(runs):
+        t0 = _timer[0]()
+        out = fn()
+        t = min(t, _timer[0]() - t0)
+    return t, out
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+ST_DTYPES = {"BF16": "bf16", "F16": "fp16", "F32": "fp32", "F64": "fp64", "F8_E4M3": "fp8_e4m3",
+             "F8_E5M2": "fp8_e5m2", "I8": "int8", "U8": "uint8"}
+BLOCK = 8 << 20
+sz = ctypes.c_size_t
+vp = ctypes.c_void_p
+
+
+def bind(lib):
+    P = ctypes.POINTER
+    h = P(vp)
+    for name, args in [
+        ("zipnn_safetensors_compress_bound", [P(Opts), vp, sz, P(sz)]),
+        ("zipnn_safetensors_compress", [P(Opts), vp, sz, vp, sz, vp, sz, P(sz)]),
+        ("zipnn_archive_open_memory", [vp, sz, P(Opts), h]),
+        ("zipnn_archive_set_base_memory", [vp, vp, sz]),
+        ("zipnn_archive_restore", [vp, vp, sz, P(sz)]),
+        ("zipnn_cstream_new", [P(Opts), sz, h]),
+        ("zipnn_cstream_compress", [vp, vp, sz, P(sz), vp, sz, P(sz)]),
+        ("zipnn_cstream_finish", [vp, vp, sz, P(sz), P(ctypes.c_int)]),
+        ("zipnn_dstream_new", [P(Opts), h]),
+        ("zipnn_dstream_decompress", [vp, vp, sz, P(sz), vp, sz, P(sz)]),
+        ("zipnn_dstream_finish", [vp]),
+    ]:
+        getattr(lib, name).argtypes = args
+    lib.zipnn_archive_free.argtypes = [vp]
+    lib.zipnn_cstream_free.argtypes = [vp]
+    lib.zipnn_dstream_free.argtypes = [vp]
+
+
+def opts(lib, dtype, threads):
+    o = Opts()
+    lib.zipnn_options_init(ctypes.byref(o))
+    o.dtype, o.threads = DTYPES[dtype], threads
+    return o
+
+
+def ok(st, what):
+    assert st == 0, f"{what}: status {st}"
+
+
+def parse(path):
+    """The file's bytes, its data section, and the data section grouped by dtype."""
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    body = data[8 + n:]
+    groups = {}
+    for t in sorted(header.values(), key=lambda t: t["data_offsets"]):
+        b, e = t["data_offsets"]
+        groups.setdefault(ST_DTYPES.get(t["dtype"], "raw"), []).append(body[b:e])
+    return data, body, {d: b"".join(v) for d, v in groups.items()}
+
+
+def frame_row(lib, groups, threads, runs):
+    """One frame per dtype group; times are summed over the groups."""
+    total_c = total_d = 0.0
+    clen = 0
+    for dtype, data in groups.items():
+        o = opts(lib, dtype, threads)
+        cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o))
+        dst = ctypes.create_string_buffer(cap)
+        n = sz()
+        tc, _ = best(runs, lambda: ok(lib.zipnn_compress(ctypes.byref(o), data, len(data), dst, cap,
+                                                         ctypes.byref(n)), "compress"))
+        frame = dst.raw[:n.value]
+        out = ctypes.create_string_buffer(len(data))
+        m = sz()
+        td, _ = best(runs, lambda: ok(lib.zipnn_decompress_with_options(
+            ctypes.byref(o), frame, len(frame), out, len(data), ctypes.byref(m)), "decompress"))
+        assert m.value == len(data) and out.raw == data, "frame round trip failed"
+        total_c, total_d, clen = total_c + tc, total_d + td, clen + len(frame)
+    return clen, total_c, total_d
+
+
+def stream_row(lib, data, dtype, threads, runs):
+    o = opts(lib, dtype, threads)
+    piece = 1 << 20
+    out = ctypes.create_string_buffer(piece)
+    src = (ctypes.c_char * len(data)).from_buffer_copy(data)
+    base = ctypes.addressof(src)
+
+    def comp():
+        cs = vp()
+        ok(lib.zipnn_cstream_new(ctypes.byref(o), BLOCK, ctypes.byref(cs)), "cstream_new")
+        parts = []
+        c, w, done = sz(), sz(), ctypes.c_int(0)
+        at = 0
+        while at < len(data):
+            ok(lib.zipnn_cstream_compress(cs, base + at, len(data) - at, ctypes.byref(c), out, piece,
+                                          ctypes.byref(w)), "cstream_compress")
+            at += c.value
+            parts.append(out.raw[:w.value])
+        while not done.value:
+            ok(lib.zipnn_cstream_finish(cs, out, piece, ctypes.byref(w), ctypes.byref(done)), "finish")
+            parts.append(out.raw[:w.value])
+        lib.zipnn_cstream_free(cs)
+        return b"".join(parts)
+
+    tc, stream = best(runs, comp)
+    back = ctypes.create_string_buffer(len(data))
+    sbuf = (ctypes.c_char * len(stream)).from_buffer_copy(stream)
+    sbase, bbase = ctypes.addressof(sbuf), ctypes.addressof(back)
+
+    def dec():
+        ds = vp()
+        ok(lib.zipnn_dstream_new(ctypes.byref(o), ctypes.byref(ds)), "dstream_new")
+        c, w = sz(), sz()
+        at = got = 0
+        while True:
+            ok(lib.zipnn_dstream_decompress(ds, sbase + at, len(stream) - at, ctypes.byref(c),
+                                            bbase + got, len(data) - got, ctypes.byref(w)), "dstream")
+            at, got = at + c.value, got + w.value
+            if c.value == 0 and w.value == 0:
+                break
+        ok(lib.zipnn_dstream_finish(ds), "dstream_finish")
+        lib.zipnn_dstream_free(ds)
+        return got
+
+    td, got = best(runs, dec)
+    assert got == len(data) and back.raw == data, "stream round trip failed"
+    return len(stream), tc, td
+
+
+def archive_row(lib, data, base, threads, runs):
+    o = opts(lib, "raw", threads)
+    b, blen = (base, len(base)) if base is not None else (None, 0)
+    cap = sz()
+    ok(lib.zipnn_safetensors_compress_bound(ctypes.byref(o), data, len(data), ctypes.byref(cap)), "bound")
+    dst = ctypes.create_string_buffer(cap.value)
+    n = sz()
+    tc, _ = best(runs, lambda: ok(lib.zipnn_safetensors_compress(
+        ctypes.byref(o), b, blen, data, len(data), dst, cap.value, ctypes.byref(n)), "archive compress"))
+    ar = dst.raw[:n.value]
+    out = ctypes.create_string_buffer(len(data))
+    m = sz()
+
+    def dec():
+        h = vp()
+        ok(lib.zipnn_archive_open_memory(ar, len(ar), ctypes.byref(o), ctypes.byref(h)), "open")
+        if b is not None:
+            ok(lib.zipnn_archive_set_base_memory(h, b, blen), "set_base")
+        ok(lib.zipnn_archive_restore(h, out, len(data), ctypes.byref(m)), "restore")
+        lib.zipnn_archive_free(h)
+
+    td, _ = best(runs, dec)
+    assert m.value == len(data) and out.raw == data, "archive round trip failed"
+    return len(ar), tc, td
+
+
+def cli_row(zipnn, path, base, threads, runs, tmp):
+    comp, back = os.path.join(tmp, "c.znn"), os.path.join(tmp, "d.safetensors")
+    b = ["--base", base] if base else []
+
+    def run(args):
+        subprocess.run([zipnn, args[0], "-q", "-T", str(threads), *args[1:]], check=True)
+
+    saved = _timer[0]
+    if saved is time.process_time:
+        _timer[0] = children_cpu
+    try:
+        tc, _ = best(runs, lambda: run(["compress", "-f", *b, "-o", comp, path]))
+        td, _ = best(runs, lambda: run(["decompress", "-f", *b, "-o", back, comp]))
+    finally:
+        _timer[0] = saved
+    with open(path, "rb") as f1, open(back, "rb") as f2:
+        assert f1.read() == f2.read(), "CLI round trip failed"
+    return os.path.getsize(comp), tc, td
+
+
+def main(argv):
+    corpus = os.environ.get("ZIPNN_CORPUS", os.path.join(ROOT, "corpus"))
+    files = []
+    for a in argv:
+        if os.path.isdir(a):
+            corpus = a
+        else:
+            files.append(a)
+    if not files:
+        files = sorted(os.path.join(corpus, f) for f in os.listdir(corpus) if f.endswith(".safetensors"))
+    lib = load_lib()
+    bind(lib)
+    zipnn = os.environ.get("ZIPNN_CLI", os.path.join(ROOT, "target", "release", "zipnn"))
+    runs = int(os.environ.get("ZIPNN_BENCH_RUNS", "5"))
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    clock = "CPU time for one thread, wall time for two" if CLOCK == "cpu" else "wall time"
+    print(f"machine: {os.uname().machine}, {os.cpu_count()} cores; best of {runs} runs ({clock}); "
+          f"MB = 10^6 bytes; CLI output on {shm or 'the temporary directory'}\n")
+    for path in files:
+        data, body, groups = parse(path)
+        name = os.path.basename(path)
+        stem, _, rest = name.partition(".")
+        base_path = os.path.join(os.path.dirname(path), stem[:-3] + "." + rest) if stem.endswith("-ft") else None
+        base = open(base_path, "rb").read() if base_path and os.path.exists(base_path) else None
+        main_dtype = max(groups, key=lambda d: len(groups[d]))
+        kinds = ", ".join(f"{d} {len(g)}" for d, g in groups.items())
+        print(f"### {name} ({len(data)} bytes: {kinds})\n")
+        print("| path | threads | ratio | compress MB/s | decompress MB/s | / frame (comp, dec) |")
+        print("|---|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory(dir=shm) as tmp:
+            for t in (1, 2):
+                _timer[0] = time.process_time if (CLOCK == "cpu" and t == 1) else time.perf_counter
+                compare.best = best
+                rows = [("frame" if len(groups) == 1 else "frames (one per dtype)",
+                         frame_row(lib, groups, t, runs))]
+                rows.append((f"stream ({main_dtype})", stream_row(lib, body, main_dtype, t, runs)))
+                rows.append(("archive", archive_row(lib, data, None, t, runs)))
+                if base is not None:
+                    rows.append((f"delta archive (base {os.path.basename(base_path)})",
+                                 archive_row(lib, data, base, t, runs)))
+                rows.append(("CLI (archive)", cli_row(zipnn, path, None, t, runs, tmp)))
+                if base is not None:
+                    rows.append(("CLI (delta archive)", cli_row(zipnn, path, base_path, t, runs, tmp)))
+                if len(groups) == 1 and main_dtype in REF_DTYPE:
+                    try:
+                        rows.append(("reference zipnn 0.5.4", ref_row(body, main_dtype, t, runs)))
+                    except ImportError:
+                        pass
+                rows.append(("zstd -3", zstd_row(body, t, runs)))
+                _, fc, fd = rows[0][1]
+                for label, (clen, tc, td) in rows:
+                    mb = (len(body) if label.startswith(("frame", "stream", "reference", "zstd")) else len(data)) / 1e6
+                    fmb = len(body) / 1e6
+                    rel = f"{(mb / tc) / (fmb / fc):.2f}, {(mb / td) / (fmb / fd):.2f}"
+                    print(f"| {label} | {t} | {clen / (mb * 1e6):.4f} | {mb / tc:.0f} | {mb / td:.0f} | {rel} |")
+        print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs benches/paths.py (every path against one frame of the same bytes, with the reference
+# package and zstd beside them): builds the library and the CLI, fetches the corpus if
+# needed, and makes a venv with the reference package, zstandard and numpy.
+#   benches/paths.sh [CORPUS_DIR] [FILE.safetensors ...]
+# Environment: ZIPNN_BENCH_VENV (default .venv-bench), ZIPNN_BENCH_RUNS (default 5).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${ZIPNN_BENCH_VENV:-$root/.venv-bench}
+corpus=${1:-$root/corpus}
+[ $# -gt 0 ] && shift
+(cd "$root" && cargo build --release --locked --quiet --lib --bin zipnn)
+if [ ! -f "$corpus/minilm.bf16.safetensors" ]; then
+  fetch=$root/../shared/corpus/fetch.sh
+  [ -x "$fetch" ] || { echo "no corpus at $corpus and no $fetch" >&2; exit 1; }
+  "$fetch" "$corpus"
+fi
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import numpy, zstandard, zipnn" 2>/dev/null ||
+  "$venv/bin/pip" install -q numpy zstandard zipnn==0.5.4
+exec "$venv/bin/python" "$root/benches/paths.py" "$corpus" "$@"
