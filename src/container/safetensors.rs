@@ -564,7 +564,7 @@ impl BaseModel<'static> {
 
 /// Compressed bytes an archive read from a file decodes at once when it is restored (one
 /// larger frame is decoded alone).
-pub const FILE_BATCH: u64 = 64 << 20;
+const FILE_BATCH: u64 = 64 << 20;
 
 /// Where an archive's bytes are: in memory, or in a file read on demand.
 #[derive(Debug)]
@@ -958,7 +958,7 @@ impl Archive<'_> {
     /// last one's end (else `InvalidParam`). The chunks of all their frames are decoded at
     /// once on `opts.threads` workers, so that small tensors keep every core busy too. An
     /// archive read from a file is read and decoded in batches of frames of about
-    /// [`FILE_BATCH`] bytes (or one larger frame). On error `dst` may hold part of the
+    /// 64 MiB (or one larger frame). On error `dst` may hold part of the
     /// bytes. Errors: as [`Archive::decode_at`].
     pub fn decode_tensors(
         &self,

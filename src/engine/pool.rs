@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::error::{Error, Result};
 
 /// Most pools kept besides rayon's global pool.
-pub const MAX_POOLS: usize = 4;
+pub(crate) const MAX_POOLS: usize = 4;
 
 /// The number of cores this process may use (at least 1).
 pub fn cores() -> usize {
