@@ -5,7 +5,7 @@ use super::{tail_len, Path, FIXED, L, MAX_SCALE, MIN_SCALE};
 use crate::error::{Error, Result};
 
 /// Decodes a payload of `K` interleaved states (16 for codec 6, 32 for codec 7) on `path`.
-pub(super) fn decode_impl<const K: usize, const TAIL: bool>(
+pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
     src: &[u8],
     dst: &mut [u8],
     path: Path,
@@ -54,19 +54,26 @@ pub(super) fn decode_impl<const K: usize, const TAIL: bool>(
     debug_assert_eq!(cum, 1usize << scale);
 
     // Symbols past `main` are the tail (codec 7): they come out of the final states.
-    let main = n - tail_len::<K, TAIL>(n);
+    let main = n - tail_len::<K, WIDE>(n);
     let k = main.min(K);
-    let states_end = table_end + 4 * k;
+    let mut x = [L; K];
+    let states_end = if WIDE {
+        read_packed_states(src, table_end, &mut x[..k])?
+    } else {
+        let end = table_end + 4 * k;
+        for (j, xj) in x[..k].iter_mut().enumerate() {
+            let b = src
+                .get(table_end + 4 * j..table_end + 4 * j + 4)
+                .ok_or(Error::Corrupt)?;
+            *xj = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            if *xj < L {
+                return Err(Error::Corrupt);
+            }
+        }
+        end
+    };
     if src.len() < states_end || !(src.len() - states_end).is_multiple_of(2) {
         return Err(Error::Corrupt);
-    }
-    let mut x = [L; K];
-    for (j, xj) in x[..k].iter_mut().enumerate() {
-        let b = &src[table_end + 4 * j..table_end + 4 * j + 4];
-        *xj = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        if *xj < L {
-            return Err(Error::Corrupt);
-        }
     }
     let stream = &src[states_end..];
     let (body, tail) = dst.split_at_mut(main);
@@ -97,6 +104,35 @@ pub(super) fn decode_impl<const K: usize, const TAIL: bool>(
         }
     }
     Ok(())
+}
+
+/// Reads codec 7's initial states, packed from byte `at` (docs/FORMAT.md 8.7): per state a
+/// 4-bit field `b`, then the `b + 16` bits of the state below its leading one (the state has
+/// `b + 17` bits), least significant bit first; zero bits pad the section to a byte. Returns
+/// the offset of the first byte after it.
+fn read_packed_states(src: &[u8], at: usize, x: &mut [u32]) -> Result<usize> {
+    let (mut acc, mut nbits, mut pos) = (0u64, 0u32, at);
+    let mut take = |want: u32| -> Result<u32> {
+        while nbits < want {
+            let &b = src.get(pos).ok_or(Error::Corrupt)?;
+            acc |= (b as u64) << nbits;
+            nbits += 8;
+            pos += 1;
+        }
+        let v = (acc & ((1u64 << want) - 1)) as u32;
+        acc >>= want;
+        nbits -= want;
+        Ok(v)
+    };
+    for xj in x.iter_mut() {
+        let below = take(4)? + 16;
+        *xj = 1 << below | take(below)?;
+    }
+    // The padding bits of the last byte must be zero.
+    if take(0)? != 0 || acc != 0 {
+        return Err(Error::Corrupt);
+    }
+    Ok(pos)
 }
 
 /// One decoding step of state `x` (without renormalisation) at scale `SCALE`.

@@ -92,8 +92,8 @@ pub fn decode_wide(src: &[u8], dst: &mut [u8]) -> Result<()> {
 
 /// Symbols of an `n`-symbol plane that `K` states with a tail (codec 7) carry in their
 /// final states instead of coding them: two per state once `n >= 3K`, else none.
-const fn tail_len<const K: usize, const TAIL: bool>(n: usize) -> usize {
-    if TAIL && n >= 3 * K {
+const fn tail_len<const K: usize, const WIDE: bool>(n: usize) -> usize {
+    if WIDE && n >= 3 * K {
         2 * K
     } else {
         0
