@@ -38,6 +38,13 @@ run() {
     failed+=("$name")
   fi
 }
+rust_suite() {
+  cargo fmt --all -- --check &&
+  cargo clippy --workspace --all-targets --locked --features test-panic -- -D warnings &&
+  cargo test --workspace --release --locked --features test-panic &&
+  # The fuzz targets run only with nightly (the fuzz suite), but must always compile.
+  cargo check --manifest-path fuzz/Cargo.toml --all-targets --locked --quiet
+}
 for s in "${suites[@]}"; do
   case $s in
     rust)   run rust rust_suite ;;
