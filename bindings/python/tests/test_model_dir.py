@@ -125,6 +125,10 @@ def test_refuses_existing_outputs_and_bad_indexes(model, tmp_path):
     assert (out / "config.json").read_text() == "changed"
     zipnn.compress_model_dir(model, out, force=True)
     assert tree(out) == before  # the same bytes again
+    for bad in [dict(levle="max"), dict(level="extreme")]:
+        with pytest.raises((TypeError, zipnn.InvalidOptionError)):
+            zipnn.compress_model_dir(model, tmp_path / "bad-options", **bad)
+        assert not (tmp_path / "bad-options").exists()
     (model / "model.safetensors.index.json").write_text('{"weight_map": 3}')
     with pytest.raises(IndexRewriteError, match="not a valid index file"):
         zipnn.compress_model_dir(model, tmp_path / "bad-out")

@@ -247,9 +247,14 @@ def compress_model_dir(src: PathLike, dst: Optional[PathLike] = None, *, force: 
     copied unchanged, the index naming the archives), or next to each shard when ``dst`` is
     None. Options as :func:`zipnn.safetensors.compress_file` (``method``, ``level``,
     ``threads``, ...). Returns the paths written, in order."""
-    from .safetensors import compress_file
+    from .safetensors import compress, compress_file
 
+    compress(_EMPTY_SAFETENSORS, **options)  # a bad option fails here, before any output
     return _run(src, dst, True, force, lambda i, o: compress_file(i, o, **options))
+
+
+#: A safetensors file with no tensors: 8-byte header length, then "{}" padded to 8 bytes.
+_EMPTY_SAFETENSORS = (8).to_bytes(8, "little") + b"{}      "
 
 
 def decompress_model_dir(src: PathLike, dst: Optional[PathLike] = None, *, force: bool = False,
