@@ -744,6 +744,42 @@ fn model_folders_compress_weights_only_and_restore_byte_for_byte() {
 }
 
 #[test]
+fn model_folders_keep_the_index_when_a_shard_fails() {
+    let d = tmp();
+    let p = d.path();
+    let st = safetensors_file();
+    let index = br#"{"weight_map": {"w": "a.safetensors", "v": "b.safetensors"}}"#;
+    write_tree(
+        p,
+        &[
+            ("m/config.json", b"{}"),
+            ("m/a.safetensors", &st),
+            ("m/b.safetensors", &st),
+            ("m/model.safetensors.index.json", index),
+        ],
+    );
+    ok(&zipnn(p, &["compress", "-q", "-r", "m", "-o", "c"]));
+    let packed_index = fs::read(p.join("c/model.safetensors.index.json")).unwrap();
+    assert_ne!(packed_index, index);
+    let arc = p.join("c/b.safetensors.znn");
+    let n = fs::metadata(&arc).unwrap().len() as usize;
+    flip_byte(&arc, n - 100);
+    let o = zipnn(p, &["decompress", "-r", "c"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("c/model.safetensors.index.json: not rewritten"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        fs::read(p.join("c/model.safetensors.index.json")).unwrap(),
+        packed_index
+    );
+    assert!(!p.join("c/b.safetensors").exists());
+    assert_eq!(fs::read(p.join("c/a.safetensors")).unwrap(), st);
+}
+
+#[test]
 fn model_folders_half_compressed_come_out_whole() {
     let d = tmp();
     let p = d.path();

@@ -115,6 +115,20 @@ def test_in_place_both_ways(model, tmp_path):
     assert {f: b for f, b in tree(tmp_path / "c").items() if not f.endswith(".znn")} == original
 
 
+def test_a_damaged_archive_stops_before_the_index(model, tmp_path):
+    zipnn.compress_model_dir(model, tmp_path / "c")
+    index = (tmp_path / "c" / "model.safetensors.index.json").read_bytes()
+    arc = tmp_path / "c" / "model-00002-of-00002.safetensors.znn"
+    data = bytearray(arc.read_bytes())
+    data[-100] ^= 0x10
+    arc.write_bytes(bytes(data))
+    with pytest.raises(zipnn.ChecksumError):
+        zipnn.decompress_model_dir(tmp_path / "c")
+    # In place, the index still names the archives: not every shard came back.
+    assert (tmp_path / "c" / "model.safetensors.index.json").read_bytes() == index
+    assert not (tmp_path / "c" / "model-00002-of-00002.safetensors").exists()
+
+
 def test_refuses_existing_outputs_and_bad_indexes(model, tmp_path):
     out = tmp_path / "out"
     zipnn.compress_model_dir(model, out)

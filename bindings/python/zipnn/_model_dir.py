@@ -223,7 +223,8 @@ def _run(src: PathLike, dst: Optional[PathLike], compress: bool, force: bool,
             if out != inp or new != text:
                 indexes[inp] = new
     written: List[str] = []
-    for action, inp, out in plan:
+    # Index files last: one is rewritten only once every shard it names has been written.
+    for action, inp, out in sorted(plan, key=lambda p: p[0] == "index"):
         parent = os.path.dirname(out)
         if parent:
             os.makedirs(parent, exist_ok=True)
