@@ -128,30 +128,33 @@ def frame_row(lib, groups, threads, runs):
 
 
 def stream_row(lib, data, dtype, threads, runs):
+    """The C streaming calls with buffers for the whole input and output, so that no time
+    goes to Python between the calls."""
     o = opts(lib, dtype, threads)
-    piece = 1 << 20
-    out = ctypes.create_string_buffer(piece)
+    cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o)) + (len(data) // BLOCK + 1) * 4096 + 4096
+    out = ctypes.create_string_buffer(cap)
+    obase = ctypes.addressof(out)
     src = (ctypes.c_char * len(data)).from_buffer_copy(data)
     base = ctypes.addressof(src)
 
     def comp():
         cs = vp()
         ok(lib.zipnn_cstream_new(ctypes.byref(o), BLOCK, ctypes.byref(cs)), "cstream_new")
-        parts = []
         c, w, done = sz(), sz(), ctypes.c_int(0)
-        at = 0
+        at = got = 0
         while at < len(data):
-            ok(lib.zipnn_cstream_compress(cs, base + at, len(data) - at, ctypes.byref(c), out, piece,
-                                          ctypes.byref(w)), "cstream_compress")
-            at += c.value
-            parts.append(out.raw[:w.value])
+            ok(lib.zipnn_cstream_compress(cs, base + at, len(data) - at, ctypes.byref(c), obase + got,
+                                          cap - got, ctypes.byref(w)), "cstream_compress")
+            at, got = at + c.value, got + w.value
         while not done.value:
-            ok(lib.zipnn_cstream_finish(cs, out, piece, ctypes.byref(w), ctypes.byref(done)), "finish")
-            parts.append(out.raw[:w.value])
+            ok(lib.zipnn_cstream_finish(cs, obase + got, cap - got, ctypes.byref(w), ctypes.byref(done)),
+               "finish")
+            got += w.value
         lib.zipnn_cstream_free(cs)
-        return b"".join(parts)
+        return got
 
-    tc, stream = best(runs, comp)
+    tc, n = best(runs, comp)
+    stream = out.raw[:n]
     back = ctypes.create_string_buffer(len(data))
     sbuf = (ctypes.c_char * len(stream)).from_buffer_copy(stream)
     sbase, bbase = ctypes.addressof(sbuf), ctypes.addressof(back)

@@ -61,7 +61,7 @@ pub fn compress_with_metadata(src: &[u8], metadata: &[u8], opts: &Options) -> Re
 /// `dst` of [`compress_bound`] bytes (plus the metadata's length) is always enough; on
 /// error, `dst` is left as it was.
 pub fn compress_into(src: &[u8], metadata: &[u8], opts: &Options, dst: &mut [u8]) -> Result<usize> {
-    pipeline::compress_into(src, None, metadata, opts, dst)
+    pipeline::compress_into(src, None, metadata, opts, dst, false)
 }
 
 /// Compresses `src` as a delta against `base` (same length, e.g. the same tensor of the
@@ -80,7 +80,7 @@ pub fn compress_delta_into(
     opts: &Options,
     dst: &mut [u8],
 ) -> Result<usize> {
-    pipeline::compress_into(src, Some(base), metadata, opts, dst)
+    pipeline::compress_into(src, Some(base), metadata, opts, dst, false)
 }
 
 /// Decompresses one whole frame (and nothing after it) into a new vector.

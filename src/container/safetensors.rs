@@ -428,12 +428,12 @@ fn code_tensors(
     opts: &Options,
     dst: &mut [u8],
 ) -> Result<Vec<usize>> {
-    let code = |k: usize, o: &Options, out: &mut [u8]| -> Result<usize> {
+    // The archive's frames go one after the other into one output: when it is large, raw
+    // planes are written around the caches as for one large frame.
+    let large = st.data.len() >= crate::pipeline::LARGE_OUTPUT;
+    let code = |k: usize, o: &Options, out: &mut [u8], large: bool| -> Result<usize> {
         let bytes = st.bytes(&st.tensors[k]);
-        match bases[k] {
-            Some(b) => crate::compress_delta_into(bytes, b, &[], o, out),
-            None => crate::compress_into(bytes, &[], o, out),
-        }
+        crate::pipeline::compress_into(bytes, bases[k], &[], o, out, large)
     };
     let n = st.tensors.len();
     let mut sizes = vec![0usize; n];
@@ -447,7 +447,7 @@ fn code_tensors(
             continue;
         }
         if !small(k) {
-            sizes[k] = code(k, &tensor_opts[k], &mut dst[at..])?;
+            sizes[k] = code(k, &tensor_opts[k], &mut dst[at..], large)?;
             at += sizes[k];
             k += 1;
             continue;
@@ -467,7 +467,8 @@ fn code_tensors(
             };
             let len = st.bytes(&st.tensors[j]).len();
             let mut v = crate::engine::zeroed_vec(crate::compress_bound(len, &o)?)?;
-            let m = code(j, &o, &mut v)?;
+            // Into a buffer that is copied right away: plain stores.
+            let m = code(j, &o, &mut v, false)?;
             v.truncate(m);
             Ok((j, v))
         })?;

@@ -10,13 +10,6 @@ pub fn base_hash(base: &[u8]) -> u64 {
     checksum(base)
 }
 
-/// `a XOR b` into a new vector (both the same length).
-pub fn xor(a: &[u8], b: &[u8]) -> Vec<u8> {
-    let mut out = a.to_vec();
-    xor_in_place(&mut out, b);
-    out
-}
-
 /// `dst ^= base`, element-wise over equal lengths.
 pub fn xor_in_place(dst: &mut [u8], base: &[u8]) {
     debug_assert_eq!(dst.len(), base.len());

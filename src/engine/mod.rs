@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::codec::{self, Codec};
+use crate::delta;
 use crate::error::{Error, Result};
 use crate::frame::{self, ChunkEntry, Frame, Header, PlaneEntry};
 use crate::options::{Options, MAX_METADATA_SIZE};
@@ -16,6 +17,8 @@ use crate::transform;
 pub mod pool;
 
 thread_local! {
+    /// Per-thread buffer for a chunk XORed with its base (delta frames), reused.
+    static XORED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// Per-thread plane buffer, reused across chunks.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// Per-thread buffer for one chunk's coded planes, reused across chunks.
@@ -98,6 +101,37 @@ struct ChunkMeta {
     entry: ChunkEntry,
     size: usize,
 }
+
+/// [`encode_chunk_into`] of `chunk XOR base` for a delta frame: the XOR is made chunk by
+/// chunk into a buffer that stays in the caches, not over the whole input beforehand.
+fn encode_chunk_with(
+    chunk: &[u8],
+    base: Option<&[u8]>,
+    opts: &Options,
+    planes: usize,
+    out: &mut [u8],
+    stream: bool,
+) -> ChunkMeta {
+    let Some(base) = base else {
+        return encode_chunk_into(chunk, opts, planes, out, stream);
+    };
+    XORED.with(|x| {
+        let mut fresh = Vec::new();
+        let mut held = x.try_borrow_mut();
+        // Re-entered on this thread (cannot happen today): use a fresh buffer.
+        let buf = match held.as_deref_mut() {
+            Ok(b) => b,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        buf.extend_from_slice(chunk);
+        delta::xor_in_place(buf, base);
+        encode_chunk_into(buf, opts, planes, out, stream)
+    })
+}
+
+/// A chunk of input and, for a delta frame, the same bytes of its base.
+type Piece<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// Codes one chunk into the start of `out` (at least the chunk's length, which bounds its
 /// payload; a few bytes past the payload may be overwritten). With `stream`, raw planes
@@ -232,26 +266,35 @@ static BATCH_BUF: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 /// parallel.
 fn encode_chunks(
     body: &[u8],
+    base: Option<&[u8]>,
     opts: &Options,
     planes: usize,
     cs: usize,
     region: &mut [u8],
+    large: bool,
 ) -> Result<(Vec<ChunkMeta>, usize)> {
-    let chunks: Vec<&[u8]> = body.chunks(cs).collect();
+    let chunks: Vec<Piece<'_>> = match base {
+        None => body.chunks(cs).map(|c| (c, None)).collect(),
+        Some(b) => body
+            .chunks(cs)
+            .zip(b.chunks(cs))
+            .map(|(c, b)| (c, Some(b)))
+            .collect(),
+    };
     let workers = pool::workers(opts.threads);
     let mut metas = Vec::with_capacity(chunks.len());
     let mut at = 0usize;
     if workers <= 1 || chunks.len() <= 1 {
         // Chunks go straight into the frame: stream raw planes into a large one.
-        let stream = body.len() >= STREAM_OUTPUT_MIN as usize;
-        for c in &chunks {
-            let m = encode_chunk_into(c, opts, planes, &mut region[at..], stream);
+        let stream = large || body.len() >= STREAM_OUTPUT_MIN as usize;
+        for &(c, b) in &chunks {
+            let m = encode_chunk_with(c, b, opts, planes, &mut region[at..], stream);
             at += m.size;
             metas.push(m);
         }
         return Ok((metas, at));
     }
-    let stream = body.len() >= STREAM_OUTPUT_MIN as usize;
+    let stream = large || body.len() >= STREAM_OUTPUT_MIN as usize;
     let batch = (2 * workers).min(chunks.len());
     let need = 2 * batch * cs;
     let mut cache = std::mem::take(&mut *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()));
@@ -275,7 +318,7 @@ fn encode_chunks(
         if cur.is_empty() && copies.is_empty() {
             break;
         }
-        let codes: Vec<(&[u8], &mut [u8])> = chunks[cur.clone()]
+        let codes: Vec<(Piece<'_>, &mut [u8])> = chunks[cur.clone()]
             .iter()
             .copied()
             .zip(cur_buf.chunks_mut(cs))
@@ -289,7 +332,7 @@ fn encode_chunks(
                 copy_raw(s, d, stream);
             }
             // The batch buffers are reused and stay in the caches: plain stores.
-            code.map(|(c, slot)| encode_chunk_into(c, opts, planes, slot, false))
+            code.map(|((c, b), slot)| encode_chunk_with(c, b, opts, planes, slot, false))
         })?;
         metas.extend(done.into_iter().flatten());
         std::mem::swap(&mut cur_buf, &mut prev_buf);
@@ -357,25 +400,34 @@ fn frame_room(header: &Header) -> Result<(usize, usize)> {
 /// per-chunk allocation), then the slots are moved together behind the header.
 fn compress_in_place(
     src: &[u8],
+    base: Option<&[u8]>,
     metadata: &[u8],
     opts: &Options,
     mut header: Header,
     dst: &mut [u8],
+    large: bool,
 ) -> Result<usize> {
     let (hsize, body_len) = frame_room(&header)?;
     let planes = header.planes;
     let cs = header.chunk_size;
     let body = &src[..body_len];
-    header.tail[..header.tail_len].copy_from_slice(&src[body_len..]);
+    let tail = &mut header.tail[..header.tail_len];
+    tail.copy_from_slice(&src[body_len..]);
+    if let Some(b) = base {
+        delta::xor_in_place(tail, &b[body_len..]);
+    }
     let (head, region) = dst.split_at_mut(hsize);
-    let (metas, at) = encode_chunks(body, opts, planes, cs, region)?;
+    let base = base.map(|b| &b[..body_len]);
+    let (metas, at) = encode_chunks(body, base, opts, planes, cs, region, large)?;
     header.write(metadata, metas.iter().map(|m| m.entry), head);
     Ok(hsize + at)
 }
 
-/// Compresses into a new vector.
+/// Compresses into a new vector. For a delta frame, `base` is what `src` is XORed with (of
+/// its length) and `base_hash` its hash.
 pub fn compress_vec(
     src: &[u8],
+    base: Option<&[u8]>,
     metadata: &[u8],
     opts: &Options,
     base_hash: Option<u64>,
@@ -383,27 +435,30 @@ pub fn compress_vec(
     let header = header_for(src.len(), metadata, opts, base_hash)?;
     let (hsize, body) = frame_room(&header)?;
     let mut v = zeroed_vec(hsize + body)?;
-    let n = compress_in_place(src, metadata, opts, header, &mut v)?;
+    let n = compress_in_place(src, base, metadata, opts, header, &mut v, false)?;
     v.truncate(n);
     v.shrink_to_fit();
     Ok(v)
 }
 
-/// Compresses into `dst`; returns the frame size. `dst` is untouched on error.
+/// Compresses into `dst`; returns the frame size. `dst` is untouched on error. `large`:
+/// `dst` is part of an output too large to stay in the caches (see [`copy_raw`]).
 pub fn compress_into(
     src: &[u8],
+    base: Option<&[u8]>,
     metadata: &[u8],
     opts: &Options,
     base_hash: Option<u64>,
     dst: &mut [u8],
+    large: bool,
 ) -> Result<usize> {
     let header = header_for(src.len(), metadata, opts, base_hash)?;
     let (hsize, body) = frame_room(&header)?;
     if dst.len() >= hsize + body {
-        return compress_in_place(src, metadata, opts, header, dst);
+        return compress_in_place(src, base, metadata, opts, header, dst, large);
     }
     // Smaller than the worst case: code aside, then copy if the frame fits.
-    let v = compress_vec(src, metadata, opts, base_hash)?;
+    let v = compress_vec(src, base, metadata, opts, base_hash)?;
     if v.len() > dst.len() {
         return Err(Error::DstTooSmall);
     }
@@ -413,13 +468,19 @@ pub fn compress_into(
 
 /// Decodes chunk `i` of `frame` into `dst` (exactly the chunk's length), checking its
 /// checksum first.
-pub fn decode_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8]) -> Result<()> {
+pub fn decode_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8], large: bool) -> Result<()> {
     verify_chunk(frame, i)?;
-    decode_verified_chunk(frame, i, dst)
+    decode_verified_chunk(frame, i, dst, large)
 }
 
 /// [`decode_chunk`] for a chunk whose checksum [`verify_chunk`] has already checked.
-pub fn decode_verified_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8]) -> Result<()> {
+/// `large`: `dst` is part of an output too large to stay in the caches.
+pub fn decode_verified_chunk(
+    frame: &Frame<'_>,
+    i: usize,
+    dst: &mut [u8],
+    large: bool,
+) -> Result<()> {
     let h = frame.header();
     let payload = frame.chunk_payload(i);
     let planes = h.planes;
@@ -450,7 +511,7 @@ pub fn decode_verified_chunk(frame: &Frame<'_>, i: usize, dst: &mut [u8]) -> Res
                 *view = slot;
             }
         }
-        let stream = h.original_size >= STREAM_OUTPUT_MIN;
+        let stream = large || h.original_size >= STREAM_OUTPUT_MIN;
         transform::merge_planes_with(h.dtype, &views[..planes], dst, stream);
         Ok(())
     })
@@ -476,7 +537,9 @@ pub fn decode_verified_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) ->
     let (body, tail) = dst.split_at_mut(dst.len() - h.tail_len);
     tail.copy_from_slice(&h.tail[..h.tail_len]);
     let jobs: Vec<(usize, &mut [u8])> = body.chunks_mut(h.chunk_size).enumerate().collect();
-    let results = par_map(threads, jobs, |(i, d)| decode_verified_chunk(frame, i, d))?;
+    let results = par_map(threads, jobs, |(i, d)| {
+        decode_verified_chunk(frame, i, d, false)
+    })?;
     results.into_iter().collect()
 }
 

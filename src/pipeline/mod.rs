@@ -11,6 +11,9 @@ use crate::frame::{self, Frame};
 use crate::lossy;
 use crate::options::{DType, Lossy, Options};
 
+/// Outputs at least this large are written around the caches (non-temporal stores).
+pub(crate) const LARGE_OUTPUT: usize = 16 << 20;
+
 /// Options for decompression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DecompressOptions {
@@ -47,28 +50,24 @@ pub struct FrameInfo {
     pub base_hash: Option<u64>,
 }
 
-/// Applies the lossy step and the delta: the bytes to code, the options with the lossy
-/// mode actually applied, and the base hash for the header.
+/// Applies the lossy step and checks the base: the bytes to code (XORed with the base by
+/// the engine, chunk by chunk, for a delta), the options with the lossy mode actually
+/// applied, and the base hash for the header.
 fn prepare<'s>(
     src: &'s [u8],
     base: Option<&[u8]>,
     opts: &Options,
 ) -> Result<(Cow<'s, [u8]>, Options, Option<u64>)> {
     opts.validate()?;
+    if base.is_some_and(|b| b.len() != src.len()) {
+        return Err(Error::BaseMismatch);
+    }
     let (data, applied) = lossy::apply(src, opts.dtype, opts.lossy);
     let o = Options {
         lossy: applied,
         ..opts.clone()
     };
-    match base {
-        None => Ok((data, o, None)),
-        Some(b) if b.len() != src.len() => Err(Error::BaseMismatch),
-        Some(b) => Ok((
-            Cow::Owned(delta::xor(&data, b)),
-            o,
-            Some(delta::base_hash(b)),
-        )),
-    }
+    Ok((data, o, base.map(delta::base_hash)))
 }
 
 /// A new frame of `src` (a delta against `base` when there is one) carrying `metadata`.
@@ -79,19 +78,22 @@ pub(crate) fn compress_vec(
     opts: &Options,
 ) -> Result<Vec<u8>> {
     let (data, o, h) = prepare(src, base, opts)?;
-    engine::compress_vec(&data, metadata, &o, h)
+    engine::compress_vec(&data, base, metadata, &o, h)
 }
 
 /// [`compress_vec`] into `dst`; returns the frame's length. `dst` is untouched on error.
+/// `large`: `dst` is part of a larger output that cannot stay in the caches (an archive,
+/// a stream), so raw planes are written around them.
 pub(crate) fn compress_into(
     src: &[u8],
     base: Option<&[u8]>,
     metadata: &[u8],
     opts: &Options,
     dst: &mut [u8],
+    large: bool,
 ) -> Result<usize> {
     let (data, o, h) = prepare(src, base, opts)?;
-    engine::compress_into(&data, metadata, &o, h, dst)
+    engine::compress_into(&data, base, metadata, &o, h, dst, large)
 }
 
 /// Parses a whole frame (nothing after it), refusing it from the fixed header alone when
@@ -201,7 +203,7 @@ pub(crate) fn decode_chunk_checked(
     if h.base_hash.is_some() && base.is_none() {
         return Err(Error::BaseRequired);
     }
-    engine::decode_chunk(f, i, dst)?;
+    engine::decode_chunk(f, i, dst, false)?;
     if let (Some(_), Some(b)) = (h.base_hash, base) {
         let start = f.chunk_range(i).start as usize;
         delta::xor_in_place(dst, &b[start..start + dst.len()]);
@@ -280,6 +282,8 @@ pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result
         dst: &'d mut [u8],
     }
     let mut tasks = Vec::new();
+    // Outputs of this size cannot stay in the caches (see engine::copy_raw).
+    let large = jobs.iter().map(|j| j.dst.len()).sum::<usize>() >= LARGE_OUTPUT;
     for job in jobs {
         let h = job.frame.header();
         if job.dst.len() as u64 != h.original_size || (h.base_hash.is_some() && job.base.is_none())
@@ -310,7 +314,7 @@ pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result
     }
     engine::par_map(threads, tasks, |t| {
         let h = t.frame.header();
-        engine::decode_chunk(t.frame, t.chunk, t.dst)?;
+        engine::decode_chunk(t.frame, t.chunk, t.dst, large)?;
         if let Some(b) = t.base {
             delta::xor_in_place(t.dst, b);
         }

@@ -135,7 +135,10 @@ impl Compressor {
                 let block = &input[c..c + self.block_size];
                 let bound = crate::compress_bound(block.len(), &self.opts)?;
                 let n = if output.len() - w >= bound {
-                    let n = crate::compress_into(block, &[], &self.opts, &mut output[w..])?;
+                    // Straight into the caller's output, which is written out, not reread.
+                    let out = &mut output[w..];
+                    let n =
+                        crate::pipeline::compress_into(block, None, &[], &self.opts, out, true)?;
                     w += n;
                     n
                 } else {
