@@ -15,5 +15,6 @@ if [ ! -f "$corpus/minilm.bf16.raw" ]; then
   "$fetch" "$corpus"
 fi
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q numpy zstandard zipnn==0.5.4
+"$venv/bin/python" -c "import numpy, zstandard, zipnn" 2>/dev/null ||
+  "$venv/bin/pip" install -q numpy zstandard zipnn==0.5.4
 exec "$venv/bin/python" "$root/benches/compare.py" "$corpus" "$@"
