@@ -157,6 +157,76 @@ def test_tensors_are_decoded_into_the_parameters(folders, tmp_path, monkeypatch)
     assert all(p.data_ptr() in decoded for p in params.values())
 
 
+# Every file opened for writing (and every rename, link, copy, truncation) in this process
+# while a list is set here: Python's audit events see each open(), os.open() and
+# tempfile.mkstemp(); the library's C API has no call that writes a file.
+_writes = {"sink": None}
+_WRITE_EVENTS = {"os.rename", "os.link", "os.symlink", "os.truncate", "shutil.copyfile",
+                 "shutil.copytree", "shutil.move"}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _audit(event, args):
+    sink = _writes["sink"]
+    if sink is None:
+        return
+    if event == "open":
+        path, mode, flags = args
+        writing = any(c in mode for c in "wax+") if isinstance(mode, str) else \
+            bool((flags or 0) & _WRITE_FLAGS)
+        if writing and not str(path).endswith(".pyc") and "__pycache__" not in str(path):
+            sink.append((event, str(path)))
+    elif event in _WRITE_EVENTS:
+        sink.append((event, str(args[0])))
+
+
+_audit_installed = []
+
+
+def writes_during(fn):
+    """(fn(), [(event, path) of every write while fn ran])."""
+    import sys
+
+    if not _audit_installed:
+        sys.addaudithook(_audit)  # for the rest of the process: it checks the sink first
+        _audit_installed.append(True)
+    _writes["sink"] = seen = []
+    try:
+        return fn(), seen
+    finally:
+        _writes["sink"] = None
+
+
+@pytest.mark.parametrize("layout", ["single", "sharded"])
+def test_loading_writes_no_uncompressed_copy(bf16_folders, layout, tmp_path, monkeypatch):
+    """from_pretrained on a compressed folder writes no file anywhere (no uncompressed
+    shard beside the archives, none in the temporary directory): tensors go from the archive
+    into memory only. The same watch does see the files replace_local_file=True writes."""
+    import tempfile
+
+    name, base = bf16_folders
+    comp = tmp_path / "znn"
+    zipnn.compress_model_dir(base / layout, comp)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    before = tree(comp)
+    reference = AutoModel.from_pretrained(base / layout)  # transformers' imports done
+    with zipnn.transformers_patched():
+        model, writes = writes_during(lambda: AutoModel.from_pretrained(comp))
+    assert writes == []
+    assert tree(comp) == before and list(tmp.iterdir()) == []
+    assert_same_model(model, reference)
+
+    # The watch works: restoring the shards beside their archives is seen.
+    with zipnn.transformers_patched(replace_local_file=True):
+        _, writes = writes_during(lambda: AutoModel.from_pretrained(comp))
+    written = {Path(p).name for event, p in writes if event == "open"}
+    shards = {f for f in tree(base / layout) if f.endswith(".safetensors")}
+    assert shards and all(any(w.startswith(s) for w in written) for s in shards), writes
+
+
 def test_dtype_conversion_and_folders_compressed_in_place(folders, tmp_path):
     name, base = folders
     work = tmp_path / "m"
