@@ -12,7 +12,8 @@ by save_pretrained in 20 MB shards with its index ("sharded"); compresses each w
 zipnn.compress_model_dir, and times AutoModel.from_pretrained on the plain and the
 compressed folder, alternating them, best of RUNS in one process (files in the page cache:
 the time is that of reading and decoding, not of the disk), alone and followed by one read
-of every weight (a plain folder is memory-mapped: from_pretrained alone reads none of it).
+of every weight (a plain folder is memory-mapped: from_pretrained alone reads none of it),
+and the CPU time of the latter (all threads; steadier than elapsed time on a busy machine).
 Checks that both give the same parameters. Decode and torch threads: the cores the process
 may run on (`taskset` chooses them). Needs torch, transformers and the zipnn package (or
 ZIPNN_LIBRARY_PATH and PYTHONPATH=bindings/python).
@@ -22,7 +23,7 @@ X.safetensors becomes X.safetensors.znn as its zipnn_compress_file.py writes it 
 file through ZipNN(is_streaming=True)); the script first tries the reference's zipnn_hf()
 with AutoModel.from_pretrained on that folder and says whether it loads, then times what
 its hook does with such a file (decompress the whole file into memory, then
-safetensors.torch.load) followed by load_state_dict into the model built from the config,
+safetensors.torch.load) followed by from_pretrained(None, config=..., state_dict=...),
 against from_pretrained of the plain folder in the same process.
 """
 
@@ -73,20 +74,25 @@ def read_all(model):
 
 
 def time_loads(loaders, runs):
-    """{name: (best load s, best load+read s, last model)}, the loaders alternating."""
-    times = {k: ([], []) for k in loaders}
+    """{name: (best load s, best load+read s, last model, best load+read CPU s)}, the
+    loaders alternating. CPU time (of every thread of the process) is less disturbed than
+    elapsed time by other programs on a busy machine."""
+    times = {k: ([], [], []) for k in loaders}
     models = {}
     for _ in range(runs):
         for kind, load in loaders.items():
+            c = time.process_time()
             t = time.perf_counter()
             model = load()
             t1 = time.perf_counter()
             read_all(model)
             t2 = time.perf_counter()
+            c2 = time.process_time()
             times[kind][0].append(t1 - t)
             times[kind][1].append(t2 - t)
+            times[kind][2].append(c2 - c)
             models[kind] = model
-    return {k: (min(a), min(b), models[k]) for k, (a, b) in times.items()}
+    return {k: (min(a), min(b), models[k], min(c)) for k, (a, b, c) in times.items()}
 
 
 def same_model(a, b):
@@ -103,6 +109,12 @@ def size_of(folder, suffix):
 
 def row(label, what, plain_size, p, z):
     print(f"{label:<34} {what:<22} {plain_size:>10} {p:>8.3f} {z:>8.3f} {z / p:>7.2f}")
+
+
+def rows(label, first, psize, plain, other):
+    row(label, first, psize, plain[0], other[0])
+    row(label, "+ read every weight", psize, plain[1], other[1])
+    row(label, "  CPU s of that", psize, plain[3], other[3])
 
 
 def ours(args, threads):
@@ -130,8 +142,7 @@ def ours(args, threads):
                     psize = size_of(plain, ".safetensors")
                     label = (f"{model_name}.{name} {layout} "
                              f"({size_of(comp, '.safetensors.znn') / psize:.4f})")
-                    row(label, "from_pretrained", psize, best["plain"][0], best["znn"][0])
-                    row(label, "+ read every weight", psize, best["plain"][1], best["znn"][1])
+                    rows(label, "from_pretrained", psize, best["plain"], best["znn"])
 
 
 def reference(args, threads):
@@ -188,6 +199,7 @@ def reference(args, threads):
                             PreTrainedModel.from_pretrained = saved[1]
                     config = AutoConfig.from_pretrained(plain)
                     dtype_kw = dtype_arg(dtype)
+                    model_class = type(AutoModel.from_pretrained(plain, **dtype_kw))
 
                     def hook():
                         state = {}
@@ -195,9 +207,11 @@ def reference(args, threads):
                             data = zipnn.ZipNN(is_streaming=True, threads=threads).decompress(
                                 s.read_bytes())
                             state.update(safetensors.torch.load(bytes(data)))
-                        model = AutoModel.from_config(config, **dtype_kw)
-                        model.load_state_dict(state, strict=False)
-                        return model.eval()
+                        # from_pretrained given the weights in memory, as inside the hook
+                        # (a model built from the config would spend longer on a random
+                        # initialisation than on loading)
+                        return model_class.from_pretrained(None, config=config, state_dict=state,
+                                                           **dtype_kw)
 
                     best = time_loads({"plain": lambda: AutoModel.from_pretrained(plain, **dtype_kw),
                                        "ref": hook}, args.runs)
@@ -205,8 +219,7 @@ def reference(args, threads):
                     psize = size_of(plain, ".safetensors")
                     label = (f"{model_name}.{name} {layout} "
                              f"({size_of(comp, '.safetensors.znn') / psize:.4f})")
-                    row(label, "decode + state dict", psize, best["plain"][0], best["ref"][0])
-                    row(label, "+ read every weight", psize, best["plain"][1], best["ref"][1])
+                    rows(label, "decode, from_pretrained", psize, best["plain"], best["ref"])
 
 
 def main() -> None:
