@@ -108,7 +108,7 @@ def size_of(folder, suffix):
 
 
 def row(label, what, plain_size, p, z):
-    print(f"{label:<34} {what:<22} {plain_size:>10} {p:>8.3f} {z:>8.3f} {z / p:>7.2f}")
+    print(f"{label:<34} {what:<24} {plain_size:>10} {p:>8.3f} {z:>8.3f} {z / p:>7.2f}")
 
 
 def rows(label, first, psize, plain, other):
@@ -124,7 +124,7 @@ def ours(args, threads):
 
     zipnn.zipnn_hf()
     print(f"zipnn {zipnn.__version__}")
-    print(f"{'folder (compressed/plain)':<34} {'timed':<22} {'bytes':>10} {'plain s':>8} "
+    print(f"{'folder (compressed/plain)':<34} {'timed':<24} {'bytes':>10} {'plain s':>8} "
           f"{'zipnn s':>8} {'z/plain':>7}")
     for model_name in args.models.split(","):
         for name, dtype in [("f32", "float32"), ("bf16", "bfloat16")]:
@@ -153,7 +153,7 @@ def reference(args, threads):
     import zipnn
 
     print(f"reference zipnn {getattr(zipnn, '__version__', '0.5.4?')} ({zipnn.__file__})")
-    print(f"{'folder (compressed/plain)':<34} {'timed':<22} {'bytes':>10} {'plain s':>8} "
+    print(f"{'folder (compressed/plain)':<34} {'timed':<24} {'bytes':>10} {'plain s':>8} "
           f"{'ref s':>8} {'r/plain':>7}")
     tried = False
     for model_name in args.models.split(","):
