@@ -327,13 +327,14 @@ def test_variants(bf16_folders, tmp_path):
     assert_same_model(model, AutoModel.from_pretrained(base / "single"))
 
 
-def test_safetensors_loaders_swap_their_import(folders, tmp_path):
+def test_safetensors_loaders_swap_their_import(bf16_folders, tmp_path):
     """Code written against the safetensors package (diffusers-, vLLM-style loaders) reads
-    archives by importing zipnn.safetensors instead."""
+    archives by importing zipnn.safetensors instead (one dtype: test_safetensors.py covers
+    every dtype of the module itself)."""
     import safetensors
     import safetensors.torch
 
-    name, base = folders
+    name, base = bf16_folders
     comp = tmp_path / "znn"
     zipnn.compress_model_dir(base / "sharded", comp)
 
