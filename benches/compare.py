@@ -36,8 +36,7 @@ def load_lib():
     lib = ctypes.CDLL(path)
     sz = ctypes.c_size_t
     lib.zipnn_options_init.argtypes = [ctypes.POINTER(Opts)]
-    lib.zipnn_compress_bound.argtypes = [sz, ctypes.POINTER(Opts)]
-    lib.zipnn_compress_bound.restype = sz
+    lib.zipnn_compress_bound.argtypes = [ctypes.POINTER(Opts), sz, ctypes.POINTER(sz)]
     lib.zipnn_compress.argtypes = [ctypes.POINTER(Opts), ctypes.c_void_p, sz, ctypes.c_void_p, sz, ctypes.POINTER(sz)]
     lib.zipnn_decompress_with_options.argtypes = [ctypes.POINTER(Opts), ctypes.c_void_p, sz, ctypes.c_void_p, sz,
                                                   ctypes.POINTER(sz)]
@@ -84,7 +83,10 @@ def zipnn_row(lib, data, dtype, level, threads, runs):
     o = Opts()
     lib.zipnn_options_init(ctypes.byref(o))
     o.dtype, o.level, o.threads = DTYPES[dtype], level, threads
-    cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o))
+    bound = ctypes.c_size_t()
+    if lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)) != 0:
+        raise RuntimeError("zipnn_compress_bound failed")
+    cap = bound.value
     dst = ctypes.create_string_buffer(cap)
     n = ctypes.c_size_t()
 

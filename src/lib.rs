@@ -24,6 +24,7 @@ mod delta;
 mod engine;
 pub mod error;
 pub mod frame;
+pub mod limit;
 mod lossy;
 mod options;
 mod pipeline;
@@ -171,6 +172,24 @@ pub fn decompress_chunk_delta(
 /// Checks a whole frame's header and chunk checksums without decoding.
 pub fn verify(src: &[u8]) -> Result<()> {
     pipeline::verify(src)
+}
+
+/// [`verify`], and also that every chunk's payload decodes: each chunk is decoded alone
+/// into a scratch buffer of one chunk (at most [`MAX_CHUNK_SIZE`] bytes), so memory does
+/// not grow with the frame. A delta frame needs no base for this (the payload decodes to
+/// the XOR with the base). What `zipnn verify` runs.
+pub fn verify_decodes(src: &[u8]) -> Result<()> {
+    let f = parse_whole(src, &DecompressOptions::default())?;
+    engine::verify_frame(&f)?;
+    let mut scratch = Vec::new();
+    for i in 0..f.chunk_count() {
+        let len = f.header().chunk_len(i as u64);
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+        engine::decode_verified_chunk(&f, i, &mut scratch[..len])?;
+    }
+    Ok(())
 }
 
 /// The library version, from Cargo.toml.

@@ -33,9 +33,16 @@ fn defaults() -> zipnn_options {
     o
 }
 
+/// `zipnn_compress_bound`, which must succeed.
+fn bound_c(o: *const zipnn_options, n: usize) -> usize {
+    let mut b = SENTINEL;
+    assert_eq!(zipnn_compress_bound(o, n, &mut b), ZIPNN_OK);
+    b
+}
+
 fn compress_c(o: Option<&zipnn_options>, src: &[u8]) -> Vec<u8> {
     let op = o.map_or(null(), |o| o as *const _);
-    let bound = zipnn_compress_bound(src.len(), op);
+    let bound = bound_c(op, src.len());
     assert!(bound >= src.len());
     let mut dst = vec![0u8; bound];
     let mut n = 0usize;
@@ -100,7 +107,7 @@ fn round_trip_every_dtype_with_null_and_explicit_options() {
 
 #[test]
 fn empty_input_as_null_and_zero() {
-    let mut dst = vec![0u8; zipnn_compress_bound(0, null())];
+    let mut dst = vec![0u8; bound_c(null(), 0)];
     let mut n = SENTINEL;
     assert_eq!(
         zipnn_compress(null(), null(), 0, pm(&mut dst), dst.len(), &mut n),
@@ -253,8 +260,13 @@ fn bad_options() {
         let got = zipnn_compress(&o, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n);
         assert_eq!(got, *want, "case {i}");
         assert_eq!(n, SENTINEL);
-        if *want == ZIPNN_ERROR_INVALID_PARAM {
-            assert_eq!(zipnn_compress_bound(10, &o), 0, "case {i}");
+        // The bound refuses the same options with the same status.
+        let mut b = SENTINEL;
+        let st = zipnn_compress_bound(&o, 10, &mut b);
+        if *want == ZIPNN_OK {
+            assert_eq!(st, ZIPNN_OK, "case {i}");
+        } else {
+            assert_eq!((st, b), (*want, SENTINEL), "case {i}");
         }
     }
 }
@@ -373,7 +385,7 @@ fn limit_frame_info_metadata_and_chunks() {
     let mut o = defaults();
     o.dtype = ZIPNN_DTYPE_FP16;
     o.chunk_size = 4096;
-    let mut dst = vec![0u8; zipnn_compress_bound(src.len(), &o) + meta.len()];
+    let mut dst = vec![0u8; bound_c(&o, src.len()) + meta.len()];
     let mut n = 0;
     assert_eq!(
         zipnn_compress_with_metadata(
@@ -510,4 +522,237 @@ fn error_strings_are_distinct_and_static() {
 #[test]
 fn panics_become_a_status() {
     assert_eq!(zipnn_test_panic(), ZIPNN_ERROR_INTERNAL_PANIC);
+}
+
+#[test]
+fn struct_size_is_capped_so_an_uninitialised_struct_fails_safely() {
+    // A struct_size far beyond the struct (garbage in an uninitialised struct) is refused
+    // without reading past what the caller could own: no read of its "tail" happens.
+    let src = [0u8; 64];
+    let mut dst = vec![0u8; 4096];
+    for size in [1025u32, 0xDEAD_BEEF, u32::MAX] {
+        let mut o = defaults();
+        o.struct_size = size;
+        let mut n = SENTINEL;
+        let st = zipnn_compress(&o, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n);
+        assert_eq!((st, n), (ZIPNN_ERROR_INVALID_PARAM, SENTINEL), "{size:#x}");
+        let frame = compress_c(None, &src);
+        let mut info = zipnn_frame_info {
+            struct_size: size,
+            ..Default::default()
+        };
+        assert_eq!(
+            zipnn_get_frame_info(p(&frame), frame.len(), &mut info),
+            ZIPNN_ERROR_INVALID_PARAM
+        );
+        assert_eq!(info.struct_size, size, "not written");
+    }
+    // The largest allowed size, with a zero tail, is accepted.
+    #[repr(C)]
+    struct Big {
+        o: zipnn_options,
+        tail: [u8; 1024 - 80],
+    }
+    let mut big = Big {
+        o: defaults(),
+        tail: [0; 1024 - 80],
+    };
+    big.o.struct_size = 1024;
+    let op = &big as *const Big as *const zipnn_options;
+    let mut n = SENTINEL;
+    assert_eq!(
+        zipnn_compress(op, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_OK
+    );
+    big.tail[1024 - 81] = 1;
+    let op = &big as *const Big as *const zipnn_options;
+    assert_eq!(
+        zipnn_compress(op, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
+        ZIPNN_ERROR_INVALID_PARAM
+    );
+}
+
+#[test]
+fn compress_bound_reports_errors_as_a_status() {
+    let mut b = SENTINEL;
+    assert_eq!(
+        zipnn_compress_bound(null(), 1000, null_mut()),
+        ZIPNN_ERROR_NULL_POINTER
+    );
+    assert_eq!(
+        zipnn_compress_bound(null(), usize::MAX, &mut b),
+        ZIPNN_ERROR_SRC_TOO_LARGE
+    );
+    assert_eq!(b, SENTINEL);
+    let mut o = defaults();
+    o.dtype = 99;
+    assert_eq!(
+        zipnn_compress_bound(&o, 10, &mut b),
+        ZIPNN_ERROR_UNSUPPORTED_DTYPE
+    );
+    assert_eq!(b, SENTINEL);
+    assert_eq!(zipnn_compress_bound(null(), 0, &mut b), ZIPNN_OK);
+    assert!(b > 0 && b < 1024);
+}
+
+#[test]
+fn delta_frames_have_chunk_random_access() {
+    let base = make(DType::Bf16, Kind::Gaussian, 10_000, 1);
+    let mut src = base.clone();
+    for i in (0..src.len()).step_by(97) {
+        src[i] ^= 0x21;
+    }
+    let mut o = defaults();
+    o.dtype = ZIPNN_DTYPE_BF16;
+    o.chunk_size = 1024;
+    let mut frame = vec![0u8; bound_c(&o, src.len())];
+    let mut n = 0;
+    assert_eq!(
+        zipnn_compress_delta(
+            &o,
+            p(&base),
+            base.len(),
+            null(),
+            0,
+            p(&src),
+            src.len(),
+            pm(&mut frame),
+            frame.len(),
+            &mut n
+        ),
+        ZIPNN_OK
+    );
+    frame.truncate(n);
+    let mut chunk = vec![0u8; 1024];
+    let chunks = src.len().div_ceil(1024);
+    for i in 0..chunks {
+        let mut w = SENTINEL;
+        let st = zipnn_decompress_delta_chunk(
+            p(&base),
+            base.len(),
+            p(&frame),
+            frame.len(),
+            i as u64,
+            pm(&mut chunk),
+            chunk.len(),
+            &mut w,
+        );
+        assert_eq!(st, ZIPNN_OK, "chunk {i}");
+        assert_eq!(&chunk[..w], &src[i * 1024..i * 1024 + w], "chunk {i}");
+    }
+    // Past the end; without the base; with another base: refused, nothing written.
+    let mut other = base.clone();
+    other[5] ^= 1;
+    let cases: [(&[u8], u64, i32); 4] = [
+        (&base, chunks as u64, ZIPNN_ERROR_INVALID_PARAM),
+        (&[], 0, ZIPNN_ERROR_BASE_REQUIRED),
+        (&other, 0, ZIPNN_ERROR_BASE_MISMATCH),
+        (&base[1..], 0, ZIPNN_ERROR_BASE_MISMATCH),
+    ];
+    for (b, i, want) in cases {
+        chunk.fill(0xAA);
+        let mut w = SENTINEL;
+        let st = zipnn_decompress_delta_chunk(
+            p(b),
+            b.len(),
+            p(&frame),
+            frame.len(),
+            i,
+            pm(&mut chunk),
+            chunk.len(),
+            &mut w,
+        );
+        assert_eq!((st, w), (want, SENTINEL));
+        assert!(chunk.iter().all(|&c| c == 0xAA));
+    }
+    // The plain call refuses a delta frame; the delta call reads a plain one.
+    let mut w = SENTINEL;
+    assert_eq!(
+        zipnn_decompress_chunk(
+            p(&frame),
+            frame.len(),
+            0,
+            pm(&mut chunk),
+            chunk.len(),
+            &mut w
+        ),
+        ZIPNN_ERROR_BASE_REQUIRED
+    );
+    let plain = compress_c(Some(&o), &src);
+    let st = zipnn_decompress_delta_chunk(
+        null(),
+        0,
+        p(&plain),
+        plain.len(),
+        1,
+        pm(&mut chunk),
+        chunk.len(),
+        &mut w,
+    );
+    assert_eq!(st, ZIPNN_OK);
+    assert_eq!(&chunk[..w], &src[1024..2048]);
+}
+
+#[test]
+fn safetensors_compress_with_a_null_base_of_nonzero_size_is_null_pointer() {
+    let file = common::build_safetensors(&[("a", "F32", vec![4], vec![0u8; 16])], None);
+    let mut dst = vec![0u8; 1 << 16];
+    let mut n = SENTINEL;
+    let st = zipnn_safetensors_compress(
+        null(),
+        null(),
+        10,
+        p(&file),
+        file.len(),
+        pm(&mut dst),
+        dst.len(),
+        &mut n,
+    );
+    assert_eq!((st, n), (ZIPNN_ERROR_NULL_POINTER, SENTINEL));
+    let st = zipnn_safetensors_compress(
+        null(),
+        null(),
+        0,
+        p(&file),
+        file.len(),
+        pm(&mut dst),
+        dst.len(),
+        &mut n,
+    );
+    assert_eq!(st, ZIPNN_OK);
+}
+
+#[test]
+fn frame_flags_are_in_the_header() {
+    let mut o = defaults();
+    o.dtype = ZIPNN_DTYPE_BF16;
+    o.lossy_mode = ZIPNN_LOSSY_MANTISSA;
+    o.lossy_param = 3;
+    let src = make(DType::Bf16, Kind::Gaussian, 4096, 2);
+    let meta = b"m";
+    let mut frame = vec![0u8; bound_c(&o, src.len()) + 1];
+    let mut n = 0;
+    assert_eq!(
+        zipnn_compress_with_metadata(
+            &o,
+            p(meta),
+            1,
+            p(&src),
+            src.len(),
+            pm(&mut frame),
+            frame.len(),
+            &mut n
+        ),
+        ZIPNN_OK
+    );
+    let mut info = zipnn_frame_info {
+        struct_size: size_of::<zipnn_frame_info>() as u32,
+        ..Default::default()
+    };
+    assert_eq!(zipnn_get_frame_info(p(&frame), n, &mut info), ZIPNN_OK);
+    assert_eq!(
+        info.flags,
+        ZIPNN_FRAME_FLAG_METADATA | ZIPNN_FRAME_FLAG_LOSSY
+    );
+    assert_eq!(info.flags & ZIPNN_FRAME_FLAG_DELTA, 0);
 }

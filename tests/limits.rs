@@ -392,3 +392,184 @@ fn metadata_size_limit_is_enforced_by_the_decoder() {
     reseal_header(&mut f);
     assert_eq!(decompress(&f), Err(Error::Corrupt));
 }
+
+/// An archive of one `U8` tensor "w" whose frame is `frame` (declaring `size` bytes):
+/// what a hostile writer can make with valid checksums.
+fn archive_around(frame: &[u8], size: u64) -> Vec<u8> {
+    use zipnn::container::safetensors::{ARCHIVE_MAGIC, ARCHIVE_VERSION, FIXED_SIZE};
+    let json = format!(r#"{{"w":{{"dtype":"U8","shape":[{size}],"data_offsets":[0,{size}]}}}}"#);
+    let mut body = json.into_bytes();
+    while body.len() % 8 != 0 {
+        body.push(b' ');
+    }
+    let json_len = body.len() as u64;
+    for v in [0, size, frame.len() as u64] {
+        body.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut a = vec![0u8; FIXED_SIZE];
+    a[..4].copy_from_slice(&ARCHIVE_MAGIC);
+    a[4] = ARCHIVE_VERSION;
+    a[8..16].copy_from_slice(&json_len.to_le_bytes());
+    a[16..24].copy_from_slice(&size.to_le_bytes());
+    a[24..28].copy_from_slice(&1u32.to_le_bytes());
+    a[32..40].copy_from_slice(&frame::checksum(&body).to_le_bytes());
+    let sum = frame::checksum(&a[..40]);
+    a[40..48].copy_from_slice(&sum.to_le_bytes());
+    a.extend_from_slice(&body);
+    a.extend_from_slice(frame);
+    a
+}
+
+/// The hostile files the SDKs' tests read (tests/data/hostile): a valid 14 KB frame and a
+/// valid archive that declare 64 GiB (1024 constant 64 MiB chunks), and the archive with
+/// one payload byte changed (its chunk checksum no longer matches).
+fn hostile_files() -> Vec<(&'static str, Vec<u8>)> {
+    let chunks = 1024;
+    let size = chunks * MAX_CHUNK_SIZE as u64;
+    let bomb = run_bomb(chunks);
+    let archive = archive_around(&bomb, size);
+    let mut damaged = archive.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    vec![
+        ("bomb-64g.znn", bomb),
+        ("bomb-64g-archive.znn", archive),
+        ("bomb-64g-archive-damaged.znn", damaged),
+    ]
+}
+
+#[test]
+fn hostile_files_are_current() {
+    // `ZIPNN_BLESS=1 cargo test --test limits` rewrites them (after a format change).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostile");
+    for (name, bytes) in hostile_files() {
+        let path = dir.join(name);
+        if std::env::var_os("ZIPNN_BLESS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        assert!(
+            on_disk == bytes,
+            "{name} is stale: rerun with ZIPNN_BLESS=1"
+        );
+    }
+}
+
+fn c_alloc_size(frame: &[u8], max: u64) -> (i32, usize) {
+    let o = capi::zipnn_options {
+        threads: 1,
+        max_decompressed_size: max,
+        ..capi::zipnn_options::default()
+    };
+    let mut n = usize::MAX;
+    let st =
+        capi::zipnn_decompress_alloc_size(&o, frame.as_ptr().cast::<c_void>(), frame.len(), &mut n);
+    (st, n)
+}
+
+#[test]
+fn alloc_size_applies_the_limit_then_verifies_before_anything_large() {
+    let files = hostile_files();
+    let bomb = &files[0].1;
+    let size = 1024 * MAX_CHUNK_SIZE as u64;
+    // The limit comes first, and the declared size is what a valid frame may allocate.
+    let ((st, n), largest) = largest_alloc(|| c_alloc_size(bomb, 1 << 20));
+    assert_eq!((st, n), (Error::LimitExceeded.code(), usize::MAX));
+    assert!(largest <= SMALL);
+    let ((st, n), largest) = largest_alloc(|| c_alloc_size(bomb, 0));
+    assert_eq!((st, n as u64), (0, size));
+    assert!(largest <= SMALL, "allocated {largest}");
+    // The frame declares far more than 8x its length: a damaged chunk is found here.
+    let mut damaged = bomb.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    let ((st, n), largest) = largest_alloc(|| c_alloc_size(&damaged, 0));
+    assert_eq!((st, n), (Error::Checksum.code(), usize::MAX));
+    assert!(largest <= SMALL);
+    // Below the ratio nothing is verified (the decode checks once): a damaged ordinary
+    // frame gets its size.
+    let (mut f, src) = small_frame();
+    let last = f.len() - 1;
+    f[last] ^= 1;
+    assert_eq!(c_alloc_size(&f, 0), (0, src.len()));
+    assert_eq!(
+        limit::frame_alloc_size(&f, &ONE),
+        Ok(src.len()),
+        "the Rust call is the same rule"
+    );
+    // Garbage after the frame, or a truncated one, never gets a size.
+    let mut longer = bomb.clone();
+    longer.push(0);
+    assert_eq!(c_alloc_size(&longer, 0).0, Error::Corrupt.code());
+    assert_eq!(
+        c_alloc_size(&bomb[..bomb.len() - 1], 0).0,
+        Error::Truncated.code()
+    );
+}
+
+fn open_c(bytes: &[u8], max: u64) -> *mut capi::zipnn_archive {
+    let o = capi::zipnn_options {
+        threads: 1,
+        max_decompressed_size: max,
+        ..capi::zipnn_options::default()
+    };
+    let mut a = std::ptr::null_mut();
+    let st =
+        capi::zipnn_archive_open_memory(bytes.as_ptr().cast::<c_void>(), bytes.len(), &o, &mut a);
+    assert_eq!(st, 0);
+    a
+}
+
+#[test]
+fn archive_alloc_sizes_apply_the_limit_and_verify_first() {
+    let files = hostile_files();
+    let (archive, damaged) = (&files[1].1, &files[2].1);
+    let size = 1024 * MAX_CHUNK_SIZE as u64;
+    for (bytes, max, want) in [
+        (archive, 1 << 20, Error::LimitExceeded.code()),
+        (archive, 0, 0),
+        (damaged, 0, Error::Checksum.code()),
+        (damaged, 1 << 20, Error::LimitExceeded.code()),
+    ] {
+        let a = open_c(bytes, max);
+        let (mut n, mut m) = (usize::MAX, usize::MAX);
+        let ((s1, s2), largest) = largest_alloc(|| {
+            (
+                capi::zipnn_archive_decode_alloc_size(a, 0, &mut n),
+                capi::zipnn_archive_restore_alloc_size(a, &mut m),
+            )
+        });
+        assert_eq!((s1, s2), (want, want), "max {max}");
+        assert!(largest <= SMALL, "allocated {largest}");
+        if want == 0 {
+            assert_eq!(n as u64, size);
+            assert!(m as u64 > size);
+        } else {
+            assert_eq!((n, m), (usize::MAX, usize::MAX));
+        }
+        assert_eq!(
+            capi::zipnn_archive_decode_alloc_size(a, 1, &mut n),
+            Error::NotFound.code()
+        );
+        capi::zipnn_archive_free(a);
+    }
+    // From a file, 0 means the default limit (4 GiB): the 64 GiB tensor is refused.
+    let dir = std::env::temp_dir().join(format!("zipnn-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bomb.znn");
+    std::fs::write(&path, archive).unwrap();
+    let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    for (max, want) in [(0, Error::LimitExceeded.code()), (capi::ZIPNN_NO_LIMIT, 0)] {
+        let o = capi::zipnn_options {
+            max_decompressed_size: max,
+            ..capi::zipnn_options::default()
+        };
+        let mut a = std::ptr::null_mut();
+        assert_eq!(capi::zipnn_archive_open_file(cpath.as_ptr(), &o, &mut a), 0);
+        let mut n = usize::MAX;
+        assert_eq!(capi::zipnn_archive_decode_alloc_size(a, 0, &mut n), want);
+        capi::zipnn_archive_free(a);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

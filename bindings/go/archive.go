@@ -63,7 +63,10 @@ var errArchiveClosed = &Error{Code: CodeInvalidParam, Msg: "use of a closed Arch
 
 // OpenArchive opens the archive file at path. Only its header and index are read now;
 // each decode reads just that tensor's frame. opts (nil = defaults) gives Threads and
-// MaxDecompressedSize for every decode. A file that cannot be opened or read is ErrIO.
+// MaxDecompressedSize for every decode; a MaxDecompressedSize of 0 means DefaultFileLimit
+// here (a tensor or restored file larger than 4 GiB is ErrLimitExceeded until the caller
+// sets a larger limit, or NoLimit), so that a stranger's file cannot exhaust memory. A
+// file that cannot be opened or read is ErrIO.
 func OpenArchive(path string, opts *Options) (*Archive, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
@@ -266,22 +269,47 @@ func (a *Archive) decode(i int, dst []byte) (int, error) {
 	return int(written), nil
 }
 
-// Tensor decodes the tensor called name alone into a new slice. Errors: ErrNotFound for
-// an unknown name; ErrBaseRequired / ErrBaseMismatch for a delta tensor without its base
-// or with another one; ErrChecksum, ErrCorrupt, ... for a damaged frame; ErrIO when the
+// allocSize is zipnn_archive_decode_alloc_size (tensor i) or, for i < 0,
+// zipnn_archive_restore_alloc_size: what to allocate after the library applied the limit
+// and verified a frame that declares far more than its length. The caller holds a.mu.
+func (a *Archive) allocSize(i int) (int, error) {
+	if a.h == nil {
+		return 0, errArchiveClosed
+	}
+	var n C.size_t
+	var st C.zipnn_status
+	if i < 0 {
+		st = C.zipnn_archive_restore_alloc_size(a.h, &n)
+	} else {
+		st = C.zipnn_archive_decode_alloc_size(a.h, C.size_t(i), &n)
+	}
+	if err := statusError(st); err != nil {
+		return 0, err
+	}
+	if uint64(n) > math.MaxInt {
+		return 0, ErrSrcTooLarge
+	}
+	return int(n), nil
+}
+
+// Tensor decodes the tensor called name alone into a new slice, allocated only after the
+// library has checked its size against MaxDecompressedSize (ErrLimitExceeded) and, for a
+// tensor far larger than its frame, the frame's checksums. Errors: ErrNotFound for an
+// unknown name; ErrBaseRequired / ErrBaseMismatch for a delta tensor without its base or
+// with another one; ErrChecksum, ErrCorrupt, ... for a damaged frame; ErrIO when the
 // archive file cannot be read.
 func (a *Archive) Tensor(name string) ([]byte, error) {
 	i, err := a.find(name)
 	if err != nil {
 		return nil, err
 	}
-	size := a.tensors[i].Size
-	if size > math.MaxInt {
-		return nil, ErrSrcTooLarge
-	}
-	buf := make([]byte, int(size))
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	size, err := a.allocSize(i)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, size)
 	n, err := a.decode(i, buf)
 	if err != nil {
 		return nil, err
@@ -321,18 +349,19 @@ func (a *Archive) HeaderJSON() ([]byte, error) {
 // RestoredSize is the length of the original safetensors file.
 func (a *Archive) RestoredSize() uint64 { return a.restore }
 
-// Restore returns the whole original safetensors file, byte for byte. A delta archive
-// needs its base (ErrBaseRequired). WriteTo does the same with one tensor in memory.
+// Restore returns the whole original safetensors file, byte for byte, allocated only
+// after the library has checked its length against MaxDecompressedSize (the whole file
+// counts) and, for a file far larger than the archive, every frame's checksums. A delta
+// archive needs its base (ErrBaseRequired). WriteTo does the same with one tensor in
+// memory.
 func (a *Archive) Restore() ([]byte, error) {
-	if a.restore > math.MaxInt {
-		return nil, ErrSrcTooLarge
-	}
-	buf := make([]byte, int(a.restore))
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	if a.h == nil {
-		return nil, errArchiveClosed
+	size, err := a.allocSize(-1)
+	if err != nil {
+		return nil, err
 	}
+	buf := make([]byte, size)
 	var written C.size_t
 	st := C.zipnn_archive_restore(a.h, ptr(buf), C.size_t(len(buf)), &written)
 	runtime.KeepAlive(buf)
@@ -343,8 +372,8 @@ func (a *Archive) Restore() ([]byte, error) {
 }
 
 // WriteTo writes the original safetensors file to w, byte for byte, decoding one tensor
-// at a time (memory stays at the largest tensor). It implements io.WriterTo. On an error
-// w may have received part of the file.
+// at a time (memory stays at the largest tensor; each is sized as in Tensor). It
+// implements io.WriterTo. On an error w may have received part of the file.
 func (a *Archive) WriteTo(w io.Writer) (int64, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -364,14 +393,15 @@ func (a *Archive) WriteTo(w io.Writer) (int64, error) {
 		return total, err
 	}
 	var buf []byte
-	for i, t := range a.tensors {
-		if t.Size > math.MaxInt {
-			return total, ErrSrcTooLarge
+	for i := range a.tensors {
+		size, err := a.allocSize(i)
+		if err != nil {
+			return total, err
 		}
-		if uint64(cap(buf)) < t.Size {
-			buf = make([]byte, int(t.Size))
+		if cap(buf) < size {
+			buf = make([]byte, size)
 		}
-		m, err := a.decode(i, buf[:t.Size])
+		m, err := a.decode(i, buf[:size])
 		if err != nil {
 			return total, err
 		}

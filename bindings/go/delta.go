@@ -26,22 +26,15 @@ func CompressDelta(dst, src, base []byte, opts *Options) ([]byte, error) {
 // in the frame, for Metadata to return.
 func CompressDeltaWithMetadata(dst, src, base, metadata []byte, opts *Options) ([]byte, error) {
 	c := opts.toC()
-	bound := C.zipnn_compress_bound(C.size_t(len(src)), &c)
-	if bound == 0 {
-		// Invalid options or an overflowing size: the library checks options first.
-		var n C.size_t
-		st := C.zipnn_compress_delta(&c, nil, 0, nil, 0, nil, 0, nil, 0, &n)
-		if st != C.ZIPNN_OK && st != C.ZIPNN_ERROR_DST_TOO_SMALL {
-			return dst, statusError(st)
-		}
+	total, err := compressBound(&c, len(src), len(metadata))
+	if err != nil {
+		return dst, err
+	}
+	if total > math.MaxInt-len(dst) {
 		return dst, ErrSrcTooLarge
 	}
-	total := uint64(bound) + uint64(len(metadata))
-	if total > uint64(math.MaxInt-len(dst)) {
-		return dst, ErrSrcTooLarge
-	}
-	out := grow(dst, int(total), src, base, metadata)
-	spare := out[len(out) : len(out)+int(total)]
+	out := grow(dst, total, src, base, metadata)
+	spare := out[len(out) : len(out)+total]
 	var written C.size_t
 	st := C.zipnn_compress_delta(&c,
 		ptr(base), C.size_t(len(base)),
@@ -64,18 +57,12 @@ func CompressDeltaWithMetadata(dst, src, base, metadata []byte, opts *Options) (
 // decodes as with DecompressWithOptions and base is not read (it may be nil). opts (nil =
 // defaults) gives Threads and MaxDecompressedSize. On error dst is returned unchanged.
 func DecompressDelta(dst, frame, base []byte, opts *Options) ([]byte, error) {
-	size, err := DecompressedSize(frame)
+	size, err := allocSize(frame, opts, len(dst))
 	if err != nil {
 		return dst, err
 	}
-	if opts != nil && opts.MaxDecompressedSize != 0 && size > opts.MaxDecompressedSize {
-		return dst, ErrLimitExceeded
-	}
-	if size > uint64(math.MaxInt-len(dst)) {
-		return dst, ErrSrcTooLarge
-	}
-	out := grow(dst, int(size), frame, base)
-	spare := out[len(out) : len(out)+int(size)]
+	out := grow(dst, size, frame, base)
+	spare := out[len(out) : len(out)+size]
 	c := opts.toC()
 	var written C.size_t
 	st := C.zipnn_decompress_delta(&c, ptr(base), C.size_t(len(base)),
@@ -86,7 +73,7 @@ func DecompressDelta(dst, frame, base []byte, opts *Options) ([]byte, error) {
 	if st != C.ZIPNN_OK {
 		return dst, statusError(st)
 	}
-	if uint64(written) != size {
+	if int(written) != size {
 		return dst, &Error{Code: CodeInternal, Msg: "decompressed size differs from the frame header"}
 	}
 	return nonNil(out[:len(out)+int(written)]), nil

@@ -37,30 +37,23 @@ const (
 	DTypeUint8   DType = C.ZIPNN_DTYPE_UINT8    // unsigned 8-bit integers
 )
 
-var dtypeNames = [...]string{"raw", "bf16", "fp16", "fp32", "fp64", "fp8_e4m3", "fp8_e5m2", "int8", "uint8"}
-
-// String returns the dtype's name, e.g. "bf16".
+// String returns the dtype's name from the library (zipnn_dtype_name), e.g. "bf16", or
+// "dtype(N)" for a code the linked library does not know.
 func (d DType) String() string {
-	if int(d) < len(dtypeNames) {
-		return dtypeNames[d]
+	if p := C.zipnn_dtype_name(C.uint32_t(d)); p != nil {
+		return C.GoString(p)
 	}
 	return "dtype(" + strconv.FormatUint(uint64(d), 10) + ")"
 }
 
-// ElementSize is the size in bytes of one element (1 for DTypeRaw), or 0 for an
-// unknown dtype.
+// ElementSize is the size in bytes of one element from the library
+// (zipnn_dtype_element_size; 1 for DTypeRaw), or 0 for an unknown dtype.
 func (d DType) ElementSize() int {
-	switch d {
-	case DTypeBF16, DTypeFP16:
-		return 2
-	case DTypeFP32:
-		return 4
-	case DTypeFP64:
-		return 8
-	case DTypeRaw, DTypeFP8E4M3, DTypeFP8E5M2, DTypeInt8, DTypeUint8:
-		return 1
+	var n C.size_t
+	if C.zipnn_dtype_element_size(C.uint32_t(d), &n) != C.ZIPNN_OK {
+		return 0
 	}
-	return 0
+	return int(n)
 }
 
 // Method selects the entropy coder (ZIPNN_METHOD_*).
@@ -142,8 +135,10 @@ type Options struct {
 	Threshold    float32 // keep a coded plane-chunk only below this fraction of raw: 0 = 0.95; else (0, 1]; not applied at LevelMax
 	BGPartitions uint32  // DTypeRaw only: group bytes into 1, 2, 4 or 8 planes (0 = 1)
 
-	// MaxDecompressedSize makes decompression refuse frames that declare more output
-	// than this many bytes with ErrLimitExceeded (0 = no limit). Compression ignores it.
+	// MaxDecompressedSize makes decompression refuse outputs (frames, tensors, restored
+	// files) larger than this many bytes with ErrLimitExceeded, before anything is
+	// allocated. 0 = no limit, except for OpenArchive (a file), where 0 means
+	// DefaultFileLimit; NoLimit is no limit anywhere. Compression ignores it.
 	MaxDecompressedSize uint64
 
 	// Lossy selects an opt-in lossy step (default LossyNone: lossless) and LossyParam its
@@ -200,7 +195,7 @@ func (o *Options) toC() C.zipnn_options {
 type Info struct {
 	FormatVersion uint32 // frame format version
 	DType         DType  // element type the frame was coded with
-	Flags         uint32 // frame flags (bit 0: metadata present; bit 1: delta; bit 2: lossy)
+	Flags         uint32 // ZIPNN_FRAME_FLAG_* bits (see HasMetadata, IsDelta, IsLossy)
 	Planes        uint32 // planes per chunk (bytes per element, or the raw byte-grouping partitions)
 	ChunkSize     uint32 // input bytes per chunk
 	OriginalSize  uint64 // length of the original data
@@ -214,13 +209,13 @@ type Info struct {
 }
 
 // HasMetadata reports whether the frame carries a metadata block.
-func (i Info) HasMetadata() bool { return i.Flags&1 != 0 }
+func (i Info) HasMetadata() bool { return i.Flags&C.ZIPNN_FRAME_FLAG_METADATA != 0 }
 
 // IsDelta reports whether the frame is a delta against a base (see DecompressDelta).
-func (i Info) IsDelta() bool { return i.Flags&2 != 0 }
+func (i Info) IsDelta() bool { return i.Flags&C.ZIPNN_FRAME_FLAG_DELTA != 0 }
 
 // IsLossy reports whether the data went through a lossy step (i.Lossy says which).
-func (i Info) IsLossy() bool { return i.Flags&4 != 0 }
+func (i Info) IsLossy() bool { return i.Flags&C.ZIPNN_FRAME_FLAG_LOSSY != 0 }
 
 // ptr returns a pointer to the first byte of b for C, or nil when b is empty (the C
 // API treats (NULL, 0) as an empty buffer).
@@ -271,17 +266,46 @@ func nonNil(b []byte) []byte {
 
 // CompressBound is the largest frame Compress can produce for srcLen bytes with opts
 // (nil = defaults) and no metadata; CompressWithMetadata needs len(metadata) more. It
-// returns 0 when the options are invalid or the size overflows.
+// returns 0 when the options are invalid or the size overflows (Compress says which).
 func CompressBound(srcLen int, opts *Options) int {
 	if srcLen < 0 {
 		return 0
 	}
 	c := opts.toC()
-	n := C.zipnn_compress_bound(C.size_t(srcLen), &c)
-	if uint64(n) > math.MaxInt {
+	n, err := compressBound(&c, srcLen, 0)
+	if err != nil {
 		return 0
 	}
-	return int(n)
+	return n
+}
+
+// compressBound is zipnn_compress_bound for srcLen bytes, plus extra, as an int.
+func compressBound(c *C.zipnn_options, srcLen, extra int) (int, error) {
+	var n C.size_t
+	if err := statusError(C.zipnn_compress_bound(c, C.size_t(srcLen), &n)); err != nil {
+		return 0, err
+	}
+	if uint64(n) > uint64(math.MaxInt-extra) {
+		return 0, ErrSrcTooLarge
+	}
+	return int(n) + extra, nil
+}
+
+// allocSize is zipnn_decompress_alloc_size: the bytes to allocate for the frame src after
+// the library applied opts' limit and (for a frame declaring at least PreVerifyRatio times
+// its length) verified its checksums; room is what the caller adds to it.
+func allocSize(src []byte, opts *Options, room int) (int, error) {
+	c := opts.toC()
+	var n C.size_t
+	st := C.zipnn_decompress_alloc_size(&c, ptr(src), C.size_t(len(src)), &n)
+	runtime.KeepAlive(src)
+	if err := statusError(st); err != nil {
+		return 0, err
+	}
+	if uint64(n) > uint64(math.MaxInt-room) {
+		return 0, ErrSrcTooLarge
+	}
+	return int(n), nil
 }
 
 // Compress compresses src into one frame and appends it to dst, returning the extended
@@ -296,23 +320,15 @@ func Compress(dst, src []byte, opts *Options) ([]byte, error) {
 // example a tensor's shape) in the frame, for Metadata to return.
 func CompressWithMetadata(dst, src, metadata []byte, opts *Options) ([]byte, error) {
 	c := opts.toC()
-	bound := C.zipnn_compress_bound(C.size_t(len(src)), &c)
-	if bound == 0 {
-		// Invalid options or an overflowing size: ask the library which, without
-		// touching any buffer (options are checked before anything else).
-		var n C.size_t
-		st := C.zipnn_compress(&c, nil, 0, nil, 0, &n)
-		if st != C.ZIPNN_OK && st != C.ZIPNN_ERROR_DST_TOO_SMALL {
-			return dst, statusError(st)
-		}
+	total, err := compressBound(&c, len(src), len(metadata))
+	if err != nil {
+		return dst, err
+	}
+	if total > math.MaxInt-len(dst) {
 		return dst, ErrSrcTooLarge
 	}
-	total := uint64(bound) + uint64(len(metadata))
-	if total > uint64(math.MaxInt-len(dst)) {
-		return dst, ErrSrcTooLarge
-	}
-	out := grow(dst, int(total), src, metadata)
-	spare := out[len(out) : len(out)+int(total)]
+	out := grow(dst, total, src, metadata)
+	spare := out[len(out) : len(out)+total]
 	var written C.size_t
 	st := C.zipnn_compress_with_metadata(&c,
 		ptr(metadata), C.size_t(len(metadata)),
@@ -365,22 +381,19 @@ func FrameInfo(src []byte) (Info, error) {
 	}, nil
 }
 
-// PreVerifyRatio: Decompress verifies the chunk checksums of a frame (Verify) before
-// allocating its output when the frame declares at least PreVerifyRatio times its own
-// length and dst has no room for it, so that a damaged frame which declares a huge size
-// fails with ErrChecksum without allocating it. Below the ratio the allocation is at most
-// PreVerifyRatio times the input and the checksums are checked once, by the decode itself
-// (before it writes the output); weights compress to between 1x and 3x, so only very
-// compressible frames (long constant runs), whose checksums cost little beside their
-// output, are checked twice.
-const PreVerifyRatio = 8
+// PreVerifyRatio: the library (zipnn_decompress_alloc_size, the rule of every call here
+// that allocates a declared size) verifies the checksums of a frame or tensor that declares
+// at least this many times its own length before its output is allocated, so that a
+// damaged one fails with ErrChecksum without the allocation. Smaller ones are checked once,
+// by the decode itself, before it writes.
+const PreVerifyRatio = C.ZIPNN_PRE_VERIFY_RATIO
 
-// needsPreVerify tells whether a frame of frameLen bytes declaring size bytes of output is
-// verified before its output is allocated (see PreVerifyRatio); spare is the room dst
-// already has.
-func needsPreVerify(size uint64, frameLen, spare int) bool {
-	return size > uint64(spare) && size/PreVerifyRatio >= uint64(frameLen)
-}
+// DefaultFileLimit is the MaxDecompressedSize an archive opened with OpenArchive gets when
+// none is set (4 GiB): a stranger's file cannot make Tensor or Restore allocate more.
+const DefaultFileLimit = uint64(C.ZIPNN_DEFAULT_FILE_LIMIT)
+
+// NoLimit as MaxDecompressedSize lifts every limit, DefaultFileLimit included.
+const NoLimit = uint64(math.MaxUint64)
 
 // Decompress decompresses the one frame that fills src exactly and appends the result
 // to dst, returning the extended slice. On error dst is returned unchanged and nothing
@@ -400,23 +413,12 @@ func Decompress(dst, src []byte) ([]byte, error) {
 // (a larger frame gives ErrLimitExceeded before anything is allocated or decoded); the
 // compression fields are ignored. opts may be nil.
 func DecompressWithOptions(dst, src []byte, opts *Options) ([]byte, error) {
-	size, err := DecompressedSize(src)
+	size, err := allocSize(src, opts, len(dst))
 	if err != nil {
 		return dst, err
 	}
-	if opts != nil && opts.MaxDecompressedSize != 0 && size > opts.MaxDecompressedSize {
-		return dst, ErrLimitExceeded
-	}
-	if size > uint64(math.MaxInt-len(dst)) {
-		return dst, ErrSrcTooLarge
-	}
-	if needsPreVerify(size, len(src), cap(dst)-len(dst)) {
-		if err := Verify(src); err != nil {
-			return dst, err
-		}
-	}
-	out := grow(dst, int(size), src)
-	spare := out[len(out) : len(out)+int(size)]
+	out := grow(dst, size, src)
+	spare := out[len(out) : len(out)+size]
 	c := opts.toC()
 	var written C.size_t
 	st := C.zipnn_decompress_with_options(&c, ptr(src), C.size_t(len(src)),
@@ -426,7 +428,7 @@ func DecompressWithOptions(dst, src []byte, opts *Options) ([]byte, error) {
 	if st != C.ZIPNN_OK {
 		return dst, statusError(st)
 	}
-	if uint64(written) != size {
+	if int(written) != size {
 		return dst, &Error{Code: CodeInternal, Msg: "decompressed size differs from the frame header"}
 	}
 	return nonNil(out[:len(out)+int(written)]), nil

@@ -149,8 +149,11 @@ func TestDefaultOptions(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
+	// The names and sizes come from the library; spot-check that they arrive.
+	names := []string{"raw", "bf16", "fp16", "fp32", "fp64", "fp8_e4m3", "fp8_e5m2", "int8", "uint8"}
+	sizes := []int{1, 2, 2, 4, 8, 1, 1, 1, 1}
 	for i, d := range allDTypes {
-		if d != DType(i) || d.String() != dtypeNames[i] || d.ElementSize() == 0 {
+		if d != DType(i) || d.String() != names[i] || d.ElementSize() != sizes[i] {
 			t.Errorf("dtype %d: %v %d", i, d, d.ElementSize())
 		}
 	}
@@ -618,5 +621,23 @@ func TestConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// The sentinel table has exactly the codes the library names (its one error list).
+func TestSentinelsAreTheLibraryList(t *testing.T) {
+	known := map[int]bool{}
+	for c := -256; c < 0; c++ {
+		if e := ErrorFromCode(c).(*Error); e.Msg != "unknown status" {
+			known[c] = true
+		}
+	}
+	if len(known) < 20 || len(known) != len(sentinels) {
+		t.Fatalf("library knows %d codes, the binding %d", len(known), len(sentinels))
+	}
+	for _, s := range sentinels {
+		if !known[s.Code] {
+			t.Errorf("sentinel %d (%s) is not a library code", s.Code, s.Msg)
+		}
 	}
 }

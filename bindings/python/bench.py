@@ -49,7 +49,7 @@ def main() -> None:
     n = len(data)
     L = lib()
     opts = _api.make_options(dtype_code=_ffi.ZIPNN_DTYPE_BF16, threads=args.threads)
-    bound = L.zipnn_compress_bound(n, ctypes.byref(opts))
+    bound = _api.compress_bound(n, dtype="bf16", threads=args.threads)
     cbuf = (ctypes.c_char * bound)()
     dbuf = (ctypes.c_char * n)()
     w = ctypes.c_size_t()

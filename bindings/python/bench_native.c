@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
     zipnn_options_init(&o);
     o.dtype = ZIPNN_DTYPE_BF16;
     o.threads = (uint32_t)atoi(argv[3]);
-    size_t bound = zipnn_compress_bound(n, &o), w = 0, flen = 0;
+    size_t bound = 0, w = 0, flen = 0;
+    if (zipnn_compress_bound(&o, n, &bound) != ZIPNN_OK) return 1;
     unsigned char *cbuf = malloc(bound), *dbuf = malloc(n);
     if (zipnn_compress(&o, src, n, cbuf, bound, &flen) != ZIPNN_OK) return 1;
     if (zipnn_decompress_with_options(&o, cbuf, flen, dbuf, n, &w) != ZIPNN_OK) return 1;

@@ -115,9 +115,9 @@ int main(int argc, char **argv) {
     if (!src) {
         return 1;
     }
-    bound = zipnn_compress_bound(src_size, &opts);
-    if (bound == 0) {
-        fprintf(stderr, "roundtrip: input too large\n");
+    st = zipnn_compress_bound(&opts, src_size, &bound);
+    if (st != ZIPNN_OK) {
+        fprintf(stderr, "roundtrip: %s\n", zipnn_error_string(st));
         goto out;
     }
     frame = (unsigned char *)malloc(bound);

@@ -171,8 +171,11 @@ pub extern "C" fn zipnn_archive_open_memory(
 
 /// Opens an archive file (`path`: NUL-terminated UTF-8). Only its header and index are
 /// read now; each decode reads just that tensor's frame, so memory stays at one tensor.
-/// `opts` as for `zipnn_archive_open_memory()`. Errors: as that function, plus `IO` (the
-/// file cannot be opened or read). Thread-safe.
+/// `opts` as for `zipnn_archive_open_memory()`, except that `max_decompressed_size` 0 (and
+/// NULL `opts`) means `ZIPNN_DEFAULT_FILE_LIMIT` here: a stranger's file cannot make the
+/// `*_alloc_size` calls, and so the SDKs, allocate more than that by default
+/// (`ZIPNN_NO_LIMIT` lifts it). Errors: as that function, plus `IO` (the file cannot be
+/// opened or read). Thread-safe.
 #[no_mangle]
 #[must_use]
 pub extern "C" fn zipnn_archive_open_file(
@@ -181,7 +184,8 @@ pub extern "C" fn zipnn_archive_open_file(
     out: *mut *mut zipnn_archive,
 ) -> zipnn_status {
     ffi_status!({
-        let o = to_decompress_options(&read_options(opts)?)?;
+        let mut o = to_decompress_options(&read_options(opts)?)?;
+        o.max_size = crate::limit::file_limit(o.max_size);
         if out.is_null() {
             return Err(Error::NullPointer);
         }
@@ -462,6 +466,48 @@ pub extern "C" fn zipnn_archive_restore(
     })
 }
 
+/// Writes to `*out_size` how many bytes to allocate for decoding tensor `index`, after
+/// checking, before anything is allocated: the handle's `max_decompressed_size`
+/// (`LIMIT_EXCEEDED`; for an archive opened from a file, `ZIPNN_DEFAULT_FILE_LIMIT` unless
+/// the caller set another), that its frame declares the tensor's length (`CORRUPT`), that
+/// the size is addressable (`SRC_TOO_LARGE`), and, when the tensor is at least
+/// `ZIPNN_PRE_VERIFY_RATIO` times its frame, every checksum of the frame (`CHECKSUM`; the
+/// frame is read from the file for it). This is the call to make before allocating for
+/// `zipnn_archive_decode()` (the SDKs do). Errors: `NULL_POINTER`, `NOT_FOUND`, `IO`, and
+/// those above. Thread-safe.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn zipnn_archive_decode_alloc_size(
+    a: *const zipnn_archive,
+    index: usize,
+    out_size: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let h = ref_ptr!(a);
+        let out_size = out_ptr!(out_size);
+        out_size.set(crate::limit::tensor_alloc_size(&h.archive, index, &h.opts)?);
+        Ok(())
+    })
+}
+
+/// As `zipnn_archive_decode_alloc_size()`, for `zipnn_archive_restore()`: the length of
+/// the whole original file against the handle's limit, every frame header against its
+/// tensor, and every frame verified when the file is at least `ZIPNN_PRE_VERIFY_RATIO`
+/// times the archive's frames and header. Thread-safe.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn zipnn_archive_restore_alloc_size(
+    a: *const zipnn_archive,
+    out_size: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let h = ref_ptr!(a);
+        let out_size = out_ptr!(out_size);
+        out_size.set(crate::limit::restore_alloc_size(&h.archive, &h.opts)?);
+        Ok(())
+    })
+}
+
 /// Writes to `*out_bound` the largest archive `zipnn_safetensors_compress()` can make of
 /// the safetensors file at `src` with `opts`. Errors: `NULL_POINTER`, `INVALID_PARAM`,
 /// `BAD_SAFETENSORS`, `SRC_TOO_LARGE`. Thread-safe.
@@ -492,8 +538,8 @@ pub extern "C" fn zipnn_safetensors_compress_bound(
 /// applies to the float tensors whose dtype it suits and must suit one of bf16, fp16, fp32
 /// and fp64), tied tensors stored once, and, when `base` is not NULL,
 /// each tensor that the base file (`base_size` bytes of the base model's safetensors) has
-/// with the same name, dtype and shape coded as a delta against it. Errors:
-/// `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,
+/// with the same name, dtype and shape coded as a delta against it (`base` NULL with a
+/// nonzero `base_size` is `NULL_POINTER`). Errors: `NULL_POINTER`, `INVALID_PARAM`, `BAD_SAFETENSORS` (`src` or `base`), `DST_TOO_SMALL`,
 /// `ALLOC`. `src` and `base` are never written. With `dst_capacity` at least
 /// `zipnn_safetensors_compress_bound()`, the tensors are coded straight into `dst` and
 /// nothing the size of the archive is allocated; with less, the archive is made aside and
@@ -521,8 +567,10 @@ pub extern "C" fn zipnn_safetensors_compress(
         }
         // SAFETY: the caller's contract; `src`/`dst` overlap is checked by in_out_bufs.
         let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
-        let base = if base.is_null() {
+        let base = if base.is_null() && base_size == 0 {
             None
+        } else if base.is_null() {
+            return Err(Error::NullPointer);
         } else {
             // SAFETY: the caller's contract: `base` readable for `base_size` bytes.
             Some(unsafe { in_buf(base, base_size)? })

@@ -24,6 +24,61 @@ macro_rules! ffi_status {
     };
 }
 
+/// An out-parameter from C, checked non-NULL: [`Out::set`] writes the result through it.
+/// Made by [`out_ptr!`]; written only on success, at the end of a call.
+pub(crate) struct Out<'a, T> {
+    ptr: std::ptr::NonNull<T>,
+    _borrow: std::marker::PhantomData<&'a mut T>,
+}
+
+impl<T> Out<'_, T> {
+    /// `Err(NullPointer)` for NULL.
+    ///
+    /// # Safety
+    /// If `p` is not NULL it must point to a writable, suitably aligned `T` for the call.
+    pub(crate) unsafe fn new(p: *mut T) -> Result<Self, Error> {
+        let ptr = std::ptr::NonNull::new(p).ok_or(Error::NullPointer)?;
+        Ok(Out {
+            ptr,
+            _borrow: std::marker::PhantomData,
+        })
+    }
+
+    /// Writes `v` (the previous contents, possibly uninitialised, are not read or dropped).
+    pub(crate) fn set(self, v: T) {
+        // SAFETY: `new`'s contract: non-NULL and writable for the call.
+        unsafe { self.ptr.as_ptr().write(v) }
+    }
+}
+
+/// The out-parameter `$p`, checked: NULL returns `Err(Error::NullPointer)` from the
+/// enclosing body; otherwise an [`Out`] to write the result through with `.set(v)`.
+macro_rules! out_ptr {
+    ($p:expr) => {{
+        // SAFETY: every exported function's contract: a non-NULL out-parameter points to a
+        // writable value of its type for the duration of the call.
+        unsafe { $crate::capi::boundary::Out::new($p) }?
+    }};
+}
+
+/// The object behind a handle or input-struct pointer `$p`, as a shared reference: NULL
+/// returns `Err(Error::NullPointer)` from the enclosing body.
+macro_rules! ref_ptr {
+    ($p:expr) => {{
+        // SAFETY: every exported function's contract: a non-NULL handle is live (from its
+        // `_new`/`_open` function, not yet freed) and not written by another thread now.
+        unsafe { $p.as_ref() }.ok_or($crate::error::Error::NullPointer)?
+    }};
+}
+
+/// As [`ref_ptr!`], as an exclusive reference (a handle that this call changes).
+macro_rules! mut_ptr {
+    ($p:expr) => {{
+        // SAFETY: as in `ref_ptr!`, and the handle is used by no other thread now.
+        unsafe { $p.as_mut() }.ok_or($crate::error::Error::NullPointer)?
+    }};
+}
+
 /// An input buffer from C: `(NULL, 0)` is empty, `(NULL, n > 0)` is an error.
 ///
 /// # Safety
@@ -89,9 +144,13 @@ pub(crate) unsafe fn in_out_bufs<'a, 'b>(
     unsafe { Ok((in_buf(src, src_size)?, out_buf(dst, dst_capacity)?)) }
 }
 
+/// The largest `struct_size` a caller may declare: a larger one is `InvalidParam`, so that
+/// an uninitialised struct fails instead of making the library read or write far past it.
+pub(crate) const MAX_STRUCT_SIZE: usize = 1024;
+
 /// The `struct_size` a caller declared in the first field of an output struct that can
-/// grow (`zipnn_frame_info`, `zipnn_stream_info`): NULL is `NullPointer`, below 8 is
-/// `InvalidParam`.
+/// grow (`zipnn_frame_info`, `zipnn_stream_info`, `zipnn_tensor_info`): NULL is
+/// `NullPointer`, below 8 or above [`MAX_STRUCT_SIZE`] is `InvalidParam`.
 ///
 /// # Safety
 /// If `out` is not NULL it must point to at least a `u32` `struct_size` field.
@@ -101,7 +160,7 @@ pub(crate) unsafe fn declared_size<T>(out: *const T) -> Result<usize, Error> {
     }
     // SAFETY: non-NULL and, by the caller's contract, starts with a u32.
     let declared = unsafe { (out as *const u32).read_unaligned() } as usize;
-    if declared < 8 {
+    if !(8..=MAX_STRUCT_SIZE).contains(&declared) {
         return Err(Error::InvalidParam);
     }
     Ok(declared)

@@ -3,7 +3,7 @@
 
 use std::ffi::c_void;
 
-use super::boundary::{in_buf, out_buf, overlaps};
+use super::boundary::{in_buf, in_out_bufs, out_buf, overlaps};
 use super::options::{read_options, to_decompress_options, to_options, zipnn_options};
 use super::status::zipnn_status;
 use crate::error::Error;
@@ -31,9 +31,7 @@ pub extern "C" fn zipnn_compress_delta(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_options(&read_options(opts)?)?;
-        if out_written.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out_written = out_ptr!(out_written);
         if overlaps(src, src_size, dst, dst_capacity)
             || overlaps(base, base_size, dst, dst_capacity)
             || overlaps(metadata, metadata_size, dst, dst_capacity)
@@ -50,9 +48,7 @@ pub extern "C" fn zipnn_compress_delta(
                 out_buf(dst, dst_capacity)?,
             )
         };
-        let n = crate::compress_delta_into(src, base, meta, &o, dst)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_written.write(n) };
+        out_written.set(crate::compress_delta_into(src, base, meta, &o, dst)?);
         Ok(())
     })
 }
@@ -79,9 +75,7 @@ pub extern "C" fn zipnn_decompress_delta(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_decompress_options(&read_options(opts)?)?;
-        if out_written.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out_written = out_ptr!(out_written);
         if overlaps(src, src_size, dst, dst_capacity)
             || overlaps(base, base_size, dst, dst_capacity)
         {
@@ -96,9 +90,44 @@ pub extern "C" fn zipnn_decompress_delta(
                 out_buf(dst, dst_capacity)?,
             )
         };
-        let n = crate::decompress_delta_into_with(src, base, dst, &o)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_written.write(n) };
+        out_written.set(crate::decompress_delta_into_with(src, base, dst, &o)?);
+        Ok(())
+    })
+}
+
+/// Random access to a delta frame: decodes chunk `chunk_index` of the frame at `src` alone
+/// into `dst`, with `base`, the whole base the frame was made against (its length and hash
+/// are checked first, so the whole base is read on every call: `BASE_MISMATCH` for
+/// another base, never wrong output). A frame that is not a delta decodes as with
+/// `zipnn_decompress_chunk()` and `base` is not read. Otherwise as
+/// `zipnn_decompress_chunk()`. Thread-safe; uses the calling thread.
+#[no_mangle]
+#[must_use]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn zipnn_decompress_delta_chunk(
+    base: *const c_void,
+    base_size: usize,
+    src: *const c_void,
+    src_size: usize,
+    chunk_index: u64,
+    dst: *mut c_void,
+    dst_capacity: usize,
+    out_written: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let out_written = out_ptr!(out_written);
+        if overlaps(base, base_size, dst, dst_capacity) {
+            return Err(Error::InvalidParam);
+        }
+        // SAFETY: the caller's contract: `src` and `base` readable and `dst` writable for
+        // their sizes, with no overlap with `dst` (checked above and by in_out_bufs).
+        let (base, (src, dst)) = unsafe {
+            (
+                in_buf(base, base_size)?,
+                in_out_bufs(src, src_size, dst, dst_capacity)?,
+            )
+        };
+        out_written.set(crate::decompress_chunk_delta(src, base, chunk_index, dst)?);
         Ok(())
     })
 }

@@ -17,16 +17,27 @@
 
 #[macro_use]
 mod boundary;
-mod archive;
-mod delta;
-mod oneshot;
-mod options;
-mod status;
-mod stream;
+// The tiers, in the header's reading order (cbindgen keeps the order of these declarations;
+// the blank lines keep rustfmt from sorting them).
 mod version;
+
+mod status;
+
+mod options;
+
+mod oneshot;
+
+mod frame;
+
+mod stream;
+
+mod delta;
+
+mod archive;
 
 pub use archive::*;
 pub use delta::*;
+pub use frame::*;
 pub use oneshot::*;
 pub use options::*;
 pub use status::*;

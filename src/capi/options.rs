@@ -1,8 +1,12 @@
-//! `zipnn_options`, its initialiser and its conversion to [`Options`], plus the frame
-//! information struct.
+//! `zipnn_options`, its initialiser and its conversion to [`Options`], and what the library
+//! knows about each dtype.
 
+use std::ffi::{c_char, CString};
 use std::mem::size_of;
+use std::sync::OnceLock;
 
+use super::boundary::MAX_STRUCT_SIZE;
+use super::status::zipnn_status;
 use crate::error::Error;
 use crate::options::{
     DType, Level, Lossy, Method, Options, DEFAULT_CHUNK_SIZE, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD,
@@ -60,6 +64,13 @@ pub const ZIPNN_LOSSY_INTEGER: u32 = 1;
 /// `2^-(lossy_param+1)`.
 pub const ZIPNN_LOSSY_MANTISSA: u32 = 2;
 
+/// The decompression limit that an archive opened from a file gets when
+/// `max_decompressed_size` is 0: 4 GiB, above the largest tensor of today's public models,
+/// so that a stranger's file cannot make the process allocate more with default settings.
+pub const ZIPNN_DEFAULT_FILE_LIMIT: u64 = 4294967296;
+/// `max_decompressed_size` for no limit at all.
+pub const ZIPNN_NO_LIMIT: u64 = 0xFFFF_FFFF_FFFF_FFFF;
+
 /// Options for compression and decompression.
 ///
 /// Initialise with `zipnn_options_init()` (or `ZIPNN_OPTIONS_INIT`), then change fields.
@@ -93,7 +104,9 @@ pub struct zipnn_options {
     /// For `ZIPNN_DTYPE_RAW`: group bytes into 1, 2, 4 or 8 planes (0 = 1). Must be 0 or 1
     /// for other dtypes.
     pub bg_partitions: u32,
-    /// Decompression: refuse frames larger than this many bytes (0 = no limit).
+    /// Decompression: refuse outputs larger than this many bytes (`LIMIT_EXCEEDED`).
+    /// 0 = no limit, except for archives opened from a file, where 0 means
+    /// `ZIPNN_DEFAULT_FILE_LIMIT`; `ZIPNN_NO_LIMIT` is no limit anywhere.
     pub max_decompressed_size: u64,
     /// `ZIPNN_LOSSY_*`: an opt-in lossy step (bf16, fp16, fp32, fp64 only); 0 = lossless.
     pub lossy_mode: u32,
@@ -138,6 +151,38 @@ pub extern "C" fn zipnn_options_init(opts: *mut zipnn_options) {
     })
 }
 
+/// The library's name of a `ZIPNN_DTYPE_*` ("raw", "bf16", "fp16", "fp32", "fp64",
+/// "fp8_e4m3", "fp8_e5m2", "int8", "uint8"): a static NUL-terminated string, never to be
+/// freed; NULL for a code this library does not know. Thread-safe.
+#[no_mangle]
+pub extern "C" fn zipnn_dtype_name(dtype: u32) -> *const c_char {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    super::boundary::guard(std::ptr::null(), || {
+        let names = NAMES.get_or_init(|| {
+            DType::ALL
+                .iter()
+                .map(|d| CString::new(d.name()).unwrap_or_default())
+                .collect()
+        });
+        match DType::from_code(dtype) {
+            Ok(d) => names[d as usize].as_ptr(),
+            Err(_) => std::ptr::null(),
+        }
+    })
+}
+
+/// Writes to `*out_size` the bytes per element of a `ZIPNN_DTYPE_*` (1 for
+/// `ZIPNN_DTYPE_RAW`). Errors: `NULL_POINTER`, `UNSUPPORTED_DTYPE`. Thread-safe.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn zipnn_dtype_element_size(dtype: u32, out_size: *mut usize) -> zipnn_status {
+    ffi_status!({
+        let out_size = out_ptr!(out_size);
+        out_size.set(DType::from_code(dtype)?.element_size());
+        Ok(())
+    })
+}
+
 /// Reads a caller's options (NULL = defaults), honouring `struct_size`.
 pub(crate) fn read_options(opts: *const zipnn_options) -> Result<zipnn_options, Error> {
     if opts.is_null() {
@@ -146,7 +191,8 @@ pub(crate) fn read_options(opts: *const zipnn_options) -> Result<zipnn_options, 
     // SAFETY: the caller passes a pointer to at least a `struct_size` field.
     let declared = unsafe { (opts as *const u32).read_unaligned() } as usize;
     let ours = size_of::<zipnn_options>();
-    if declared < 8 {
+    // Capped: an uninitialised struct must fail, not make us read far past it.
+    if !(8..=MAX_STRUCT_SIZE).contains(&declared) {
         return Err(Error::InvalidParam);
     }
     if declared > ours {
@@ -224,40 +270,6 @@ pub(crate) fn to_decompress_options(o: &zipnn_options) -> Result<DecompressOptio
     })
 }
 
-/// What a frame's header says. Set `struct_size` to `sizeof(zipnn_frame_info)` before
-/// passing it to `zipnn_get_frame_info()`; the library fills the fields it knows that fit.
-/// Plain data.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct zipnn_frame_info {
-    /// `sizeof(zipnn_frame_info)` as the caller was compiled (set by the caller).
-    pub struct_size: u32,
-    /// Frame format version.
-    pub format_version: u32,
-    /// `ZIPNN_DTYPE_*` the frame was coded with.
-    pub dtype: u32,
-    /// Frame flags (bit 0: metadata present; bit 1: delta against a base; bit 2: lossy).
-    pub flags: u32,
-    /// Planes per chunk (bytes per element, or the raw byte-grouping partitions).
-    pub planes: u32,
-    /// Input bytes per chunk.
-    pub chunk_size: u32,
-    /// Length of the original data.
-    pub original_size: u64,
-    /// Number of chunks.
-    pub chunk_count: u64,
-    /// Length of the frame in bytes (bytes after it in the buffer are not part of it).
-    pub frame_size: u64,
-    /// Length of the caller's metadata block.
-    pub metadata_size: u64,
-    /// `ZIPNN_LOSSY_*` the data went through (`ZIPNN_LOSSY_NONE`: bit-exact).
-    pub lossy_mode: u32,
-    /// The lossy mode's parameter (factor or mantissa bits kept).
-    pub lossy_param: u32,
-    /// For a delta frame (flags bit 1): XXH3-64 of the base it needs; else 0.
-    pub base_hash: u64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +302,28 @@ mod tests {
             assert_eq!(*c, m as u32);
         }
         assert_eq!(size_of::<zipnn_options>(), 80);
+        assert_eq!(ZIPNN_DEFAULT_FILE_LIMIT, crate::limit::DEFAULT_FILE_LIMIT);
+        assert_eq!(ZIPNN_NO_LIMIT, u64::MAX);
+    }
+
+    #[test]
+    fn dtype_names_and_sizes_are_the_library_ones() {
+        for d in DType::ALL {
+            let p = zipnn_dtype_name(d as u32);
+            // SAFETY: a non-NULL result is a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+            assert_eq!(name, d.name());
+            let mut n = 0usize;
+            assert_eq!(zipnn_dtype_element_size(d as u32, &mut n), 0);
+            assert_eq!(n, d.element_size());
+        }
+        assert!(zipnn_dtype_name(DType::ALL.len() as u32).is_null());
+        let mut n = 7usize;
+        let st = zipnn_dtype_element_size(99, &mut n);
+        assert_eq!((st, n), (Error::UnsupportedDtype.code(), 7));
+        assert_eq!(
+            zipnn_dtype_element_size(1, std::ptr::null_mut()),
+            Error::NullPointer.code()
+        );
     }
 }

@@ -2,6 +2,8 @@
 
 use std::ffi::c_char;
 
+use crate::error::Error;
+
 /// A status: `ZIPNN_OK` (0) or a negative error code. Values are stable and never reused.
 pub type zipnn_status = i32;
 
@@ -45,42 +47,21 @@ pub const ZIPNN_ERROR_CHECKSUM: zipnn_status = -32;
 pub const ZIPNN_ERROR_ALLOC: zipnn_status = -40;
 /// A file could not be opened or read.
 pub const ZIPNN_ERROR_IO: zipnn_status = -41;
-/// The input is not a valid safetensors file.
-pub const ZIPNN_ERROR_BAD_SAFETENSORS: zipnn_status = -60;
 /// An internal invariant failed.
 pub const ZIPNN_ERROR_INTERNAL: zipnn_status = -50;
 /// A panic was caught at the API boundary.
 pub const ZIPNN_ERROR_INTERNAL_PANIC: zipnn_status = -51;
+/// The input is not a valid safetensors file.
+pub const ZIPNN_ERROR_BAD_SAFETENSORS: zipnn_status = -60;
 
 /// A static, NUL-terminated English message for `status`; "unknown status" for values that
 /// are not codes. Never NULL, never to be freed. Thread-safe.
 #[no_mangle]
 pub extern "C" fn zipnn_error_string(status: zipnn_status) -> *const c_char {
-    let s: &'static [u8] = match status {
-        ZIPNN_OK => b"ok\0",
-        -1 => b"a required pointer argument is NULL\0",
-        -2 => b"invalid parameter or option\0",
-        -3 => b"unsupported dtype\0",
-        -4 => b"unsupported method\0",
-        -5 => b"the frame is a delta against a base model: the base is required\0",
-        -6 => b"the base is not the one the delta was made against\0",
-        -7 => b"no tensor of that name\0",
-        -10 => b"destination buffer is too small\0",
-        -11 => b"source is too large\0",
-        -12 => b"decompressed size exceeds the caller's limit\0",
-        -20 => b"not a zipnn frame (bad magic number)\0",
-        -21 => b"unsupported frame format version\0",
-        -22 => b"frame uses unsupported flags\0",
-        -23 => b"frame uses an unsupported codec\0",
-        -30 => b"frame is truncated\0",
-        -31 => b"frame is corrupt\0",
-        -32 => b"checksum mismatch: the frame is corrupt\0",
-        -40 => b"memory allocation failed\0",
-        -41 => b"a file could not be opened or read\0",
-        -60 => b"the input is not a valid safetensors file\0",
-        -50 => b"internal error\0",
-        -51 => b"internal error: a panic was caught at the API boundary\0",
-        _ => b"unknown status\0",
+    let s = match Error::from_code(status) {
+        Some(e) => e.message_nul(),
+        None if status == ZIPNN_OK => "ok\0",
+        None => "unknown status\0",
     };
     s.as_ptr() as *const c_char
 }
@@ -88,50 +69,72 @@ pub extern "C" fn zipnn_error_string(status: zipnn_status) -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use std::ffi::CStr;
 
     #[test]
-    fn constants_match_the_rust_errors() {
-        let pairs = [
-            (ZIPNN_ERROR_NULL_POINTER, Error::NullPointer),
-            (ZIPNN_ERROR_INVALID_PARAM, Error::InvalidParam),
-            (ZIPNN_ERROR_UNSUPPORTED_DTYPE, Error::UnsupportedDtype),
-            (ZIPNN_ERROR_UNSUPPORTED_METHOD, Error::UnsupportedMethod),
-            (ZIPNN_ERROR_BASE_REQUIRED, Error::BaseRequired),
-            (ZIPNN_ERROR_BASE_MISMATCH, Error::BaseMismatch),
-            (ZIPNN_ERROR_NOT_FOUND, Error::NotFound),
-            (ZIPNN_ERROR_DST_TOO_SMALL, Error::DstTooSmall),
-            (ZIPNN_ERROR_SRC_TOO_LARGE, Error::SrcTooLarge),
-            (ZIPNN_ERROR_LIMIT_EXCEEDED, Error::LimitExceeded),
-            (ZIPNN_ERROR_BAD_MAGIC, Error::BadMagic),
-            (ZIPNN_ERROR_UNSUPPORTED_VERSION, Error::UnsupportedVersion),
-            (ZIPNN_ERROR_UNSUPPORTED_FLAGS, Error::UnsupportedFlags),
-            (ZIPNN_ERROR_UNSUPPORTED_CODEC, Error::UnsupportedCodec),
-            (ZIPNN_ERROR_TRUNCATED, Error::Truncated),
-            (ZIPNN_ERROR_CORRUPT, Error::Corrupt),
-            (ZIPNN_ERROR_CHECKSUM, Error::Checksum),
-            (ZIPNN_ERROR_ALLOC, Error::Alloc),
-            (ZIPNN_ERROR_IO, Error::Io),
-            (ZIPNN_ERROR_INTERNAL, Error::Internal),
-            (ZIPNN_ERROR_INTERNAL_PANIC, Error::InternalPanic),
-            (ZIPNN_ERROR_BAD_SAFETENSORS, Error::BadSafetensors),
+    fn constants_match_the_error_list() {
+        let consts = [
+            ZIPNN_ERROR_NULL_POINTER,
+            ZIPNN_ERROR_INVALID_PARAM,
+            ZIPNN_ERROR_UNSUPPORTED_DTYPE,
+            ZIPNN_ERROR_UNSUPPORTED_METHOD,
+            ZIPNN_ERROR_BASE_REQUIRED,
+            ZIPNN_ERROR_BASE_MISMATCH,
+            ZIPNN_ERROR_NOT_FOUND,
+            ZIPNN_ERROR_DST_TOO_SMALL,
+            ZIPNN_ERROR_SRC_TOO_LARGE,
+            ZIPNN_ERROR_LIMIT_EXCEEDED,
+            ZIPNN_ERROR_BAD_MAGIC,
+            ZIPNN_ERROR_UNSUPPORTED_VERSION,
+            ZIPNN_ERROR_UNSUPPORTED_FLAGS,
+            ZIPNN_ERROR_UNSUPPORTED_CODEC,
+            ZIPNN_ERROR_TRUNCATED,
+            ZIPNN_ERROR_CORRUPT,
+            ZIPNN_ERROR_CHECKSUM,
+            ZIPNN_ERROR_ALLOC,
+            ZIPNN_ERROR_IO,
+            ZIPNN_ERROR_INTERNAL,
+            ZIPNN_ERROR_INTERNAL_PANIC,
+            ZIPNN_ERROR_BAD_SAFETENSORS,
         ];
-        assert_eq!(pairs.len(), Error::ALL.len());
-        for (c, e) in pairs {
-            assert_eq!(c, e.code(), "{e:?}");
-        }
+        let codes: Vec<i32> = Error::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(consts.to_vec(), codes);
+    }
+
+    /// The generated header defines exactly the list's errors, by name and value.
+    #[test]
+    fn the_header_defines_the_error_list() {
+        let h = include_str!("../../include/zipnn.h");
+        let defined: Vec<(String, i32)> = h
+            .lines()
+            .filter_map(|l| l.strip_prefix("#define ZIPNN_ERROR_"))
+            .map(|rest| {
+                let (name, value) = rest.split_once(' ').expect("#define NAME VALUE");
+                let value = value.trim().trim_start_matches('(').trim_end_matches(')');
+                (
+                    format!("ZIPNN_ERROR_{name}"),
+                    value.parse().expect("a number"),
+                )
+            })
+            .collect();
+        let listed: Vec<(String, i32)> = Error::ALL
+            .iter()
+            .map(|e| (e.c_name().to_string(), e.code()))
+            .collect();
+        assert_eq!(defined, listed);
     }
 
     #[test]
-    fn every_error_has_the_rust_message() {
+    fn every_error_has_the_list_message() {
         for e in Error::ALL {
             // SAFETY: zipnn_error_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(zipnn_error_string(e.code())) };
             assert_eq!(s.to_str().unwrap(), e.message());
         }
-        // SAFETY: as above.
-        let s = unsafe { CStr::from_ptr(zipnn_error_string(-1000)) };
-        assert_eq!(s.to_str().unwrap(), "unknown status");
+        for (code, want) in [(0, "ok"), (-1000, "unknown status"), (1, "unknown status")] {
+            // SAFETY: as above.
+            let s = unsafe { CStr::from_ptr(zipnn_error_string(code)) };
+            assert_eq!(s.to_str().unwrap(), want);
+        }
     }
 }

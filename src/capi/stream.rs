@@ -58,15 +58,6 @@ pub struct zipnn_stream_info {
     pub stream_size: u64,
 }
 
-/// Writes `v` to an out-parameter.
-///
-/// # Safety
-/// `p` must be non-NULL and point to a writable `T`.
-unsafe fn put<T>(p: *mut T, v: T) {
-    // SAFETY: the caller's contract.
-    unsafe { p.write(v) }
-}
-
 /// Creates a streaming compression context that codes each `block_size` bytes of input
 /// (0 = `ZIPNN_STREAM_DEFAULT_BLOCK_SIZE`; else `ZIPNN_STREAM_MIN_BLOCK_SIZE` ..=
 /// `ZIPNN_STREAM_MAX_BLOCK_SIZE`, best a multiple of `opts.chunk_size`) into one frame with
@@ -84,9 +75,7 @@ pub extern "C" fn zipnn_cstream_new(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_options(&read_options(opts)?)?;
-        if out.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out = out_ptr!(out);
         let bs = match block_size {
             0 => ZIPNN_STREAM_DEFAULT_BLOCK_SIZE,
             n => u32::try_from(n).map_err(|_| Error::InvalidParam)?,
@@ -95,8 +84,7 @@ pub extern "C" fn zipnn_cstream_new(
             inner: Compressor::new(&o, bs)?,
             _not_sync: PhantomData,
         });
-        // SAFETY: checked non-NULL above; the caller passes a writable pointer.
-        unsafe { put(out, Box::into_raw(cs)) };
+        out.set(Box::into_raw(cs));
         Ok(())
     })
 }
@@ -135,23 +123,13 @@ pub extern "C" fn zipnn_cstream_compress(
     dst_written: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        if cs.is_null() || src_consumed.is_null() || dst_written.is_null() {
-            return Err(Error::NullPointer);
-        }
-        // SAFETY: the caller's contract: `cs` from zipnn_cstream_new and used by this
-        // thread only; `src` readable and `dst` writable for their sizes.
-        let (c, (src, dst)) = unsafe {
-            (
-                &mut (*cs).inner,
-                in_out_bufs(src, src_size, dst, dst_capacity)?,
-            )
-        };
+        let c = &mut mut_ptr!(cs).inner;
+        let (src_consumed, dst_written) = (out_ptr!(src_consumed), out_ptr!(dst_written));
+        // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
+        let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let (n, w) = c.compress(src, dst)?;
-        // SAFETY: checked non-NULL above.
-        unsafe {
-            put(src_consumed, n);
-            put(dst_written, w);
-        }
+        src_consumed.set(n);
+        dst_written.set(w);
         Ok(())
     })
 }
@@ -174,17 +152,13 @@ pub extern "C" fn zipnn_cstream_finish(
     done: *mut c_int,
 ) -> zipnn_status {
     ffi_status!({
-        if cs.is_null() || dst_written.is_null() || done.is_null() {
-            return Err(Error::NullPointer);
-        }
-        // SAFETY: as in zipnn_cstream_compress.
-        let (c, dst) = unsafe { (&mut (*cs).inner, out_buf(dst, dst_capacity)?) };
+        let c = &mut mut_ptr!(cs).inner;
+        let (dst_written, done) = (out_ptr!(dst_written), out_ptr!(done));
+        // SAFETY: the caller's contract: `dst` writable for `dst_capacity` bytes.
+        let dst = unsafe { out_buf(dst, dst_capacity)? };
         let (w, d) = c.finish(dst)?;
-        // SAFETY: checked non-NULL above.
-        unsafe {
-            put(dst_written, w);
-            put(done, d as c_int);
-        }
+        dst_written.set(w);
+        done.set(d as c_int);
         Ok(())
     })
 }
@@ -203,15 +177,12 @@ pub extern "C" fn zipnn_dstream_new(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_decompress_options(&read_options(opts)?)?;
-        if out.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out = out_ptr!(out);
         let ds = Box::new(zipnn_dstream {
             inner: Decompressor::with_options(&o),
             _not_sync: PhantomData,
         });
-        // SAFETY: checked non-NULL above.
-        unsafe { put(out, Box::into_raw(ds)) };
+        out.set(Box::into_raw(ds));
         Ok(())
     })
 }
@@ -251,22 +222,13 @@ pub extern "C" fn zipnn_dstream_decompress(
     dst_written: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        if ds.is_null() || src_consumed.is_null() || dst_written.is_null() {
-            return Err(Error::NullPointer);
-        }
-        // SAFETY: as in zipnn_cstream_compress.
-        let (d, (src, dst)) = unsafe {
-            (
-                &mut (*ds).inner,
-                in_out_bufs(src, src_size, dst, dst_capacity)?,
-            )
-        };
+        let d = &mut mut_ptr!(ds).inner;
+        let (src_consumed, dst_written) = (out_ptr!(src_consumed), out_ptr!(dst_written));
+        // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
+        let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let (n, w) = d.decompress(src, dst)?;
-        // SAFETY: checked non-NULL above.
-        unsafe {
-            put(src_consumed, n);
-            put(dst_written, w);
-        }
+        src_consumed.set(n);
+        dst_written.set(w);
         Ok(())
     })
 }
@@ -279,13 +241,7 @@ pub extern "C" fn zipnn_dstream_decompress(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn zipnn_dstream_finish(ds: *const zipnn_dstream) -> zipnn_status {
-    ffi_status!({
-        if ds.is_null() {
-            return Err(Error::NullPointer);
-        }
-        // SAFETY: the caller passes a context from zipnn_dstream_new.
-        unsafe { (*ds).inner.finish() }
-    })
+    ffi_status!({ ref_ptr!(ds).inner.finish() })
 }
 
 fn open_slice(src: &[u8]) -> Result<StreamReader<Cursor<&[u8]>>, Error> {
@@ -346,15 +302,11 @@ pub extern "C" fn zipnn_stream_decode_range(
     out_written: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        if out_written.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out_written = out_ptr!(out_written);
         // SAFETY: the caller's contract: `src` readable and `dst` writable for their sizes.
         let (src, dst) = unsafe { in_out_bufs(src, src_size, dst, dst_capacity)? };
         let mut r = open_slice(src)?;
-        let n = r.read_range_into(offset, dst)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { put(out_written, n) };
+        out_written.set(r.read_range_into(offset, dst)?);
         Ok(())
     })
 }

@@ -43,6 +43,12 @@
 #define SENTINEL_BYTE 0xA5u
 #define SENTINEL_SIZE ((size_t)0xDEADBEEFu)
 
+/* zipnn_compress_bound's size, or 0 when it fails (invalid options, overflow). */
+static size_t bound_of(const zipnn_options *opts, size_t n) {
+    size_t b = 0;
+    return zipnn_compress_bound(opts, n, &b) == ZIPNN_OK ? b : 0;
+}
+
 /* One test: its name (what a command-line argument selects) and its function (0 = pass). */
 typedef struct {
     const char *name;

@@ -233,7 +233,7 @@ static zipnn_options make_opts(uint32_t dtype, uint32_t method, int32_t level) {
  * bound, verify, decompressed size, frame info, full decompression, every chunk alone,
  * and that neither input was written. Returns 0 on success. */
 static int roundtrip_check(const zipnn_options *opts, const unsigned char *src, size_t n) {
-    size_t bound = zipnn_compress_bound(n, opts);
+    size_t bound = bound_of(opts, n);
     unsigned char *frame;
     unsigned char *frame_copy;
     unsigned char *src_copy;
@@ -340,7 +340,7 @@ done:
 /* Compresses `src` into a fresh buffer; returns it and its length via out-params. */
 static int compress_alloc(const zipnn_options *opts, const void *src, size_t n,
                           unsigned char **frame_out, size_t *len_out) {
-    size_t bound = zipnn_compress_bound(n, opts);
+    size_t bound = bound_of(opts, n);
     unsigned char *frame;
     size_t written = 0;
     zipnn_status st;
@@ -588,7 +588,7 @@ static int test_null_options_are_defaults(void) {
     gen_data(ZIPNN_DTYPE_RAW, buf, n, 3);
     CHECK_OK_HELPER(roundtrip_check(NULL, buf, n));
     zipnn_options_init(&o);
-    CHECK(zipnn_compress_bound(n, NULL) == zipnn_compress_bound(n, &o));
+    CHECK(bound_of(NULL, n) == bound_of(&o, n));
     CHECK_OK_HELPER(compress_alloc(NULL, buf, n, &f1, &l1));
     CHECK_OK_HELPER(compress_alloc(&o, buf, n, &f2, &l2));
     CHECK(l1 == l2 && memcmp(f1, f2, l1) == 0);
@@ -632,7 +632,7 @@ static int test_empty_input(void) {
     unsigned char frame[256];
     unsigned char out[4] = {1, 2, 3, 4};
     size_t w = SENTINEL_SIZE;
-    size_t bound = zipnn_compress_bound(0, NULL);
+    size_t bound = bound_of(NULL, 0);
     uint64_t dsize = 99;
     zipnn_frame_info info;
     CHECK(bound > 0 && bound <= sizeof frame);
@@ -682,7 +682,7 @@ static int test_inputs_never_written(void) {
     size_t len = 0, w = 0, i;
     zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, ZIPNN_LEVEL_MAX);
     zipnn_options o_copy;
-    size_t bound = zipnn_compress_bound(n, &o) + sizeof meta;
+    size_t bound = bound_of(&o, n) + sizeof meta;
     zipnn_frame_info info;
 
     gen_data(ZIPNN_DTYPE_FP32, src, n, 11);
@@ -734,7 +734,7 @@ static int test_metadata_roundtrip(void) {
     }
     for (k = 0; k < sizeof meta_sizes / sizeof meta_sizes[0]; k++) {
         size_t ms = meta_sizes[k];
-        size_t bound = zipnn_compress_bound(n, &o) + ms;
+        size_t bound = bound_of(&o, n) + ms;
         unsigned char *frame = (unsigned char *)xmalloc(bound);
         unsigned char *out = (unsigned char *)xmalloc(n);
         size_t len = SENTINEL_SIZE, w = SENTINEL_SIZE;
@@ -779,7 +779,7 @@ static int test_metadata_roundtrip(void) {
         /* Metadata over 1 MiB is INVALID_PARAM; NULL metadata with a size is NULL_POINTER. */
         size_t big = (1u << 20) + 1;
         unsigned char *bigmeta = (unsigned char *)xmalloc(big);
-        size_t bound = zipnn_compress_bound(n, &o) + big;
+        size_t bound = bound_of(&o, n) + big;
         unsigned char *frame = (unsigned char *)xmalloc(bound);
         size_t len = SENTINEL_SIZE;
         memset(bigmeta, 1, big);
@@ -1098,7 +1098,7 @@ static int test_truncated_frames(void) {
         unsigned char *src = (unsigned char *)xmalloc(n);
         unsigned char *dst = (unsigned char *)xmalloc(n + 1);
         zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
-        size_t bound = zipnn_compress_bound(n, &o) + sizeof meta;
+        size_t bound = bound_of(&o, n) + sizeof meta;
         unsigned char *frame = (unsigned char *)xmalloc(bound);
         size_t len = 0, cut;
         gen_data(ZIPNN_DTYPE_FP32, src, n, 8);
@@ -1140,7 +1140,7 @@ static int test_every_flipped_byte_is_detected(void) {
     unsigned char *dst = (unsigned char *)xmalloc(n);
     unsigned char meta[5] = {9, 8, 7, 6, 5};
     zipnn_options o = make_opts(ZIPNN_DTYPE_BF16, ZIPNN_METHOD_AUTO, 0);
-    size_t bound = zipnn_compress_bound(n, &o) + sizeof meta;
+    size_t bound = bound_of(&o, n) + sizeof meta;
     unsigned char *frame = (unsigned char *)xmalloc(bound);
     size_t len = 0, i;
     int b;
@@ -1345,8 +1345,11 @@ static int expect_compress_status(const zipnn_options *o, zipnn_status want, int
             fprintf(stderr, "%s:%d: output written on error\n", __FILE__, line);
             return 1;
         }
-        if (zipnn_compress_bound(sizeof src, o) != 0) {
-            fprintf(stderr, "%s:%d: compress_bound accepted invalid options\n", __FILE__, line);
+        size_t b = SENTINEL_SIZE;
+        zipnn_status bs = zipnn_compress_bound(o, sizeof src, &b);
+        if (bs != want || b != SENTINEL_SIZE) {
+            fprintf(stderr, "%s:%d: compress_bound gave %d, not the same error\n", __FILE__, line,
+                    (int)bs);
             return 1;
         }
     }
@@ -1431,13 +1434,13 @@ static int test_options_struct_size_versions(void) {
     big.o.struct_size = (uint32_t)sizeof big;
     CHECK_STATUS(zipnn_compress(&big.o, src, sizeof src, dst, sizeof dst, &w), ZIPNN_OK);
     CHECK(w == len_ref && memcmp(dst, f_ref, w) == 0);
-    CHECK(zipnn_compress_bound(sizeof src, &big.o) > 0);
+    CHECK(bound_of(&big.o, sizeof src) > 0);
     big.extra[5] = 1;
     w = SENTINEL_SIZE;
     CHECK_STATUS(zipnn_compress(&big.o, src, sizeof src, dst, sizeof dst, &w),
                  ZIPNN_ERROR_INVALID_PARAM);
     CHECK(w == SENTINEL_SIZE);
-    CHECK(zipnn_compress_bound(sizeof src, &big.o) == 0);
+    CHECK(bound_of(&big.o, sizeof src) == 0);
     CHECK_STATUS(zipnn_decompress_with_options(&big.o, f_ref, len_ref, dst, sizeof dst, &w),
                  ZIPNN_ERROR_INVALID_PARAM);
     big.extra[5] = 0;
@@ -1473,7 +1476,7 @@ static int test_options_struct_size_versions(void) {
 static int test_overlapping_buffers(void) {
     const size_t n = 2 * TEST_CHUNK;
     zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
-    size_t bound = zipnn_compress_bound(n, &o);
+    size_t bound = bound_of(&o, n);
     unsigned char *buf = (unsigned char *)xmalloc(n + bound);
     unsigned char *frame = NULL;
     size_t len = 0, w = SENTINEL_SIZE;
@@ -1643,16 +1646,23 @@ static int test_golden_vectors(void) {
 
 static int test_compress_bound(void) {
     zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
-    size_t prev = 0, n;
-    /* Monotonic in the size, never below the input, 0 on overflow. */
+    size_t prev = 0, n, b = SENTINEL_SIZE;
+    /* Monotonic in the size, never below the input; errors are a status. */
     for (n = 0; n < 3 * TEST_CHUNK; n += 511) {
-        size_t b = zipnn_compress_bound(n, &o);
+        b = SENTINEL_SIZE;
+        CHECK_STATUS(zipnn_compress_bound(&o, n, &b), ZIPNN_OK);
         CHECK(b > n);
         CHECK(b >= prev);
         prev = b;
     }
-    CHECK(zipnn_compress_bound(SIZE_MAX, &o) == 0);
-    CHECK(zipnn_compress_bound(SIZE_MAX - 100, NULL) == 0);
+    b = SENTINEL_SIZE;
+    CHECK_STATUS(zipnn_compress_bound(&o, SIZE_MAX, &b), ZIPNN_ERROR_SRC_TOO_LARGE);
+    CHECK_STATUS(zipnn_compress_bound(NULL, SIZE_MAX - 100, &b), ZIPNN_ERROR_SRC_TOO_LARGE);
+    CHECK(b == SENTINEL_SIZE);
+    CHECK_STATUS(zipnn_compress_bound(&o, 10, NULL), ZIPNN_ERROR_NULL_POINTER);
+    o.dtype = 99;
+    CHECK_STATUS(zipnn_compress_bound(&o, 10, &b), ZIPNN_ERROR_UNSUPPORTED_DTYPE);
+    CHECK(b == SENTINEL_SIZE);
     return 0;
 }
 
@@ -1685,7 +1695,7 @@ static int test_decompress_options_threads(void) {
 static int test_overlapping_metadata(void) {
     const size_t n = TEST_CHUNK;
     zipnn_options o = make_opts(ZIPNN_DTYPE_FP32, ZIPNN_METHOD_AUTO, 0);
-    size_t bound = zipnn_compress_bound(n, &o) + 64;
+    size_t bound = bound_of(&o, n) + 64;
     unsigned char *src = (unsigned char *)xmalloc(n);
     unsigned char *buf = (unsigned char *)xmalloc(bound + 64);
     size_t w = SENTINEL_SIZE, len = 0;

@@ -77,7 +77,7 @@ static zipnn_options opts(uint32_t dtype, uint32_t lossy_mode, uint32_t lossy_pa
 /* Compresses with `o` into a new buffer of compress_bound bytes. */
 static zipnn_status compress_new(const zipnn_options *o, const void *src, size_t n,
                                  unsigned char **frame, size_t *len) {
-    size_t bound = zipnn_compress_bound(n, o);
+    size_t bound = bound_of(o, n);
     zipnn_status s;
     *frame = (unsigned char *)xmalloc(bound);
     s = zipnn_compress(o, src, n, *frame, bound, len);
@@ -103,7 +103,7 @@ static int test_delta_roundtrip(void) {
         fine[i] = base[i] + (i % 10 == 0 ? 1e-4f : 0.0f); /* a sparse fine-tune */
     }
 
-    bound = zipnn_compress_bound(n, &o) + sizeof meta;
+    bound = bound_of(&o, n) + sizeof meta;
     frame = (unsigned char *)xmalloc(bound);
     CHECK_STATUS(zipnn_compress_delta(&o, base, n, meta, sizeof meta, fine, n, frame, bound,
                                       &len),
@@ -403,7 +403,7 @@ static int test_lossy_option_validation(void) {
                     (int)cases[i].want);
             return 1;
         }
-        CHECK((zipnn_compress_bound(sizeof src, &o) == 0) == (cases[i].want != ZIPNN_OK));
+        CHECK((bound_of(&o, sizeof src) == 0) == (cases[i].want != ZIPNN_OK));
     }
     /* A lossy delta: the lossy step applies to the source, the delta to what it became. */
     {

@@ -86,7 +86,7 @@ static int setup(void) {
         j->src = malloc(j->src_size);
         if (!j->src) return 1;
         fill(j->src, j->src_size, j->opts.dtype, 1000 + (uint64_t)i);
-        cap = zipnn_compress_bound(j->src_size, &j->opts);
+        cap = bound_of(&j->opts, j->src_size);
         if (cap == 0) return 1;
         j->frame = malloc(cap);
         if (!j->frame) return 1;
@@ -117,7 +117,7 @@ static void *work(void *arg) {
             zipnn_options o = j->opts;
             zipnn_options d;
             zipnn_frame_info info;
-            size_t cap = zipnn_compress_bound(j->src_size, &o), n = 0;
+            size_t cap = bound_of(&o, j->src_size), n = 0;
             unsigned char *frame = malloc(cap);
             unsigned char *out = malloc(j->src_size);
             unsigned char *chunk = malloc(o.chunk_size);

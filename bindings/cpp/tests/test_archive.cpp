@@ -690,3 +690,72 @@ TEST(Nothrow, NewFunctionsAreNoexcept) {
     static_assert(!std::is_copy_assignable_v<zipnn::Archive>);
     EXPECT_EQ(zipnn::nothrow::decode(a, 0, v), ZIPNN_ERROR_NULL_POINTER);
 }
+
+#ifdef ZIPNN_VECTORS_DIR
+// tests/data/hostile (written by the Rust test hostile_files_are_current): a valid archive
+// whose one tensor declares 64 GiB, and the same with a damaged chunk.
+static std::string hostile_path(const char* name) {
+    return std::string(ZIPNN_VECTORS_DIR) + "/../data/hostile/" + name;
+}
+
+static Bytes read_all(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    EXPECT_TRUE(f.good()) << "missing test input " << path;
+    return Bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+TEST(Limits, DeclaredSizesAreCheckedBeforeAnythingIsAllocated) {
+    // decode() and restore() size through the library: the limit, then (for a tensor far
+    // larger than its frame) the checksums, before the vector exists. Were they to allocate
+    // first, these would touch 64 GiB and fail with ALLOC or worse.
+    Bytes valid = read_all(hostile_path("bomb-64g-archive.znn"));
+    Bytes damaged = read_all(hostile_path("bomb-64g-archive-damaged.znn"));
+    ASSERT_FALSE(valid.empty());
+    auto limited = zipnn::Options().max_decompressed_size(1 << 20);
+    auto a = zipnn::Archive::open_memory(valid, limited);
+    EXPECT_EQ(a.tensor_info(0).size, 64ull << 30);
+    Bytes out{std::byte{7}};
+    EXPECT_EQ(zipnn::nothrow::decode(a, 0, out), ZIPNN_ERROR_LIMIT_EXCEEDED);
+    EXPECT_EQ(zipnn::nothrow::restore(a, out), ZIPNN_ERROR_LIMIT_EXCEEDED);
+    ASSERT_EQ(out.size(), 1u);  // unchanged
+    auto d = zipnn::Archive::open_memory(damaged);
+    EXPECT_EQ(zipnn::nothrow::decode(d, 0, out), ZIPNN_ERROR_CHECKSUM);
+    EXPECT_EQ(zipnn::nothrow::restore(d, out), ZIPNN_ERROR_CHECKSUM);
+    // From a file, the default limit applies.
+    auto f = zipnn::Archive::open_file(hostile_path("bomb-64g-archive.znn"));
+    EXPECT_EQ(zipnn::nothrow::decode(f, 0, out), ZIPNN_ERROR_LIMIT_EXCEEDED);
+    EXPECT_EQ(zipnn::nothrow::restore(f, out), ZIPNN_ERROR_LIMIT_EXCEEDED);
+    EXPECT_EQ(out.size(), 1u);
+    // The lone frame, through both vector-returning decompressors.
+    Bytes frame = read_all(hostile_path("bomb-64g.znn"));
+    EXPECT_EQ(zipnn::nothrow::decompress(frame, out, limited), ZIPNN_ERROR_LIMIT_EXCEEDED);
+    EXPECT_EQ(zipnn::nothrow::decompress_delta(frame, {}, out, limited),
+              ZIPNN_ERROR_LIMIT_EXCEEDED);
+    frame.back() ^= std::byte{1};
+    EXPECT_EQ(zipnn::nothrow::decompress(frame, out), ZIPNN_ERROR_CHECKSUM);
+}
+#endif
+
+TEST(Limits, DtypeNamesAndSizesComeFromTheLibrary) {
+    EXPECT_STREQ(zipnn::dtype_name(zipnn::DType::BF16), "bf16");
+    EXPECT_EQ(zipnn::element_size(zipnn::DType::FP64), 8u);
+    EXPECT_EQ(zipnn::dtype_name(static_cast<zipnn::DType>(99)), nullptr);
+    EXPECT_EQ(zipnn::element_size(static_cast<zipnn::DType>(99)), 0u);
+}
+
+TEST(Exceptions, EveryLibraryCodeThrowsAnErrorCarryingIt) {
+    // The codes come from the library's one error list (zipnn_error_string names them).
+    int known = 0;
+    for (int c = -256; c < 0; ++c) {
+        if (std::string(zipnn::error_string(c)) == "unknown status") {
+            continue;
+        }
+        ++known;
+        try {
+            zipnn::throw_error(c);
+        } catch (const zipnn::Error& e) {
+            EXPECT_EQ(e.code(), c);
+        }
+    }
+    EXPECT_GE(known, 20);
+}

@@ -440,15 +440,17 @@ TEST(Errors, DamagedFrameDeclaringMuchMoreIsRefusedWithChecksum) {
     // vector-returning decompressors verify before allocating the declared size.
     std::vector<std::uint16_t> ones(2u << 20, 0x3F80);
     auto frame = zipnn::compress(zipnn::as_bytes(ones), zipnn::Options().dtype(zipnn::DType::BF16));
-    ASSERT_TRUE(zipnn::detail::needs_pre_verify(ones.size() * 2, frame.size()));
+    ASSERT_GE(ones.size() * 2 / ZIPNN_PRE_VERIFY_RATIO, frame.size());
     frame.back() ^= std::byte{0x01};
+    std::size_t size = 77;
+    EXPECT_EQ(zipnn::nothrow::decompress_alloc_size(frame, size), ZIPNN_ERROR_CHECKSUM);
+    EXPECT_EQ(size, 77u);
     std::vector<std::byte> out{std::byte{7}};
     EXPECT_EQ(zipnn::nothrow::decompress(frame, out), ZIPNN_ERROR_CHECKSUM);
     ASSERT_EQ(out.size(), 1u);  // unchanged
     EXPECT_EQ(out[0], std::byte{7});
     expect_error(ZIPNN_ERROR_CHECKSUM, [&] { zipnn::decompress(frame); });
-    EXPECT_FALSE(zipnn::detail::needs_pre_verify(7, 1));
-    EXPECT_TRUE(zipnn::detail::needs_pre_verify(8, 1));
+    expect_error(ZIPNN_ERROR_CHECKSUM, [&] { zipnn::decompress_delta(frame, {}); });
 }
 
 TEST(Errors, FlippedBytes) {

@@ -174,3 +174,15 @@ def test_classes_of_the_delta_archive_and_file_codes():
     assert str(e) == "tensor 'x': no tensor of that name (zipnn status -7)"  # not repr'd
     e = zipnn.FileIOError(zipnn.error_string(-41), detail="open", filename="/x")
     assert e.filename == "/x" and e.code == -41 and "could not be opened" in str(e)
+
+
+def test_error_table_is_the_library_list():
+    """ERROR_CLASSES has exactly the codes the library names (its one error list), and
+    every class's default code is one of them."""
+    from zipnn._errors import ERROR_CLASSES
+
+    known = {c for c in range(-256, 0) if zipnn.error_string(c) != "unknown status"}
+    assert len(known) >= 20
+    assert set(ERROR_CLASSES) == known
+    for code, cls in ERROR_CLASSES.items():
+        assert cls.default_code == code, cls

@@ -26,7 +26,7 @@ def header_structs(text):
 
 
 def header_defines(text):
-    return {k: int(v) for k, v in re.findall(r"^#define (ZIPNN_\w+) (-?\d+)\s*$", text, re.MULTILINE)}
+    return {k: int(v) for k, v in re.findall(r"^#define (ZIPNN_\w+) (-?\d+)(?:ull)?\s*$", text, re.MULTILINE)}
 
 
 def test_bound_names_equal_header_functions(header_text):

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from . import _ffi
 from ._api import (
+    DEFAULT_FILE_LIMIT,
     LOSSY_MODES,
+    NO_LIMIT,
     PRE_VERIFY_RATIO,
     STREAM_DEFAULT_BLOCK_SIZE,
     STREAM_MAX_BLOCK_SIZE,
@@ -111,6 +113,7 @@ __all__ = [
     "decompress_chunk", "decompressed_size", "frame_info", "FrameInfo", "get_metadata",
     "array_metadata", "verify", "compress_file", "decompress_file", "CompressStream", "DecompressStream",
     "STREAM_DEFAULT_BLOCK_SIZE", "STREAM_MIN_BLOCK_SIZE", "STREAM_MAX_BLOCK_SIZE", "PRE_VERIFY_RATIO",
+    "DEFAULT_FILE_LIMIT", "NO_LIMIT",
     "library_version",
     "format_version", "library_path", "error_string", "DTYPES", "ZipNN",
     "ZipNNError", "InvalidOptionError", "NullPointerError", "UnsupportedError",

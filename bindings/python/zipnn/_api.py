@@ -15,7 +15,6 @@ from ._errors import (
     ERROR_CLASSES,
     InternalError,
     InvalidOptionError,
-    SourceTooLargeError,
     UnsupportedMethodError,
     ZipNNError,
 )
@@ -183,18 +182,12 @@ _LOSSY_HINT = (
 
 
 def _bound(n: int, opts: _ffi.zipnn_options, meta: Optional[bytes]) -> int:
-    b = lib().zipnn_compress_bound(n, ctypes.byref(opts))
-    if b == 0:
-        # Invalid options (or a size that overflows): get the precise status from
-        # zipnn_compress itself, which validates the options first.
-        scratch = (ctypes.c_char * 64)()
-        w = ctypes.c_size_t(0)
-        st = lib().zipnn_compress(ctypes.byref(opts), None, 0, scratch, 64, ctypes.byref(w))
-        if st == _ffi.ZIPNN_ERROR_INVALID_PARAM and opts.lossy_mode != _ffi.ZIPNN_LOSSY_NONE:
-            raise InvalidOptionError(error_string(st), code=st, detail=_LOSSY_HINT)
-        _check(st, "options")  # invalid options raise here
-        raise SourceTooLargeError(error_string(_ffi.ZIPNN_ERROR_SRC_TOO_LARGE), detail="compress")
-    return b + (len(meta) if meta else 0)
+    b = ctypes.c_size_t(0)
+    st = lib().zipnn_compress_bound(ctypes.byref(opts), n, ctypes.byref(b))
+    if st == _ffi.ZIPNN_ERROR_INVALID_PARAM and opts.lossy_mode != _ffi.ZIPNN_LOSSY_NONE:
+        raise InvalidOptionError(error_string(st), code=st, detail=_LOSSY_HINT)
+    _check(st, "zipnn_compress_bound")
+    return b.value + (len(meta) if meta else 0)
 
 
 def _compress_call(opts: _ffi.zipnn_options, meta: Optional[bytes], src: Any, n: int,
@@ -354,17 +347,17 @@ class FrameInfo:
 
     @property
     def has_metadata(self) -> bool:
-        return bool(self.flags & 1)
+        return bool(self.flags & _ffi.ZIPNN_FRAME_FLAG_METADATA)
 
     @property
     def is_delta(self) -> bool:
         """The frame is a delta against a base (decompress it with ``base=``)."""
-        return bool(self.flags & 2)
+        return bool(self.flags & _ffi.ZIPNN_FRAME_FLAG_DELTA)
 
     @property
     def is_lossy(self) -> bool:
         """The data went through a lossy step (``lossy``/``lossy_param`` say which)."""
-        return bool(self.flags & 4)
+        return bool(self.flags & _ffi.ZIPNN_FRAME_FLAG_LOSSY)
 
 
 def frame_info(data: Any) -> FrameInfo:
@@ -376,7 +369,7 @@ def frame_info(data: Any) -> FrameInfo:
         _check(lib().zipnn_get_frame_info(src, n, ctypes.byref(info)), "zipnn_get_frame_info")
     return FrameInfo(
         format_version=info.format_version,
-        dtype=_dtypes.DTYPE_NAMES.get(info.dtype, f"unknown({info.dtype})"),
+        dtype=_dtypes.dtype_name(info.dtype),
         dtype_code=info.dtype,
         flags=info.flags,
         planes=info.planes,
@@ -454,26 +447,30 @@ def _decompress_call(src: Any, n: int, dst: Any, cap: int, threads: int,
     return w.value
 
 
-#: The allocating decompress calls verify a frame's chunk checksums (``zipnn_verify``)
-#: before allocating its output when the frame declares at least this many times its own
-#: length, so that a damaged frame declaring a huge size raises ChecksumError without
-#: allocating it. Below the ratio the allocation is at most this multiple of the input and
-#: the checksums are checked once, by the decode itself (before it writes the output);
-#: weights compress to between 1x and 3x, so only very compressible frames (long constant
-#: runs), whose checksums cost little beside their output, are checked twice.
-PRE_VERIFY_RATIO = 8
+#: The library verifies a frame's (or an archive tensor's) checksums before the binding
+#: allocates its output when it declares at least this many times its own length
+#: (``zipnn_decompress_alloc_size``), so that a damaged one raises ChecksumError without
+#: the allocation; smaller ones are checked once, by the decode itself.
+PRE_VERIFY_RATIO = _ffi.ZIPNN_PRE_VERIFY_RATIO
+
+#: The ``max_size`` that archives and frames read from files get when none is given
+#: (4 GiB, above the largest tensor of today's public models): a stranger's file cannot
+#: make the process allocate more with default settings. Pass a larger ``max_size``, or
+#: :data:`NO_LIMIT`, to read larger ones.
+DEFAULT_FILE_LIMIT = _ffi.ZIPNN_DEFAULT_FILE_LIMIT
+
+#: ``max_size`` for no limit at all.
+NO_LIMIT = _ffi.ZIPNN_NO_LIMIT
 
 
-def _declared_size(src: Any, n: int, max_size: Optional[int], base: Any = None) -> int:
-    """The frame's declared output size, checked before the caller allocates it: against
-    ``max_size``, and (see PRE_VERIFY_RATIO) against its chunk checksums."""
-    size = ctypes.c_uint64(0)
-    _check(lib().zipnn_get_decompressed_size(src, n, ctypes.byref(size)), "zipnn_get_decompressed_size")
-    if max_size is not None and size.value > max_size:
-        # Let the library say so (LIMIT_EXCEEDED) before allocating anything.
-        _decompress_call(src, n, None, 0, 0, max_size, base)
-    if size.value // PRE_VERIFY_RATIO >= n:
-        _check(lib().zipnn_verify(src, n), "zipnn_verify")
+def _alloc_size(src: Any, n: int, threads: int, max_size: Optional[int]) -> int:
+    """What to allocate for the frame ``src``: its declared size after the library applied
+    ``max_size`` and (see PRE_VERIFY_RATIO) checked its checksums
+    (``zipnn_decompress_alloc_size``)."""
+    opts = make_options(threads=threads, max_size=max_size)
+    size = ctypes.c_size_t(0)
+    _check(lib().zipnn_decompress_alloc_size(ctypes.byref(opts), src, n, ctypes.byref(size)),
+           "zipnn_decompress_alloc_size")
     return size.value
 
 
@@ -518,7 +515,7 @@ def decompress(
             f"out must be 'bytes', 'bytearray', 'numpy', 'torch' or 'auto', got {out!r}", detail="out")
     threads = _uint("threads", threads)
     with source(data) as (src, n), _optional_source(base) as b:
-        size = _declared_size(src, n, max_size, b)
+        size = _alloc_size(src, n, threads, max_size)
         if out == "bytes":
             o = OutBytes(size)
             try:
@@ -936,8 +933,11 @@ def decompress_file(src_path: PathLike, dst_path: PathLike, *, threads: int = 0,
     ``piece_size`` bytes at a time through a :class:`DecompressStream` and written as it
     is decoded (memory: about two of the stream's blocks). A file holding one frame
     (magic ``\\x89ZNN``, as written by earlier versions of :func:`compress_file`) is
-    decoded in one call (memory: its decompressed size). Output goes through a temporary
-    file renamed onto ``dst_path``; on error ``dst_path`` is not created or changed."""
+    decoded in one call (memory: its decompressed size, at most ``max_size``: by default
+    :data:`DEFAULT_FILE_LIMIT` for such a frame, no limit for a stream, whose memory is
+    bounded anyway). Output goes through a temporary file, written piece by piece and
+    renamed onto ``dst_path``; on error (a full disk included) ``dst_path`` is not created
+    or changed and the temporary file is removed."""
     piece_size = _uint("piece_size", piece_size, 64)
     if piece_size == 0:
         raise InvalidOptionError("piece_size must be positive", detail="piece_size")
@@ -947,7 +947,8 @@ def decompress_file(src_path: PathLike, dst_path: PathLike, *, threads: int = 0,
         if head == _FRAME_MAGIC:
             fin.close()
             with _FileView(src_path) as data:
-                out_bytes = decompress(data, threads=threads, max_size=max_size)
+                out_bytes = decompress(data, threads=threads,
+                                       max_size=max_size or DEFAULT_FILE_LIMIT)
             _write_atomic(dst_path, out_bytes)
             return len(out_bytes)
         written = 0

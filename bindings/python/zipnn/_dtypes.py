@@ -29,24 +29,33 @@ from . import _ffi
 from ._buffers import is_numpy_array, is_torch_tensor, numpy_module
 from ._errors import InvalidOptionError, UnsupportedDtypeError
 
+#: Library dtype name -> ZIPNN_DTYPE_* code, from the header's constants (the names are
+#: the library's own, ``zipnn_dtype_name``: "raw", "bf16", ..., "fp8_e4m3", "uint8").
 DTYPE_CODES: Dict[str, int] = {
-    "raw": _ffi.ZIPNN_DTYPE_RAW,
-    "bf16": _ffi.ZIPNN_DTYPE_BF16,
-    "fp16": _ffi.ZIPNN_DTYPE_FP16,
-    "fp32": _ffi.ZIPNN_DTYPE_FP32,
-    "fp64": _ffi.ZIPNN_DTYPE_FP64,
-    "fp8_e4m3": _ffi.ZIPNN_DTYPE_FP8_E4M3,
-    "fp8_e5m2": _ffi.ZIPNN_DTYPE_FP8_E5M2,
-    "int8": _ffi.ZIPNN_DTYPE_INT8,
-    "uint8": _ffi.ZIPNN_DTYPE_UINT8,
+    k[len("ZIPNN_DTYPE_"):].lower(): v for k, v in vars(_ffi).items() if k.startswith("ZIPNN_DTYPE_")
 }
-DTYPE_NAMES: Dict[int, str] = {v: k for k, v in DTYPE_CODES.items()}
 
-#: Element size per library dtype.
-DTYPE_ITEMSIZE: Dict[str, int] = {
-    "raw": 1, "bf16": 2, "fp16": 2, "fp32": 4, "fp64": 8,
-    "fp8_e4m3": 1, "fp8_e5m2": 1, "int8": 1, "uint8": 1,
-}
+
+def dtype_name(code: int) -> str:
+    """The library's name of a dtype code (``zipnn_dtype_name``); "unknown(N)" for a code
+    the loaded library does not know."""
+    from ._lib import lib
+
+    name = lib().zipnn_dtype_name(code)
+    return name.decode("ascii") if name is not None else f"unknown({code})"
+
+
+def element_size(code: int) -> int:
+    """Bytes per element of a dtype code (``zipnn_dtype_element_size``; 1 for "raw")."""
+    import ctypes
+
+    from ._lib import lib
+
+    n = ctypes.c_size_t(0)
+    if lib().zipnn_dtype_element_size(code, ctypes.byref(n)) != _ffi.ZIPNN_OK:
+        raise UnsupportedDtypeError(f"unknown dtype code {code}", detail="dtype")
+    return n.value
+
 
 _ALIASES: Dict[str, str] = {
     "byte": "raw", "bytes": "raw", "none": "raw",

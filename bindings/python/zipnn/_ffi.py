@@ -51,6 +51,15 @@ ZIPNN_LOSSY_NONE = 0
 ZIPNN_LOSSY_INTEGER = 1
 ZIPNN_LOSSY_MANTISSA = 2
 
+ZIPNN_DEFAULT_FILE_LIMIT = 4294967296
+ZIPNN_NO_LIMIT = 18446744073709551615
+
+ZIPNN_FRAME_FLAG_METADATA = 1
+ZIPNN_FRAME_FLAG_DELTA = 2
+ZIPNN_FRAME_FLAG_LOSSY = 4
+
+ZIPNN_PRE_VERIFY_RATIO = 8
+
 ZIPNN_TENSOR_TIED = 1
 ZIPNN_TENSOR_DELTA = 2
 ZIPNN_TENSOR_LOSSY = 4
@@ -174,7 +183,7 @@ _u64_p = POINTER(c_uint64)
 # objects (their internal buffer, no copy), integer addresses (numpy/torch data pointers)
 # and ctypes arrays made with from_buffer can all be passed.
 FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
-    "zipnn_compress_bound": (c_size_t, [c_size_t, _opts_p]),
+    "zipnn_compress_bound": (zipnn_status, [_opts_p, c_size_t, _size_p]),
     "zipnn_compress": (zipnn_status, [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
     "zipnn_compress_with_metadata": (
         zipnn_status,
@@ -190,10 +199,13 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
         zipnn_status,
         [c_void_p, c_size_t, c_uint64, c_void_p, c_size_t, _size_p],
     ),
+    "zipnn_decompress_alloc_size": (zipnn_status, [_opts_p, c_void_p, c_size_t, _size_p]),
     "zipnn_get_frame_info": (zipnn_status, [c_void_p, c_size_t, _info_p]),
     "zipnn_get_metadata": (zipnn_status, [c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
     "zipnn_verify": (zipnn_status, [c_void_p, c_size_t]),
     "zipnn_options_init": (None, [_opts_p]),
+    "zipnn_dtype_name": (c_char_p, [c_uint32]),
+    "zipnn_dtype_element_size": (zipnn_status, [c_uint32, _size_p]),
     "zipnn_error_string": (c_char_p, [zipnn_status]),
     "zipnn_version_number": (c_uint32, []),
     "zipnn_version_string": (c_char_p, []),
@@ -232,6 +244,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
         zipnn_status,
         [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, _size_p],
     ),
+    "zipnn_decompress_delta_chunk": (
+        zipnn_status,
+        [c_void_p, c_size_t, c_void_p, c_size_t, c_uint64, c_void_p, c_size_t, _size_p],
+    ),
     # Safetensors archives: the handle is an opaque pointer (c_void_p). Paths are
     # NUL-terminated UTF-8 (c_char_p, pass bytes). header_json's out-pointer is a
     # c_void_p because the JSON is not NUL-terminated (read it with ctypes.string_at).
@@ -252,6 +268,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "zipnn_archive_header_json": (zipnn_status, [c_void_p, POINTER(c_void_p), _size_p]),
     "zipnn_archive_restored_size": (zipnn_status, [c_void_p, _u64_p]),
     "zipnn_archive_restore": (zipnn_status, [c_void_p, c_void_p, c_size_t, _size_p]),
+    "zipnn_archive_decode_alloc_size": (zipnn_status, [c_void_p, c_size_t, _size_p]),
+    "zipnn_archive_restore_alloc_size": (zipnn_status, [c_void_p, _size_p]),
 }
 
 

@@ -416,7 +416,7 @@ def _check_lossy_dtype(dtype: Any, lossy: Dict[str, Any]) -> None:
     if not lossy:
         return
     code, _ = _dtypes.resolve(dtype)
-    name = _dtypes.DTYPE_NAMES.get(code, str(dtype))
+    name = _dtypes.dtype_name(code) if code in _dtypes.DTYPE_CODES.values() else str(dtype)
     if name not in _FLOAT_DTYPES:
         raise InvalidOptionError(
             f"lossy_compressed_type={lossy['lossy']!r} needs float data (bfloat16, float16, "
@@ -450,7 +450,8 @@ def _declared_element(declared: Any) -> Any:
             key = key[6:]
         lib_name = _dtypes._ALIASES.get(key.lower(), key.lower())
         if lib_name in _dtypes.FRAME_ELEMENT:
-            return _dtypes.FRAME_ELEMENT[lib_name], _dtypes.DTYPE_ITEMSIZE[lib_name]
+            return (_dtypes.FRAME_ELEMENT[lib_name],
+                    _dtypes.element_size(_dtypes.DTYPE_CODES[lib_name]))
         if lib_name in _dtypes._PLAIN_INTS:
             return lib_name, _dtypes._PLAIN_INTS[lib_name]
     return _dtypes.element_name(declared)

@@ -160,20 +160,6 @@ inline auto as_writable_bytes(C& c) noexcept -> decltype(as_writable_bytes(c.dat
 // Errors, enums, options
 // ------------------------------------------------------------------------------------------
 
-/// A frame that declares at least this many times its own length as output is verified
-/// (zipnn_verify) before the vector-returning decompressors allocate that output; smaller
-/// ones are checked once, by the decompression itself. The same rule as the Python and Go
-/// SDKs.
-inline constexpr std::uint64_t pre_verify_ratio = 8;
-
-namespace detail {
-/// Whether a frame of `frame_size` bytes declaring `declared` output bytes is verified
-/// before the output is allocated (see pre_verify_ratio).
-constexpr bool needs_pre_verify(std::uint64_t declared, std::size_t frame_size) noexcept {
-    return declared / pre_verify_ratio >= frame_size;
-}
-}  // namespace detail
-
 /// The library's static English message for a status ("unknown status" for non-codes).
 inline const char* error_string(zipnn_status status) noexcept {
     return zipnn_error_string(status);
@@ -280,19 +266,17 @@ inline constexpr std::array<DType, 9> all_dtypes = {
     DType::FP8_E4M3, DType::FP8_E5M2, DType::Int8, DType::UInt8,
 };
 
-/// Bytes per element of a dtype (1 for Raw).
-constexpr std::size_t element_size(DType d) noexcept {
-    switch (d) {
-    case DType::BF16:
-    case DType::FP16:
-        return 2;
-    case DType::FP32:
-        return 4;
-    case DType::FP64:
-        return 8;
-    default:
-        return 1;
-    }
+/// Bytes per element of a dtype (1 for Raw), from the library (zipnn_dtype_element_size);
+/// 0 for a code it does not know.
+inline std::size_t element_size(DType d) noexcept {
+    std::size_t n = 0;
+    return zipnn_dtype_element_size(static_cast<std::uint32_t>(d), &n) == ZIPNN_OK ? n : 0;
+}
+
+/// The library's name of a dtype ("bf16", ...; zipnn_dtype_name), or nullptr for a code it
+/// does not know.
+inline const char* dtype_name(DType d) noexcept {
+    return zipnn_dtype_name(static_cast<std::uint32_t>(d));
 }
 
 /// Coding method (ZIPNN_METHOD_*).
@@ -400,11 +384,11 @@ struct FrameInfo {
     std::uint32_t lossy_param = 0;   ///< its parameter
     std::uint64_t base_hash = 0;     ///< for a delta frame, XXH3-64 of the base it needs
 
-    bool has_metadata() const noexcept { return (flags & 1u) != 0; }
+    bool has_metadata() const noexcept { return (flags & ZIPNN_FRAME_FLAG_METADATA) != 0; }
     /// A delta against a base: decode with decompress_delta() and that base.
-    bool is_delta() const noexcept { return (flags & 2u) != 0; }
+    bool is_delta() const noexcept { return (flags & ZIPNN_FRAME_FLAG_DELTA) != 0; }
     /// The data went through a lossy step (lossy_mode says which).
-    bool is_lossy() const noexcept { return (flags & 4u) != 0; }
+    bool is_lossy() const noexcept { return (flags & ZIPNN_FRAME_FLAG_LOSSY) != 0; }
 };
 
 // ------------------------------------------------------------------------------------------
@@ -418,9 +402,11 @@ inline std::uint32_t version_number() noexcept { return zipnn_version_number(); 
 /// The frame format version the library writes and reads.
 inline std::uint32_t format_version() noexcept { return zipnn_format_version(); }
 
-/// The largest frame compress() can write for `src_size` bytes (0 for invalid options).
+/// The largest frame compress() can write for `src_size` bytes (0 for invalid options or
+/// an overflowing size: nothrow::compress_bound() says which).
 inline std::size_t compress_bound(std::size_t src_size, const Options& opts = Options()) noexcept {
-    return zipnn_compress_bound(src_size, opts.c_ptr());
+    std::size_t bound = 0;
+    return zipnn_compress_bound(opts.c_ptr(), src_size, &bound) == ZIPNN_OK ? bound : 0;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -428,6 +414,32 @@ inline std::size_t compress_bound(std::size_t src_size, const Options& opts = Op
 // ------------------------------------------------------------------------------------------
 
 namespace nothrow {
+
+/// The largest frame compress() can write for `src_size` bytes, plus `extra` (a metadata
+/// block), in `bound`: SRC_TOO_LARGE when it overflows, the option errors otherwise.
+inline zipnn_status compress_bound(std::size_t src_size, std::size_t& bound,
+                                   const Options& opts = Options(),
+                                   std::size_t extra = 0) noexcept {
+    std::size_t b = 0;
+    zipnn_status st = zipnn_compress_bound(opts.c_ptr(), src_size, &b);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    if (b > std::numeric_limits<std::size_t>::max() - extra) {
+        return ZIPNN_ERROR_SRC_TOO_LARGE;
+    }
+    bound = b + extra;
+    return ZIPNN_OK;
+}
+
+/// How many bytes to allocate for the frame `src`: its declared size after the library
+/// applied opts.max_decompressed_size and, for a frame declaring at least
+/// ZIPNN_PRE_VERIFY_RATIO times its length, verified its checksums
+/// (zipnn_decompress_alloc_size). Every vector-returning decompressor sizes with it.
+inline zipnn_status decompress_alloc_size(span<const std::byte> src, std::size_t& size,
+                                          const Options& opts = Options()) noexcept {
+    return zipnn_decompress_alloc_size(opts.c_ptr(), src.data(), src.size(), &size);
+}
 
 /// Compresses `src` into `dst`; on ZIPNN_OK `written` is the frame's length.
 inline zipnn_status compress_into(span<std::byte> dst, span<const std::byte> src,
@@ -519,22 +531,15 @@ inline zipnn_status verify(const void* src, std::size_t src_size) noexcept {
 inline zipnn_status compress(span<const std::byte> src, std::vector<std::byte>& out,
                              const Options& opts = Options(),
                              span<const std::byte> metadata = span<const std::byte>()) noexcept {
-    std::size_t bound = zipnn_compress_bound(src.size(), opts.c_ptr());
-    if (bound == 0) {
-        // Invalid options or overflow: let the library name the exact error.
-        std::size_t w = 0;
-        zipnn_status st = zipnn_compress(opts.c_ptr(), src.data(), src.size(), nullptr, 0, &w);
-        return (st == ZIPNN_OK || st == ZIPNN_ERROR_DST_TOO_SMALL) ? ZIPNN_ERROR_SRC_TOO_LARGE
-                                                                  : st;
+    std::size_t bound = 0;
+    zipnn_status st = compress_bound(src.size(), bound, opts, metadata.size());
+    if (st != ZIPNN_OK) {
+        return st;
     }
-    if (bound > std::numeric_limits<std::size_t>::max() - metadata.size()) {
-        return ZIPNN_ERROR_SRC_TOO_LARGE;
-    }
-    bound += metadata.size();
     try {
         std::vector<std::byte> buf(bound);
         std::size_t written = 0;
-        zipnn_status st = zipnn_compress_with_metadata(opts.c_ptr(), metadata.data(),
+        st = zipnn_compress_with_metadata(opts.c_ptr(), metadata.data(),
                                                        metadata.size(), src.data(), src.size(),
                                                        buf.data(), buf.size(), &written);
         if (st != ZIPNN_OK) {
@@ -555,29 +560,13 @@ inline zipnn_status compress(span<const std::byte> src, std::vector<std::byte>& 
 /// `out` is unchanged on error.
 inline zipnn_status decompress(span<const std::byte> src, std::vector<std::byte>& out,
                                const Options& opts = Options()) noexcept {
-    std::uint64_t size = 0;
-    zipnn_status st = zipnn_get_decompressed_size(src.data(), src.size(), &size);
+    std::size_t size = 0;
+    zipnn_status st = decompress_alloc_size(src, size, opts);  // before allocating
     if (st != ZIPNN_OK) {
         return st;
     }
-    if (opts.max_decompressed_size() != 0 && size > opts.max_decompressed_size()) {
-        return ZIPNN_ERROR_LIMIT_EXCEEDED; // before allocating
-    }
-    if (size > std::numeric_limits<std::size_t>::max()) {
-        return ZIPNN_ERROR_SRC_TOO_LARGE;
-    }
-    // A frame that declares far more than its own length is verified before that much is
-    // allocated, so a damaged one fails with CHECKSUM without the allocation. Others are
-    // verified only once, by the decompression (which checks every checksum before it
-    // writes).
-    if (detail::needs_pre_verify(size, src.size())) {
-        st = zipnn_verify(src.data(), src.size());
-        if (st != ZIPNN_OK) {
-            return st;
-        }
-    }
     try {
-        std::vector<std::byte> buf(static_cast<std::size_t>(size));
+        std::vector<std::byte> buf(size);
         std::size_t written = 0;
         st = zipnn_decompress_with_options(opts.c_ptr(), src.data(), src.size(), buf.data(),
                                            buf.size(), &written);
@@ -775,23 +764,15 @@ inline zipnn_status compress_delta(span<const std::byte> src, span<const std::by
                                    std::vector<std::byte>& out, const Options& opts = Options(),
                                    span<const std::byte> metadata =
                                        span<const std::byte>()) noexcept {
-    std::size_t bound = zipnn_compress_bound(src.size(), opts.c_ptr());
-    if (bound == 0) {
-        // Invalid options or overflow: let the library name the exact error.
-        std::size_t w = 0;
-        zipnn_status st = zipnn_compress_delta(opts.c_ptr(), nullptr, 0, nullptr, 0, nullptr, 0,
-                                               nullptr, 0, &w);
-        return (st == ZIPNN_OK || st == ZIPNN_ERROR_DST_TOO_SMALL) ? ZIPNN_ERROR_SRC_TOO_LARGE
-                                                                  : st;
+    std::size_t bound = 0;
+    zipnn_status st = compress_bound(src.size(), bound, opts, metadata.size());
+    if (st != ZIPNN_OK) {
+        return st;
     }
-    if (bound > std::numeric_limits<std::size_t>::max() - metadata.size()) {
-        return ZIPNN_ERROR_SRC_TOO_LARGE;
-    }
-    bound += metadata.size();
     try {
         std::vector<std::byte> buf(bound);
         std::size_t written = 0;
-        zipnn_status st = compress_delta_into(buf, src, base, written, opts, metadata);
+        st = compress_delta_into(buf, src, base, written, opts, metadata);
         if (st != ZIPNN_OK) {
             return st;
         }
@@ -820,25 +801,13 @@ inline zipnn_status decompress_delta_into(span<std::byte> dst, span<const std::b
 inline zipnn_status decompress_delta(span<const std::byte> src, span<const std::byte> base,
                                      std::vector<std::byte>& out,
                                      const Options& opts = Options()) noexcept {
-    std::uint64_t size = 0;
-    zipnn_status st = zipnn_get_decompressed_size(src.data(), src.size(), &size);
+    std::size_t size = 0;
+    zipnn_status st = decompress_alloc_size(src, size, opts);  // as in decompress()
     if (st != ZIPNN_OK) {
         return st;
     }
-    if (opts.max_decompressed_size() != 0 && size > opts.max_decompressed_size()) {
-        return ZIPNN_ERROR_LIMIT_EXCEEDED;
-    }
-    if (size > std::numeric_limits<std::size_t>::max()) {
-        return ZIPNN_ERROR_SRC_TOO_LARGE;
-    }
-    if (detail::needs_pre_verify(size, src.size())) {  // as in decompress()
-        st = zipnn_verify(src.data(), src.size());
-        if (st != ZIPNN_OK) {
-            return st;
-        }
-    }
     try {
-        std::vector<std::byte> buf(static_cast<std::size_t>(size));
+        std::vector<std::byte> buf(size);
         std::size_t written = 0;
         st = decompress_delta_into(buf, src, base, written, opts);
         if (st != ZIPNN_OK) {
@@ -959,8 +928,9 @@ public:
     ~Archive() { reset(); }
 
     /// Opens the archive file at `path` (only its header and index are read now). `opts`
-    /// gives threads and max_decompressed_size for every decode. Throws IoError when the
-    /// file cannot be read, Error for a damaged archive.
+    /// gives threads and max_decompressed_size for every decode; a max_decompressed_size of
+    /// 0 (the default) means ZIPNN_DEFAULT_FILE_LIMIT (4 GiB) here, ZIPNN_NO_LIMIT none.
+    /// Throws IoError when the file cannot be read, Error for a damaged archive.
     static Archive open_file(const std::string& path, const Options& opts = Options()) {
         Archive a;
         zipnn_status st = nothrow::open_archive_file(path.c_str(), a, opts);
@@ -1207,17 +1177,14 @@ inline zipnn_status decode_into(const Archive& a, std::size_t index, span<std::b
 /// Decodes tensor `index` into `out` (resized to the tensor); `out` is unchanged on error.
 inline zipnn_status decode(const Archive& a, std::size_t index,
                            std::vector<std::byte>& out) noexcept {
-    zipnn_tensor_info ti{};
-    ti.struct_size = static_cast<std::uint32_t>(sizeof ti);
-    zipnn_status st = zipnn_archive_tensor_info(a.get(), index, &ti);
+    // The limit, and the checksums of a tensor far larger than its frame, before allocating.
+    std::size_t size = 0;
+    zipnn_status st = zipnn_archive_decode_alloc_size(a.get(), index, &size);
     if (st != ZIPNN_OK) {
         return st;
     }
-    if (ti.size > std::numeric_limits<std::size_t>::max()) {
-        return ZIPNN_ERROR_SRC_TOO_LARGE;
-    }
     try {
-        std::vector<std::byte> buf(static_cast<std::size_t>(ti.size));
+        std::vector<std::byte> buf(size);
         std::size_t written = 0;
         st = zipnn_archive_decode(a.get(), index, buf.data(), buf.size(), &written);
         if (st != ZIPNN_OK) {
@@ -1237,16 +1204,15 @@ inline zipnn_status decode(const Archive& a, std::size_t index,
 
 /// Restores the original safetensors file into `out`; `out` is unchanged on error.
 inline zipnn_status restore(const Archive& a, std::vector<std::byte>& out) noexcept {
-    std::uint64_t size = 0;
-    zipnn_status st = zipnn_archive_restored_size(a.get(), &size);
+    // The limit (the whole file counts), and every frame's checksums when the file is far
+    // larger than the archive, before allocating.
+    std::size_t size = 0;
+    zipnn_status st = zipnn_archive_restore_alloc_size(a.get(), &size);
     if (st != ZIPNN_OK) {
         return st;
     }
-    if (size > std::numeric_limits<std::size_t>::max()) {
-        return ZIPNN_ERROR_SRC_TOO_LARGE;
-    }
     try {
-        std::vector<std::byte> buf(static_cast<std::size_t>(size));
+        std::vector<std::byte> buf(size);
         std::size_t written = 0;
         st = zipnn_archive_restore(a.get(), buf.data(), buf.size(), &written);
         if (st != ZIPNN_OK) {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import mmap
 import os
 import sys
 from contextlib import contextmanager
@@ -193,7 +192,10 @@ class Archive:
     not change while the archive is open). ``base``: the base model's *uncompressed*
     safetensors file for a delta archive (a path, read by the library, or bytes, borrowed
     like ``source``). ``threads``: decode workers per tensor (0 = all cores).
-    ``max_size``: refuse tensors larger than this many bytes (LimitExceededError).
+    ``max_size``: refuse tensors (and, for :meth:`restore`, whole files) larger than this
+    many bytes (LimitExceededError), before anything is allocated. For a path, None or 0
+    means :data:`zipnn.DEFAULT_FILE_LIMIT` (4 GiB), so that a stranger's file cannot
+    exhaust memory; :data:`zipnn.NO_LIMIT` lifts it. For bytes, None means no limit.
 
     Many threads may call :meth:`get_tensor`/:meth:`decode_into`/:meth:`info` at once;
     :meth:`set_base` and :meth:`close` must not race with other calls. Use as a context
@@ -371,7 +373,7 @@ class Archive:
             compressed_size=ti.compressed_size,
             flags=ti.flags,
             tied_to=tied,
-            coded_dtype=_dtypes.DTYPE_NAMES.get(ti.dtype, f"unknown({ti.dtype})"),
+            coded_dtype=_dtypes.dtype_name(ti.dtype),
             lossy=LOSSY_NAMES.get(ti.lossy_mode, f"unknown({ti.lossy_mode})"),
             lossy_param=ti.lossy_param,
         )
@@ -404,23 +406,39 @@ class Archive:
         with destination(dst) as (dp, cap):
             return self._decode(index, dp, cap, name)
 
+    def _check_status(self, st: int, what: str) -> None:
+        if self.path is not None:
+            _check_file(st, what, self.path)
+        else:
+            _check(st, what)
+
+    def _alloc_size(self, index: int, name: str) -> int:
+        """What to allocate for tensor ``index`` (``zipnn_archive_decode_alloc_size``): its
+        size after the limit and, for a tensor far larger than its frame, the checksums."""
+        n = ctypes.c_size_t(0)
+        self._check_status(
+            lib().zipnn_archive_decode_alloc_size(self._h(), index, ctypes.byref(n)),
+            f"tensor {name!r}")
+        return n.value
+
     def _decode(self, index: int, dp: Any, cap: int, name: str) -> int:
         w = ctypes.c_size_t(0)
         st = lib().zipnn_archive_decode(self._h(), index, dp, cap, ctypes.byref(w))
-        if self.path is not None:
-            _check_file(st, f"tensor {name!r}", self.path)
-        else:
-            _check(st, f"tensor {name!r}")
+        self._check_status(st, f"tensor {name!r}")
         return w.value
 
     def get_tensor(self, name: str, framework: str = "pt", device: Any = "cpu") -> Any:
         """Tensor ``name`` as a torch tensor (``framework`` "pt"/"torch") or a numpy array
         ("np"/"numpy") of its dtype and shape. The archive decodes straight into the new
         array's memory (no other copy); the array is writable and owns its memory. A torch
-        tensor is moved to ``device`` afterwards when that is not the CPU."""
+        tensor is moved to ``device`` afterwards when that is not the CPU. The array is
+        allocated only after the library has checked the tensor's size against
+        ``max_size`` (LimitExceededError) and, for a tensor far larger than its frame, the
+        frame's checksums."""
         kind = framework_name(framework)
         index = self._index(name)
         ti = self._info_at(index)
+        self._alloc_size(index, name)
         st_dtype = ti.safetensors_dtype.decode("ascii")
         shape = tuple(ti.shape[i] for i in range(ti.ndim))
         if kind == "numpy":
@@ -477,37 +495,52 @@ class Archive:
         w = ctypes.c_size_t(0)
         with destination(dst) as (dp, cap):
             st = lib().zipnn_archive_restore(self._h(), dp, cap, ctypes.byref(w))
-            del dp  # ends the export of ``dst`` now (a memory map is closed right after)
-        if self.path is not None:
-            _check_file(st, "zipnn_archive_restore", self.path)
-        else:
-            _check(st, "zipnn_archive_restore")
+            del dp  # ends the export of ``dst`` now
+        self._check_status(st, "zipnn_archive_restore")
         return w.value
 
     def restore(self) -> bytes:
-        """The original safetensors file, byte for byte, as ``bytes``."""
-        size = self.restored_size()
-        out = OutBytes(size)
+        """The original safetensors file, byte for byte, as ``bytes``, allocated only after
+        the library has checked its length against ``max_size`` (the whole file counts)
+        and, for a file far larger than the archive, every frame's checksums."""
+        size = ctypes.c_size_t(0)
+        self._check_status(lib().zipnn_archive_restore_alloc_size(self._h(), ctypes.byref(size)),
+                           "zipnn_archive_restore_alloc_size")
+        out = OutBytes(size.value)
         w = ctypes.c_size_t(0)
         try:
-            st = lib().zipnn_archive_restore(self._h(), out.ptr, size, ctypes.byref(w))
-            if self.path is not None:
-                _check_file(st, "zipnn_archive_restore", self.path)
-            else:
-                _check(st, "zipnn_archive_restore")
+            st = lib().zipnn_archive_restore(self._h(), out.ptr, size.value, ctypes.byref(w))
+            self._check_status(st, "zipnn_archive_restore")
         except BaseException:
             out.discard()
             raise
         return out.finish(w.value)
 
+    def write_to(self, f: Any) -> int:
+        """Writes the original safetensors file, byte for byte, to the binary file object
+        ``f``, one tensor at a time (memory: the largest tensor, each sized as in
+        :meth:`get_tensor`); returns the bytes written. On an error ``f`` may hold part of
+        the file."""
+        json = self.header_json()
+        total = _write_all(f, len(json).to_bytes(8, "little")) + _write_all(f, json)
+        buf = bytearray()
+        for index, name in enumerate(self.offset_keys()):
+            n = self._alloc_size(index, name)
+            if len(buf) < n:
+                buf = bytearray(n)
+            with memoryview(buf) as mv, mv[:n] as view:
+                with destination(view) as (dp, cap):
+                    w = self._decode(index, dp, cap, name)
+                    del dp
+                total += _write_all(f, view[:w])
+        return total
+
     def restore_file(self, dst_path: PathLike) -> int:
-        """Writes the original safetensors file to ``dst_path`` (through a temporary file
-        renamed into place; memory-mapped, so no in-memory copy); returns its length."""
-        size = self.restored_size()
-        with _mapped_output(dst_path, size) as out:
-            n = self.restore_into(out.buffer)
-            out.length = n
-        return n
+        """Writes the original safetensors file to ``dst_path`` with :meth:`write_to`,
+        through a temporary file renamed into place (removed on any error, a full disk
+        included); returns its length."""
+        with _TmpFile(dst_path) as f:
+            return self.write_to(f)
 
     def __repr__(self) -> str:
         where = repr(self.path) if self.path is not None else "<memory>"
@@ -616,34 +649,29 @@ def _source_or_file(obj: Any) -> Iterator[Any]:
         yield obj
 
 
-class _MappedOutput:
-    buffer: Any
-    length: int
+def _write_all(f: Any, data: Any) -> int:
+    """Writes all of ``data`` to ``f`` (a short write is an error); returns its length."""
+    with memoryview(data) as mv, mv.cast("B") as view:
+        at = 0
+        while at < len(view):
+            n = f.write(view[at:])
+            if not n:
+                raise OSError(f"short write to {getattr(f, 'name', 'the output')!r}")
+            at += n
+        return at
 
 
 @contextmanager
-def _mapped_output(path: PathLike, capacity: int) -> Iterator[_MappedOutput]:
-    """A writable memory map of a temporary file beside ``path``, ``capacity`` bytes; the
-    file is cut to ``out.length`` and renamed onto ``path`` at the end, or removed if
-    anything fails."""
+def _TmpFile(path: PathLike) -> Iterator[Any]:
+    """A binary file beside ``path`` written with ordinary writes (never a memory map, whose
+    pages can fail with SIGBUS on a full disk), flushed and synced, then renamed onto
+    ``path``; on any error it is removed and ``path`` is left as it was."""
     tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
-    out = _MappedOutput()
-    out.length = 0
     try:
-        with open(tmp, "w+b") as f:
-            if capacity:
-                f.truncate(capacity)
-                m = mmap.mmap(f.fileno(), capacity)
-                try:
-                    out.buffer = m
-                    yield out
-                finally:
-                    out.buffer = None
-                    m.close()
-            else:
-                out.buffer = bytearray()
-                yield out
-            f.truncate(out.length)
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -719,17 +747,22 @@ def compress(data: Any, *, base: Any = None, method: Any = "auto", level: Any = 
 def compress_file(src_path: PathLike, dst_path: PathLike, *, base: Any = None, **options: Any) -> int:
     """Compresses the safetensors file ``src_path`` into the archive ``dst_path``; returns
     the archive's length. Options and ``base`` as for :func:`compress`. The input (and a
-    base given as a path) is memory-mapped and the output written through a memory-mapped
-    temporary file renamed into place (nothing is left behind on error)."""
+    base given as a path) is memory-mapped read-only; the archive is made in memory, then
+    written through a temporary file renamed into place (nothing is left behind on error,
+    a full disk included)."""
     opts = _archive_options(**_with_defaults(options))
     with _FileView(src_path) as data, _source_or_file(base) as bobj, _opt_source(bobj) as b, \
             source(data) as (sp, n):
         cap = _bound(opts, sp, n)
-        with _mapped_output(dst_path, cap) as out:
-            with destination(out.buffer) as (dp, dcap):
-                out.length = _compress_call(opts, b, sp, n, dp, dcap)
-                del dp  # the ctypes view exports the map: drop it before the map closes
-    return out.length
+        out = OutBytes(cap)
+        try:
+            length = _compress_call(opts, b, sp, n, out.ptr, cap)
+        except BaseException:
+            out.discard()
+            raise
+    archive = out.finish(length)
+    with _TmpFile(dst_path) as f:
+        return _write_all(f, archive)
 
 
 def _with_defaults(options: Dict[str, Any]) -> Dict[str, Any]:
@@ -754,10 +787,11 @@ def decompress(data: Any, *, base: Any = None, threads: int = 0) -> bytes:
 
 
 def decompress_file(src_path: PathLike, dst_path: PathLike, *, base: Any = None,
-                    threads: int = 0) -> int:
+                    threads: int = 0, max_size: Optional[int] = None) -> int:
     """Restores the original safetensors file from the archive ``src_path`` into
     ``dst_path`` (byte for byte); returns its length. ``base`` for a delta archive (a path
-    or bytes). The archive is read one frame at a time; the output goes through a
-    memory-mapped temporary file renamed into place."""
-    with Archive(src_path, base=base, threads=threads) as a:
+    or bytes). The archive is read one frame at a time and the output written one tensor at
+    a time (:meth:`Archive.write_to`) through a temporary file renamed into place.
+    ``max_size`` bounds each tensor (default :data:`zipnn.DEFAULT_FILE_LIMIT`)."""
+    with Archive(src_path, base=base, threads=threads, max_size=max_size) as a:
         return a.restore_file(dst_path)
