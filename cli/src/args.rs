@@ -140,6 +140,18 @@ pub struct DecompressArgs {
     /// The base model a delta was compressed against (files that are no deltas ignore it)
     #[arg(long, value_name = "FILE")]
     pub base: Option<PathBuf>,
+    /// Refuse a tensor of an archive, or a single frame, that declares more than this
+    /// (both are decoded in memory; streams need no limit). Default 4G, so that a
+    /// stranger's file cannot exhaust memory; K/M/G suffixes, "none" for no limit
+    #[arg(long, value_name = "BYTES", value_parser = parse_limit)]
+    pub max_size: Option<u64>,
+}
+
+impl DecompressArgs {
+    /// The limit in bytes (`u64::MAX`: none).
+    pub fn max_size(&self) -> u64 {
+        self.max_size.unwrap_or(zipnn::limit::DEFAULT_FILE_LIMIT)
+    }
 }
 
 /// How to compress.
@@ -362,6 +374,21 @@ impl MethodArg {
 
 /// A byte count with an optional binary suffix: `262144`, `256K`, `256KiB`, `8M`, `8MiB`.
 fn parse_size(s: &str) -> Result<u32, String> {
+    u32::try_from(parse_size64(s)?).map_err(|_| format!("size too large: {s:?}"))
+}
+
+/// A `--max-size`: a size as [`parse_size`] takes (up to 2^64 - 1), or `none`.
+fn parse_limit(s: &str) -> Result<u64, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(u64::MAX);
+    }
+    match parse_size64(s)? {
+        0 => Err("--max-size 0: give a size, or none for no limit".into()),
+        n => Ok(n),
+    }
+}
+
+fn parse_size64(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(digits);
@@ -371,10 +398,9 @@ fn parse_size(s: &str) -> Result<u32, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("unknown size suffix in {s:?} (use K or M)")),
+        _ => return Err(format!("unknown size suffix in {s:?} (use K, M or G)")),
     };
     n.checked_mul(mult)
-        .and_then(|v| u32::try_from(v).ok())
         .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
@@ -397,5 +423,8 @@ mod tests {
         assert!(parse_size("").is_err());
         assert_eq!(parse_size("1g"), Ok(1 << 30));
         assert!(parse_size("8G").is_err(), "past u32");
+        assert_eq!(parse_limit("8G"), Ok(8 << 30));
+        assert_eq!(parse_limit("None"), Ok(u64::MAX));
+        assert!(parse_limit("0").is_err());
     }
 }

@@ -363,7 +363,9 @@ pub fn stored_counts(ar: &Archive<'_>) -> zipnn::Result<Counts> {
 
 /// Decompresses `input` into `out` with `threads` decoding threads; `base` is needed for
 /// deltas (and not looked at otherwise). With `check_first` (an output that cannot be
-/// taken back), an archive is checked whole before its first byte is written.
+/// taken back), an archive is checked whole before its first byte is written. `max_size`
+/// bounds what is decoded in memory: each tensor of an archive, a single frame
+/// (`u64::MAX`: no limit); a stream needs none.
 #[allow(clippy::too_many_arguments)]
 pub fn decompress(
     input: &mut Input,
@@ -371,6 +373,7 @@ pub fn decompress(
     out_name: &str,
     check_first: bool,
     threads: u32,
+    max_size: u64,
     base: Option<&Base<'_>>,
     progress: &Progress,
 ) -> Result<Outcome, Failure> {
@@ -378,10 +381,7 @@ pub fn decompress(
     let mut head = Vec::new();
     read_up_to(&mut input.reader, &mut head, 4).map_err(|e| Failure::io(&name, &e))?;
     let kind = sniff(&head, &name)?;
-    let dopts = DecompressOptions {
-        threads,
-        max_size: 0,
-    };
+    let dopts = DecompressOptions { threads, max_size };
     let wr = |e: std::io::Error| Failure::io(out_name, &e);
     match kind {
         Kind::Stream => {
@@ -389,7 +389,11 @@ pub fn decompress(
                 inner: Cursor::new(head).chain(&mut input.reader),
                 count: 0,
             };
-            let mut r = Reader::with_options(&mut src, &dopts);
+            let stream_opts = DecompressOptions {
+                threads,
+                max_size: 0,
+            };
+            let mut r = Reader::with_options(&mut src, &stream_opts);
             // Pieces of a whole default block: each frame is decoded straight into it.
             let written = copy(&mut r, &name, out, out_name, DEFAULT_BLOCK_SIZE as usize)?;
             drop(r);
@@ -405,7 +409,7 @@ pub fn decompress(
                 // Output that cannot be taken back is checked whole first; a file is
                 // written aside and removed on error, so decoding checks as it goes.
                 let counts = if check_first {
-                    check_archive(ar, &name, base, true, None)?
+                    check_archive(ar, &name, base, true, false, None)?
                 } else {
                     let c = stored_counts(ar).map_err(|e| Failure::lib(&name, e))?;
                     match base {
@@ -422,7 +426,7 @@ pub fn decompress(
                     c
                 };
                 progress.set_message(format!("{} tensors", ar.tensors().len()));
-                let written = restore_archive(ar, base, threads, out, &name, out_name, frames)?;
+                let written = restore_archive(ar, base, &dopts, out, &name, out_name, frames)?;
                 Ok((written, counts, ar.tensors().len()))
             })?;
             let mut what = format!("safetensors archive, {n} tensors");
@@ -441,7 +445,13 @@ pub fn decompress(
                 Some(b) => zipnn::decompress_delta_with(&head, b.bytes, &dopts),
                 None => zipnn::decompress_with(&head, &dopts),
             }
-            .map_err(|e| lib_failure(&name, base, e))?;
+            .map_err(|e| match e {
+                Error::LimitExceeded => {
+                    let declared = zipnn::decompressed_size(&head).ok();
+                    over_limit(&name, "the frame", declared, max_size)
+                }
+                e => lib_failure(&name, base, e),
+            })?;
             out.write_all(&data).map_err(wr)?;
             let delta = zipnn::frame_info(&head).is_ok_and(|i| i.base_hash.is_some());
             Ok(Outcome {
@@ -494,15 +504,17 @@ pub fn tensor_failure(file: &str, tensor: &str, base: Option<&Base<'_>>, e: Erro
 }
 
 /// Checks every frame of an opened archive (header and chunk checksums, and that it
-/// decodes to its tensor's byte length) without decoding; names the first bad tensor. A
-/// delta archive needs `base` when `need_base`; a `base` given is checked against every
-/// delta (it must hold the tensor, with the hash the frame records). `progress` (for an
-/// archive read from a file) advances by the frames' sizes. Returns how tensors are stored.
+/// declares its tensor's byte length; with `decode`, also that every chunk decodes, one at
+/// a time); names the first bad tensor. A delta archive needs `base` when `need_base`; a
+/// `base` given is checked against every delta (it must hold the tensor, with the hash the
+/// frame records). `progress` (for an archive read from a file) advances by the frames'
+/// sizes. Returns how tensors are stored.
 pub fn check_archive(
     ar: &Archive<'_>,
     file: &str,
     base: Option<&Base<'_>>,
     need_base: bool,
+    decode: bool,
     progress: Option<&Progress>,
 ) -> Result<Counts, Failure> {
     let delta = ar.flags() & ARCHIVE_FLAG_DELTA != 0;
@@ -525,7 +537,11 @@ pub fn check_archive(
             continue;
         };
         let f = ar.frame_at(i).map_err(bad)?;
-        zipnn::verify(&f).map_err(bad)?;
+        if decode {
+            zipnn::verify_decodes(&f).map_err(bad)?;
+        } else {
+            zipnn::verify(&f).map_err(bad)?;
+        }
         let info = zipnn::frame_info(&f).map_err(bad)?;
         if info.original_size != t.data_offsets.1 - t.data_offsets.0 {
             return Err(bad(Error::Corrupt));
@@ -549,14 +565,33 @@ pub fn check_archive(
     Ok(counts)
 }
 
+/// The failure for data over the `--max-size` limit: what declares how much, and how to
+/// read it anyway.
+pub fn over_limit(file: &str, what: &str, declared: Option<u64>, max_size: u64) -> Failure {
+    let declared = declared.map_or(String::new(), |n| format!(" ({n} bytes)"));
+    let default = if max_size == zipnn::limit::DEFAULT_FILE_LIMIT {
+        " (the default)"
+    } else {
+        ""
+    };
+    Failure::data(
+        file,
+        format!(
+            "{what} declares more{declared} than --max-size {max_size}{default}: \
+             pass a larger --max-size (or none) to decode it"
+        ),
+    )
+}
+
 /// Writes the original safetensors file of an archive to `out` in pieces of about
-/// [`RESTORE_PIECE`] bytes of tensors (or one larger tensor), each decoded on `threads`
-/// workers across its tensors; returns the bytes written. Memory: one piece. `progress`
-/// (for an archive read from a file) advances by the frames' sizes.
+/// [`RESTORE_PIECE`] bytes of tensors (or one larger tensor, sized through the library's
+/// limit and checksum rule, [`zipnn::limit::tensor_alloc_size`]), each decoded on
+/// `dopts.threads` workers across its tensors; returns the bytes written. Memory: one
+/// piece. `progress` (for an archive read from a file) advances by the frames' sizes.
 pub fn restore_archive(
     ar: &Archive<'_>,
     base: Option<&Base<'_>>,
-    threads: u32,
+    dopts: &DecompressOptions,
     out: &mut dyn Write,
     in_name: &str,
     out_name: &str,
@@ -568,10 +603,7 @@ pub fn restore_archive(
         .map_err(wr)?;
     out.write_all(json).map_err(wr)?;
     let mut written = 8 + json.len() as u64;
-    let dopts = DecompressOptions {
-        threads,
-        max_size: 0,
-    };
+    let dopts = *dopts;
     let base_st = base.and_then(|b| b.st.as_ref());
     let tensors = ar.tensors();
     let len = |i: usize| tensors[i].data_offsets.1 - tensors[i].data_offsets.0;
@@ -588,6 +620,20 @@ pub fn restore_archive(
             }
             i += 1;
         }
+        let over = |k: usize, e: Error| match e {
+            Error::LimitExceeded => over_limit(
+                in_name,
+                &format!("tensor {:?}", tensors[k].name),
+                Some(len(k)),
+                dopts.max_size,
+            ),
+            e => tensor_failure(in_name, &tensors[k].name, base, e),
+        };
+        if i == start + 1 && bytes > RESTORE_PIECE {
+            // One large tensor: its size goes through the limit (and, for a tensor far
+            // larger than its frame, the checksums) before it is allocated.
+            zipnn::limit::tensor_alloc_size(ar, start, &dopts).map_err(|e| over(start, e))?;
+        }
         let n = usize::try_from(bytes).map_err(|_| Failure::lib(in_name, Error::Alloc))?;
         if buf.len() < n {
             buf.try_reserve_exact(n - buf.len())
@@ -596,10 +642,10 @@ pub fn restore_archive(
         }
         if let Err(e) = ar.decode_tensors(start..i, base_st, &mut buf[..n], &dopts) {
             // Name the tensor: decode the piece's tensors one by one to find it.
-            for (k, t) in tensors.iter().enumerate().take(i).skip(start) {
+            for k in start..i {
                 let mut one = vec![0u8; len(k) as usize];
                 ar.decode_at(k, base_st, &mut one, &dopts)
-                    .map_err(|e| tensor_failure(in_name, &t.name, base, e))?;
+                    .map_err(|e| over(k, e))?;
             }
             return Err(Failure::lib(in_name, e));
         }

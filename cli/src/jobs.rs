@@ -101,6 +101,7 @@ pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> 
     let (Plan { jobs, extras }, code) = plan(&a.out, Mode::Decompress, common)?;
     let base = base_file.as_ref().map(|(n, b)| Base::new(n, b));
     let force = a.out.force;
+    let max_size = a.max_size();
     let code = code.max(run(
         jobs,
         common,
@@ -115,6 +116,7 @@ pub fn decompress(a: &DecompressArgs, common: &Common) -> Result<Code, Failure> 
                 &job.dest.name(),
                 matches!(job.dest, Dest::Stdout),
                 threads,
+                max_size,
                 base.as_ref(),
                 progress,
             )?;
@@ -344,6 +346,17 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Plan, Code), F
             ));
         }
     }
+    for j in &jobs {
+        match &j.dest {
+            Dest::File(p) if same_file(&j.input, p) => {
+                return Err(Failure::usage_at(
+                    p.display(),
+                    "is the input itself: zipnn never replaces its inputs (write the output elsewhere)",
+                ))
+            }
+            _ => {}
+        }
+    }
     // Output directories: created now, so that parallel jobs need not race for them.
     if let Some(dir) = &out_dir {
         for p in &dests {
@@ -425,6 +438,27 @@ fn rewrite_index_file(
         i.name,
         d.name()
     )))
+}
+
+/// Whether `input` and `output` name the same existing file (through links, `..` or
+/// another name of it: same device and inode on Unix, same canonical path elsewhere).
+fn same_file(input: &Path, output: &Path) -> bool {
+    if is_dash(input) {
+        return false;
+    }
+    let (Ok(a), Ok(b)) = (fs::metadata(input), fs::metadata(output)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        matches!((fs::canonicalize(input), fs::canonicalize(output)), (Ok(x), Ok(y)) if x == y)
+    }
 }
 
 /// Regular files under `root/rel` (relative to `root`), sorted; symbolic links to files are

@@ -17,9 +17,11 @@ impl Table {
         }
     }
 
+    /// Adds a row; each cell is made printable (see [`printable`]): a tensor name comes
+    /// from the file and may hold escape codes or newlines.
     pub fn row(&mut self, cells: Vec<String>) {
         debug_assert_eq!(cells.len(), self.head.len());
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| printable(c)).collect());
     }
 
     /// The table as lines (no trailing newline on the last).
@@ -57,6 +59,24 @@ impl Table {
     }
 }
 
+/// `s` with every control character (escape codes, newlines, tabs, C1 controls) and
+/// bidirectional-text override written as `\u{..}`, and `\` as `\\`: text from a file that
+/// cannot reach the terminal as anything but visible characters.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// compressed / original with four decimals, or "-" for an empty original.
 pub fn ratio(compressed: u64, original: u64) -> String {
     if original == 0 {
@@ -87,5 +107,15 @@ mod tests {
         assert_eq!(t.render(), "name    bytes\na        1000\nlonger      7");
         assert_eq!(ratio(1, 4), "0.2500");
         assert_eq!(ratio(1, 0), "-");
+    }
+
+    #[test]
+    fn cells_cannot_carry_escape_codes_or_line_breaks() {
+        assert_eq!(printable("w\x1b[2J\n\tx"), "w\\u{1b}[2J\\u{a}\\u{9}x");
+        assert_eq!(printable("a\u{202e}b\\c\u{85}"), "a\\u{202e}b\\\\c\\u{85}");
+        assert_eq!(printable("model.layers.0.ü"), "model.layers.0.ü");
+        let mut t = Table::new(&[("name", false)]);
+        t.row(vec!["a\nb".into()]);
+        assert_eq!(t.render(), "name\na\\u{a}b");
     }
 }

@@ -1519,3 +1519,196 @@ fn tied_tensors_are_shown_and_restored_also_against_a_base() {
     ));
     assert_eq!(fs::read(p.join("ft.back")).unwrap(), ft);
 }
+
+#[test]
+fn an_input_is_never_its_own_output() {
+    let d = tmp();
+    let p = d.path();
+    let st = safetensors_file();
+    fs::write(p.join("m.safetensors"), &st).unwrap();
+    fs::create_dir(p.join("sub")).unwrap();
+    // The same file by its name, through another path, and through a hard link.
+    fs::hard_link(p.join("m.safetensors"), p.join("link.safetensors")).unwrap();
+    for out in ["m.safetensors", "sub/../m.safetensors", "link.safetensors"] {
+        let o = zipnn(
+            p,
+            &[
+                "compress",
+                "-f",
+                "--lossy-mantissa",
+                "3",
+                "-o",
+                out,
+                "m.safetensors",
+            ],
+        );
+        assert_eq!(code(&o), 2, "-o {out}: {}", stderr(&o));
+        assert!(stderr(&o).contains("is the input itself"), "{}", stderr(&o));
+        assert_eq!(fs::read(p.join("m.safetensors")).unwrap(), st, "-o {out}");
+    }
+    ok(&zipnn(p, &["compress", "m.safetensors"]));
+    let o = zipnn(
+        p,
+        &[
+            "decompress",
+            "-f",
+            "-o",
+            "m.safetensors.znn",
+            "m.safetensors.znn",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(
+        listing(p),
+        [
+            "link.safetensors",
+            "m.safetensors",
+            "m.safetensors.znn",
+            "sub"
+        ]
+    );
+}
+
+#[test]
+fn info_shows_hostile_tensor_names_as_visible_text() {
+    let d = tmp();
+    let p = d.path();
+    let name = "w\u{1b}[2J\u{1b}]0;pwned\u{7}\nfake row\u{202e}";
+    let json = format!(
+        r#"{{{:?}:{{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}}}"#,
+        name
+    )
+    .replace("\\u{1b}", "\\u001b")
+    .replace("\\u{7}", "\\u0007")
+    .replace("\\u{202e}", "\\u202e");
+    let mut f = (json.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(json.as_bytes());
+    f.extend_from_slice(&[1, 2, 3, 4]);
+    fs::write(p.join("h.safetensors"), &f).unwrap();
+    ok(&zipnn(p, &["compress", "h.safetensors"]));
+    let o = zipnn(p, &["info", "h.safetensors.znn"]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{202e}'));
+    assert!(
+        out.contains("w\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{a}fake row\\u{202e}"),
+        "{out}"
+    );
+    assert!(!out.lines().any(|l| l.starts_with("fake row")), "{out}");
+    // The JSON form escapes them as JSON does, and round-trips the name.
+    let o = zipnn(p, &["info", "--json", "h.safetensors.znn"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["tensors"][0]["name"], name);
+}
+
+/// An archive whose one tensor declares 64 GiB (tests/data/hostile, valid checksums).
+const BOMB: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/hostile/bomb-64g-archive.znn"
+);
+
+#[test]
+fn decompress_has_a_default_limit_for_archives_and_frames() {
+    let d = tmp();
+    let p = d.path();
+    fs::copy(BOMB, p.join("bomb.znn")).unwrap();
+    let o = zipnn(p, &["decompress", "bomb.znn"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("tensor \"w\" declares more (68719476736 bytes) than --max-size 4294967296 (the default)"), "{e}");
+    let o = zipnn(p, &["decompress", "--max-size", "1M", "bomb.znn"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("than --max-size 1048576:"),
+        "{}",
+        stderr(&o)
+    );
+    let frame = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/hostile/bomb-64g.znn"
+    );
+    fs::copy(frame, p.join("frame.znn")).unwrap();
+    let o = zipnn(p, &["decompress", "frame.znn"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("the frame declares more (68719476736 bytes)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(listing(p), ["bomb.znn", "frame.znn"]);
+    // Under the limit, an archive decodes as before.
+    fs::write(p.join("m.safetensors"), safetensors_file()).unwrap();
+    ok(&zipnn(p, &["compress", "m.safetensors"]));
+    let o = zipnn(
+        p,
+        &[
+            "decompress",
+            "--max-size",
+            "2M",
+            "-o",
+            "back",
+            "m.safetensors.znn",
+        ],
+    );
+    ok(&o);
+    let o = zipnn(
+        p,
+        &[
+            "decompress",
+            "--max-size",
+            "100K",
+            "-o",
+            "back2",
+            "m.safetensors.znn",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("tensor \"ffn.weight\" declares more"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A frame whose checksums all match but whose one Huffman payload does not decode.
+fn undecodable_frame() -> Vec<u8> {
+    use zipnn::{frame, Codec, DType};
+    let mut f = vec![0u8; 40];
+    f[0..4].copy_from_slice(&frame::MAGIC);
+    f[4] = frame::VERSION;
+    f[6] = DType::Raw.code();
+    f[7] = 1;
+    f[8..12].copy_from_slice(&1024u32.to_le_bytes());
+    f[16..24].copy_from_slice(&1024u64.to_le_bytes());
+    let sum = frame::fixed_checksum(&f[..36]);
+    f[36..40].copy_from_slice(&sum.to_le_bytes());
+    let payload = [0xFFu8; 40];
+    f.extend_from_slice(&frame::checksum(&payload).to_le_bytes());
+    f.push(Codec::Huffman as u8);
+    f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    let sum = frame::checksum(&f);
+    f.extend_from_slice(&sum.to_le_bytes());
+    f.extend_from_slice(&payload);
+    f
+}
+
+#[test]
+fn verify_decodes_every_chunk() {
+    let d = tmp();
+    let p = d.path();
+    let f = undecodable_frame();
+    assert_eq!(zipnn::verify(&f), Ok(()), "the checksums match");
+    assert!(
+        zipnn::decompress(&f).is_err(),
+        "the payload does not decode"
+    );
+    fs::write(p.join("bad.znn"), &f).unwrap();
+    let o = zipnn(p, &["verify", "bad.znn"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    // A sound archive: verify says what it checked.
+    fs::write(p.join("m.safetensors"), safetensors_file()).unwrap();
+    ok(&zipnn(p, &["compress", "m.safetensors"]));
+    let o = zipnn(p, &["verify", "m.safetensors.znn"]);
+    ok(&o);
+    assert!(stdout(&o).contains("every chunk decoded"), "{}", stdout(&o));
+}
