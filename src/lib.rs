@@ -179,17 +179,7 @@ pub fn verify(src: &[u8]) -> Result<()> {
 /// not grow with the frame. A delta frame needs no base for this (the payload decodes to
 /// the XOR with the base). What `zipnn verify` runs.
 pub fn verify_decodes(src: &[u8]) -> Result<()> {
-    let f = parse_whole(src, &DecompressOptions::default())?;
-    engine::verify_frame(&f)?;
-    let mut scratch = Vec::new();
-    for i in 0..f.chunk_count() {
-        let len = f.header().chunk_len(i as u64);
-        if scratch.len() < len {
-            scratch.resize(len, 0);
-        }
-        engine::decode_verified_chunk(&f, i, &mut scratch[..len])?;
-    }
-    Ok(())
+    pipeline::verify_decodes(src)
 }
 
 /// The library version, from Cargo.toml.

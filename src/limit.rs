@@ -66,7 +66,7 @@ fn checked(
 /// too: the base is not needed here). The limit is checked from the fixed header before
 /// anything else, then the header and chunk table, then (see the module) the checksums.
 pub fn frame_alloc_size(frame: &[u8], opts: &DecompressOptions) -> Result<usize> {
-    let f = crate::parse_whole(frame, opts)?;
+    let f = crate::pipeline::parse_whole(frame, opts)?;
     checked(
         f.header().original_size,
         frame.len() as u64,

@@ -348,12 +348,10 @@ fn plan(out: &OutputArgs, mode: Mode, common: &Common) -> Result<(Plan, Code), F
     }
     for j in &jobs {
         match &j.dest {
-            Dest::File(p) if same_file(&j.input, p) => {
-                return Err(Failure::usage_at(
-                    p.display(),
-                    "is the input itself: zipnn never replaces its inputs (write the output elsewhere)",
-                ))
-            }
+            Dest::File(p) if same_file(&j.input, p) => return Err(Failure::usage_at(
+                p.display(),
+                "is the input itself: zipnn never replaces its inputs (write the output elsewhere)",
+            )),
             _ => {}
         }
     }

@@ -107,15 +107,6 @@ pub struct zipnn_tensor_info {
     pub lossy_param: u32,
 }
 
-/// Writes a new handle to `*out`.
-///
-/// # Safety
-/// `out` must be non-NULL and writable.
-unsafe fn put(out: *mut *mut zipnn_archive, h: Box<zipnn_archive>) {
-    // SAFETY: the caller's contract.
-    unsafe { out.write(Box::into_raw(h)) }
-}
-
 /// A C string argument as UTF-8 (a path): NULL is `NULL_POINTER`, invalid UTF-8
 /// `INVALID_PARAM`.
 ///
@@ -129,15 +120,6 @@ unsafe fn c_str<'a>(p: *const c_char) -> Result<&'a str, Error> {
     unsafe { CStr::from_ptr(p) }
         .to_str()
         .map_err(|_| Error::InvalidParam)
-}
-
-/// The handle behind a `const` pointer.
-///
-/// # Safety
-/// `a` must be NULL or a live handle from `zipnn_archive_open_*()`.
-unsafe fn handle<'a>(a: *const zipnn_archive) -> Result<&'a zipnn_archive, Error> {
-    // SAFETY: the caller's contract.
-    unsafe { a.as_ref() }.ok_or(Error::NullPointer)
 }
 
 /// Opens an archive held in memory. The archive is **borrowed**: `src` must stay valid and
@@ -156,15 +138,12 @@ pub extern "C" fn zipnn_archive_open_memory(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_decompress_options(&read_options(opts)?)?;
-        if out.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out = out_ptr!(out);
         // SAFETY: the caller's contract: `src` readable, valid and unchanged until the
         // handle is freed, which is what the 'static borrow stands for.
         let src: &'static [u8] = unsafe { in_buf(src, src_size)? };
         let h = zipnn_archive::new(Archive::open(src)?, o, src);
-        // SAFETY: checked non-NULL above.
-        unsafe { put(out, h) };
+        out.set(Box::into_raw(h));
         Ok(())
     })
 }
@@ -186,14 +165,11 @@ pub extern "C" fn zipnn_archive_open_file(
     ffi_status!({
         let mut o = to_decompress_options(&read_options(opts)?)?;
         o.max_size = crate::limit::file_limit(o.max_size);
-        if out.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out = out_ptr!(out);
         // SAFETY: the caller passes a NUL-terminated string.
         let path = unsafe { c_str(path)? };
         let h = zipnn_archive::new(Archive::open_file(path)?, o, &[]);
-        // SAFETY: checked non-NULL above.
-        unsafe { put(out, h) };
+        out.set(Box::into_raw(h));
         Ok(())
     })
 }
@@ -223,8 +199,7 @@ pub extern "C" fn zipnn_archive_set_base_memory(
     base_size: usize,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle, used by no other thread now.
-        let h = unsafe { a.as_mut() }.ok_or(Error::NullPointer)?;
+        let h = mut_ptr!(a);
         // SAFETY: the caller's contract: `base` readable for `base_size` bytes, valid and
         // unchanged until the handle is freed or the base replaced (the 'static borrow).
         let b: &'static [u8] = unsafe { in_buf(base, base_size)? };
@@ -242,8 +217,7 @@ pub extern "C" fn zipnn_archive_set_base_file(
     path: *const c_char,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle, used by no other thread now.
-        let h = unsafe { a.as_mut() }.ok_or(Error::NullPointer)?;
+        let h = mut_ptr!(a);
         // SAFETY: the caller passes a NUL-terminated string.
         let path = unsafe { c_str(path)? };
         h.base = Some(BaseModel::read_file(path)?);
@@ -259,13 +233,9 @@ pub extern "C" fn zipnn_archive_tensor_count(
     out_count: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
-        if out_count.is_null() {
-            return Err(Error::NullPointer);
-        }
-        // SAFETY: checked non-NULL above.
-        unsafe { out_count.write(h.archive.tensors().len()) };
+        let h = ref_ptr!(a);
+        let out_count = out_ptr!(out_count);
+        out_count.set(h.archive.tensors().len());
         Ok(())
     })
 }
@@ -281,18 +251,14 @@ pub extern "C" fn zipnn_archive_find(
     out_index: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
-        if out_index.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let h = ref_ptr!(a);
+        let out_index = out_ptr!(out_index);
         // SAFETY: the caller's contract: `name` readable for `name_len` bytes.
         let name = unsafe { in_buf(name as *const c_void, name_len)? };
         // Names are UTF-8 (JSON strings): other bytes name no tensor.
         let name = std::str::from_utf8(name).map_err(|_| Error::NotFound)?;
         let i = h.archive.index_of(name)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_index.write(i) };
+        out_index.set(i);
         Ok(())
     })
 }
@@ -308,8 +274,7 @@ pub extern "C" fn zipnn_archive_tensor_info(
     info: *mut zipnn_tensor_info,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
+        let h = ref_ptr!(a);
         // SAFETY: the caller passes a zipnn_tensor_info whose first field is struct_size.
         let declared = unsafe { declared_size(info)? };
         let t = h.archive.tensors().get(index).ok_or(Error::NotFound)?;
@@ -371,11 +336,8 @@ pub extern "C" fn zipnn_archive_decode(
     out_written: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
-        if out_written.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let h = ref_ptr!(a);
+        let out_written = out_ptr!(out_written);
         if h.overlaps_input(dst, dst_capacity) {
             return Err(Error::InvalidParam);
         }
@@ -384,8 +346,7 @@ pub extern "C" fn zipnn_archive_decode(
         let dst = unsafe { out_buf(dst, dst_capacity)? };
         let base = h.base.as_ref().map(BaseModel::view);
         let n = h.archive.decode_at(index, base.as_ref(), dst, &h.opts)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_written.write(n) };
+        out_written.set(n);
         Ok(())
     })
 }
@@ -400,17 +361,11 @@ pub extern "C" fn zipnn_archive_header_json(
     out_len: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
-        if out_json.is_null() || out_len.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let h = ref_ptr!(a);
+        let (out_json, out_len) = (out_ptr!(out_json), out_ptr!(out_len));
         let j = h.archive.header_json();
-        // SAFETY: both checked non-NULL above.
-        unsafe {
-            out_json.write(j.as_ptr() as *const c_char);
-            out_len.write(j.len());
-        }
+        out_json.set(j.as_ptr() as *const c_char);
+        out_len.set(j.len());
         Ok(())
     })
 }
@@ -424,13 +379,9 @@ pub extern "C" fn zipnn_archive_restored_size(
     out_size: *mut u64,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
-        if out_size.is_null() {
-            return Err(Error::NullPointer);
-        }
-        // SAFETY: checked non-NULL above.
-        unsafe { out_size.write(h.archive.restored_size()) };
+        let h = ref_ptr!(a);
+        let out_size = out_ptr!(out_size);
+        out_size.set(h.archive.restored_size());
         Ok(())
     })
 }
@@ -447,11 +398,8 @@ pub extern "C" fn zipnn_archive_restore(
     out_written: *mut usize,
 ) -> zipnn_status {
     ffi_status!({
-        // SAFETY: the caller passes a live handle or NULL.
-        let h = unsafe { handle(a)? };
-        if out_written.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let h = ref_ptr!(a);
+        let out_written = out_ptr!(out_written);
         if h.overlaps_input(dst, dst_capacity) {
             return Err(Error::InvalidParam);
         }
@@ -460,8 +408,7 @@ pub extern "C" fn zipnn_archive_restore(
         let dst = unsafe { out_buf(dst, dst_capacity)? };
         let base = h.base.as_ref().map(BaseModel::view);
         let n = h.archive.restore_into(base.as_ref(), dst, &h.opts)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_written.write(n) };
+        out_written.set(n);
         Ok(())
     })
 }
@@ -521,14 +468,11 @@ pub extern "C" fn zipnn_safetensors_compress_bound(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_options_unchecked(&read_options(opts)?)?;
-        if out_bound.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out_bound = out_ptr!(out_bound);
         // SAFETY: the caller's contract: `src` readable for `src_size` bytes.
         let src = unsafe { in_buf(src, src_size)? };
         let n = safetensors::compress_bound(src, &o)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_bound.write(n) };
+        out_bound.set(n);
         Ok(())
     })
 }
@@ -559,9 +503,7 @@ pub extern "C" fn zipnn_safetensors_compress(
 ) -> zipnn_status {
     ffi_status!({
         let o = to_options_unchecked(&read_options(opts)?)?;
-        if out_written.is_null() {
-            return Err(Error::NullPointer);
-        }
+        let out_written = out_ptr!(out_written);
         if overlaps(base, base_size, dst, dst_capacity) {
             return Err(Error::InvalidParam);
         }
@@ -576,8 +518,7 @@ pub extern "C" fn zipnn_safetensors_compress(
             Some(unsafe { in_buf(base, base_size)? })
         };
         let n = safetensors::compress_with_base_to(src, base, &o, dst)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { out_written.write(n) };
+        out_written.set(n);
         Ok(())
     })
 }

@@ -323,4 +323,19 @@ pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result
     })?
     .into_iter()
     .collect()
+
+/// Checks a whole frame's checksums, then decodes each chunk alone into one chunk of
+/// scratch (a delta frame needs no base: its payload is the difference).
+pub(crate) fn verify_decodes(src: &[u8]) -> Result<()> {
+    let f = parse_whole(src, &DecompressOptions::default())?;
+    engine::verify_frame(&f)?;
+    let mut scratch = Vec::new();
+    for i in 0..f.chunk_count() {
+        let len = f.header().chunk_len(i as u64);
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+        engine::decode_verified_chunk(&f, i, &mut scratch[..len])?;
+    }
+    Ok(())
 }
