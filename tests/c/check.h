@@ -3,8 +3,11 @@
 #ifndef ZIPNN_TEST_CHECK_H
 #define ZIPNN_TEST_CHECK_H
 
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zipnn.h"
@@ -38,6 +41,45 @@
             return 1;                                                                     \
         }                                                                                 \
     } while (0)
+
+/* malloc that never returns NULL (the test exits instead); malloc(0) may return NULL, so
+ * at least one byte is asked for. */
+static inline void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory (%lu bytes)\n", (unsigned long)n);
+        exit(2);
+    }
+    return p;
+}
+
+/* Whether all `n` bytes at `p` are `v` (an output left untouched). */
+static inline int all_bytes_are(const unsigned char *p, size_t n, unsigned char v) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (p[i] != v) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A 64-bit mixer (the splitmix64 finaliser): a counter-based generator for test data. */
+static inline uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Standard normal number `i` of the sequence `seed` (Box-Muller on two mixed counters). */
+static inline double gauss(uint64_t seed, size_t i) {
+    double u1 = ((double)(mix(seed + 2 * i) >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (double)(mix(seed + 2 * i + 1) >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
 
 /* Values an untouched output buffer or out-parameter keeps. */
 #define SENTINEL_BYTE 0xA5u

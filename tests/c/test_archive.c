@@ -22,25 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory (%lu bytes)\n", (unsigned long)n);
-        exit(2);
-    }
-    return p;
-}
-
-static int all_bytes_are(const unsigned char *p, size_t n, unsigned char v) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (p[i] != v) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Building safetensors files                                                             */
 /* ------------------------------------------------------------------------------------ */
@@ -96,28 +77,12 @@ static uint32_t st_zipnn_dtype(const char *dtype) {
     return ZIPNN_DTYPE_RAW;
 }
 
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t name_hash(const char *s) {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++) {
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
     }
     return h;
-}
-
-/* Standard normal from two uniforms of a counter-based generator. */
-static double gauss(uint64_t seed, size_t i) {
-    double u1 = ((double)(mix(seed + 2 * i) >> 11) + 1.0) / 9007199254740993.0;
-    double u2 = (double)(mix(seed + 2 * i + 1) >> 11) / 9007199254740992.0;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 /* Weight-like bytes for a tensor: Gaussian (sigma 0.02) floats, random bytes otherwise. */

@@ -23,26 +23,6 @@
 
 #define TEST_CHUNK 4096u
 
-static void *xmalloc(size_t n) {
-    /* malloc(0) may return NULL; always ask for at least one byte. */
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory (%lu bytes)\n", (unsigned long)n);
-        exit(2);
-    }
-    return p;
-}
-
-static int all_bytes_are(const unsigned char *p, size_t n, unsigned char v) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (p[i] != v) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Test data                                                                              */
 /* ------------------------------------------------------------------------------------ */

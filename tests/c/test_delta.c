@@ -17,40 +17,6 @@
 
 #define N_FLOATS 20000u
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory (%lu bytes)\n", (unsigned long)n);
-        exit(2);
-    }
-    return p;
-}
-
-static int all_bytes_are(const unsigned char *p, size_t n, unsigned char v) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (p[i] != v) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
-static double gauss(uint64_t seed, size_t i) {
-    double u1 = ((double)(mix(seed + 2 * i) >> 11) + 1.0) / 9007199254740993.0;
-    double u2 = (double)(mix(seed + 2 * i + 1) >> 11) / 9007199254740992.0;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 static void gaussian_f32(float *out, size_t n, uint64_t seed, double sigma) {
     size_t i;
     for (i = 0; i < n; i++) {

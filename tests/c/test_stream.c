@@ -15,15 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory (%lu bytes)\n", (unsigned long)n);
-        exit(2);
-    }
-    return p;
-}
-
 /* A 64-bit LCG; the high bits are used. */
 static uint32_t rng_u32(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;

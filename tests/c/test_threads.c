@@ -86,8 +86,7 @@ static int setup(void) {
         j->src = malloc(j->src_size);
         if (!j->src) return 1;
         fill(j->src, j->src_size, j->opts.dtype, 1000 + (uint64_t)i);
-        cap = bound_of(&j->opts, j->src_size);
-        if (cap == 0) return 1;
+        if (zipnn_compress_bound(&j->opts, j->src_size, &cap) != ZIPNN_OK) return 1;
         j->frame = malloc(cap);
         if (!j->frame) return 1;
         st = zipnn_compress(&j->opts, j->src, j->src_size, j->frame, cap, &written);
@@ -117,8 +116,9 @@ static void *work(void *arg) {
             zipnn_options o = j->opts;
             zipnn_options d;
             zipnn_frame_info info;
-            size_t cap = bound_of(&o, j->src_size), n = 0;
-            unsigned char *frame = malloc(cap);
+            size_t cap = 0, n = 0;
+            unsigned char *frame =
+                zipnn_compress_bound(&o, j->src_size, &cap) == ZIPNN_OK ? malloc(cap) : NULL;
             unsigned char *out = malloc(j->src_size);
             unsigned char *chunk = malloc(o.chunk_size);
             uint64_t c;

@@ -701,7 +701,10 @@ static std::string hostile_path(const char* name) {
 static Bytes read_all(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     EXPECT_TRUE(f.good()) << "missing test input " << path;
-    return Bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    Bytes out(s.size());
+    std::memcpy(out.data(), s.data(), s.size());
+    return out;
 }
 
 TEST(Limits, DeclaredSizesAreCheckedBeforeAnythingIsAllocated) {
