@@ -687,6 +687,7 @@ fn parse_body(
                 && third & !REF_BIT <= u32::MAX as u64
                 && j < i
                 && matches!(stored[j], Stored::Frame { .. })
+                && tensors[j].dtype == t.dtype
                 && tensors[j].data_offsets.1 - tensors[j].data_offsets.0
                     == t.data_offsets.1 - t.data_offsets.0;
             if !ok {

@@ -323,6 +323,7 @@ pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result
     })?
     .into_iter()
     .collect()
+}
 
 /// Checks a whole frame's checksums, then decodes each chunk alone into one chunk of
 /// scratch (a delta frame needs no base: its payload is the difference).

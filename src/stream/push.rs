@@ -481,7 +481,14 @@ impl Decompressor {
                 }
             }
             Phase::FrameFixed => {
-                let h = frame::parse_fixed(bytes)?;
+                let h = match frame::parse_fixed(bytes) {
+                    // The fixed header checked out, all but the base hash after it: a delta
+                    // frame, which a stream never holds (docs/FORMAT.md 11.2).
+                    Err(Error::Truncated) if bytes[5] & frame::FLAG_DELTA != 0 => {
+                        return Err(Error::BaseRequired)
+                    }
+                    r => r?,
+                };
                 let o = h.original_size;
                 let after_short = self.entries.last().is_some_and(|e| e.1 != self.block_size);
                 if h.metadata_size != 0 || o == 0 || o > self.block_size || after_short {

@@ -86,7 +86,7 @@ static inline double gauss(uint64_t seed, size_t i) {
 #define SENTINEL_SIZE ((size_t)0xDEADBEEFu)
 
 /* zipnn_compress_bound's size, or 0 when it fails (invalid options, overflow). */
-static size_t bound_of(const zipnn_options *opts, size_t n) {
+static inline size_t bound_of(const zipnn_options *opts, size_t n) {
     size_t b = 0;
     return zipnn_compress_bound(opts, n, &b) == ZIPNN_OK ? b : 0;
 }

@@ -56,19 +56,21 @@ pub fn reseal(f: &mut [u8]) {
         return;
     }
     let size = le64(f, 16);
+    // A delta frame has its base hash between the fixed header and the metadata.
+    let fixed = 40 + 8 * (f[5] & frame::FLAG_DELTA != 0) as u64;
     let meta = le32(f, 32) as u64;
     let chunks = (size - size % planes).div_ceil(cs);
     let entry = 8 + 5 * planes;
     let Some(hs) = chunks
         .checked_mul(entry)
-        .and_then(|t| t.checked_add(40 + meta))
+        .and_then(|t| t.checked_add(fixed + meta))
     else {
         return;
     };
     if hs.checked_add(8).map_or(true, |end| end > f.len() as u64) {
         return;
     }
-    let (hs, entry, meta_end) = (hs as usize, entry as usize, 40 + meta as usize);
+    let (hs, entry, meta_end) = (hs as usize, entry as usize, (fixed + meta) as usize);
     let mut at = hs + 8;
     for c in 0..chunks as usize {
         let e = meta_end + c * entry;

@@ -78,27 +78,151 @@ fn is_znn(name: &str) -> bool {
     name.ends_with(".znn")
 }
 
+/// The regression inputs of `tests/regressions` whose name passes `keep`; there must be
+/// some (a loop over nothing would check nothing).
+fn regressions(keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+    let dir = root().join("tests/regressions");
+    let v = files(&dir, keep);
+    assert!(
+        !v.is_empty(),
+        "no regression inputs found in {}",
+        dir.display()
+    );
+    v
+}
+
 #[test]
 fn fuzz_regressions_never_panic() {
-    for (name, data) in files(&root().join("tests/regressions"), is_znn) {
+    for (name, data) in regressions(is_znn) {
         check(&name, &data);
     }
-    for (name, data) in files(&root().join("tests/vectors/invalid"), is_znn) {
+    let invalid = files(&root().join("tests/vectors/invalid"), is_znn);
+    assert!(
+        invalid.len() >= 10,
+        "the golden invalid vectors are missing"
+    );
+    for (name, data) in invalid {
         check(&name, &data);
+        assert!(decompress(&data).is_err(), "{name} decodes");
     }
 }
 
 #[test]
 fn stream_and_safetensors_regressions() {
-    let dir = root().join("tests/regressions");
-    for (name, data) in files(&dir, |n| n.starts_with("stream_decode-")) {
+    for (name, data) in regressions(|n| n.starts_with("stream_decode-")) {
         eprintln!("{name}");
         harness::stream_decode(&data);
     }
-    for (name, data) in files(&dir, |n| n.starts_with("safetensors-")) {
+    for (name, data) in regressions(|n| n.starts_with("safetensors-")) {
         eprintln!("{name}");
         harness::safetensors(&data);
     }
+}
+
+// --- Inputs found by review (issue 17, item 7), kept as regression inputs ---------------
+
+/// A delta frame of 3000 bf16 bytes in 1 KiB chunks, and its base.
+fn delta_frame() -> (Vec<u8>, Vec<u8>) {
+    let base = make(DType::Bf16, Kind::Gaussian, 3000, 3);
+    let mut ft = base.clone();
+    for i in (0..ft.len()).step_by(7) {
+        ft[i] ^= 1;
+    }
+    let o = Options {
+        chunk_size: 1024,
+        ..Options::new(DType::Bf16)
+    };
+    (compress_delta(&ft, &base, &o).unwrap(), base)
+}
+
+/// An archive where tensor "b" is tied to "a" although their dtype strings differ (an
+/// encoder never writes that: FORMAT.md section 12 says `CORRUPT`), checksums resealed.
+fn tie_of_another_dtype() -> Vec<u8> {
+    let w = make(DType::Bf16, Kind::Gaussian, 512, 4);
+    let file = common::build_safetensors(
+        &[
+            ("a", "BF16", vec![256], w.clone()),
+            ("b", "BF16", vec![256], w),
+        ],
+        None,
+    );
+    let mut ar = st::compress(&file, &Options::new(DType::Raw)).unwrap();
+    assert_eq!(
+        ar[5] & st::ARCHIVE_FLAG_TIES,
+        st::ARCHIVE_FLAG_TIES,
+        "b is tied to a"
+    );
+    // "b" in the JSON becomes F16 (`"BF16"` -> `"F16" `: same length, valid JSON, same
+    // byte length of the tensor), so only the dtype strings differ.
+    let json_len = u64::from_le_bytes(ar[8..16].try_into().unwrap()) as usize;
+    let json = &mut ar[st::FIXED_SIZE..st::FIXED_SIZE + json_len];
+    let needle = br#""b":{"dtype":"BF16""#;
+    let at = json
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+        + 12;
+    json[at..at + 6].copy_from_slice(br#""F16" "#);
+    harness::reseal_archive(&mut ar);
+    ar
+}
+
+fn review_inputs() -> Vec<(String, Vec<u8>)> {
+    let (frame, _) = delta_frame();
+    let mut stream = vec![0x09];
+    stream.extend_from_slice(&wrap_frame(&frame));
+    let mut archive = vec![0x05];
+    archive.extend_from_slice(&tie_of_another_dtype());
+    vec![
+        ("frame_info-delta-chunk-without-base.znn".into(), frame),
+        ("stream_decode-delta-frame-in-stream".into(), stream),
+        ("safetensors-tie-of-another-dtype".into(), archive),
+    ]
+}
+
+#[test]
+fn review_inputs_are_current_and_refused_as_the_format_says() {
+    let dir = root().join("tests/regressions");
+    for (name, bytes) in review_inputs() {
+        let path = dir.join(&name);
+        if bless() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            on_disk == bytes,
+            "{name} is stale: rerun with ZIPNN_BLESS=1"
+        );
+    }
+    // A delta frame: every chunk without the base is BASE_REQUIRED; with it, the data.
+    let (frame, base) = delta_frame();
+    let mut buf = vec![0u8; 1024];
+    for i in 0..frame_info(&frame).unwrap().chunk_count {
+        assert_eq!(
+            decompress_chunk(&frame, i, &mut buf),
+            Err(Error::BaseRequired)
+        );
+        assert!(decompress_chunk_delta(&frame, &base, i, &mut buf).is_ok());
+    }
+    // A delta frame in a stream: BASE_REQUIRED from the sequential decoders (it was
+    // TRUNCATED) and from random access (FORMAT.md section 11.2).
+    let stream = wrap_frame(&frame);
+    let mut out = Vec::new();
+    let r = std::io::Read::read_to_end(&mut stream::Reader::new(&stream[..]), &mut out);
+    assert_eq!(
+        r.map_err(|e| stream::error_of(&e)),
+        Err(Some(Error::BaseRequired))
+    );
+    let mut d = stream::Decompressor::new();
+    let mut big = vec![0u8; 1 << 16];
+    assert_eq!(d.decompress(&stream, &mut big), Err(Error::BaseRequired));
+    let mut r = stream::StreamReader::open(std::io::Cursor::new(&stream[..])).unwrap();
+    assert_eq!(r.read_range_into(0, &mut buf), Err(Error::BaseRequired));
+    // A tie between tensors of different dtype strings: CORRUPT (it verified OK).
+    assert_eq!(
+        Archive::open(&tie_of_another_dtype()).err(),
+        Some(Error::Corrupt)
+    );
 }
 
 // --- Seeds ----------------------------------------------------------------------------------
