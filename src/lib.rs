@@ -30,6 +30,8 @@ mod options;
 mod pipeline;
 pub mod refformat;
 pub mod stream;
+#[cfg(test)]
+mod test_rng;
 pub mod transform;
 
 pub use codec::Codec;

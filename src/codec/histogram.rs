@@ -165,7 +165,7 @@ pub(crate) mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::lcg;
+    use crate::test_rng::step;
 
     #[test]
     fn histogram_paths_agree() {
@@ -192,7 +192,7 @@ mod tests {
             for (lo, rare) in [(0u8, 64u64), (120, 64), (240, 64), (100, 4), (0, 1)] {
                 let src: Vec<u8> = (0..n)
                     .map(|_| {
-                        let r = lcg(&mut seed);
+                        let r = step(&mut seed);
                         if r % rare == 0 {
                             (r >> 8) as u8
                         } else {

@@ -581,7 +581,7 @@ pub fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
 mod tests {
     use super::*;
     use crate::options::DType;
-    use crate::transform::lcg;
+    use crate::test_rng::step;
 
     #[test]
     fn streamed_raw_planes_give_the_same_chunk() {
@@ -592,12 +592,12 @@ mod tests {
         let n = if cfg!(miri) { 1000 } else { 40_000 };
         let bf16: Vec<u8> = (0..n)
             .flat_map(|_| {
-                let r = lcg(&mut seed);
+                let r = step(&mut seed);
                 let e = 120 + (r % 5) as u16;
                 ((e << 7) | ((r >> 8) as u16 & 0x807F)).to_le_bytes()
             })
             .collect();
-        let random: Vec<u8> = (0..n).map(|_| lcg(&mut seed) as u8).collect();
+        let random: Vec<u8> = (0..n).map(|_| step(&mut seed) as u8).collect();
         for (dtype, src) in [(DType::Bf16, &bf16), (DType::Int8, &random)] {
             let opts = Options::new(dtype);
             let planes = opts.planes();

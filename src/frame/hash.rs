@@ -265,17 +265,11 @@ unsafe fn long_avx2_by(len: usize, mut get: impl FnMut(usize) -> *const u8) -> u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::step;
 
     fn data(n: usize) -> Vec<u8> {
         let mut s = 0x0123_4567_89AB_CDEFu64;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect()
+        (0..n).map(|_| (step(&mut s) >> 24) as u8).collect()
     }
 
     #[test]
@@ -338,8 +332,7 @@ mod tests {
                 let mut parts = Vec::new();
                 let mut at = 0;
                 while at < n {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    let take = ((seed >> 33) as usize % 150).min(n - at);
+                    let take = ((step(&mut seed) >> 33) as usize % 150).min(n - at);
                     parts.push(&b[at..at + take]);
                     at += take;
                 }

@@ -161,18 +161,10 @@ pub fn merge_planes_with(dtype: DType, planes: &[&[u8]], dst: &mut [u8], stream:
     merge_portable(dtype, planes, dst)
 }
 
-/// A small deterministic generator for this crate's unit tests.
-#[cfg(test)]
-pub(crate) fn lcg(seed: &mut u64) -> u64 {
-    *seed = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    *seed >> 11
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::step;
 
     #[test]
     fn every_layout_round_trips() {
@@ -190,7 +182,7 @@ mod tests {
                     dtype.element_size()
                 };
                 for n in [0usize, 1, 2, 3, 17, 1000] {
-                    let src: Vec<u8> = (0..n * planes).map(|_| lcg(&mut seed) as u8).collect();
+                    let src: Vec<u8> = (0..n * planes).map(|_| step(&mut seed) as u8).collect();
                     let mut pl = vec![0u8; src.len()];
                     split(dtype, planes, &src, &mut pl);
                     let mut back = vec![0u8; src.len()];
@@ -220,7 +212,7 @@ mod tests {
                 dtype.element_size()
             };
             for n in [0usize, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200, 1031] {
-                let src: Vec<u8> = (0..n * planes).map(|_| lcg(&mut seed) as u8).collect();
+                let src: Vec<u8> = (0..n * planes).map(|_| step(&mut seed) as u8).collect();
                 let mut fast = vec![0u8; src.len()];
                 let mut slow = vec![0u8; src.len()];
                 split(dtype, planes, &src, &mut fast);
@@ -278,7 +270,7 @@ mod tests {
                 for (rare, shift_at) in [(64u64, usize::MAX), (4, usize::MAX), (1, 0), (64, 2000)] {
                     let src: Vec<u8> = (0..n)
                         .flat_map(|i| {
-                            let r = lcg(&mut seed);
+                            let r = step(&mut seed);
                             let e = if r % rare == 0 {
                                 (r >> 8) as u8
                             } else {
@@ -292,7 +284,7 @@ mod tests {
                             } else {
                                 (e as u16) << 7 | (r >> 40) as u16 & 0x807F
                             };
-                            let mut b = lcg(&mut seed).to_le_bytes()[..es].to_vec();
+                            let mut b = step(&mut seed).to_le_bytes()[..es].to_vec();
                             b[es - 2..].copy_from_slice(&top.to_le_bytes());
                             b
                         })
