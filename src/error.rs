@@ -20,11 +20,16 @@ macro_rules! errors {
         const COUNT: usize = [$($code),*].len();
 
         impl Error {
+            /// This error's row of the list: code, C name, message, message with a NUL.
+            const fn row(self) -> (i32, &'static str, &'static str, &'static str) {
+                match self {
+                    $( Error::$name => ($code, $c_name, $msg, concat!($msg, "\0")), )*
+                }
+            }
+
             /// The stable C status code of this error (always negative).
             pub const fn code(self) -> i32 {
-                match self {
-                    $( Error::$name => $code, )*
-                }
+                self.row().0
             }
 
             /// The error for a C status code, if it is one.
@@ -37,23 +42,17 @@ macro_rules! errors {
 
             /// A static, human-readable message.
             pub const fn message(self) -> &'static str {
-                match self {
-                    $( Error::$name => $msg, )*
-                }
+                self.row().2
             }
 
             /// The message with a NUL at the end, for C.
             pub(crate) const fn message_nul(self) -> &'static str {
-                match self {
-                    $( Error::$name => concat!($msg, "\0"), )*
-                }
+                self.row().3
             }
 
             /// The name of the status in the C header (`ZIPNN_ERROR_...`).
             pub const fn c_name(self) -> &'static str {
-                match self {
-                    $( Error::$name => $c_name, )*
-                }
+                self.row().1
             }
 
             /// Every error, in the order of the list.

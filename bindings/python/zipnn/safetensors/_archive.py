@@ -734,13 +734,18 @@ def compress(data: Any, *, base: Any = None, method: Any = "auto", level: Any = 
     if _is_pathlike(data):
         raise TypeError("compress() takes the file's bytes; use compress_file() for a path")
     with source(data) as (sp, n), _source_or_file(base) as bobj, _opt_source(bobj) as b:
-        cap = _bound(opts, sp, n)
-        out = OutBytes(cap)
-        try:
-            w = _compress_call(opts, b, sp, n, out.ptr, cap)
-        except BaseException:
-            out.discard()
-            raise
+        return _compress_bytes(opts, b, sp, n)
+
+
+def _compress_bytes(opts: Any, b: Any, sp: Any, n: int) -> bytes:
+    """The archive of the safetensors file at ``sp`` (``n`` bytes), as bytes built in place."""
+    cap = _bound(opts, sp, n)
+    out = OutBytes(cap)
+    try:
+        w = _compress_call(opts, b, sp, n, out.ptr, cap)
+    except BaseException:
+        out.discard()
+        raise
     return out.finish(w)
 
 
@@ -753,14 +758,7 @@ def compress_file(src_path: PathLike, dst_path: PathLike, *, base: Any = None, *
     opts = _archive_options(**_with_defaults(options))
     with _FileView(src_path) as data, _source_or_file(base) as bobj, _opt_source(bobj) as b, \
             source(data) as (sp, n):
-        cap = _bound(opts, sp, n)
-        out = OutBytes(cap)
-        try:
-            length = _compress_call(opts, b, sp, n, out.ptr, cap)
-        except BaseException:
-            out.discard()
-            raise
-    archive = out.finish(length)
+        archive = _compress_bytes(opts, b, sp, n)
     with _TmpFile(dst_path) as f:
         return _write_all(f, archive)
 
