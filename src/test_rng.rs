@@ -1,19 +1,19 @@
-//! The one deterministic random generator of the tests (Marsaglia's xorshift, 13/7/17):
-//! the crate's unit tests use it as `crate::test_rng`, the integration tests through
-//! `tests/common`, which includes this file. Golden payloads in the unit tests are pinned
-//! to its sequence: changing it is changing their inputs.
+//! The deterministic random generator of the tests (xorshift64*): the crate's unit tests
+//! use it as `crate::test_rng`, the integration tests through `tests/common`, which
+//! includes this file. The golden vectors (tests/vectors) are made from its sequence:
+//! changing it changes their inputs.
 #![allow(dead_code)]
 
-/// Advances the generator state `s` and returns it. A zero state (which xorshift cannot
-/// leave) is replaced by a fixed nonzero one.
+/// Advances the generator state `s` and returns the next value. A zero state (which
+/// xorshift cannot leave) is replaced by a fixed nonzero one.
 pub fn step(s: &mut u64) -> u64 {
     if *s == 0 {
         *s = 0x9E37_79B9_7F4A_7C15;
     }
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    *s
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    s.wrapping_mul(0x2545_F491_4F6C_DD1D)
 }
 
 /// A generator seeded with `Rng(seed)`.
