@@ -102,6 +102,7 @@ def bind(lib):
     P = ctypes.POINTER
     h = P(vp)
     for name, args in [
+        ("zipnn_compress_bound", [P(Opts), sz, P(sz)]),
         ("zipnn_safetensors_compress_bound", [P(Opts), vp, sz, P(sz)]),
         ("zipnn_safetensors_compress", [P(Opts), vp, sz, vp, sz, vp, sz, P(sz)]),
         ("zipnn_archive_open_memory", [vp, sz, P(Opts), h]),
@@ -151,7 +152,9 @@ def frame_row(lib, groups, threads, runs):
     clen = 0
     for dtype, data in groups.items():
         o = opts(lib, dtype, threads)
-        cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o))
+        bound = sz()
+        ok(lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)), "bound")
+        cap = bound.value
         dst = ctypes.create_string_buffer(cap)
         n = sz()
         tc, _ = best(runs, lambda: ok(lib.zipnn_compress(ctypes.byref(o), data, len(data), dst, cap,

@@ -185,7 +185,7 @@ static int many_thread_counts(void) {
     struct timespec pause = {0, 10 * 1000 * 1000};
     if (cores < 1) cores = 1;
     bound = os_threads() + cores + 4 * cores;
-    cap = zipnn_compress_bound(j->src_size, &j->opts);
+    if (zipnn_compress_bound(&j->opts, j->src_size, &cap) != ZIPNN_OK) return 1;
     frame = malloc(cap);
     out = malloc(j->src_size);
     if (!frame || !out) return 1;
