@@ -173,7 +173,9 @@ def stream_row(lib, data, dtype, threads, runs):
     """The C streaming calls with buffers for the whole input and output, so that no time
     goes to Python between the calls."""
     o = opts(lib, dtype, threads)
-    cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o)) + (len(data) // BLOCK + 1) * 4096 + 4096
+    bound = sz()
+    ok(lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)), "bound")
+    cap = bound.value + (len(data) // BLOCK + 1) * 4096 + 4096
     out = ctypes.create_string_buffer(cap)
     obase = ctypes.addressof(out)
     src = (ctypes.c_char * len(data)).from_buffer_copy(data)

@@ -336,7 +336,7 @@ pub(crate) fn verify_decodes(src: &[u8]) -> Result<()> {
         if scratch.len() < len {
             scratch.resize(len, 0);
         }
-        engine::decode_verified_chunk(&f, i, &mut scratch[..len])?;
+        engine::decode_verified_chunk(&f, i, &mut scratch[..len], false)?;
     }
     Ok(())
 }
