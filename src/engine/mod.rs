@@ -533,12 +533,23 @@ pub fn decode_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<(
 /// [`decode_frame`] for a frame whose checksums [`verify_frame_with`] has already checked,
 /// so that a caller can verify before allocating `dst` without checksumming twice.
 pub fn decode_verified_frame(frame: &Frame<'_>, dst: &mut [u8], threads: u32) -> Result<()> {
+    decode_verified_frame_to(frame, dst, threads, false)
+}
+
+/// [`decode_verified_frame`]; `large`: `dst` is part of an output too large to stay in the
+/// caches (as for [`decode_chunk`]).
+pub(crate) fn decode_verified_frame_to(
+    frame: &Frame<'_>,
+    dst: &mut [u8],
+    threads: u32,
+    large: bool,
+) -> Result<()> {
     let h = frame.header();
     let (body, tail) = dst.split_at_mut(dst.len() - h.tail_len);
     tail.copy_from_slice(&h.tail[..h.tail_len]);
     let jobs: Vec<(usize, &mut [u8])> = body.chunks_mut(h.chunk_size).enumerate().collect();
     let results = par_map(threads, jobs, |(i, d)| {
-        decode_verified_chunk(frame, i, d, false)
+        decode_verified_chunk(frame, i, d, large)
     })?;
     results.into_iter().collect()
 }

@@ -145,7 +145,7 @@ pub(crate) fn decode_new(
 ) -> Result<Vec<u8>> {
     engine::verify_frame_with(f, threads)?;
     let mut out = engine::zeroed_vec(n)?;
-    decode_verified_whole(f, base, &mut out, threads)?;
+    decode_verified_whole(f, base, &mut out, threads, false)?;
     Ok(out)
 }
 
@@ -170,14 +170,17 @@ pub(crate) fn decode_into(
 }
 
 /// Decodes a whole frame whose chunk checksums and base were checked, then undoes the
-/// delta and the lossy step.
+/// delta and the lossy step. `large`: `dst` is part of an output of at least
+/// [`LARGE_OUTPUT`] bytes (a stream's frames going into one large buffer), written around
+/// the caches as one large frame's output is.
 pub(crate) fn decode_verified_whole(
     f: &Frame<'_>,
     base: Option<&[u8]>,
     dst: &mut [u8],
     threads: u32,
+    large: bool,
 ) -> Result<()> {
-    engine::decode_verified_frame(f, dst, threads)?;
+    engine::decode_verified_frame_to(f, dst, threads, large)?;
     undo_steps(f.header(), base, dst);
     Ok(())
 }

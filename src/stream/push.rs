@@ -526,12 +526,15 @@ impl Decompressor {
                 crate::pipeline::check_base(f.header(), None)?;
                 crate::engine::verify_frame_with(&f, self.opts.threads)?;
                 let direct = output.len() >= o;
+                // Straight into a caller's buffer too large to stay in the caches: written
+                // around them, as one large frame is.
+                let large = direct && output.len() >= crate::pipeline::LARGE_OUTPUT;
                 let dst = if direct {
                     &mut output[..o]
                 } else {
                     self.out.room(o)?
                 };
-                crate::pipeline::decode_verified_whole(&f, None, dst, self.opts.threads)?;
+                crate::pipeline::decode_verified_whole(&f, None, dst, self.opts.threads, large)?;
                 if !direct {
                     self.out.set(o);
                 }

@@ -173,6 +173,8 @@ impl<R: Read + Seek> StreamReader<R> {
         let len = (dst.len() as u64).min(total - offset) as usize;
         let end = offset + len as u64;
         let bs = self.info.block_size as u64;
+        // Whole frames into a range too large to stay in the caches are written around them.
+        let large = len >= crate::pipeline::LARGE_OUTPUT;
         let mut pos = offset;
         while pos < end {
             let fi = (pos / bs) as usize;
@@ -183,7 +185,11 @@ impl<R: Read + Seek> StreamReader<R> {
             let out = &mut dst[(pos - offset) as usize..(fstart + b - offset) as usize];
             self.load(fi)?;
             if a == 0 && b == forig {
-                crate::decompress_into_with(&self.buf, out, &self.opts)?;
+                // load() checked the frame's original size against the index: `out` holds it.
+                let f = crate::pipeline::parse_whole(&self.buf, &self.opts)?;
+                crate::pipeline::check_base(f.header(), None)?;
+                crate::engine::verify_frame_with(&f, self.opts.threads)?;
+                crate::pipeline::decode_verified_whole(&f, None, out, self.opts.threads, large)?;
             } else {
                 let f = Frame::parse(&self.buf)?;
                 decode_part(&f, a, b, out, &mut self.scratch)?;
