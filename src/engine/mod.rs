@@ -492,24 +492,24 @@ pub fn decode_verified_chunk(
     with_scratch(dst.len(), |buf| {
         // Coded planes are decoded into the scratch buffer; raw planes are merged straight
         // from the payload.
-        let mut views: [&[u8]; 8] = [&[]; 8];
-        let mut rest: &mut [u8] = buf;
+        // (`n` is at least 1: a chunk holds whole elements, at least one.)
+        let n = n.max(1);
         let mut at = 0usize;
-        for (e, view) in frame.planes(i).zip(views.iter_mut()) {
-            let size = e.size as usize;
-            let p = &payload[at..at + size];
-            at += size;
-            let (slot, r) = std::mem::take(&mut rest).split_at_mut(n);
-            rest = r;
-            if e.codec == Codec::Raw {
-                if size != n {
-                    return Err(Error::Corrupt);
-                }
-                *view = p;
-            } else {
-                codec::decode_plane(e.codec, p, slot)?;
-                *view = slot;
-            }
+        let coded = frame
+            .planes(i)
+            .zip(buf.chunks_exact_mut(n))
+            .map(|(e, slot)| {
+                let p = &payload[at..at + e.size as usize];
+                at += p.len();
+                (e.codec, p, slot)
+            });
+        codec::decode_planes(coded)?;
+        let mut views: [&[u8]; 8] = [&[]; 8];
+        let mut at = 0usize;
+        for ((e, slot), view) in frame.planes(i).zip(buf.chunks_exact(n)).zip(&mut views) {
+            let p = &payload[at..at + e.size as usize];
+            at += p.len();
+            *view = if e.codec == Codec::Raw { p } else { slot };
         }
         let stream = large || h.original_size >= STREAM_OUTPUT_MIN;
         transform::merge_planes_with(h.dtype, &views[..planes], dst, stream);

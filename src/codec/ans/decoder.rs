@@ -1,7 +1,7 @@
 //! Decoder: the frequency table, the decoding table, the states run forwards.
 
 use super::model::{read_freqs, read_freqs_rice, TABLE_LENGTHS, TABLE_RICE};
-use super::{tail_len, Path, FIXED, L, MAX_SCALE, MIN_SCALE};
+use super::{tail_len, Path, FIXED, L, MAX_SCALE, MIN_SCALE, WIDE_STATES};
 use crate::error::{Error, Result};
 
 /// Decodes a payload of `K` interleaved states (16 for codec 6, 32 for codec 7) on `path`.
@@ -10,10 +10,109 @@ pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
     dst: &mut [u8],
     path: Path,
 ) -> Result<()> {
+    let mut tab = [0u32; 1 << MAX_SCALE];
+    let Some(mut r) = prepare::<K, WIDE>(src, dst, &mut tab)? else {
+        return Ok(());
+    };
+    let pos = run_at::<K>(&tab, r.scale, r.stream, &mut dst[..r.main], &mut r.x, path)?;
+    finish(&r, pos, dst)
+}
+
+/// Decodes two codec 7 payloads: `a` into `da` and `b` into `db`, with the same result
+/// and errors as two calls of [`decode_impl`]. On AVX-512 the two planes run in one loop,
+/// which keeps twice as many gathers in flight (each plane's states only wait on their own
+/// table lookups); on other paths they decode one after the other.
+pub(super) fn decode_pair_impl(
+    a: &[u8],
+    da: &mut [u8],
+    b: &[u8],
+    db: &mut [u8],
+    path: Path,
+) -> Result<()> {
+    const K: usize = WIDE_STATES;
+    if path != Path::Avx512 {
+        decode_impl::<K, true>(a, da, path)?;
+        return decode_impl::<K, true>(b, db, path);
+    }
+    let mut ta = [0u32; 1 << MAX_SCALE];
+    let Some(mut ra) = prepare::<K, true>(a, da, &mut ta)? else {
+        return decode_impl::<K, true>(b, db, path);
+    };
+    let mut tb = [0u32; 1 << MAX_SCALE];
+    let Some(mut rb) = prepare::<K, true>(b, db, &mut tb)? else {
+        let pos = run_at::<K>(
+            &ta,
+            ra.scale,
+            ra.stream,
+            &mut da[..ra.main],
+            &mut ra.x,
+            path,
+        )?;
+        return finish(&ra, pos, da);
+    };
+    // SAFETY: `path` is `Avx512` only where AVX-512 F and POPCNT run (Path::available, or
+    // a test that took it from there).
+    #[cfg(target_arch = "x86_64")]
+    let (i, pa, pb) = unsafe {
+        super::x86::run_avx512_pair(
+            [&ta, &tb],
+            [ra.scale, rb.scale],
+            [ra.stream, rb.stream],
+            [&mut da[..ra.main], &mut db[..rb.main]],
+            [&mut ra.x, &mut rb.x],
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (i, pa, pb) = (0usize, 0usize, 0usize);
+    // Each plane goes on alone from where the joint loop stopped (`i` is a multiple of K).
+    let pa = pa
+        + run_at::<K>(
+            &ta,
+            ra.scale,
+            &ra.stream[pa..],
+            &mut da[i..ra.main],
+            &mut ra.x,
+            path,
+        )?;
+    finish(&ra, pa, da)?;
+    let pb = pb
+        + run_at::<K>(
+            &tb,
+            rb.scale,
+            &rb.stream[pb..],
+            &mut db[i..rb.main],
+            &mut rb.x,
+            path,
+        )?;
+    finish(&rb, pb, db)
+}
+
+/// A payload whose header has been read, ready to decode.
+pub(super) struct Ready<'a, const K: usize> {
+    /// Frequency scale.
+    scale: u32,
+    /// Quantised frequency of each symbol (the tail's symbols are checked against it).
+    freq: [u32; 256],
+    /// The initial states (`L` past the first `main.min(K)`).
+    x: [u32; K],
+    /// The word stream.
+    stream: &'a [u8],
+    /// Symbols decoded from the stream; the rest are the tail.
+    main: usize,
+}
+
+/// Reads the header of a payload for `dst.len()` symbols and fills `tab`, the decoding
+/// table. `None` when nothing is left to decode (no symbols, or a single symbol value,
+/// already written to `dst`).
+fn prepare<'a, const K: usize, const WIDE: bool>(
+    src: &'a [u8],
+    dst: &mut [u8],
+    tab: &mut [u32; 1 << MAX_SCALE],
+) -> Result<Option<Ready<'a, K>>> {
     let n = dst.len();
     if n == 0 {
         return if src.is_empty() {
-            Ok(())
+            Ok(None)
         } else {
             Err(Error::Corrupt)
         };
@@ -32,7 +131,7 @@ pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
             return Err(Error::Corrupt);
         }
         dst.fill(min as u8);
-        return Ok(());
+        return Ok(None);
     }
     let (freq, table_end) = if kind == TABLE_RICE {
         read_freqs_rice(src, scale, min, max)?
@@ -42,7 +141,6 @@ pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
 
     // Decoder table: per slot, the symbol, its frequency and the slot's offset from the
     // symbol's cumulative frequency (`bias << 20 | sym << 12 | f`; all fit as f < M <= 2^12).
-    let mut tab = [0u32; 1 << MAX_SCALE];
     let mut cum = 0usize;
     for (s, &f) in freq.iter().enumerate().take(max + 1).skip(min) {
         let f = f as usize;
@@ -75,28 +173,32 @@ pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
     if src.len() < states_end || !(src.len() - states_end).is_multiple_of(2) {
         return Err(Error::Corrupt);
     }
-    let stream = &src[states_end..];
-    let (body, tail) = dst.split_at_mut(main);
-    let pos = match scale {
-        8 => run::<8, K>(&tab, stream, body, &mut x, path),
-        9 => run::<9, K>(&tab, stream, body, &mut x, path),
-        10 => run::<10, K>(&tab, stream, body, &mut x, path),
-        11 => run::<11, K>(&tab, stream, body, &mut x, path),
-        _ => run::<12, K>(&tab, stream, body, &mut x, path),
-    }?;
-    if pos != stream.len() {
+    Ok(Some(Ready {
+        scale,
+        freq,
+        x,
+        stream: &src[states_end..],
+        main,
+    }))
+}
+
+/// Checks that the stream was used up (`pos` bytes read) and the states came back to
+/// where the encoder started, and writes the tail into `dst[r.main..]`.
+fn finish<const K: usize>(r: &Ready<'_, K>, pos: usize, dst: &mut [u8]) -> Result<()> {
+    if pos != r.stream.len() {
         return Err(Error::Corrupt);
     }
+    let tail = &mut dst[r.main..];
     if tail.is_empty() {
         // Every state back at the encoder's initial value.
-        if x.iter().any(|&xj| xj != L) {
+        if r.x.iter().any(|&xj| xj != L) {
             return Err(Error::Corrupt);
         }
     } else {
         // Each state back at L plus two tail symbols, each one with a nonzero frequency.
-        for (xj, pair) in x.iter().zip(tail.chunks_exact_mut(2)) {
+        for (xj, pair) in r.x.iter().zip(tail.chunks_exact_mut(2)) {
             let (a, b) = ((xj & 0xFF) as usize, (xj >> 8 & 0xFF) as usize);
-            if xj >> 16 != 1 || freq[a] == 0 || freq[b] == 0 {
+            if xj >> 16 != 1 || r.freq[a] == 0 || r.freq[b] == 0 {
                 return Err(Error::Corrupt);
             }
             pair[0] = a as u8;
@@ -104,6 +206,24 @@ pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
         }
     }
     Ok(())
+}
+
+/// [`run`] at a scale known at run time.
+fn run_at<const K: usize>(
+    tab: &[u32; 1 << MAX_SCALE],
+    scale: u32,
+    stream: &[u8],
+    dst: &mut [u8],
+    x: &mut [u32; K],
+    path: Path,
+) -> Result<usize> {
+    match scale {
+        8 => run::<8, K>(tab, stream, dst, x, path),
+        9 => run::<9, K>(tab, stream, dst, x, path),
+        10 => run::<10, K>(tab, stream, dst, x, path),
+        11 => run::<11, K>(tab, stream, dst, x, path),
+        _ => run::<12, K>(tab, stream, dst, x, path),
+    }
 }
 
 /// Reads codec 7's initial states, packed from byte `at` (docs/FORMAT.md 8.7): per state a

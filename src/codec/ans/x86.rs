@@ -141,3 +141,83 @@ pub(super) unsafe fn run_avx512<const V: usize>(
     }
     (i, pos)
 }
+
+/// Two planes of thirty-two states each decoded in one AVX-512 loop: per group of 32
+/// symbols, two vectors of plane 0 and two of plane 1, whose gathers overlap (a plane's
+/// states wait only on its own lookups and stream). Runs while both planes have a whole
+/// group of symbols and 64 stream bytes left; returns (symbols decoded in each plane,
+/// stream bytes consumed in plane 0, in plane 1) and leaves the states in `x`.
+///
+/// # Safety
+/// The CPU must support AVX-512 F and POPCNT; each `x[p].len() == 32`.
+#[target_feature(enable = "avx512f,popcnt")]
+pub(super) unsafe fn run_avx512_pair(
+    tab: [&[u32; 1 << MAX_SCALE]; 2],
+    scale: [u32; 2],
+    stream: [&[u8]; 2],
+    dst: [&mut [u8]; 2],
+    x: [&mut [u32; 32]; 2],
+) -> (usize, usize, usize) {
+    let n = dst[0].len().min(dst[1].len());
+    let mut pos = [0usize; 2];
+    let mut i = 0usize;
+    // SAFETY (all loads and stores below): each `x[p]` has 32 u32; the gathers index
+    // `tab[p]` with `state & (2^scale[p] - 1)` < 4096 = tab[p].len(); each group writes
+    // dst[p][i..i + 32] with i + 32 <= n, and vector v of plane p reads 32 stream bytes at
+    // a position within [pos[p], pos[p] + 32v], below pos[p] + 64 <= stream[p].len().
+    let mut xs = [[_mm512_setzero_si512(); 2]; 2];
+    for (xp, x) in xs.iter_mut().zip(&x) {
+        for (v, xv) in xp.iter_mut().enumerate() {
+            *xv = _mm512_loadu_si512(x.as_ptr().add(16 * v).cast());
+        }
+    }
+    let mask = [
+        _mm512_set1_epi32(((1u32 << scale[0]) - 1) as i32),
+        _mm512_set1_epi32(((1u32 << scale[1]) - 1) as i32),
+    ];
+    let sh = [
+        _mm_cvtsi32_si128(scale[0] as i32),
+        _mm_cvtsi32_si128(scale[1] as i32),
+    ];
+    let f_mask = _mm512_set1_epi32(0xFFF);
+    let low = _mm512_set1_epi32(L as i32);
+    let base = [tab[0].as_ptr() as *const i32, tab[1].as_ptr() as *const i32];
+    let src = [stream[0].as_ptr(), stream[1].as_ptr()];
+    let len = [stream[0].len(), stream[1].len()];
+    let out = [dst[0].as_mut_ptr(), dst[1].as_mut_ptr()];
+    while i + 32 <= n && pos[0] + 64 <= len[0] && pos[1] + 64 <= len[1] {
+        // The four lookups first, so that they are all in flight together.
+        let e = [
+            [
+                _mm512_i32gather_epi32::<4>(_mm512_and_si512(xs[0][0], mask[0]), base[0]),
+                _mm512_i32gather_epi32::<4>(_mm512_and_si512(xs[0][1], mask[0]), base[0]),
+            ],
+            [
+                _mm512_i32gather_epi32::<4>(_mm512_and_si512(xs[1][0], mask[1]), base[1]),
+                _mm512_i32gather_epi32::<4>(_mm512_and_si512(xs[1][1], mask[1]), base[1]),
+            ],
+        ];
+        for p in 0..2 {
+            for v in 0..2 {
+                let (x, e) = (xs[p][v], e[p][v]);
+                let f = _mm512_and_si512(e, f_mask);
+                let bias = _mm512_srli_epi32::<20>(e);
+                let y = _mm512_add_epi32(_mm512_mullo_epi32(f, _mm512_srl_epi32(x, sh[p])), bias);
+                let sy = _mm512_cvtepi32_epi8(_mm512_srli_epi32::<12>(e));
+                _mm_storeu_si128(out[p].add(i + 16 * v).cast(), sy);
+                let need = _mm512_cmplt_epu32_mask(y, low);
+                let w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(src[p].add(pos[p]).cast()));
+                let wv = _mm512_maskz_expand_epi32(need, w);
+                xs[p][v] = _mm512_mask_or_epi32(y, need, _mm512_slli_epi32::<16>(y), wv);
+                pos[p] += 2 * (need as u32).count_ones() as usize;
+            }
+        }
+        i += 32;
+    }
+    for (xp, x) in xs.iter().zip(x) {
+        for (v, xv) in xp.iter().enumerate() {
+            _mm512_storeu_si512(x.as_mut_ptr().add(16 * v).cast(), *xv);
+        }
+    }
+    (i, pos[0], pos[1])
+}
