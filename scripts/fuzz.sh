@@ -20,7 +20,7 @@ SECONDS_PER_TARGET="${1:-120}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decompress round_trip frame_info decompress_dst_too_small
-  stream_decode safetensors)
+  stream_decode safetensors reference_decode)
 
 cargo +nightly --version >/dev/null 2>&1 || { echo "fuzz.sh: nightly Rust is required" >&2; exit 1; }
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -78,6 +78,11 @@ seed safetensors tests/regressions/seeds/safetensors/* tests/regressions/safeten
 for f in tests/data/*.safetensors; do
   [ -f "$f" ] && { printf '\x00' | cat - "$f" >"fuzz/corpus/safetensors/seed-data-$(basename "$f")"; }
 done
+
+# reference_decode: the files the reference package wrote (tests/reference-vectors) and
+# earlier crash inputs.
+seed reference_decode tests/reference-vectors/*.znn tests/reference-vectors/hf/*.znn \
+  tests/regressions/reference_decode-*.znn
 
 # --- Run ------------------------------------------------------------------------------------
 echo "==> building fuzz targets"
