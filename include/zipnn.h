@@ -228,6 +228,31 @@
 #define ZIPNN_PRE_VERIFY_RATIO 8
 
 /*
+ `zipnn_frame_info.format`: this library's frame.
+ */
+#define ZIPNN_FORMAT_ZIPNN 0
+
+/*
+ `zipnn_frame_info.format`: written by the reference package (docs/REFERENCE-FORMAT.md).
+ */
+#define ZIPNN_FORMAT_REFERENCE 1
+
+/*
+ `zipnn_frame_info.input_format`: a reference frame of bytes.
+ */
+#define ZIPNN_INPUT_BYTES 1
+
+/*
+ `zipnn_frame_info.input_format`: a reference frame of a torch tensor (with its shape).
+ */
+#define ZIPNN_INPUT_TORCH 2
+
+/*
+ `zipnn_frame_info.input_format`: a reference frame of a numpy array (with its shape).
+ */
+#define ZIPNN_INPUT_NUMPY 3
+
+/*
  Default stream block size (8 MiB of input per frame), used when `block_size` is 0.
  */
 #define ZIPNN_STREAM_DEFAULT_BLOCK_SIZE 8388608
@@ -419,6 +444,19 @@ typedef struct zipnn_frame_info {
    For a delta frame (`ZIPNN_FRAME_FLAG_DELTA`): XXH3-64 of the base it needs; else 0.
    */
   uint64_t base_hash;
+  /*
+   `ZIPNN_FORMAT_ZIPNN`, or `ZIPNN_FORMAT_REFERENCE` for what the reference package
+   (PyPI zipnn 0.5.x) wrote: one frame or a streamed sequence of them, without
+   checksums (`original_size`, `chunk_count` and `frame_size` are then the whole
+   sequence's).
+   */
+  uint32_t format;
+  /*
+   Reference frames: what the writer was handed, `ZIPNN_INPUT_BYTES`,
+   `ZIPNN_INPUT_TORCH` or `ZIPNN_INPUT_NUMPY` (the last two carry a shape:
+   `zipnn_get_shape()`); 0 for zipnn frames.
+   */
+  uint32_t input_format;
 } zipnn_frame_info;
 
 /*
@@ -775,6 +813,22 @@ ZIPNN_NODISCARD
 zipnn_status zipnn_get_frame_info(const void *src,
                                   size_t src_size,
                                   struct zipnn_frame_info *info);
+
+/*
+ Writes the shape of the tensor that the reference frame at `src` holds (a frame the
+ reference package wrote from a torch tensor or numpy array) to `dims`, one `uint64_t`
+ per dimension, and the number of dimensions to `*out_ndim` (0 for a 0-d tensor).
+ `NOT_FOUND` for a frame that carries no shape (zipnn frames, reference frames of
+ bytes); `DST_TOO_SMALL` when `capacity` is below the number of dimensions (at most 64).
+ On error nothing is written. Other errors as `zipnn_get_decompressed_size()`.
+ Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_get_shape(const void *src,
+                             size_t src_size,
+                             uint64_t *dims,
+                             size_t capacity,
+                             size_t *out_ndim);
 
 /*
  Writes the decompressed size that the frame at `src` declares to `*out_size`. The

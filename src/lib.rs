@@ -41,7 +41,7 @@ pub use options::{
     DType, Level, Lossy, Method, Options, DEFAULT_CHUNK_SIZE, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD,
     DEFAULT_ZSTD_LEVEL, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE,
 };
-pub use pipeline::{DecompressOptions, FrameInfo};
+pub use pipeline::{DecompressOptions, FrameFormat, FrameInfo};
 
 /// The largest frame [`compress`] can produce for `src_len` bytes of input with these
 /// options and no metadata (add the metadata's length when there is some).
@@ -87,6 +87,9 @@ pub fn compress_delta_into(
 }
 
 /// Decompresses one whole frame (and nothing after it) into a new vector.
+///
+/// What the reference package (PyPI zipnn 0.5.x) wrote decodes too: one of its frames, or
+/// its streamed frames one after another ([`refformat`]; they have no checksum).
 pub fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
     decompress_with(frame, &DecompressOptions::default())
 }
@@ -140,7 +143,7 @@ pub fn decompress_into_with(
 
 /// The decompressed size a frame declares (its header is validated, chunks are not).
 pub fn decompressed_size(frame: &[u8]) -> Result<u64> {
-    Ok(Frame::parse(frame)?.header().original_size)
+    pipeline::decompressed_size(frame)
 }
 
 /// What the frame at the start of `src` says about itself. Bytes after the frame are
@@ -151,7 +154,22 @@ pub fn frame_info(src: &[u8]) -> Result<FrameInfo> {
 
 /// The caller's metadata block stored in the frame (empty if none).
 pub fn metadata(src: &[u8]) -> Result<&[u8]> {
+    if refformat::is_reference(src) {
+        // A reference frame carries no caller metadata (its shape: refformat::info).
+        refformat::info_prefix(src)?;
+        return Ok(&[]);
+    }
     Ok(Frame::parse(src)?.metadata())
+}
+
+/// The shape of the tensor a reference frame holds (written by the reference package
+/// from a torch tensor or numpy array; see [`refformat`]); `None` for frames without one.
+pub fn tensor_shape(src: &[u8]) -> Result<Option<Vec<u64>>> {
+    if refformat::is_reference(src) {
+        return Ok(refformat::info_prefix(src)?.shape);
+    }
+    Frame::parse(src)?;
+    Ok(None)
 }
 
 /// Decodes chunk `index` alone into `dst` and returns the number of bytes written. Chunk
@@ -171,7 +189,9 @@ pub fn decompress_chunk_delta(
     pipeline::decode_chunk(src, Some(base), index, dst)
 }
 
-/// Checks a whole frame's header and chunk checksums without decoding.
+/// Checks a whole frame's header and chunk checksums without decoding. A reference
+/// frame has no checksum to check: its structure is checked and every block decoded
+/// (which cannot tell a changed payload byte, see [`refformat`]).
 pub fn verify(src: &[u8]) -> Result<()> {
     pipeline::verify(src)
 }

@@ -79,9 +79,9 @@ pub fn frame_alloc_size(frame: &[u8], opts: &DecompressOptions) -> Result<usize>
 /// original's).
 fn frame_len(a: &Archive<'_>, i: usize) -> Result<u64> {
     match a.stored(i).ok_or(Error::NotFound)? {
-        Stored::Frame { size, .. } => Ok(size),
+        Stored::Frame { size, .. } | Stored::Plain { size, .. } => Ok(size),
         Stored::Tied(j) => match a.stored(j) {
-            Some(Stored::Frame { size, .. }) => Ok(size),
+            Some(Stored::Frame { size, .. } | Stored::Plain { size, .. }) => Ok(size),
             _ => Err(Error::Corrupt),
         },
     }
@@ -132,9 +132,14 @@ pub fn restore_alloc_size(a: &Archive<'_>, opts: &DecompressOptions) -> Result<u
     let mut stored = a.header_json().len() as u64;
     let mut frames = Vec::new();
     for (i, t) in a.tensors().iter().enumerate() {
-        if let Some(Stored::Frame { size, .. }) = a.stored(i) {
-            stored = stored.saturating_add(size);
-            frames.push((i, t.data_offsets.1 - t.data_offsets.0));
+        match a.stored(i) {
+            Some(Stored::Frame { size, .. }) => {
+                stored = stored.saturating_add(size);
+                frames.push((i, t.data_offsets.1 - t.data_offsets.0));
+            }
+            // Bytes kept as they are (files of the reference package) count as stored.
+            Some(Stored::Plain { size, .. }) => stored = stored.saturating_add(size),
+            _ => {}
         }
     }
     let mut verified = false;

@@ -265,3 +265,232 @@ fn extra_folder_decodes() {
     assert!(n > 0);
     println!("{n} frames decoded");
 }
+
+#[test]
+fn the_main_entry_points_read_reference_frames() {
+    for row in manifest() {
+        if matches!(row.kind.as_str(), "safetensors") {
+            continue;
+        }
+        let src = read(&row);
+        let want = content(&row.original);
+        let delta = row.kind.starts_with("delta");
+        let info = zipnn::frame_info(&src).unwrap();
+        assert_eq!(info.format, zipnn::FrameFormat::Reference, "{}", row.file);
+        assert_eq!(info.original_size, want.len() as u64);
+        assert_eq!(info.frame_size, src.len() as u64);
+        assert_eq!(info.flags & zipnn::frame::FLAG_DELTA != 0, delta);
+        assert_eq!(zipnn::decompressed_size(&src), Ok(want.len() as u64));
+        assert_eq!(zipnn::metadata(&src), Ok(&[][..]));
+        let shape = zipnn::tensor_shape(&src).unwrap();
+        match row.kind.as_str() {
+            "torch" | "numpy" => assert_eq!(shape, Some(shape_of(&row.shape))),
+            _ => assert_eq!(shape, None),
+        }
+        if delta {
+            let base = content(&row.delta_base);
+            assert_eq!(zipnn::decompress(&src), Err(Error::BaseRequired));
+            assert!(zipnn::decompress_delta(&src, &base).unwrap() == want);
+            let mut dst = vec![0u8; want.len()];
+            let o = DecompressOptions::default();
+            assert_eq!(
+                zipnn::decompress_delta_into_with(&src, &base, &mut dst, &o),
+                Ok(want.len())
+            );
+            assert!(dst == want);
+        } else {
+            assert!(zipnn::decompress(&src).unwrap() == want, "{}", row.file);
+            let mut dst = vec![0u8; want.len()];
+            assert_eq!(zipnn::decompress_into(&src, &mut dst), Ok(want.len()));
+            assert!(dst == want);
+            assert_eq!(zipnn::verify(&src), Ok(()));
+            // Chunk by chunk, over all frames.
+            let mut joined = Vec::new();
+            let mut buf = vec![0u8; 1 << 18];
+            for c in 0..info.chunk_count {
+                let n = zipnn::decompress_chunk(&src, c, &mut buf).unwrap();
+                joined.extend_from_slice(&buf[..n]);
+            }
+            assert!(joined == want, "{}", row.file);
+            assert_eq!(
+                zipnn::decompress_chunk(&src, info.chunk_count, &mut buf),
+                Err(Error::InvalidParam)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_stream_decoder_reads_reference_files_piece_by_piece() {
+    use zipnn::stream::Decompressor;
+    for row in manifest() {
+        if matches!(row.kind.as_str(), "safetensors" | "delta" | "delta-file") {
+            continue;
+        }
+        let src = read(&row);
+        let want = content(&row.original);
+        for piece in [1usize, 7, 4096, usize::MAX] {
+            let mut d = Decompressor::new();
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; 5000];
+            for part in src.chunks(piece.min(src.len().max(1))) {
+                let mut at = 0;
+                while at < part.len() {
+                    let (c, w) = d.decompress(&part[at..], &mut buf).unwrap();
+                    out.extend_from_slice(&buf[..w]);
+                    at += c;
+                }
+            }
+            loop {
+                let (_, w) = d.decompress(&[], &mut buf).unwrap();
+                if w == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..w]);
+            }
+            assert_eq!(d.finish(), Ok(()), "{} piece {piece}", row.file);
+            assert!(out == want, "{} piece {piece}", row.file);
+        }
+        // Cut short: not complete.
+        if src.len() > 33 {
+            let mut d = Decompressor::new();
+            let mut buf = vec![0u8; want.len() + 1];
+            let _ = d.decompress(&src[..src.len() - 1], &mut buf);
+            assert_eq!(d.finish(), Err(Error::Truncated), "{}", row.file);
+        }
+        // Limits before holding the frame.
+        if want.len() > 1 {
+            let o = DecompressOptions {
+                threads: 1,
+                max_size: want.len() as u64 - 1,
+            };
+            let mut d = Decompressor::with_options(&o);
+            let mut buf = vec![0u8; 64];
+            let r = d.decompress(&src, &mut buf);
+            assert!(
+                r == Err(Error::LimitExceeded) || d.finish().is_err(),
+                "{}",
+                row.file
+            );
+        }
+    }
+}
+
+/// Tensors of a safetensors file: (name, dtype, shape, bytes), sorted by name.
+fn tensors_of(file: &[u8]) -> Vec<(String, String, Vec<u64>, Vec<u8>)> {
+    let st = zipnn::container::safetensors::SafeTensors::parse(file).unwrap();
+    let mut v: Vec<_> = st
+        .tensors
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.dtype.clone(),
+                t.shape.clone(),
+                st.bytes(t).to_vec(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn reference_safetensors_open_as_archives_and_restore() {
+    use zipnn::container::safetensors::Archive;
+    let mut seen = 0;
+    for row in manifest() {
+        if !matches!(row.kind.as_str(), "safetensors" | "zipnn-hf") {
+            continue;
+        }
+        let src = read(&row);
+        let want = content(&row.original);
+        let path = dir().join(&row.file);
+        for a in [
+            Archive::open(&src).unwrap(),
+            Archive::open_file(&path).unwrap(),
+        ] {
+            // The original file, byte for byte.
+            assert!(a.restore().unwrap() == want, "{}", row.file);
+            assert_eq!(a.restored_size(), want.len() as u64);
+            let orig = tensors_of(&want);
+            assert_eq!(a.tensors().len(), orig.len());
+            for (name, dtype, shape, bytes) in &orig {
+                let i = a.index_of(name).unwrap();
+                let t = &a.tensors()[i];
+                assert_eq!((&t.dtype, &t.shape), (dtype, shape), "{name}");
+                assert!(a.tensor(name).unwrap() == *bytes, "{name}");
+                let mut dst = vec![0u8; bytes.len()];
+                assert_eq!(a.tensor_into(name, &mut dst), Ok(bytes.len()));
+                assert!(dst == *bytes);
+                let h = a.frame_header_at(i).unwrap();
+                assert_eq!(h.original_size, bytes.len() as u64);
+            }
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 3);
+}
+
+#[test]
+fn the_c_api_reads_reference_frames() {
+    use std::ffi::c_void;
+    use zipnn::capi::*;
+    for row in manifest() {
+        if matches!(row.kind.as_str(), "safetensors" | "delta" | "delta-file") {
+            continue;
+        }
+        let src = read(&row);
+        let want = content(&row.original);
+        let sp = src.as_ptr() as *const c_void;
+        let mut n = 0u64;
+        assert_eq!(zipnn_get_decompressed_size(sp, src.len(), &mut n), ZIPNN_OK);
+        assert_eq!(n, want.len() as u64);
+        let mut dst = vec![0u8; want.len() + 1];
+        let mut written = 0usize;
+        let st = zipnn_decompress(
+            sp,
+            src.len(),
+            dst.as_mut_ptr() as *mut c_void,
+            dst.len(),
+            &mut written,
+        );
+        assert_eq!(st, ZIPNN_OK, "{}", row.file);
+        assert!(
+            written == want.len() && dst[..written] == want[..],
+            "{}",
+            row.file
+        );
+        let mut info = zipnn_frame_info {
+            struct_size: std::mem::size_of::<zipnn_frame_info>() as u32,
+            ..Default::default()
+        };
+        assert_eq!(zipnn_get_frame_info(sp, src.len(), &mut info), ZIPNN_OK);
+        assert_eq!(info.format, ZIPNN_FORMAT_REFERENCE);
+        let kind = match row.kind.as_str() {
+            "torch" => ZIPNN_INPUT_TORCH,
+            "numpy" => ZIPNN_INPUT_NUMPY,
+            _ => ZIPNN_INPUT_BYTES,
+        };
+        assert_eq!(info.input_format, kind, "{}", row.file);
+        let mut dims = [0u64; 8];
+        let mut ndim = 99usize;
+        let st = zipnn_get_shape(sp, src.len(), dims.as_mut_ptr(), dims.len(), &mut ndim);
+        if kind == ZIPNN_INPUT_BYTES {
+            assert_eq!(st, ZIPNN_ERROR_NOT_FOUND);
+            assert_eq!(ndim, 99);
+        } else {
+            assert_eq!(st, ZIPNN_OK);
+            assert_eq!(&dims[..ndim], &shape_of(&row.shape)[..], "{}", row.file);
+            if ndim > 0 {
+                let mut small = 99usize;
+                assert_eq!(
+                    zipnn_get_shape(sp, src.len(), dims.as_mut_ptr(), ndim - 1, &mut small),
+                    ZIPNN_ERROR_DST_TOO_SMALL
+                );
+                assert_eq!(small, 99);
+            }
+        }
+        assert_eq!(zipnn_verify(sp, src.len()), ZIPNN_OK);
+    }
+}

@@ -165,6 +165,8 @@ fn archive_info(name: &str, ar: &Archive<'_>, comp_total: u64) -> Result<(String
                     (format!("tied->{to}"), Some(to), 0)
                 }
                 Stored::Frame { size, .. } => (String::new(), None, size),
+                // Left as it was by the reference package's safetensors script.
+                Stored::Plain { size, .. } => ("plain".to_string(), None, size),
             };
         let h = ar.frame_header_at(i).map_err(bad)?;
         let stored = match (stored.is_empty(), h.base_hash.is_some()) {

@@ -288,7 +288,7 @@ pub extern "C" fn zipnn_archive_tensor_info(
             flags |= ZIPNN_TENSOR_LOSSY;
         }
         let (compressed_size, tied_to) = match stored {
-            Stored::Frame { size, .. } => (size, u64::MAX),
+            Stored::Frame { size, .. } | Stored::Plain { size, .. } => (size, u64::MAX),
             Stored::Tied(j) => {
                 flags |= ZIPNN_TENSOR_TIED;
                 (0, j as u64)

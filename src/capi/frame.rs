@@ -53,7 +53,27 @@ pub struct zipnn_frame_info {
     pub lossy_param: u32,
     /// For a delta frame (`ZIPNN_FRAME_FLAG_DELTA`): XXH3-64 of the base it needs; else 0.
     pub base_hash: u64,
+    /// `ZIPNN_FORMAT_ZIPNN`, or `ZIPNN_FORMAT_REFERENCE` for what the reference package
+    /// (PyPI zipnn 0.5.x) wrote: one frame or a streamed sequence of them, without
+    /// checksums (`original_size`, `chunk_count` and `frame_size` are then the whole
+    /// sequence's).
+    pub format: u32,
+    /// Reference frames: what the writer was handed, `ZIPNN_INPUT_BYTES`,
+    /// `ZIPNN_INPUT_TORCH` or `ZIPNN_INPUT_NUMPY` (the last two carry a shape:
+    /// `zipnn_get_shape()`); 0 for zipnn frames.
+    pub input_format: u32,
 }
+
+/// `zipnn_frame_info.format`: this library's frame.
+pub const ZIPNN_FORMAT_ZIPNN: u32 = 0;
+/// `zipnn_frame_info.format`: written by the reference package (docs/REFERENCE-FORMAT.md).
+pub const ZIPNN_FORMAT_REFERENCE: u32 = 1;
+/// `zipnn_frame_info.input_format`: a reference frame of bytes.
+pub const ZIPNN_INPUT_BYTES: u32 = 1;
+/// `zipnn_frame_info.input_format`: a reference frame of a torch tensor (with its shape).
+pub const ZIPNN_INPUT_TORCH: u32 = 2;
+/// `zipnn_frame_info.input_format`: a reference frame of a numpy array (with its shape).
+pub const ZIPNN_INPUT_NUMPY: u32 = 3;
 
 /// Fills `*info` from the header of the frame that starts at `src` (bytes after the frame
 /// are allowed). The caller sets `info->struct_size` to `sizeof(zipnn_frame_info)` first
@@ -73,6 +93,14 @@ pub extern "C" fn zipnn_get_frame_info(
         // SAFETY: the caller's contract: `src` readable for `src_size` bytes.
         let src = unsafe { in_buf(src, src_size)? };
         let fi = crate::frame_info(src)?;
+        let input_format = match fi.format {
+            crate::FrameFormat::Zipnn => 0,
+            crate::FrameFormat::Reference => match crate::refformat::info_prefix(src)?.first.kind {
+                crate::refformat::InputKind::Byte => ZIPNN_INPUT_BYTES,
+                crate::refformat::InputKind::Torch => ZIPNN_INPUT_TORCH,
+                crate::refformat::InputKind::Numpy => ZIPNN_INPUT_NUMPY,
+            },
+        };
         let out = zipnn_frame_info {
             struct_size: size_of::<zipnn_frame_info>() as u32,
             format_version: fi.version as u32,
@@ -87,9 +115,51 @@ pub extern "C" fn zipnn_get_frame_info(
             lossy_mode: fi.lossy.code() as u32,
             lossy_param: fi.lossy.param() as u32,
             base_hash: fi.base_hash.unwrap_or(0),
+            format: match fi.format {
+                crate::FrameFormat::Zipnn => ZIPNN_FORMAT_ZIPNN,
+                crate::FrameFormat::Reference => ZIPNN_FORMAT_REFERENCE,
+            },
+            input_format,
         };
         // SAFETY: the caller declared `declared` writable bytes at `info`.
         unsafe { write_sized(info, declared, &out) };
+        Ok(())
+    })
+}
+
+/// Writes the shape of the tensor that the reference frame at `src` holds (a frame the
+/// reference package wrote from a torch tensor or numpy array) to `dims`, one `uint64_t`
+/// per dimension, and the number of dimensions to `*out_ndim` (0 for a 0-d tensor).
+/// `NOT_FOUND` for a frame that carries no shape (zipnn frames, reference frames of
+/// bytes); `DST_TOO_SMALL` when `capacity` is below the number of dimensions (at most 64).
+/// On error nothing is written. Other errors as `zipnn_get_decompressed_size()`.
+/// Thread-safe.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn zipnn_get_shape(
+    src: *const c_void,
+    src_size: usize,
+    dims: *mut u64,
+    capacity: usize,
+    out_ndim: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let out_ndim = out_ptr!(out_ndim);
+        if dims.is_null() && capacity > 0 {
+            return Err(Error::NullPointer);
+        }
+        // SAFETY: the caller's contract: `src` readable for `src_size` bytes.
+        let src = unsafe { in_buf(src, src_size)? };
+        let shape = crate::tensor_shape(src)?.ok_or(Error::NotFound)?;
+        if shape.len() > capacity {
+            return Err(Error::DstTooSmall);
+        }
+        for (k, &d) in shape.iter().enumerate() {
+            // SAFETY: the caller's contract: `dims` writable for `capacity` u64s, and
+            // k < shape.len() <= capacity.
+            unsafe { dims.add(k).write(d) };
+        }
+        out_ndim.set(shape.len());
         Ok(())
     })
 }

@@ -572,6 +572,8 @@ const FILE_BATCH: u64 = 64 << 20;
 enum Source<'a> {
     Memory(&'a [u8]),
     File(Mutex<std::fs::File>),
+    /// Read or decoded when the archive was opened (files the reference package wrote).
+    Owned(Vec<u8>),
 }
 
 /// How one tensor is stored.
@@ -586,6 +588,15 @@ pub enum Stored {
     },
     /// The same bytes as the earlier tensor with this index (tied tensors).
     Tied(usize),
+    /// The tensor's bytes as they are, at this offset, of this size: a tensor that the
+    /// reference package's safetensors script left uncompressed (and every tensor of a
+    /// `model.safetensors.znn`, once decoded).
+    Plain {
+        /// Offset of the bytes in the archive (or in the decoded file).
+        offset: u64,
+        /// Their length.
+        size: u64,
+    },
 }
 
 /// An opened archive: the header and index are validated; tensors are decoded on demand,
@@ -713,8 +724,14 @@ fn parse_body(
 }
 
 impl<'a> Archive<'a> {
-    /// Opens an archive from memory, validating its header, JSON and index.
+    /// Opens an archive from memory, validating its header, JSON and index. It also opens
+    /// what the reference package wrote: a safetensors file whose tensors its script stored
+    /// as frames (read where it is), and a safetensors file in one of its frames
+    /// (`model.safetensors.znn`, decoded now).
     pub fn open(src: &'a [u8]) -> Result<Archive<'a>> {
+        if let Some(a) = Archive::open_reference(src, |_| Source::Memory(src))? {
+            return Ok(a);
+        }
         let fx = parse_fixed(src)?;
         if fx.body_end > src.len() as u64 {
             return Err(Error::Truncated);
@@ -733,15 +750,80 @@ impl<'a> Archive<'a> {
     }
 }
 
+impl<'a> Archive<'a> {
+    /// An archive over a file the reference package wrote, if `src` is one (see
+    /// [`Archive::open`]); `source` gives where `src` is kept.
+    fn open_reference(
+        src: &[u8],
+        source: impl FnOnce(&[u8]) -> Source<'a>,
+    ) -> Result<Option<Archive<'a>>> {
+        if crate::refformat::is_reference(src) {
+            let file = crate::refformat::decompress(src, &DecompressOptions::default())?;
+            let st = SafeTensors::parse(&file)?;
+            let data_at = 8 + st.header.len() as u64;
+            let stored = st
+                .tensors
+                .iter()
+                .map(|t| Stored::Plain {
+                    offset: data_at + t.data_offsets.0,
+                    size: t.data_offsets.1 - t.data_offsets.0,
+                })
+                .collect();
+            let (header, data_len) = (st.header.to_vec(), st.data.len() as u64);
+            let tensors = st.tensors.into_owned();
+            return Ok(Some(Archive {
+                header,
+                data_len,
+                flags: 0,
+                names: names_of(&tensors),
+                tensors,
+                stored,
+                src: Source::Owned(file),
+            }));
+        }
+        if !looks_like_safetensors(src) {
+            return Ok(None);
+        }
+        let Some(l) = super::reference::layout_of(src)? else {
+            return Ok(None);
+        };
+        Ok(Some(Archive {
+            header: l.header,
+            data_len: l.data_len,
+            flags: 0,
+            names: names_of(&l.tensors),
+            tensors: l.tensors,
+            stored: l.stored,
+            src: source(src),
+        }))
+    }
+}
+
 impl Archive<'static> {
     /// Opens an archive file. Only the header and index are read now (never more than the
     /// file holds); each frame is read when its tensor is decoded. I/O errors are
-    /// [`Error::Io`].
+    /// [`Error::Io`]. A file the reference package wrote (see [`Archive::open`]) is read
+    /// whole now.
     pub fn open_file(path: impl AsRef<Path>) -> Result<Archive<'static>> {
         let mut f = std::fs::File::open(path).map_err(|_| Error::Io)?;
         let total = f.metadata().map_err(|_| Error::Io)?.len();
         let mut fixed = vec![0u8; FIXED_SIZE.min(total as usize)];
         f.read_exact(&mut fixed).map_err(|_| Error::Io)?;
+        let is_archive = fixed.len() >= 4 && fixed[..4] == ARCHIVE_MAGIC;
+        let maybe_st = fixed.len() > 8 && fixed[8] == b'{';
+        if !is_archive && (crate::refformat::is_reference(&fixed) || maybe_st) {
+            let mut all = fixed;
+            f.read_to_end(&mut all).map_err(|_| Error::Io)?;
+            let Some(mut a) = Archive::open_reference(&all, |_| Source::Owned(Vec::new()))? else {
+                return Err(Error::BadMagic);
+            };
+            if let Source::Owned(v) = &mut a.src {
+                if v.is_empty() {
+                    *v = all;
+                }
+            }
+            return Ok(a);
+        }
         let fx = parse_fixed(&fixed)?;
         if fx.body_end > total {
             return Err(Error::Truncated);
@@ -792,17 +874,41 @@ impl Archive<'_> {
         self.names.get(name).copied().ok_or(Error::NotFound)
     }
 
-    /// The frame that holds tensor `i`'s bytes (a tied tensor's is its original's).
-    pub fn frame_at(&self, i: usize) -> Result<Cow<'_, [u8]>> {
-        let (offset, size) = match self.stored.get(i).ok_or(Error::NotFound)? {
-            Stored::Frame { offset, size } => (*offset, *size),
-            Stored::Tied(j) => match self.stored[*j] {
-                Stored::Frame { offset, size } => (offset, size),
-                Stored::Tied(_) => return Err(Error::Corrupt),
-            },
+    /// Where tensor `i`'s stored bytes are (a tied tensor's are its original's), and
+    /// whether they are the tensor's bytes as they are (`Stored::Plain`).
+    fn span(&self, i: usize) -> Result<(u64, u64, bool)> {
+        let resolve = |s: &Stored| match *s {
+            Stored::Frame { offset, size } => Ok((offset, size, false)),
+            Stored::Plain { offset, size } => Ok((offset, size, true)),
+            Stored::Tied(_) => Err(Error::Corrupt),
         };
+        match self.stored.get(i).ok_or(Error::NotFound)? {
+            Stored::Tied(j) => resolve(&self.stored[*j]),
+            s => resolve(s),
+        }
+    }
+
+    /// Whether the tensors are stored as the reference package wrote them (tensors kept as
+    /// they are, or its frames) rather than in zipnn frames.
+    fn holds_reference_frames(&self) -> Result<bool> {
+        for s in &self.stored {
+            match *s {
+                Stored::Plain { .. } => return Ok(true),
+                Stored::Frame { offset, size } => {
+                    let head = self.read_span(offset, size.min(2))?;
+                    return Ok(crate::refformat::is_reference(&head));
+                }
+                Stored::Tied(_) => {}
+            }
+        }
+        Ok(false)
+    }
+
+    /// `size` bytes of the archive at `offset`.
+    fn read_span(&self, offset: u64, size: u64) -> Result<Cow<'_, [u8]>> {
         match &self.src {
             Source::Memory(m) => Ok(Cow::Borrowed(&m[offset as usize..(offset + size) as usize])),
+            Source::Owned(m) => Ok(Cow::Borrowed(&m[offset as usize..(offset + size) as usize])),
             Source::File(f) => {
                 let n = usize::try_from(size).map_err(|_| Error::SrcTooLarge)?;
                 let mut v = crate::engine::zeroed_vec(n)?;
@@ -814,27 +920,32 @@ impl Archive<'_> {
         }
     }
 
+    /// The frame that holds tensor `i`'s bytes (a tied tensor's is its original's).
+    /// `NotFound` for a tensor kept as it is (`Stored::Plain`).
+    pub fn frame_at(&self, i: usize) -> Result<Cow<'_, [u8]>> {
+        let (offset, size, plain) = self.span(i)?;
+        if plain {
+            return Err(Error::NotFound);
+        }
+        self.read_span(offset, size)
+    }
+
     /// The fixed header (and base hash) of the frame that holds tensor `i`: its dtype,
-    /// size, lossy mode and delta flag, read without the rest of the frame.
+    /// size, lossy mode and delta flag, read without the rest of the frame. For a tensor
+    /// kept as it is, or held in a frame of the reference package, a header with its dtype
+    /// and size (no delta, no lossy step).
     pub fn frame_header_at(&self, i: usize) -> Result<crate::frame::Header> {
-        let (offset, size) = match self.stored.get(i).ok_or(Error::NotFound)? {
-            Stored::Frame { offset, size } => (*offset, *size),
-            Stored::Tied(j) => match self.stored[*j] {
-                Stored::Frame { offset, size } => (offset, size),
-                Stored::Tied(_) => return Err(Error::Corrupt),
-            },
-        };
+        let (offset, size, plain) = self.span(i)?;
+        if plain {
+            let t = self.tensors.get(i).ok_or(Error::NotFound)?;
+            let (_, dtype, _) = dtype_of(&t.dtype)?;
+            return Ok(super::reference::synthetic_header(dtype, size));
+        }
         let n = size.min((crate::frame::FIXED_HEADER_SIZE + crate::frame::BASE_HASH_SIZE) as u64);
-        let head: Cow<'_, [u8]> = match &self.src {
-            Source::Memory(m) => Cow::Borrowed(&m[offset as usize..(offset + n) as usize]),
-            Source::File(f) => {
-                let mut v = vec![0u8; n as usize];
-                let mut f = f.lock().map_err(|_| Error::Internal)?;
-                f.seek(SeekFrom::Start(offset)).map_err(|_| Error::Io)?;
-                f.read_exact(&mut v).map_err(|_| Error::Io)?;
-                Cow::Owned(v)
-            }
-        };
+        let head = self.read_span(offset, n)?;
+        if crate::refformat::is_reference(&head) {
+            return super::reference::frame_header(&head);
+        }
         crate::frame::parse_fixed(&head)
     }
 
@@ -859,6 +970,14 @@ impl Archive<'_> {
         let n = (e - b) as usize;
         if dst.len() < n {
             return Err(Error::DstTooSmall);
+        }
+        let (offset, size, plain) = self.span(i)?;
+        if plain {
+            if size != n as u64 {
+                return Err(Error::Corrupt);
+            }
+            dst[..n].copy_from_slice(&self.read_span(offset, size)?);
+            return Ok(n);
         }
         let frame = self.frame_at(i)?;
         let info = crate::frame_info(&frame)?;
@@ -901,7 +1020,20 @@ impl Archive<'_> {
         let i = self.index_of(name)?;
         let (b, e) = self.tensors[i].data_offsets;
         let n = usize::try_from(e - b).map_err(|_| Error::SrcTooLarge)?;
+        let (_, _, plain) = self.span(i)?;
+        if plain {
+            let mut v = crate::engine::zeroed_vec(n)?;
+            self.decode_at(i, None, &mut v, &DecompressOptions::default())?;
+            return Ok(v);
+        }
         let frame = self.frame_at(i)?;
+        if crate::refformat::is_reference(&frame) {
+            let v = crate::decompress(&frame)?;
+            if v.len() != n {
+                return Err(Error::Corrupt);
+            }
+            return Ok(v);
+        }
         let f = crate::pipeline::parse_whole(&frame, &DecompressOptions::default())?;
         if f.header().original_size != n as u64 {
             return Err(Error::Corrupt);
@@ -927,7 +1059,7 @@ impl Archive<'_> {
         // A tied tensor shares its original's frame, and so its original's base.
         let owner = match self.stored[i] {
             Stored::Tied(j) => &self.tensors[j],
-            Stored::Frame { .. } => &self.tensors[i],
+            Stored::Frame { .. } | Stored::Plain { .. } => &self.tensors[i],
         };
         bt.matching(owner).map(Some).ok_or(Error::BaseMismatch)
     }
@@ -984,6 +1116,14 @@ impl Archive<'_> {
         if dst.len() as u64 != end - first {
             return Err(Error::InvalidParam);
         }
+        if self.holds_reference_frames()? {
+            // Files of the reference package: tensor by tensor (its frames are not ours).
+            for i in range {
+                let (b, e) = self.tensors[i].data_offsets;
+                self.decode_at(i, base, &mut dst[(b - first) as usize..(e - first) as usize], opts)?;
+            }
+            return Ok(());
+        }
         // Tensors with a frame to decode (a tie to a tensor before the range decodes its
         // original's frame), and ties to copy afterwards.
         let mut frames: Vec<(usize, u64)> = Vec::with_capacity(range.len());
@@ -994,12 +1134,14 @@ impl Archive<'_> {
                 Stored::Tied(j) if j >= range.start => copies.push((i, j)),
                 Stored::Tied(j) => match self.stored[j] {
                     Stored::Frame { size, .. } => frames.push((i, size)),
-                    Stored::Tied(_) => return Err(Error::Corrupt),
+                    // Only in files of the reference package, handled above.
+                    Stored::Tied(_) | Stored::Plain { .. } => return Err(Error::Corrupt),
                 },
+                Stored::Plain { .. } => return Err(Error::Internal),
             }
         }
         let limit = match self.src {
-            Source::Memory(_) => u64::MAX,
+            Source::Memory(_) | Source::Owned(_) => u64::MAX,
             Source::File(_) => FILE_BATCH,
         };
         // `rest` is `dst` from data byte `rest_at` on: each frame's output is cut from its

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::frame::{self, Frame};
 use crate::lossy;
 use crate::options::{DType, Lossy, Options};
+use crate::refformat;
 
 /// Outputs at least this large are written around the caches (non-temporal stores).
 pub(crate) const LARGE_OUTPUT: usize = 16 << 20;
@@ -23,10 +24,22 @@ pub struct DecompressOptions {
     pub max_size: u64,
 }
 
+/// Which format a frame is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameFormat {
+    /// This library's frame (docs/FORMAT.md).
+    Zipnn,
+    /// A frame, or a streamed sequence of frames, written by the reference package (PyPI
+    /// zipnn 0.5.x; docs/REFERENCE-FORMAT.md). It has no checksums.
+    Reference,
+}
+
 /// What a frame header says, without decoding any chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameInfo {
-    /// Format version of the frame.
+    /// Which format the frame is in.
+    pub format: FrameFormat,
+    /// Format version of the frame (0 for a reference frame).
     pub version: u8,
     /// Flags byte of the frame.
     pub flags: u8,
@@ -128,6 +141,12 @@ pub(crate) fn decode_vec(
     base: Option<&[u8]>,
     opts: &DecompressOptions,
 ) -> Result<Vec<u8>> {
+    if refformat::is_reference(frame) {
+        return match base {
+            Some(b) => refformat::decompress_delta(frame, b, opts),
+            None => refformat::decompress(frame, opts),
+        };
+    }
     let f = parse_whole(frame, opts)?;
     check_base(f.header(), base)?;
     let n = usize::try_from(f.header().original_size).map_err(|_| Error::SrcTooLarge)?;
@@ -156,6 +175,9 @@ pub(crate) fn decode_into(
     dst: &mut [u8],
     opts: &DecompressOptions,
 ) -> Result<usize> {
+    if refformat::is_reference(frame) {
+        return refformat::decompress_delta_into(frame, base, dst, opts);
+    }
     let f = parse_whole(frame, opts)?;
     let n = f.header().original_size;
     if n > dst.len() as u64 {
@@ -222,6 +244,9 @@ pub(crate) fn decode_chunk(
     index: u64,
     dst: &mut [u8],
 ) -> Result<usize> {
+    if refformat::is_reference(src) {
+        return refformat::decompress_chunk(src, base, index, dst);
+    }
     let f = Frame::parse(src)?;
     check_base(f.header(), base)?;
     if index >= f.chunk_count() as u64 {
@@ -238,9 +263,13 @@ pub(crate) fn decode_chunk(
 
 /// What the frame at the start of `src` says about itself.
 pub(crate) fn frame_info(src: &[u8]) -> Result<FrameInfo> {
+    if refformat::is_reference(src) {
+        return reference_info(src);
+    }
     let f = Frame::parse(src)?;
     let h = f.header();
     Ok(FrameInfo {
+        format: FrameFormat::Zipnn,
         version: frame::VERSION,
         flags: h.flags,
         dtype: h.dtype,
@@ -255,8 +284,41 @@ pub(crate) fn frame_info(src: &[u8]) -> Result<FrameInfo> {
     })
 }
 
-/// Checks a whole frame's header and chunk checksums without decoding.
+/// [`frame_info`] of the reference unit at the start of `src` (one frame, or a streamed
+/// sequence): its sizes are the whole unit's.
+fn reference_info(src: &[u8]) -> Result<FrameInfo> {
+    let i = refformat::info_prefix(src)?;
+    let delta = i.first.delta != refformat::DeltaKind::None;
+    Ok(FrameInfo {
+        format: FrameFormat::Reference,
+        version: 0,
+        flags: if delta { frame::FLAG_DELTA } else { 0 },
+        dtype: i.first.dtype,
+        planes: i.first.planes() as u32,
+        chunk_size: i.first.chunk_size() as u32,
+        original_size: i.original_size,
+        chunk_count: i.chunk_count,
+        frame_size: i.size,
+        metadata_size: 0,
+        lossy: Lossy::None,
+        base_hash: None,
+    })
+}
+
+/// The decompressed size of the frame (or reference unit) at the start of `src`.
+pub(crate) fn decompressed_size(src: &[u8]) -> Result<u64> {
+    if refformat::is_reference(src) {
+        return Ok(refformat::info_prefix(src)?.original_size);
+    }
+    Ok(Frame::parse(src)?.header().original_size)
+}
+
+/// Checks a whole frame's header and chunk checksums without decoding. A reference frame
+/// has no checksums: its structure is checked and every block decoded (and dropped).
 pub(crate) fn verify(src: &[u8]) -> Result<()> {
+    if refformat::is_reference(src) {
+        return refformat::check(src);
+    }
     let f = parse_whole(src, &DecompressOptions::default())?;
     engine::verify_frame(&f)
 }

@@ -12,7 +12,7 @@ pub const MAGIC: [u8; 2] = *b"ZN";
 /// Length of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Largest chunk the decoder accepts (header byte 14 is its base-2 logarithm).
-pub const MAX_CHUNK_LOG: u8 = 40;
+pub const MAX_CHUNK_LOG: u8 = 31;
 /// Largest number of dimensions a shape may have.
 pub const MAX_DIMS: usize = 64;
 /// FP8 frames are cut into chunks of at most this many bytes, whatever byte 14 says.
@@ -99,6 +99,20 @@ impl Header {
     /// Number of chunks.
     pub fn chunk_count(&self) -> u64 {
         self.original_size.div_ceil(self.chunk_size())
+    }
+
+    /// The largest frame these fields allow: header, the longest shape, the tables and
+    /// at most the original length of payload (raw blocks are the plane's length, other
+    /// blocks smaller). `None` if it does not fit in a `u64`.
+    pub fn max_frame_size(&self) -> Option<u64> {
+        let entries = self.chunk_count().checked_mul(self.planes() as u64)?;
+        let shape = match self.kind {
+            InputKind::Byte => 0,
+            _ => 1 + 9 * MAX_DIMS as u64,
+        };
+        (HEADER_SIZE as u64 + shape)
+            .checked_add(entries.checked_mul(9)?)?
+            .checked_add(self.original_size)
     }
 
     fn bit_move(&self) -> BitMove {
@@ -230,6 +244,9 @@ impl<'a> Frame<'a> {
     /// Parses the frame at the start of `src` (bytes after it are not looked at).
     pub fn parse(src: &'a [u8]) -> Result<Frame<'a>> {
         let header = parse_header(src)?;
+        if !matches!(header.max_frame_size(), Some(m) if header.frame_size <= m) {
+            return Err(Error::Corrupt);
+        }
         if header.frame_size > src.len() as u64 {
             return Err(Error::Truncated);
         }
@@ -288,9 +305,10 @@ impl<'a> Frame<'a> {
                     layout::plane_len(chunk_len(&header, c as u64), planes as usize, p) as u64;
                 let ok = match types[p * chunks + c] {
                     0 => size == want,
-                    // A one-byte block is a run of that byte.
+                    // A one-byte block is a run of that byte; a Huffman block is kept
+                    // only when it is smaller than the plane.
                     1 if size == 1 => want > 0,
-                    1 => size >= 2 && want > 0,
+                    1 => size >= 2 && size < want,
                     _ => false,
                 };
                 if !ok {

@@ -59,49 +59,49 @@ pub struct Info {
     pub blocks: [u64; 3],
 }
 
-/// Parses the whole of `src` as reference frames: a single frame, or (when the first frame
-/// is marked as streamed) a sequence of streamed frames with the same dtype and delta
-/// kind. Bytes after the last frame are an error.
-pub fn frames(src: &[u8]) -> Result<Vec<Frame<'_>>> {
+/// Parses the reference unit at the start of `src`: one frame, or a streamed frame and the
+/// streamed frames that follow it (bytes, same dtype code and delta kind). Returns the
+/// frames and the bytes they take; bytes after them are not looked at.
+pub fn unit(src: &[u8]) -> Result<(Vec<Frame<'_>>, usize)> {
     let first = Frame::parse(src)?;
     let h0 = *first.header();
     let mut at = first.frame_size() as usize;
     let mut out = vec![first];
     if h0.streaming_log.is_none() || h0.kind != InputKind::Byte {
-        if at != src.len() {
-            return Err(Error::Corrupt);
-        }
-        return Ok(out);
+        return Ok((out, at));
     }
-    while at < src.len() {
-        let f = Frame::parse(&src[at..]).map_err(|e| match e {
-            Error::BadMagic => Error::Corrupt,
-            e => e,
-        })?;
+    while is_reference(&src[at..]) {
+        let Ok(f) = Frame::parse(&src[at..]) else {
+            break;
+        };
         let h = f.header();
         if h.streaming_log.is_none()
             || h.kind != InputKind::Byte
             || h.dtype_code != h0.dtype_code
             || h.delta != h0.delta
         {
-            return Err(Error::Corrupt);
+            break;
         }
         at += f.frame_size() as usize;
         out.push(f);
     }
-    Ok(out)
+    Ok((out, at))
 }
 
-/// What `src` (whole reference frames, see [`frames`]) says about itself.
-pub fn info(src: &[u8]) -> Result<Info> {
-    let all = frames(src)?;
-    let mut original_size = 0u64;
+/// Parses the whole of `src` as one reference unit (see [`unit`]); bytes after it are
+/// `Corrupt`.
+pub fn frames(src: &[u8]) -> Result<Vec<Frame<'_>>> {
+    let (all, len) = unit(src)?;
+    if len != src.len() {
+        return Err(Error::Corrupt);
+    }
+    Ok(all)
+}
+
+fn info_of(all: &[Frame<'_>], size: usize) -> Result<Info> {
     let mut chunk_count = 0u64;
     let mut blocks = [0u64; 3];
-    for f in &all {
-        original_size = original_size
-            .checked_add(f.header().original_size)
-            .ok_or(Error::SrcTooLarge)?;
+    for f in all {
         chunk_count += f.chunk_count() as u64;
         for (b, n) in blocks.iter_mut().zip(f.block_counts()) {
             *b += n;
@@ -110,12 +110,86 @@ pub fn info(src: &[u8]) -> Result<Info> {
     Ok(Info {
         first: *all[0].header(),
         frames: all.len() as u64,
-        original_size,
+        original_size: total_size(all)?,
         chunk_count,
-        size: src.len() as u64,
+        size: size as u64,
         shape: all[0].shape().map(<[u64]>::to_vec),
         blocks,
     })
+}
+
+/// What `src` (whole reference frames, see [`frames`]) says about itself.
+pub fn info(src: &[u8]) -> Result<Info> {
+    info_of(&frames(src)?, src.len())
+}
+
+/// What the reference unit at the start of `src` says about itself (bytes after it are
+/// allowed; [`Info::size`] says where it ends).
+pub fn info_prefix(src: &[u8]) -> Result<Info> {
+    let (all, len) = unit(src)?;
+    info_of(&all, len)
+}
+
+/// Decodes chunk `index` (counted over all the frames of `src`) into `dst`; returns its
+/// length. A delta chunk is XORed with the matching bytes of `base` (the whole base).
+pub fn decompress_chunk(
+    src: &[u8],
+    base: Option<&[u8]>,
+    index: u64,
+    dst: &mut [u8],
+) -> Result<usize> {
+    let (all, _) = unit(src)?;
+    let total = total_size(&all)?;
+    let delta = all[0].header().delta != DeltaKind::None;
+    let base = match (delta, base) {
+        (false, _) => None,
+        (true, None) => return Err(Error::BaseRequired),
+        (true, Some(b)) if b.len() as u64 != total => return Err(Error::BaseMismatch),
+        (true, Some(b)) => Some(b),
+    };
+    let mut left = index;
+    let mut start = 0u64;
+    for f in &all {
+        let n = f.chunk_count() as u64;
+        if left < n {
+            let h = f.header();
+            let len = chunk_len(h, left);
+            if dst.len() < len {
+                return Err(Error::DstTooSmall);
+            }
+            let mut out = vec![0u8; len];
+            let mut scratch = vec![0u8; len];
+            f.decode_chunk(left as usize, &mut out, &mut scratch)?;
+            if let Some(b) = base {
+                let at = (start + left * h.chunk_size()) as usize;
+                for (o, x) in out.iter_mut().zip(&b[at..at + len]) {
+                    *o ^= x;
+                }
+            }
+            dst[..len].copy_from_slice(&out);
+            return Ok(len);
+        }
+        left -= n;
+        start += f.header().original_size;
+    }
+    Err(Error::InvalidParam)
+}
+
+/// Checks `src` (whole reference frames) as far as a format without checksums can be
+/// checked: the structure, and that every block decodes to its plane's length. Memory:
+/// one chunk at a time.
+pub fn check(src: &[u8]) -> Result<()> {
+    let all = frames(src)?;
+    for f in &all {
+        let largest = (f.header().chunk_size()).min(f.header().original_size) as usize;
+        let mut out = vec![0u8; largest];
+        let mut scratch = vec![0u8; largest];
+        for c in 0..f.chunk_count() {
+            let len = chunk_len(f.header(), c as u64);
+            f.decode_chunk(c, &mut out[..len], &mut scratch)?;
+        }
+    }
+    Ok(())
 }
 
 /// The decoded length of `src` (whole reference frames).

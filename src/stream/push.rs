@@ -8,6 +8,7 @@ use super::format::{
 };
 use crate::error::{Error, Result};
 use crate::frame::{self, checksum, FIXED_HEADER_SIZE};
+use crate::refformat;
 use crate::{DecompressOptions, Options};
 
 /// A buffer of bytes waiting to be handed to the caller: `buf[pos..len]`.
@@ -276,6 +277,10 @@ enum Phase {
     FrameBody,
     /// Gathering the index and the trailer.
     Index,
+    /// Gathering the header of a frame the reference package wrote.
+    RefHeader,
+    /// Gathering the rest of that frame.
+    RefBody,
     /// The trailer has been checked.
     Done,
 }
@@ -289,6 +294,12 @@ enum Phase {
 /// seen, the trailer), so bad input is reported at the first bad structure. It holds one
 /// frame of input and one block of output (about `2 * block_size` bytes) plus 16 bytes per
 /// frame seen. After an error it returns the same error from every call.
+///
+/// It also reads what the reference package wrote (PyPI zipnn 0.5.x: one frame, or a
+/// streamed sequence of frames, as in its `.znn` files; docs/REFERENCE-FORMAT.md). Such a
+/// frame has no checksum and its planes are stored one after another, so each frame is
+/// held whole before its output is given out; its declared size is checked against
+/// `max_size`, and its length against the most its header allows, before that.
 #[derive(Debug)]
 pub struct Decompressor {
     opts: DecompressOptions,
@@ -303,6 +314,8 @@ pub struct Decompressor {
     stream_pos: u64,
     total_out: u64,
     failed: Option<Error>,
+    /// The first frame's header, when the input is in the reference package's format.
+    reference: Option<refformat::Header>,
 }
 
 impl Default for Decompressor {
@@ -333,6 +346,7 @@ impl Decompressor {
             stream_pos: 0,
             total_out: 0,
             failed: None,
+            reference: None,
         }
     }
 
@@ -448,6 +462,10 @@ impl Decompressor {
 
     /// Rejects a wrong magic or version without waiting for the whole stream header.
     fn reject_early(&self) -> Result<()> {
+        // The start of a frame of the reference package is no stream header either.
+        if refformat::MAGIC.starts_with(&self.acc[..self.acc.len().min(refformat::MAGIC.len())]) {
+            return Ok(());
+        }
         match parse_stream_header(&self.acc) {
             Err(Error::Truncated) | Ok(_) => Ok(()),
             Err(e) => Err(e),
@@ -460,6 +478,11 @@ impl Decompressor {
     /// bytes written to `output`.
     fn advance(&mut self, bytes: &[u8], output: &mut [u8]) -> Result<(bool, usize)> {
         match self.phase {
+            Phase::Header if refformat::is_reference(bytes) => {
+                // Written by the reference package: its frames, one after another.
+                self.phase = Phase::RefHeader;
+                self.need = refformat::HEADER_SIZE;
+            }
             Phase::Header => {
                 self.block_size = parse_stream_header(bytes)? as u64;
                 self.stream_pos = STREAM_HEADER_SIZE as u64;
@@ -567,15 +590,73 @@ impl Decompressor {
                 self.phase = Phase::Done;
                 return Ok((true, 0));
             }
+            Phase::RefHeader => {
+                let h = refformat::parse_header(bytes).map_err(|e| match e {
+                    // After a frame, the next bytes are another frame or nothing.
+                    Error::BadMagic if self.reference.is_some() => Error::Corrupt,
+                    e => e,
+                })?;
+                if let Some(first) = self.reference {
+                    let continues = first.streaming_log.is_some()
+                        && h.streaming_log.is_some()
+                        && h.kind == refformat::InputKind::Byte
+                        && h.dtype_code == first.dtype_code
+                        && h.delta == first.delta;
+                    if !continues {
+                        return Err(Error::Corrupt);
+                    }
+                }
+                if h.delta != refformat::DeltaKind::None {
+                    // Streams carry no base.
+                    return Err(Error::BaseRequired);
+                }
+                let total = self.total_out.checked_add(h.original_size);
+                if self.opts.max_size != 0 && total.map_or(true, |t| t > self.opts.max_size) {
+                    return Err(Error::LimitExceeded);
+                }
+                // The frame is held whole: no more than its declared size allows.
+                if !matches!(h.max_frame_size(), Some(m) if h.frame_size <= m) {
+                    return Err(Error::Corrupt);
+                }
+                self.need = usize::try_from(h.frame_size).map_err(|_| Error::SrcTooLarge)?;
+                self.reference.get_or_insert(h);
+                self.phase = Phase::RefBody;
+            }
+            Phase::RefBody => {
+                let v = refformat::decompress(bytes, &self.opts)?;
+                let n = v.len();
+                self.total_out += n as u64;
+                self.stream_pos += bytes.len() as u64;
+                let direct = output.len() >= n;
+                if direct {
+                    output[..n].copy_from_slice(&v);
+                } else {
+                    self.out.buf = v;
+                    self.out.set(n);
+                }
+                let streamed = self.reference.is_some_and(|h| h.streaming_log.is_some());
+                if streamed {
+                    self.phase = Phase::RefHeader;
+                    self.need = refformat::HEADER_SIZE;
+                } else {
+                    self.phase = Phase::Done;
+                }
+                return Ok((true, if direct { n } else { 0 }));
+            }
             Phase::Done => return Err(Error::Internal),
         }
         Ok((false, 0))
     }
 
+    /// Whether the input so far ends at a frame boundary of reference frames.
+    fn reference_complete(&self) -> bool {
+        self.reference.is_some() && self.phase == Phase::RefHeader && self.acc.is_empty()
+    }
+
     /// Whether the whole stream (through its trailer) has been checked and every original
     /// byte given out.
     pub fn is_done(&self) -> bool {
-        self.phase == Phase::Done && self.out.is_empty()
+        (self.phase == Phase::Done || self.reference_complete()) && self.out.is_empty()
     }
 
     /// `Ok` if the stream was complete and every byte has been given out; `Truncated` if
@@ -589,7 +670,7 @@ impl Decompressor {
         if !self.out.is_empty() {
             return Err(Error::DstTooSmall);
         }
-        if self.phase != Phase::Done {
+        if self.phase != Phase::Done && !self.reference_complete() {
             return Err(Error::Truncated);
         }
         Ok(())
