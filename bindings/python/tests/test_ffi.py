@@ -56,7 +56,7 @@ def test_structs_match_header(header_text):
 def test_struct_sizes():
     # The C ABI keeps zipnn_options at 80 bytes (lossy fields took two reserved words).
     assert ctypes.sizeof(_ffi.zipnn_options) == 80
-    assert ctypes.sizeof(_ffi.zipnn_frame_info) == 72
+    assert ctypes.sizeof(_ffi.zipnn_frame_info) == 80  # format and input_format: +8
     assert ctypes.sizeof(_ffi.zipnn_tensor_info) == 88
 
 

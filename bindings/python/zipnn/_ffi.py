@@ -50,6 +50,11 @@ ZIPNN_LEVEL_MAX = 3
 ZIPNN_LOSSY_NONE = 0
 ZIPNN_LOSSY_INTEGER = 1
 ZIPNN_LOSSY_MANTISSA = 2
+ZIPNN_FORMAT_ZIPNN = 0
+ZIPNN_FORMAT_REFERENCE = 1
+ZIPNN_INPUT_BYTES = 1
+ZIPNN_INPUT_TORCH = 2
+ZIPNN_INPUT_NUMPY = 3
 
 ZIPNN_DEFAULT_FILE_LIMIT = 4294967296
 ZIPNN_NO_LIMIT = 18446744073709551615
@@ -134,6 +139,8 @@ class zipnn_frame_info(Structure):
         ("lossy_mode", c_uint32),
         ("lossy_param", c_uint32),
         ("base_hash", c_uint64),
+        ("format", c_uint32),
+        ("input_format", c_uint32),
     ]
 
 
@@ -202,6 +209,7 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "zipnn_decompress_alloc_size": (zipnn_status, [_opts_p, c_void_p, c_size_t, _size_p]),
     "zipnn_get_frame_info": (zipnn_status, [c_void_p, c_size_t, _info_p]),
     "zipnn_get_metadata": (zipnn_status, [c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
+    "zipnn_get_shape": (zipnn_status, [c_void_p, c_size_t, POINTER(c_uint64), c_size_t, _size_p]),
     "zipnn_verify": (zipnn_status, [c_void_p, c_size_t]),
     "zipnn_options_init": (None, [_opts_p]),
     "zipnn_dtype_name": (c_char_p, [c_uint32]),
