@@ -1097,6 +1097,43 @@ zipnn_status zipnn_decompress_delta_chunk(const void *base,
                                           size_t *out_written);
 
 /*
+ Writes to `*out_bound` a size of `dst` that is always enough for `zipnn_convert()` of
+ `src` with `opts` (NULL = defaults). Errors: `NULL_POINTER`, `INVALID_PARAM`,
+ `BAD_MAGIC` (not written by the reference package), the frame errors of
+ `zipnn_decompress()` for a damaged input. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_convert_bound(const struct zipnn_options *opts,
+                                 const void *src,
+                                 size_t src_size,
+                                 size_t *out_bound);
+
+/*
+ Rewrites what the reference package (PyPI zipnn 0.5.x) wrote in zipnn's format, with
+ checksums, into `dst`: its frames of bytes (one, or a streamed sequence: its `.znn`
+ files) become one zipnn frame of the same dtype; its frames of a torch tensor or numpy
+ array a zipnn frame whose metadata gives the array's dtype and shape (as the Python
+ binding writes it); a delta frame a zipnn delta frame against `base` (the base it was
+ made against; `BASE_REQUIRED` when `base_size` is 0); its compressed safetensors files
+ and `model.safetensors.znn` a zipnn archive of the original safetensors file. `opts`
+ (NULL = defaults) gives level, method, chunk size and threads; each input keeps its own
+ dtype. `dst` of `zipnn_convert_bound()` bytes is always enough. On error neither `dst`
+ nor `*out_written` is written. Errors: `NULL_POINTER`,
+ `INVALID_PARAM` (bad option, overlapping buffers), `BAD_MAGIC` (not the reference
+ package's), `BASE_REQUIRED`, `BASE_MISMATCH`, `DST_TOO_SMALL`, `ALLOC`, and the errors of
+ decoding the input. `src` and `base` are never written. Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_convert(const struct zipnn_options *opts,
+                           const void *base,
+                           size_t base_size,
+                           const void *src,
+                           size_t src_size,
+                           void *dst,
+                           size_t dst_capacity,
+                           size_t *out_written);
+
+/*
  Opens an archive held in memory. The archive is **borrowed**: `src` must stay valid and
  unchanged until `zipnn_archive_free()`. Its header, JSON and index are validated now;
  tensors are decoded on demand. `opts` (NULL = defaults) gives `threads` and

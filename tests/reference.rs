@@ -494,3 +494,65 @@ fn the_c_api_reads_reference_frames() {
         assert_eq!(zipnn_verify(sp, src.len()), ZIPNN_OK);
     }
 }
+
+#[test]
+fn convert_rewrites_every_vector_in_the_checksummed_format() {
+    use zipnn::container::reference::{convert, convert_bound, Converted};
+    use zipnn::container::safetensors::Archive;
+    let opts = zipnn::Options::default();
+    for row in manifest() {
+        let src = read(&row);
+        let want = content(&row.original);
+        let base = (row.delta_base != "-").then(|| content(&row.delta_base));
+        if base.is_some() {
+            assert_eq!(convert(&src, None, &opts).err(), Some(Error::BaseRequired));
+        }
+        let (kind, out) = convert(&src, base.as_deref(), &opts).unwrap();
+        assert!(
+            out.len() <= convert_bound(&src, &opts).unwrap(),
+            "{}",
+            row.file
+        );
+        match kind {
+            Converted::Archive => {
+                assert!(matches!(row.kind.as_str(), "safetensors" | "zipnn-hf"));
+                assert!(
+                    Archive::open(&out).unwrap().restore().unwrap() == want,
+                    "{}",
+                    row.file
+                );
+            }
+            Converted::Frame => {
+                let info = zipnn::frame_info(&out).unwrap();
+                assert_eq!(info.format, zipnn::FrameFormat::Zipnn);
+                assert_eq!(info.dtype, dtype_of(&row.dtype), "{}", row.file);
+                assert_eq!(zipnn::verify(&out), Ok(()));
+                let got = match &base {
+                    Some(b) => zipnn::decompress_delta(&out, b).unwrap(),
+                    None => zipnn::decompress(&out).unwrap(),
+                };
+                assert!(got == want, "{}", row.file);
+                let meta = String::from_utf8(zipnn::metadata(&out).unwrap().to_vec()).unwrap();
+                if matches!(row.kind.as_str(), "torch" | "numpy") {
+                    let dims = shape_of(&row.shape)
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    assert!(meta.contains(&format!("\"shape\":[{dims}]")), "{meta}");
+                    assert!(
+                        meta.contains(&format!("\"lib\":\"{}\"", row.kind)),
+                        "{meta}"
+                    );
+                } else {
+                    assert_eq!(meta, "");
+                }
+            }
+        }
+    }
+    // Not written by the reference package.
+    let ours = zipnn::compress(&[1, 2, 3, 4], &opts).unwrap();
+    assert_eq!(convert(&ours, None, &opts).err(), Some(Error::BadMagic));
+    let plain = content("inputs/st.meta.safetensors");
+    assert_eq!(convert(&plain, None, &opts).err(), Some(Error::BadMagic));
+}

@@ -87,6 +87,34 @@ pub enum Cmd {
     /// Compress and decompress files in memory: ratio, speed, round-trip check
     #[command(after_help = EXIT_CODES)]
     Bench(BenchArgs),
+    /// Rewrite files the reference package (zipnn 0.5.x) wrote in zipnn's format, with
+    /// checksums, under the same names
+    #[command(after_help = EXIT_CODES)]
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Files the reference package wrote: its .znn files (frames, streamed frames, tensor
+    /// frames, deltas), its compressed safetensors files, model.safetensors.znn;
+    /// directories with -r. Each is replaced by its conversion (frames become a zipnn
+    /// frame, safetensors files a zipnn archive) once that decodes to the same bytes
+    #[arg(value_name = "FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Recurse into directories: the files the reference package wrote are converted,
+    /// other files are left as they are
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// The base a delta of the reference package was made against (needed for deltas;
+    /// the converted delta needs it too)
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
+
+    /// Effort of the new coding (see compress --level)
+    #[arg(short, long, value_enum, default_value_t = LevelArg::Default)]
+    pub level: LevelArg,
 }
 
 /// Where outputs go, and what may be overwritten.

@@ -129,9 +129,15 @@ fn check_plain_lossy(name: &str, opts: &Options) -> Result<(), Failure> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Stream,
+    /// A zipnn archive, or a safetensors file the reference package stored tensors of.
     Archive,
     Frame,
+    /// Frames the reference package (zipnn 0.5.x) wrote: one, or a streamed sequence.
+    Reference,
 }
+
+/// How many bytes [`sniff`] looks at.
+pub const SNIFF_BYTES: usize = 9;
 
 /// The container a file starting with `head` is, or why it is none.
 pub fn sniff(head: &[u8], name: &str) -> Result<Kind, Failure> {
@@ -140,6 +146,14 @@ pub fn sniff(head: &[u8], name: &str) -> Result<Kind, Failure> {
         (ARCHIVE_MAGIC, Kind::Archive),
         (zipnn::frame::MAGIC, Kind::Frame),
     ];
+    if zipnn::refformat::is_reference(head) {
+        return Ok(Kind::Reference);
+    }
+    // A safetensors file (its header length, then the JSON header): only one whose tensors
+    // the reference package stored as its frames is read (as an archive).
+    if head.len() >= SNIFF_BYTES && head[8] == b'{' {
+        return Ok(Kind::Archive);
+    }
     if head.len() >= 4 {
         for (m, k) in magics {
             if head[..4] == m {
@@ -379,7 +393,7 @@ pub fn decompress(
 ) -> Result<Outcome, Failure> {
     let name = input.name.clone();
     let mut head = Vec::new();
-    read_up_to(&mut input.reader, &mut head, 4).map_err(|e| Failure::io(&name, &e))?;
+    read_up_to(&mut input.reader, &mut head, SNIFF_BYTES).map_err(|e| Failure::io(&name, &e))?;
     let kind = sniff(&head, &name)?;
     let dopts = DecompressOptions { threads, max_size };
     let wr = |e: std::io::Error| Failure::io(out_name, &e);
@@ -439,7 +453,7 @@ pub fn decompress(
                 what,
             })
         }
-        Kind::Frame => {
+        Kind::Frame | Kind::Reference => {
             read_rest(input, &mut head)?;
             let data = match base {
                 Some(b) => zipnn::decompress_delta_with(&head, b.bytes, &dopts),
@@ -453,11 +467,18 @@ pub fn decompress(
                 e => lib_failure(&name, base, e),
             })?;
             out.write_all(&data).map_err(wr)?;
-            let delta = zipnn::frame_info(&head).is_ok_and(|i| i.base_hash.is_some());
+            let info = zipnn::frame_info(&head).ok();
+            let delta = info.is_some_and(|i| i.flags & zipnn::frame::FLAG_DELTA != 0);
+            let what = match (kind, delta) {
+                (Kind::Reference, false) => "reference-package frame (no checksum)",
+                (Kind::Reference, true) => "reference-package delta frame (no checksum)",
+                (_, true) => "delta frame",
+                (_, false) => "frame",
+            };
             Ok(Outcome {
                 read: head.len() as u64,
                 written: data.len() as u64,
-                what: if delta { "delta frame" } else { "frame" }.into(),
+                what: what.into(),
             })
         }
     }
@@ -531,10 +552,15 @@ pub fn check_archive(
     let mut counts = Counts::default();
     for (i, t) in ar.tensors().iter().enumerate() {
         let bad = |e| tensor_failure(file, &t.name, base, e);
-        // A tied tensor is checked with the tensor it repeats.
-        let Some(Stored::Frame { size, .. }) = ar.stored(i) else {
-            counts.tied += 1;
-            continue;
+        // A tied tensor is checked with the tensor it repeats; a tensor kept as it is
+        // (files of the reference package) has nothing to check.
+        let size = match ar.stored(i) {
+            Some(Stored::Frame { size, .. }) => size,
+            Some(Stored::Plain { .. }) => continue,
+            _ => {
+                counts.tied += 1;
+                continue;
+            }
         };
         let f = ar.frame_at(i).map_err(bad)?;
         if decode {

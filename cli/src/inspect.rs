@@ -10,7 +10,9 @@ use zipnn::stream::{Reader, StreamReader};
 use zipnn::{DecompressOptions, Frame, Lossy};
 
 use crate::args::{Common, InfoArgs, VerifyArgs};
-use crate::codec::{check_archive, lossy_name, sniff, tensor_failure, with_archive, Base, Kind};
+use crate::codec::{
+    check_archive, lossy_name, sniff, tensor_failure, with_archive, Base, Kind, SNIFF_BYTES,
+};
 use crate::fail::{Code, Failure};
 use crate::io::{
     input_name, is_dash, open_input, read_all, read_base, read_up_to, Input, STDOUT_NAME,
@@ -84,7 +86,7 @@ fn info_one(p: &Path) -> Result<(String, Value), Failure> {
     let io_err = |e: io::Error| Failure::io(&name, &e);
     let lib = |e| Failure::lib(&name, e);
     let mut head = Vec::new();
-    read_up_to(&mut src, &mut head, 4).map_err(io_err)?;
+    read_up_to(&mut src, &mut head, SNIFF_BYTES).map_err(io_err)?;
     let kind = sniff(&head, &name)?;
     src.seek(SeekFrom::Start(0)).map_err(io_err)?;
     let file_len = if is_dash(p) {
@@ -101,14 +103,16 @@ fn info_one(p: &Path) -> Result<(String, Value), Failure> {
         (Kind::Archive, Some(len)) => {
             archive_info(&name, &Archive::open_file(p).map_err(lib)?, len)
         }
-        (Kind::Archive | Kind::Frame, _) => {
+        (Kind::Archive | Kind::Frame | Kind::Reference, _) => {
             let mut bytes = Vec::new();
             src.read_to_end(&mut bytes).map_err(io_err)?;
-            if kind == Kind::Archive {
-                let ar = Archive::open(&bytes).map_err(lib)?;
-                archive_info(&name, &ar, bytes.len() as u64)
-            } else {
-                frame_info(&name, &bytes)
+            match kind {
+                Kind::Archive => {
+                    let ar = Archive::open(&bytes).map_err(lib)?;
+                    archive_info(&name, &ar, bytes.len() as u64)
+                }
+                Kind::Reference => reference_info(&name, &bytes),
+                _ => frame_info(&name, &bytes),
             }
         }
     }
@@ -224,10 +228,18 @@ fn archive_info(name: &str, ar: &Archive<'_>, comp_total: u64) -> Result<(String
         comp_total.to_string(),
         ratio(comp_total, orig_total),
     ]);
-    let mut text = format!(
-        "{name}: zipnn safetensors archive, {n} tensors, JSON header {json_len} bytes, flags {}\n",
-        archive_flags(ar.flags())
-    );
+    let mut text = if ar.is_reference() {
+        format!(
+            "{name}: safetensors file written by the reference package (zipnn 0.5.x), {n} \
+             tensors as the original file has them, no checksums (stored: frame = its \
+             frame, plain = kept as it was); `zipnn convert` rewrites it as an archive\n"
+        )
+    } else {
+        format!(
+            "{name}: zipnn safetensors archive, {n} tensors, JSON header {json_len} bytes, flags {}\n",
+            archive_flags(ar.flags())
+        )
+    };
     if tied > 0 {
         text.push_str(&format!(
             "{tied} tied tensors are stored once (stored: tied->NAME)\n"
@@ -244,8 +256,13 @@ fn archive_info(name: &str, ar: &Archive<'_>, comp_total: u64) -> Result<(String
         ));
     }
     text.push_str(&t.render());
+    let format = if ar.is_reference() {
+        "reference-safetensors"
+    } else {
+        "archive"
+    };
     let doc = json!({
-        "file": name, "format": "archive", "tensor_count": n, "json_header_size": json_len,
+        "file": name, "format": format, "tensor_count": n, "json_header_size": json_len,
         "flags": ar.flags(), "tied_count": tied, "delta_count": deltas, "lossy_count": lossy,
         "original_size": orig_total, "compressed_size": comp_total,
         "ratio": ratio_json(comp_total, orig_total), "tensors": rows,
@@ -315,6 +332,88 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
         "base_hash": hash_json(info.base_hash),
         "original_size": info.original_size, "compressed_size": info.frame_size,
         "ratio": ratio_json(info.frame_size, info.original_size), "chunks": rows,
+    });
+    Ok((text, doc))
+}
+
+/// `info` of frames the reference package wrote: one frame, or a streamed sequence.
+fn reference_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
+    use zipnn::refformat::{self, DeltaKind, InputKind};
+    let lib = |e| Failure::lib(name, e);
+    let info = refformat::info(bytes).map_err(lib)?;
+    let frames = refformat::frames(bytes).map_err(lib)?;
+    let h = info.first;
+    let mut t = Table::new(&[
+        ("frame", true),
+        ("chunks", true),
+        ("original", true),
+        ("compressed", true),
+        ("ratio", true),
+        ("blocks raw/huffman/run", false),
+    ]);
+    let mut rows = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let (orig, comp) = (f.header().original_size, f.frame_size());
+        let b = f.block_counts();
+        t.row(vec![
+            i.to_string(),
+            f.chunk_count().to_string(),
+            orig.to_string(),
+            comp.to_string(),
+            ratio(comp, orig),
+            format!("{}/{}/{}", b[0], b[1], b[2]),
+        ]);
+        rows.push(json!({
+            "chunk_count": f.chunk_count(), "original_size": orig, "compressed_size": comp,
+            "ratio": ratio_json(comp, orig), "blocks": {"raw": b[0], "huffman": b[1], "run": b[2]},
+        }));
+    }
+    t.row(vec![
+        "total".into(),
+        info.chunk_count.to_string(),
+        info.original_size.to_string(),
+        info.size.to_string(),
+        ratio(info.size, info.original_size),
+        format!("{}/{}/{}", info.blocks[0], info.blocks[1], info.blocks[2]),
+    ]);
+    let input = match (h.kind, &info.shape) {
+        (InputKind::Torch, Some(s)) => format!("a torch tensor of shape {s:?}"),
+        (InputKind::Numpy, Some(s)) => format!("a numpy array of shape {s:?}"),
+        _ => "bytes".to_string(),
+    };
+    let delta = match h.delta {
+        DeltaKind::None => None,
+        DeltaKind::Byte => Some("byte"),
+        DeltaKind::File => Some("file"),
+    };
+    let [a, b, c] = h.version;
+    let mut text = format!(
+        "{name}: written by the reference package (zipnn {a}.{b}.{c}), dtype {}, {input}, {} \
+         frame{}{}, chunks of {} bytes\n\
+         it has no checksum: a changed byte may decode to different data; `zipnn convert` \
+         rewrites it with checksums\n",
+        h.dtype.name(),
+        info.frames,
+        if info.frames == 1 { "" } else { "s" },
+        if h.streaming_log.is_some() {
+            " (streamed)"
+        } else {
+            ""
+        },
+        h.chunk_size(),
+    );
+    if delta.is_some() {
+        text.push_str("a delta (XOR) against a base: decompressing needs --base\n");
+    }
+    text.push_str(&t.render());
+    let doc = json!({
+        "file": name, "format": "reference", "writer_version": format!("{a}.{b}.{c}"),
+        "dtype": h.dtype.name(), "dtype_code": h.dtype_code,
+        "input": match h.kind { InputKind::Byte => "bytes", InputKind::Torch => "torch", InputKind::Numpy => "numpy" },
+        "shape": info.shape, "delta": delta, "streamed": h.streaming_log.is_some(),
+        "chunk_size": h.chunk_size(), "frame_count": info.frames,
+        "original_size": info.original_size, "compressed_size": info.size,
+        "ratio": ratio_json(info.size, info.original_size), "checksum": false, "frames": rows,
     });
     Ok((text, doc))
 }
@@ -450,7 +549,7 @@ fn verify_input(
 ) -> Result<String, Failure> {
     let io_err = |e: io::Error| Failure::io(name, &e);
     let mut head = Vec::new();
-    read_up_to(&mut input.reader, &mut head, 4).map_err(io_err)?;
+    read_up_to(&mut input.reader, &mut head, SNIFF_BYTES).map_err(io_err)?;
     match sniff(&head, name)? {
         Kind::Stream => {
             // The sequential decoder checks everything: the stream header, every frame's
@@ -468,9 +567,17 @@ fn verify_input(
         Kind::Archive => {
             let (c, _) = with_archive(input, head, |ar, from_file| {
                 let c = check_archive(ar, name, base, false, true, from_file.then_some(progress))?;
-                Ok((c, ar.tensors().len()))
+                Ok((c, ar.tensors().len(), ar.is_reference()))
             })?;
-            let (c, n) = c;
+            let (c, n, reference) = c;
+            if reference {
+                return Ok(format!(
+                    "safetensors file written by the reference package, {n} tensors; it has \
+                     NO checksums to verify: the frames' structure was checked and every \
+                     block decoded, but a changed byte can go unnoticed (`zipnn convert` \
+                     rewrites it with checksums)"
+                ));
+            }
             let mut what = format!("safetensors archive, {n} tensors, every chunk decoded");
             if c.tied > 0 {
                 what.push_str(&format!(", {} tied", c.tied));
@@ -482,6 +589,18 @@ fn verify_input(
                 what.push_str(&format!(", {} lossy", c.lossy));
             }
             Ok(what)
+        }
+        Kind::Reference => {
+            input.reader.read_to_end(&mut head).map_err(io_err)?;
+            let lib = |e| Failure::lib(name, e);
+            zipnn::verify(&head).map_err(lib)?;
+            let info = zipnn::frame_info(&head).map_err(lib)?;
+            Ok(format!(
+                "written by the reference package, {} bytes; it has NO checksum to verify: \
+                 its structure was checked and every block decoded, but a changed byte can \
+                 go unnoticed (`zipnn convert` rewrites it with checksums)",
+                info.original_size
+            ))
         }
         Kind::Frame => {
             input.reader.read_to_end(&mut head).map_err(io_err)?;

@@ -5,10 +5,12 @@
 //! - `info`: what a zipnn file holds, per tensor, frame or chunk.
 //! - `verify`: checks every checksum without writing anything.
 //! - `bench`: compresses and decompresses in memory and reports ratio and speed.
+//! - `convert`: rewrites files the reference package wrote in zipnn's format.
 
 mod args;
 mod bench;
 mod codec;
+mod convert;
 mod fail;
 mod inspect;
 mod io;
@@ -40,6 +42,7 @@ fn run(cli: Cli) -> Code {
         Cmd::Info(a) => inspect::info(&a, &common),
         Cmd::Verify(a) => inspect::verify(&a, &common),
         Cmd::Bench(a) => bench::bench(&a, &common),
+        Cmd::Convert(a) => convert::run(&a, &common),
     };
     match result {
         Ok(code) => code,

@@ -131,3 +131,84 @@ pub extern "C" fn zipnn_decompress_delta_chunk(
         Ok(())
     })
 }
+
+/// Writes to `*out_bound` a size of `dst` that is always enough for `zipnn_convert()` of
+/// `src` with `opts` (NULL = defaults). Errors: `NULL_POINTER`, `INVALID_PARAM`,
+/// `BAD_MAGIC` (not written by the reference package), the frame errors of
+/// `zipnn_decompress()` for a damaged input. Thread-safe.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn zipnn_convert_bound(
+    opts: *const zipnn_options,
+    src: *const c_void,
+    src_size: usize,
+    out_bound: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let o = to_options(&read_options(opts)?)?;
+        if out_bound.is_null() {
+            return Err(Error::NullPointer);
+        }
+        // SAFETY: the caller's contract: `src` readable for `src_size` bytes.
+        let src = unsafe { in_buf(src, src_size)? };
+        let n = crate::container::reference::convert_bound(src, &o)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { out_bound.write(n) };
+        Ok(())
+    })
+}
+
+/// Rewrites what the reference package (PyPI zipnn 0.5.x) wrote in zipnn's format, with
+/// checksums, into `dst`: its frames of bytes (one, or a streamed sequence: its `.znn`
+/// files) become one zipnn frame of the same dtype; its frames of a torch tensor or numpy
+/// array a zipnn frame whose metadata gives the array's dtype and shape (as the Python
+/// binding writes it); a delta frame a zipnn delta frame against `base` (the base it was
+/// made against; `BASE_REQUIRED` when `base_size` is 0); its compressed safetensors files
+/// and `model.safetensors.znn` a zipnn archive of the original safetensors file. `opts`
+/// (NULL = defaults) gives level, method, chunk size and threads; each input keeps its own
+/// dtype. `dst` of `zipnn_convert_bound()` bytes is always enough. On error neither `dst`
+/// nor `*out_written` is written. Errors: `NULL_POINTER`,
+/// `INVALID_PARAM` (bad option, overlapping buffers), `BAD_MAGIC` (not the reference
+/// package's), `BASE_REQUIRED`, `BASE_MISMATCH`, `DST_TOO_SMALL`, `ALLOC`, and the errors of
+/// decoding the input. `src` and `base` are never written. Thread-safe.
+#[no_mangle]
+#[must_use]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn zipnn_convert(
+    opts: *const zipnn_options,
+    base: *const c_void,
+    base_size: usize,
+    src: *const c_void,
+    src_size: usize,
+    dst: *mut c_void,
+    dst_capacity: usize,
+    out_written: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let o = to_options(&read_options(opts)?)?;
+        if out_written.is_null() {
+            return Err(Error::NullPointer);
+        }
+        if overlaps(src, src_size, dst, dst_capacity)
+            || overlaps(base, base_size, dst, dst_capacity)
+        {
+            return Err(Error::InvalidParam);
+        }
+        // SAFETY: the caller's contract: `src` and `base` readable and `dst` writable for
+        // their sizes, with no overlap with `dst` (checked above).
+        let (src, base, dst) = unsafe {
+            (
+                in_buf(src, src_size)?,
+                in_buf(base, base_size)?,
+                out_buf(dst, dst_capacity)?,
+            )
+        };
+        let base = (!base.is_empty()).then_some(base);
+        let (_, v) = crate::container::reference::convert(src, base, &o)?;
+        let d = dst.get_mut(..v.len()).ok_or(Error::DstTooSmall)?;
+        d.copy_from_slice(&v);
+        // SAFETY: checked non-NULL above.
+        unsafe { out_written.write(v.len()) };
+        Ok(())
+    })
+}

@@ -5,7 +5,5 @@
 //!   (PyPI zipnn 0.5.x) wrote: safetensors files whose tensors it stored as its frames, and
 //!   `model.safetensors.znn` (a whole safetensors file in one of its frames).
 
-mod reference;
+pub mod reference;
 pub mod safetensors;
-
-pub use reference::METADATA_KEY as REFERENCE_METADATA_KEY;

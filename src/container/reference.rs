@@ -270,3 +270,145 @@ pub(crate) fn frame_header(head: &[u8]) -> Result<crate::frame::Header> {
     }
     Ok(synthetic_header(h.dtype, h.original_size))
 }
+
+/// The array description the Python binding stores in a frame's metadata block, for a
+/// reference frame of a torch tensor or numpy array: its dtype and shape, so that the
+/// converted frame decodes to the same kind of array.
+fn array_metadata(kind: refformat::InputKind, dtype: DType, shape: &[u64]) -> Vec<u8> {
+    let name = match dtype {
+        DType::Bf16 => "bfloat16",
+        DType::Fp16 => "float16",
+        DType::Fp32 => "float32",
+        DType::Fp8E4M3 => "float8_e4m3fn",
+        DType::Fp8E5M2 => "float8_e5m2",
+        _ => "uint8",
+    };
+    let lib = match kind {
+        refformat::InputKind::Numpy => "numpy",
+        _ => "torch",
+    };
+    let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+    format!(
+        "{{\"dtype\":\"{name}\",\"lib\":\"{lib}\",\"shape\":[{}],\"zipnn\":1}}",
+        dims.join(",")
+    )
+    .into_bytes()
+}
+
+/// What [`convert`] makes of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Converted {
+    /// A zipnn frame (with the tensor's dtype and shape in its metadata for a tensor
+    /// frame; a delta frame for a reference delta).
+    Frame,
+    /// A zipnn safetensors archive (from a compressed safetensors file of the reference
+    /// package, or a `model.safetensors.znn`).
+    Archive,
+}
+
+/// What `src` (written by the reference package) converts to, and the original bytes it
+/// holds: decoded frames, or the restored safetensors file.
+fn original(src: &[u8], base: Option<&[u8]>) -> Result<(Converted, Vec<u8>)> {
+    let opts = crate::DecompressOptions::default();
+    if refformat::is_reference(src) {
+        let info = refformat::info(src)?;
+        let data = match base {
+            Some(b) => refformat::decompress_delta(src, b, &opts)?,
+            None => refformat::decompress(src, &opts)?,
+        };
+        let is_st = info.first.kind == refformat::InputKind::Byte
+            && super::safetensors::looks_like_safetensors(&data)
+            && SafeTensors::parse(&data).is_ok();
+        return Ok((
+            if is_st {
+                Converted::Archive
+            } else {
+                Converted::Frame
+            },
+            data,
+        ));
+    }
+    if super::safetensors::looks_like_safetensors(src) && layout_of(src)?.is_some() {
+        return Ok((
+            Converted::Archive,
+            super::safetensors::Archive::open(src)?.restore()?,
+        ));
+    }
+    Err(Error::BadMagic)
+}
+
+/// Rewrites what the reference package wrote in zipnn's format, with checksums:
+///
+/// - its frames of bytes (one, or a streamed sequence: its `.znn` files) become one zipnn
+///   frame of the same dtype; a delta frame becomes a zipnn delta frame against `base`
+///   (the base it was made against; `BaseRequired` without it);
+/// - its frames of a torch tensor or numpy array become a zipnn frame whose metadata
+///   describes the array as the Python binding does (dtype, shape, library);
+/// - its compressed safetensors files, and a safetensors file in one of its frames
+///   (`model.safetensors.znn`), become zipnn archives of the original file.
+///
+/// `opts` gives the level, method, chunk size and threads (each input keeps its own
+/// dtype). Anything else is `BadMagic`.
+pub fn convert(
+    src: &[u8],
+    base: Option<&[u8]>,
+    opts: &crate::Options,
+) -> Result<(Converted, Vec<u8>)> {
+    let (kind, data) = original(src, base)?;
+    if kind == Converted::Archive {
+        return Ok((kind, super::safetensors::compress(&data, opts)?));
+    }
+    let info = refformat::info(src)?;
+    let o = crate::Options {
+        dtype: info.first.dtype,
+        bg_partitions: 1,
+        ..opts.clone()
+    };
+    let meta = match (&info.shape, info.first.kind) {
+        (Some(shape), k) => array_metadata(k, info.first.dtype, shape),
+        (None, _) => Vec::new(),
+    };
+    let frame = if info.first.delta != refformat::DeltaKind::None {
+        let b = base.ok_or(Error::BaseRequired)?;
+        let mut out =
+            crate::engine::zeroed_vec(crate::compress_bound(data.len(), &o)? + meta.len())?;
+        let n = crate::compress_delta_into(&data, b, &meta, &o, &mut out)?;
+        out.truncate(n);
+        out
+    } else {
+        crate::compress_with_metadata(&data, &meta, &o)?
+    };
+    Ok((Converted::Frame, frame))
+}
+
+/// An upper bound of [`convert`]'s output for `src` with `opts` (the input is parsed, not
+/// decoded, except a `model.safetensors.znn`, whose JSON header is needed).
+pub fn convert_bound(src: &[u8], opts: &crate::Options) -> Result<usize> {
+    if refformat::is_reference(src) {
+        let info = refformat::info(src)?;
+        let n = usize::try_from(info.original_size).map_err(|_| Error::SrcTooLarge)?;
+        let o = crate::Options {
+            dtype: info.first.dtype,
+            bg_partitions: 1,
+            ..opts.clone()
+        };
+        let meta = 128 + 21 * info.shape.as_ref().map_or(0, Vec::len);
+        let frame = crate::compress_bound(n, &o)? + meta;
+        if info.first.kind != refformat::InputKind::Byte
+            || info.first.delta != refformat::DeltaKind::None
+        {
+            return Ok(frame);
+        }
+        // It may be a safetensors file: the larger of the two.
+        let data = refformat::decompress(src, &crate::DecompressOptions::default())?;
+        let archive = match SafeTensors::parse(&data) {
+            Ok(st) => super::safetensors::bound_of_parts(st.header.len(), &st.tensors, opts)?,
+            Err(_) => 0,
+        };
+        return Ok(frame.max(archive));
+    }
+    match layout_of(src)? {
+        Some(l) => super::safetensors::bound_of_parts(l.header.len(), &l.tensors, opts),
+        None => Err(Error::BadMagic),
+    }
+}

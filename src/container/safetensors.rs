@@ -490,8 +490,18 @@ pub fn compress_bound(file: &[u8], opts: &Options) -> Result<usize> {
 
 /// [`compress_bound`] of a parsed file (options already validated).
 fn bound_of(st: &SafeTensors<'_>, opts: &Options) -> Result<usize> {
-    let mut total = FIXED_SIZE + st.header.len() + ENTRY_SIZE * st.tensors.len();
-    for t in st.tensors.iter() {
+    bound_of_parts(st.header.len(), &st.tensors, opts)
+}
+
+/// [`compress_bound`] of a file with a JSON header of `header_len` bytes and `tensors`.
+pub(crate) fn bound_of_parts(
+    header_len: usize,
+    tensors: &[TensorInfo],
+    opts: &Options,
+) -> Result<usize> {
+    validate(opts)?;
+    let mut total = FIXED_SIZE + header_len + ENTRY_SIZE * tensors.len();
+    for t in tensors.iter() {
         let o = tensor_options(t, opts)?;
         let n = (t.data_offsets.1 - t.data_offsets.0) as usize;
         total = total
@@ -610,6 +620,8 @@ pub struct Archive<'a> {
     names: Names,
     stored: Vec<Stored>,
     src: Source<'a>,
+    /// Written by the reference package (no checksums; see [`Archive::open`]).
+    reference: bool,
 }
 
 /// What the fixed header says: flags, JSON length, data length, tensor count, body end.
@@ -746,6 +758,7 @@ impl<'a> Archive<'a> {
             tensors,
             stored,
             src: Source::Memory(src),
+            reference: false,
         })
     }
 }
@@ -779,6 +792,7 @@ impl<'a> Archive<'a> {
                 tensors,
                 stored,
                 src: Source::Owned(file),
+                reference: true,
             }));
         }
         if !looks_like_safetensors(src) {
@@ -795,6 +809,7 @@ impl<'a> Archive<'a> {
             tensors: l.tensors,
             stored: l.stored,
             src: source(src),
+            reference: true,
         }))
     }
 }
@@ -839,6 +854,7 @@ impl Archive<'static> {
             tensors,
             stored,
             src: Source::File(Mutex::new(f)),
+            reference: false,
         })
     }
 }
@@ -852,6 +868,12 @@ impl Archive<'_> {
     /// The archive's flags ([`ARCHIVE_FLAG_TIES`], [`ARCHIVE_FLAG_DELTA`]).
     pub fn flags(&self) -> u8 {
         self.flags
+    }
+
+    /// Whether the file was written by the reference package (a safetensors file whose
+    /// tensors it stored as its frames, or a `model.safetensors.znn`): it has no checksums.
+    pub fn is_reference(&self) -> bool {
+        self.reference
     }
 
     /// Length of the restored safetensors file.
