@@ -206,7 +206,28 @@ type Info struct {
 	Lossy      LossyMode // the lossy step the data went through (LossyNone: bit-exact)
 	LossyParam uint32    // its parameter (fractional bits or mantissa bits kept)
 	BaseHash   uint64    // for a delta frame, XXH3-64 of the base it needs; else 0
+
+	// Format is FormatZipnn, or FormatReference for what the reference package (PyPI zipnn
+	// 0.5.x) wrote: one frame or its streamed frames, without checksums (Convert rewrites
+	// it with them).
+	Format uint32
+	// InputFormat, for reference frames: InputBytes, InputTorch or InputNumpy (the last two
+	// carry a shape: TensorShape); 0 for zipnn frames.
+	InputFormat uint32
 }
+
+// Frame formats (Info.Format) and what a reference frame's writer was handed
+// (Info.InputFormat).
+const (
+	FormatZipnn     = uint32(C.ZIPNN_FORMAT_ZIPNN)
+	FormatReference = uint32(C.ZIPNN_FORMAT_REFERENCE)
+	InputBytes      = uint32(C.ZIPNN_INPUT_BYTES)
+	InputTorch      = uint32(C.ZIPNN_INPUT_TORCH)
+	InputNumpy      = uint32(C.ZIPNN_INPUT_NUMPY)
+)
+
+// IsReference reports whether the reference package wrote the frame.
+func (i Info) IsReference() bool { return i.Format == FormatReference }
 
 // HasMetadata reports whether the frame carries a metadata block.
 func (i Info) HasMetadata() bool { return i.Flags&C.ZIPNN_FRAME_FLAG_METADATA != 0 }
@@ -378,7 +399,52 @@ func FrameInfo(src []byte) (Info, error) {
 		Lossy:         LossyMode(c.lossy_mode),
 		LossyParam:    uint32(c.lossy_param),
 		BaseHash:      uint64(c.base_hash),
+		Format:        uint32(c.format),
+		InputFormat:   uint32(c.input_format),
 	}, nil
+}
+
+// TensorShape returns the shape a frame of the reference package carries (it wrote one
+// for torch tensors and numpy arrays), or nil and ErrNotFound for a frame without one.
+func TensorShape(src []byte) ([]uint64, error) {
+	var dims [64]C.uint64_t
+	var n C.size_t
+	st := C.zipnn_get_shape(ptr(src), C.size_t(len(src)), &dims[0], C.size_t(len(dims)), &n)
+	runtime.KeepAlive(src)
+	if st != C.ZIPNN_OK {
+		return nil, statusError(st)
+	}
+	out := make([]uint64, int(n))
+	for i := range out {
+		out[i] = uint64(dims[i])
+	}
+	return out, nil
+}
+
+// Convert rewrites what the reference package wrote in zipnn's format, with checksums,
+// and appends it to dst: its frames (one, or its streamed frames: its .znn files) become
+// one zipnn frame (a tensor frame keeps its dtype and shape as array metadata), a delta
+// frame a zipnn delta against base (the base it was made against; nil otherwise), its
+// compressed safetensors files and model.safetensors.znn a zipnn archive. opts may be nil.
+func Convert(dst, src, base []byte, opts *Options) ([]byte, error) {
+	c := opts.toC()
+	var bound C.size_t
+	st := C.zipnn_convert_bound(&c, ptr(src), C.size_t(len(src)), &bound)
+	if st != C.ZIPNN_OK {
+		runtime.KeepAlive(src)
+		return dst, statusError(st)
+	}
+	out := make([]byte, int(bound))
+	var n C.size_t
+	st = C.zipnn_convert(&c, ptr(base), C.size_t(len(base)), ptr(src), C.size_t(len(src)),
+		ptr(out), C.size_t(len(out)), &n)
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(base)
+	runtime.KeepAlive(out)
+	if st != C.ZIPNN_OK {
+		return dst, statusError(st)
+	}
+	return append(dst, out[:int(n)]...), nil
 }
 
 // PreVerifyRatio: the library (zipnn_decompress_alloc_size, the rule of every call here

@@ -407,6 +407,9 @@ pub fn convert_bound(src: &[u8], opts: &crate::Options) -> Result<usize> {
         };
         return Ok(frame.max(archive));
     }
+    if !super::safetensors::looks_like_safetensors(src) {
+        return Err(Error::BadMagic);
+    }
     match layout_of(src)? {
         Some(l) => super::safetensors::bound_of_parts(l.header.len(), &l.tensors, opts),
         None => Err(Error::BadMagic),

@@ -11,6 +11,7 @@ Modern API::
     zipnn.compress_file("w.bin", "w.bin.znn"); zipnn.decompress_file("w.bin.znn", "w.bin")
     frame = zipnn.compress(ft, base=base); zipnn.decompress(frame, base=base)   # delta
     frame = zipnn.compress(w, lossy="mantissa", lossy_param=8)                  # opt-in lossy
+    zipnn.decompress(old); zipnn.convert(old)    # files of the reference package (0.5.x)
     zipnn.safetensors.compress_file("m.safetensors", "m.znt")                   # archives
     with zipnn.safetensors.safe_open("m.znt", framework="pt") as f: f.get_tensor("w")
     with zipnn.CompressStream(dtype="bf16") as cs:    # incremental (stream format)
@@ -48,6 +49,7 @@ from ._api import (
     compress_bound,
     compress_file,
     compress_into,
+    convert,
     decompress,
     decompress_chunk,
     decompress_file,
@@ -58,6 +60,7 @@ from ._api import (
     frame_info,
     get_metadata,
     library_version,
+    tensor_shape,
     verify,
 )
 from ._dtypes import DTYPE_CODES as DTYPES
@@ -109,7 +112,8 @@ from .hf import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "compress", "compress_into", "compress_bound", "decompress", "decompress_into",
+    "compress", "compress_into", "compress_bound", "convert", "tensor_shape", "decompress",
+    "decompress_into",
     "decompress_chunk", "decompressed_size", "frame_info", "FrameInfo", "get_metadata",
     "array_metadata", "verify", "compress_file", "decompress_file", "CompressStream", "DecompressStream",
     "STREAM_DEFAULT_BLOCK_SIZE", "STREAM_MIN_BLOCK_SIZE", "STREAM_MAX_BLOCK_SIZE", "PRE_VERIFY_RATIO",

@@ -344,6 +344,12 @@ class FrameInfo:
     lossy_mode: int = 0  #: ZIPNN_LOSSY_* code
     lossy_param: int = 0  #: integer mode: fractional bits; mantissa mode: mantissa bits kept
     base_hash: int = 0  #: for a delta frame, XXH3-64 of the base it needs; else 0
+    #: "zipnn", or "reference" for what the reference package (PyPI zipnn 0.5.x) wrote:
+    #: one frame or its streamed frames, without checksums (sizes are the whole sequence's)
+    format: str = "zipnn"
+    #: reference frames: "bytes", "torch" or "numpy" (what its writer was handed; the last
+    #: two carry a shape, see :func:`tensor_shape`); "" for zipnn frames
+    reference_input: str = ""
 
     @property
     def has_metadata(self) -> bool:
@@ -382,7 +388,70 @@ def frame_info(data: Any) -> FrameInfo:
         lossy_mode=info.lossy_mode,
         lossy_param=info.lossy_param,
         base_hash=info.base_hash,
+        format="reference" if info.format == _ffi.ZIPNN_FORMAT_REFERENCE else "zipnn",
+        reference_input=_REFERENCE_INPUTS.get(info.input_format, ""),
     )
+
+
+_REFERENCE_INPUTS = {_ffi.ZIPNN_INPUT_BYTES: "bytes", _ffi.ZIPNN_INPUT_TORCH: "torch",
+                     _ffi.ZIPNN_INPUT_NUMPY: "numpy"}
+
+
+def _shape(src: Any, n: int) -> Optional[Tuple[int, ...]]:
+    dims = (ctypes.c_uint64 * 64)()
+    nd = ctypes.c_size_t(0)
+    st = lib().zipnn_get_shape(src, n, dims, 64, ctypes.byref(nd))
+    if st == _ffi.ZIPNN_ERROR_NOT_FOUND:
+        return None
+    _check(st, "zipnn_get_shape")
+    return tuple(int(d) for d in dims[: nd.value])
+
+
+def tensor_shape(data: Any) -> Optional[Tuple[int, ...]]:
+    """The shape a frame of the reference package carries (it wrote one for torch tensors
+    and numpy arrays), or None."""
+    with source(data) as (src, n):
+        return _shape(src, n)
+
+
+def _reference_doc(src: Any, n: int) -> Optional[Dict[str, Any]]:
+    """For a reference frame of a torch tensor or numpy array: the array description
+    (dtype, shape, library) its header gives, as array metadata would; else None."""
+    info = _ffi.zipnn_frame_info()
+    info.struct_size = ctypes.sizeof(_ffi.zipnn_frame_info)
+    _check(lib().zipnn_get_frame_info(src, n, ctypes.byref(info)), "zipnn_get_frame_info")
+    kind = _REFERENCE_INPUTS.get(info.input_format)
+    if info.format != _ffi.ZIPNN_FORMAT_REFERENCE or kind not in ("torch", "numpy"):
+        return None
+    name = _dtypes.DTYPE_NAMES.get(info.dtype, "raw")
+    return {"dtype": _dtypes.FRAME_ELEMENT.get(name, "uint8"), "lib": kind,
+            "shape": list(_shape(src, n) or ())}
+
+
+def convert(data: Any, *, base: Any = None, level: Any = None, method: Any = "auto",
+            threads: int = 0, chunk_size: Optional[int] = None) -> bytes:
+    """Rewrites what the reference package (PyPI zipnn 0.5.x) wrote in zipnn's format, with
+    checksums: its frames (one, or its streamed frames: its ``.znn`` files) become one zipnn
+    frame (a tensor frame keeps its dtype and shape as array metadata, so
+    ``decompress(out="auto")`` gives the tensor back); a delta frame a zipnn delta against
+    ``base`` (the base it was made against); its compressed safetensors files and
+    ``model.safetensors.znn`` a zipnn archive (:mod:`zipnn.safetensors`). Raises
+    NotAFrameError for anything else."""
+    opts = make_options(method=method, level=level, threads=threads, chunk_size=chunk_size)
+    with source(data) as (src, n), _optional_source(base) as b:
+        bound = ctypes.c_size_t(0)
+        _check(lib().zipnn_convert_bound(ctypes.byref(opts), src, n, ctypes.byref(bound)),
+               "zipnn_convert_bound")
+        bp, bn = b if b is not None else (None, 0)
+        o = OutBytes(bound.value)
+        try:
+            w = ctypes.c_size_t(0)
+            _check(lib().zipnn_convert(ctypes.byref(opts), bp, bn, src, n, o.ptr, bound.value,
+                                       ctypes.byref(w)), "zipnn_convert")
+        except BaseException:
+            o.discard()
+            raise
+        return o.finish(w.value)
 
 
 def decompressed_size(data: Any) -> int:
@@ -496,6 +565,10 @@ def decompress(
       * "auto": the kind recorded in the frame's array metadata ("numpy"/"torch"), or
         ``bytes`` when the frame has none.
 
+    A frame the reference package (PyPI zipnn 0.5.x) wrote decodes too (one frame or its
+    streamed frames; it has no checksum); one of a torch tensor or numpy array gives its
+    dtype and shape as array metadata would.
+
     ``threads``: 0 = all cores. ``max_size``: refuse (LimitExceededError) a frame that
     declares more output. The GIL is released while decoding.
 
@@ -531,6 +604,8 @@ def decompress(
             del ba[w:]
             return ba
         doc = _dtypes.decode_metadata(_metadata(src, n)) if (dtype is None or shape is None) else None
+        if doc is None and (dtype is None or shape is None):
+            doc = _reference_doc(src, n)
         kind = out
         if out == "auto":
             if doc is None or doc.get("lib") not in ("numpy", "torch"):

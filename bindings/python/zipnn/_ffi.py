@@ -256,6 +256,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
         zipnn_status,
         [c_void_p, c_size_t, c_void_p, c_size_t, c_uint64, c_void_p, c_size_t, _size_p],
     ),
+    # What the reference package wrote, rewritten in zipnn's format.
+    "zipnn_convert_bound": (zipnn_status, [_opts_p, c_void_p, c_size_t, _size_p]),
+    "zipnn_convert": (
+        zipnn_status,
+        [_opts_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, _size_p],
+    ),
     # Safetensors archives: the handle is an opaque pointer (c_void_p). Paths are
     # NUL-terminated UTF-8 (c_char_p, pass bytes). header_json's out-pointer is a
     # c_void_p because the JSON is not NUL-terminated (read it with ctypes.string_at).

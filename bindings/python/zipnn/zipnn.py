@@ -30,8 +30,12 @@ File to file (``input_type="file"`` or ``decompressed_ret_type="file"`` with
 ``is_streaming`` and ``streaming_chunk_KB`` (block size = KB * 1024, clamped to 1 KiB ..
 256 MiB) are accepted there.
 
-The frames are the library's own format, not the reference package's: data compressed by
-the reference package cannot be read here, and the other way round.
+Frames are written in the library's own format. Frames the reference package wrote
+(``ZipNN().compress`` of 0.5.x, its streamed frames, its ``.znn`` files) are read too, as
+the reference reads them: the frame's header decides what ``decompress`` returns (bytes, or
+for a frame of a torch tensor / numpy array a tensor / array of its dtype and shape), and a
+delta frame needs ``delta_second_data``. They have no checksum; :func:`zipnn.convert`
+rewrites them with checksums. The reference package cannot read this library's frames.
 """
 
 from __future__ import annotations
@@ -323,6 +327,13 @@ class ZipNN:
 
     def _decompress_data(self, frame: Any, base: Any = None) -> Any:
         ret = self.decompressed_ret_type
+        if _head(frame)[:2] == b"ZN":
+            # Written by the reference package: its header says what comes back.
+            out = _api.decompress(frame, out="auto", threads=self.threads, base=base)
+            if ret == "file":
+                _api._write_atomic(self.decompressed_file, bytes(out))  # type: ignore[arg-type]
+                return 0
+            return out
         if _head(frame) == _api._STREAM_MAGIC:
             if base is not None:
                 raise InvalidOptionError("stream files are never deltas; delta_second_data does not apply",

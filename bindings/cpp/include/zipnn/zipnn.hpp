@@ -383,7 +383,15 @@ struct FrameInfo {
     Lossy lossy_mode = Lossy::None;  ///< the lossy step the data went through
     std::uint32_t lossy_param = 0;   ///< its parameter
     std::uint64_t base_hash = 0;     ///< for a delta frame, XXH3-64 of the base it needs
+    /// ZIPNN_FORMAT_ZIPNN, or ZIPNN_FORMAT_REFERENCE for what the reference package (PyPI
+    /// zipnn 0.5.x) wrote: one frame or its streamed frames, without checksums.
+    std::uint32_t format = ZIPNN_FORMAT_ZIPNN;
+    /// Reference frames: ZIPNN_INPUT_BYTES, _TORCH or _NUMPY (the last two carry a shape:
+    /// tensor_shape()); 0 for zipnn frames.
+    std::uint32_t input_format = 0;
 
+    /// Written by the reference package (no checksum; convert() rewrites it with them).
+    bool is_reference() const noexcept { return format == ZIPNN_FORMAT_REFERENCE; }
     bool has_metadata() const noexcept { return (flags & ZIPNN_FRAME_FLAG_METADATA) != 0; }
     /// A delta against a base: decode with decompress_delta() and that base.
     bool is_delta() const noexcept { return (flags & ZIPNN_FRAME_FLAG_DELTA) != 0; }
@@ -508,6 +516,8 @@ inline zipnn_status frame_info(span<const std::byte> src, FrameInfo& out) noexce
         out.lossy_mode = static_cast<Lossy>(fi.lossy_mode);
         out.lossy_param = fi.lossy_param;
         out.base_hash = fi.base_hash;
+        out.format = fi.format;
+        out.input_format = fi.input_format;
     }
     return st;
 }
@@ -825,7 +835,75 @@ inline zipnn_status decompress_delta(span<const std::byte> src, span<const std::
     }
 }
 
+/// The shape a frame of the reference package carries (it wrote one for torch tensors and
+/// numpy arrays) into `dims`; ZIPNN_ERROR_NOT_FOUND for a frame without one.
+inline zipnn_status tensor_shape(span<const std::byte> src,
+                                 std::vector<std::uint64_t>& dims) noexcept {
+    std::array<std::uint64_t, 64> buf{};
+    std::size_t n = 0;
+    zipnn_status st = zipnn_get_shape(src.data(), src.size(), buf.data(), buf.size(), &n);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    try {
+        dims.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+    return ZIPNN_OK;
+}
+
+/// Rewrites what the reference package wrote (its frames, streamed frames, tensor frames,
+/// deltas against `base`, compressed safetensors files, model.safetensors.znn) in zipnn's
+/// format, with checksums: a zipnn frame, or an archive for the safetensors files
+/// (zipnn_convert()).
+inline zipnn_status convert(span<const std::byte> src, std::vector<std::byte>& out,
+                            span<const std::byte> base = span<const std::byte>(),
+                            const Options& opts = Options()) noexcept {
+    std::size_t bound = 0;
+    zipnn_status st = zipnn_convert_bound(opts.c_ptr(), src.data(), src.size(), &bound);
+    if (st != ZIPNN_OK) {
+        return st;
+    }
+    try {
+        std::vector<std::byte> buf(bound);
+        std::size_t written = 0;
+        st = zipnn_convert(opts.c_ptr(), base.data(), base.size(), src.data(), src.size(),
+                           buf.data(), buf.size(), &written);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        buf.resize(written);
+        out = std::move(buf);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
 }  // namespace nothrow
+
+/// The shape a reference frame of a tensor carries, or std::nullopt for frames without one.
+inline std::optional<std::vector<std::uint64_t>> tensor_shape(span<const std::byte> src) {
+    std::vector<std::uint64_t> dims;
+    zipnn_status st = nothrow::tensor_shape(src, dims);
+    if (st == ZIPNN_ERROR_NOT_FOUND) {
+        return std::nullopt;
+    }
+    check(st);
+    return dims;
+}
+
+/// nothrow::convert(), throwing on error.
+inline std::vector<std::byte> convert(span<const std::byte> src,
+                                      span<const std::byte> base = span<const std::byte>(),
+                                      const Options& opts = Options()) {
+    std::vector<std::byte> out;
+    check(nothrow::convert(src, out, base, opts));
+    return out;
+}
 
 /// Compresses `src` as a delta against `base` (same length) into a new frame.
 inline std::vector<std::byte> compress_delta(span<const std::byte> src, span<const std::byte> base,
