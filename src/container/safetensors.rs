@@ -1142,7 +1142,12 @@ impl Archive<'_> {
             // Files of the reference package: tensor by tensor (its frames are not ours).
             for i in range {
                 let (b, e) = self.tensors[i].data_offsets;
-                self.decode_at(i, base, &mut dst[(b - first) as usize..(e - first) as usize], opts)?;
+                self.decode_at(
+                    i,
+                    base,
+                    &mut dst[(b - first) as usize..(e - first) as usize],
+                    opts,
+                )?;
             }
             return Ok(());
         }
