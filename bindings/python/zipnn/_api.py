@@ -423,7 +423,7 @@ def _reference_doc(src: Any, n: int) -> Optional[Dict[str, Any]]:
     kind = _REFERENCE_INPUTS.get(info.input_format)
     if info.format != _ffi.ZIPNN_FORMAT_REFERENCE or kind not in ("torch", "numpy"):
         return None
-    name = _dtypes.DTYPE_NAMES.get(info.dtype, "raw")
+    name = _dtypes.dtype_name(info.dtype)
     return {"dtype": _dtypes.FRAME_ELEMENT.get(name, "uint8"), "lib": kind,
             "shape": list(_shape(src, n) or ())}
 
