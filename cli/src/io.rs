@@ -186,6 +186,9 @@ pub struct OutFile {
     file: File,
     force: bool,
     committed: bool,
+    /// The output is a device, pipe or socket (`/dev/null`, a FIFO): written in place,
+    /// never replaced by a rename.
+    direct: bool,
 }
 
 fn exists(p: &Path) -> bool {
@@ -198,6 +201,22 @@ impl OutFile {
         if let Ok(m) = fs::metadata(path) {
             if m.is_dir() {
                 return Err(Failure::usage_at(&name, "is a directory"));
+            }
+            if !m.is_file() {
+                // A device or a pipe (`-o /dev/null`): written as it is, as `cat > x` would;
+                // a temporary file renamed over it would replace the device itself.
+                let file = File::options()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| Failure::io(&name, &e))?;
+                return Ok(OutFile {
+                    path: path.to_path_buf(),
+                    tmp: PathBuf::new(),
+                    file,
+                    force,
+                    committed: false,
+                    direct: true,
+                });
             }
         }
         if !force && exists(path) {
@@ -221,12 +240,17 @@ impl OutFile {
             file,
             force,
             committed: false,
+            direct: false,
         })
     }
 
     fn commit(mut self, perms: Option<Permissions>) -> Result<(), Failure> {
         let name = self.path.display().to_string();
         self.file.flush().map_err(|e| Failure::io(&name, &e))?;
+        if self.direct {
+            self.committed = true;
+            return Ok(());
+        }
         if let Some(p) = perms {
             // Best effort, as cp and zstd do: the data is what matters.
             let _ = self.file.set_permissions(p);
@@ -242,7 +266,7 @@ impl OutFile {
 
 impl Drop for OutFile {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.direct {
             let _ = fs::remove_file(&self.tmp);
         }
     }

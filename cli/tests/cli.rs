@@ -1712,3 +1712,48 @@ fn verify_decodes_every_chunk() {
     ok(&o);
     assert!(stdout(&o).contains("every chunk decoded"), "{}", stdout(&o));
 }
+
+/// An output that is a pipe or a device (`-o /dev/null`, a FIFO) is written in place, with
+/// or without `-f`: a temporary file renamed over it would replace the device itself
+/// (as root, `/dev/null` became a regular file).
+#[cfg(unix)]
+#[test]
+fn outputs_that_are_pipes_or_devices_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = tmp();
+    let data = fs::read(BF16).unwrap();
+    fs::write(d.path().join("a.bin"), &data).unwrap();
+    let fifo = d.path().join("out.pipe");
+    let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(st.success());
+    for force in [false, true] {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        let mut args = vec!["compress", "-t", "bf16", "a.bin", "-o", "out.pipe"];
+        if force {
+            args.push("-f");
+        }
+        let o = zipnn(d.path(), &args);
+        let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced (force {force})");
+        ok(&o);
+        let written = reader.join().unwrap();
+        let back = zipnn_stdin(d.path(), &["decompress"], &written);
+        ok(&back);
+        assert_eq!(back.stdout, data);
+        assert_eq!(
+            listing(d.path()),
+            ["a.bin", "out.pipe"],
+            "no temporary file"
+        );
+    }
+    // The same for /dev/null, which must still be the device afterwards.
+    ok(&zipnn(
+        d.path(),
+        &["compress", "a.bin", "-o", "/dev/null", "-f"],
+    ));
+    let kind = fs::metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device());
+}
