@@ -3,8 +3,10 @@
 the planes each layout produces, as a fraction of the input (lower is better; Huffman lands
 within about 0.5 pp of it). The results and the choices are in docs/LAYOUTS.md.
 
-    python3 benches/layouts.py CORPUS_DIR      # CORPUS_DIR from ../shared/corpus/fetch.sh
-Needs numpy and ml_dtypes."""
+    python3 benches/layouts.py CORPUS_DIR           # CORPUS_DIR from ../shared/corpus/fetch.sh
+    python3 benches/layouts.py --corpus CORPUS_DIR  # both layouts on every bf16/fp16/fp32 file
+Needs numpy and ml_dtypes. The order-0 bounds leave out the planes a layout does not change
+(fp32's last two), which are the same under both.""" 
 import sys
 import numpy as np
 import ml_dtypes
@@ -71,5 +73,51 @@ def main(d):
         report(f"{name}: two planes (`e`, `s m`)", [u8((b >> mb) & ((1 << eb) - 1)), u8(((b >> 7) << mb) | (b & ((1 << mb) - 1)))], b.nbytes, 1)
 
 
+
+
+def corpus_table(d):
+    """Both layouts of every bf16, fp16 and fp32 file of the corpus: the per-chunk order-0
+    bound of each (per plane: first, second), and of the better one chosen chunk by chunk."""
+    import os
+    print("| file | layout 0 (planes 0, 1) | layout 1 (planes 0, 1) | better per chunk | chunks with layout 1 |")
+    print("|---|---|---|---|---|")
+    for f in sorted(os.listdir(d)):
+        parts = f.split(".")
+        if len(parts) < 3 or parts[-1] != "raw" or parts[-2] not in ("bf16", "f16", "f32"):
+            continue
+        b = np.fromfile(os.path.join(d, f), dtype=np.uint8)
+        if parts[-2] == "f32":
+            v = b[: len(b) // 4 * 4].view(np.uint32)
+            top, esize = (v >> 16).astype(np.uint32), 4
+        else:
+            top, esize = b[: len(b) // 2 * 2].view(np.uint16).astype(np.uint32), 2
+        ce = CHUNK // esize
+        if parts[-2] == "f16":
+            l0 = [u8(top >> 7), u8((top << 1) | (top >> 15))]
+        else:
+            l0 = [u8(top >> 7), u8(((top >> 8) & 0x80) | (top & 0x7F))]
+        l1 = [u8(top >> 8), u8(top)]
+        c0 = [entropy_chunks(p, ce) for p in l0]
+        c1 = [entropy_chunks(p, ce) for p in l1]
+        t0, t1 = c0[0] + c0[1], c1[0] + c1[1]
+        n = len(b)
+        half = lambda c, p: f"{c.sum() / len(p):.3f}"
+        print(f"| {f} | {t0.sum() / n:.4f} ({half(c0[0], l0[0])}, {half(c0[1], l0[1])}) | "
+              f"{t1.sum() / n:.4f} ({half(c1[0], l1[0])}, {half(c1[1], l1[1])}) | "
+              f"{np.minimum(t0, t1).sum() / n:.4f} | {(t1 < t0).sum()} of {len(t0)} |")
+
+
+def entropy_chunks(plane, chunk_elems):
+    out = []
+    for i in range(0, len(plane), chunk_elems):
+        c = np.bincount(plane[i:i + chunk_elems], minlength=256)
+        c = c[c > 0]
+        out.append(-(c * np.log2(c / c.sum())).sum() / 8)
+    return np.array(out)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "corpus")
+    if len(sys.argv) > 2 and sys.argv[1] == "--corpus":
+        corpus_table(sys.argv[2])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "corpus")

@@ -696,7 +696,8 @@ uint32_t zipnn_version_number(void);
 const char *zipnn_version_string(void);
 
 /*
- The frame format version this library writes (and the only one it reads). Thread-safe.
+ The frame format version this library writes (it also reads every earlier one).
+ Thread-safe.
  */
 uint32_t zipnn_format_version(void);
 

@@ -347,7 +347,7 @@ fn frame_errors_have_exact_codes() {
     bad[0] ^= 1;
     assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_BAD_MAGIC);
     let mut bad = frame.clone();
-    bad[4] = 2;
+    bad[4] = zipnn::frame::VERSION + 1;
     assert_eq!(dec(&bad, &mut out), ZIPNN_ERROR_UNSUPPORTED_VERSION);
     // Damage anywhere in the fixed header is a checksum error, never a misread field:
     // flags, dtype, and the size fields (a damaged size is not mistaken for truncation).

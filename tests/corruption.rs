@@ -115,14 +115,16 @@ fn reseal(frame: &mut [u8]) {
     let size = u64::from_le_bytes(frame[16..24].try_into().unwrap()) as usize;
     let cs = u32::from_le_bytes(frame[8..12].try_into().unwrap()) as usize;
     let chunks = (size - size % planes).div_ceil(cs);
-    let entry = 8 + 5 * planes;
+    // The chunk checksum, the layout (format version 2) and the plane entries.
+    let planes_at = if frame[4] == 1 { 8 } else { 9 };
+    let entry = planes_at + 5 * planes;
     let payload_start = meta_end + chunks * entry + 8;
     let mut at = payload_start;
     for c in 0..chunks {
         let e = meta_end + c * entry;
         let size: usize = (0..planes)
             .map(|p| {
-                let q = e + 8 + 5 * p + 1;
+                let q = e + planes_at + 5 * p + 1;
                 u32::from_le_bytes(frame[q..q + 4].try_into().unwrap()) as usize
             })
             .sum();

@@ -90,7 +90,7 @@ fn reseal_header(f: &mut [u8]) {
     let cs = (le32(f, 8) as u64).max(1);
     let hs = (size - size % planes)
         .div_ceil(cs)
-        .checked_mul(8 + 5 * planes)
+        .checked_mul(if f[4] == 1 { 8 } else { 9 } + 5 * planes)
         .and_then(|t| t.checked_add(40 + meta));
     if let Some(hs) = hs.filter(|&hs| hs + 8 <= f.len() as u64) {
         let hs = hs as usize;
@@ -136,6 +136,7 @@ fn run_bomb(chunks: u64) -> Vec<u8> {
     let payload_byte = 0u8;
     for _ in 0..chunks {
         f.extend_from_slice(&frame::checksum(&[payload_byte]).to_le_bytes());
+        f.push(0); // layout 0
         f.push(Codec::Run as u8);
         f.extend_from_slice(&1u32.to_le_bytes());
     }
@@ -320,7 +321,7 @@ fn huge_chunk_count_in_a_tiny_chunk_size_is_not_preallocated() {
 
 #[test]
 fn a_legitimate_run_bomb_is_stopped_only_by_the_limit() {
-    // 16 chunks of 64 MiB runs: 1 GiB declared by a 273-byte frame with valid checksums.
+    // 16 chunks of 64 MiB runs: 1 GiB declared by a 288-byte frame with valid checksums.
     let chunks = 16;
     let f = run_bomb(chunks);
     assert!(f.len() < 300);

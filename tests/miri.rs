@@ -85,7 +85,7 @@ fn damaged_pure_rust_frames_are_errors() {
     }
     // Garbage Huffman payloads with valid checksums reach the table-driven decoder.
     let info = frame_info(&f).unwrap();
-    let payload_start = 40 + info.chunk_count as usize * (8 + 5 * 2) + 8;
+    let payload_start = 40 + info.chunk_count as usize * (9 + 5 * 2) + 8;
     for round in 0..6 {
         let mut bad = f.clone();
         for _ in 0..1 + round {
@@ -102,14 +102,15 @@ fn damaged_pure_rust_frames_are_errors() {
 
 /// Rewrites every chunk checksum and the header checksum (no metadata).
 fn reseal(f: &mut [u8], chunks: usize, planes: usize) {
-    let entry = 8 + 5 * planes;
+    // The chunk checksum, the layout and the plane entries (format version 2).
+    let entry = 9 + 5 * planes;
     let hs = 40 + chunks * entry;
     let mut at = hs + 8;
     for c in 0..chunks {
         let e = 40 + c * entry;
         let size: usize = (0..planes)
             .map(|p| {
-                let q = e + 8 + 5 * p + 1;
+                let q = e + 9 + 5 * p + 1;
                 u32::from_le_bytes(f[q..q + 4].try_into().unwrap()) as usize
             })
             .sum();

@@ -1,9 +1,12 @@
-//! Golden vectors (tests/vectors): frames that pin format v1. Every valid frame must decode
-//! to its stored input; every invalid one must give its listed error. The manifest is a
-//! tab-separated file so that every SDK can read it without a JSON parser.
+//! Golden vectors (tests/vectors): frames that pin the format. `valid/` holds what the
+//! encoder writes today (format version 2), `v1/` the frames of format version 1, which
+//! every decoder must still read. Every valid frame must decode to its stored input; every
+//! invalid one must give its listed error. The manifest is a tab-separated file so that
+//! every SDK can read it without a JSON parser.
 //!
-//! `ZIPNN_BLESS=1 cargo test --test vectors` rewrites the vectors; do that only for a new
-//! format version (then keep the old frames too), never to make a failing test pass.
+//! `ZIPNN_BLESS=1 cargo test --test vectors` rewrites the vectors of `valid/` and
+//! `invalid/`; do that only for a new format version (then keep the old frames too, as
+//! `v1/` keeps version 1's), never to make a failing test pass.
 
 mod common;
 
@@ -123,6 +126,28 @@ fn cases() -> Vec<Case> {
         metadata: Vec::new(),
         lossy: Lossy::None,
     });
+    // fp16 whose sign follows its exponent (as in a tensor of block scales, where the
+    // negative values have their own magnitudes): plain grouping (layout 1), which keeps
+    // the sign with the exponent, codes smaller than layout 0.
+    let mut r = common::Rng(41);
+    let fp16_bytes: Vec<u8> = (0..3000u32)
+        .flat_map(|_| {
+            let e = 8 + (r.next() % 6) as u16;
+            let v = (e & 1) << 15 | e << 10 | (r.next() & 0x3FF) as u16;
+            v.to_le_bytes()
+        })
+        .collect();
+    v.push(Case {
+        name: "fp16-layout-bytes".into(),
+        dtype: DType::Fp16,
+        method: Method::Auto,
+        level: Level::Default,
+        chunk_size: 2048,
+        bg_partitions: 1,
+        input: fp16_bytes,
+        metadata: Vec::new(),
+        lossy: Lossy::None,
+    });
     // Lossy frames (flag bit 2). The stored input is what the frame decodes to: the
     // lossy step is idempotent, so coding it again gives the same frame.
     for (name, dtype, lossy) in [
@@ -154,8 +179,9 @@ fn cases() -> Vec<Case> {
 
 /// Frames an earlier encoder wrote, kept when the encoder changed: they must still decode to
 /// their input, but are no longer what `compress` gives. (name, dtype, method, chunk size,
-/// input file, frame file.)
-const LEGACY: &[(&str, DType, Method, u32, &str, &str)] = &[
+/// bg_partitions, input file, frame file.) Every case of [`cases`] that existed then, as
+/// format version 1 wrote it, is in `v1/` under the case's name with `-v1` appended.
+const LEGACY: &[(&str, DType, Method, u32, u32, &str, &str)] = &[
     // Level max before ANS frequency tables of kind 1 (Rice-coded differences) existed:
     // every ANS plane has a kind-0 table.
     (
@@ -163,10 +189,40 @@ const LEGACY: &[(&str, DType, Method, u32, &str, &str)] = &[
         DType::Bf16,
         Method::Auto,
         65536,
+        1,
         "inputs/bf16-max-ans.bin",
-        "valid/bf16-max-ans-lengths.znn",
+        "v1/bf16-max-ans-lengths.znn",
     ),
 ];
+
+/// The cases whose frames format version 1 wrote are in `v1/`.
+const V1_CASES: &[&str] = &[
+    "empty",
+    "one-byte",
+    "bf16-huffman",
+    "bf16-special",
+    "fp16-auto",
+    "fp32-auto",
+    "fp64-auto",
+    "fp8e4m3-auto",
+    "fp8e5m2-auto",
+    "int8-zstd",
+    "uint8-lz4",
+    "raw-snappy",
+    "raw-random",
+    "fp32-zero-runs",
+    "fp32-method-raw",
+    "raw-bg4-meta",
+    "bf16-max-ans",
+    "bf16-mantissa3",
+    "fp32-integer20",
+];
+
+/// The layouts of a frame's chunks.
+fn layouts(frame: &[u8]) -> Vec<transform::Layout> {
+    let f = Frame::parse(frame).unwrap();
+    (0..f.chunk_count()).map(|i| f.layout(i)).collect()
+}
 
 /// The kind of an ANS payload's frequency table (docs/FORMAT.md 8.2): the high nibble of
 /// its first byte.
@@ -195,7 +251,8 @@ fn reseal_header(f: &mut [u8]) {
     let planes = (f[7] as usize).max(1);
     let size = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
     let cs = (u32::from_le_bytes(f[8..12].try_into().unwrap()) as usize).max(1);
-    let hs = 40 + meta + (size - size % planes).div_ceil(cs) * (8 + 5 * planes);
+    let entry = if f[4] == 1 { 8 } else { 9 } + 5 * planes;
+    let hs = 40 + meta + (size - size % planes).div_ceil(cs) * entry;
     if hs + 8 <= f.len() {
         let sum = frame::checksum(&f[..hs]);
         f[hs..hs + 8].copy_from_slice(&sum.to_le_bytes());
@@ -209,8 +266,8 @@ fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     f[0] = b'P';
     out.push(("bad-magic", f, Error::BadMagic));
     let mut f = valid.to_vec();
-    f[4] = 2;
-    out.push(("version-2", f, Error::UnsupportedVersion));
+    f[4] = frame::VERSION + 1;
+    out.push(("version-3", f, Error::UnsupportedVersion));
     let mut f = valid.to_vec();
     f[5] |= 0x40;
     reseal_header(&mut f);
@@ -250,9 +307,14 @@ fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     // An unknown codec id with a correct header checksum: a future codec.
     let mut f = valid.to_vec();
     let meta = u32::from_le_bytes(f[32..36].try_into().unwrap()) as usize;
-    f[40 + meta + 8] = 0xEE;
+    f[40 + meta + 9] = 0xEE;
     reseal_header(&mut f);
     out.push(("unknown-codec", f, Error::UnsupportedCodec));
+    // A layout the dtype does not offer, with a correct header checksum.
+    let mut f = valid.to_vec();
+    f[40 + meta + 8] = 2;
+    reseal_header(&mut f);
+    out.push(("unknown-layout", f, Error::Corrupt));
     out
 }
 
@@ -320,6 +382,29 @@ fn golden_vectors() {
                 c.name
             );
         }
+        if c.name == "fp16-layout-bytes" {
+            assert!(
+                layouts(&golden).contains(&transform::Layout::Bytes),
+                "{}: no chunk of layout 1",
+                c.name
+            );
+        }
+        if V1_CASES.contains(&c.name.as_str()) {
+            let frm = format!("v1/{}-v1.znn", c.name);
+            manifest += &format!(
+                "{}-v1\tvalid\t{}\t{:?}\t{}\t{}\t{inp}\t{frm}\tOk\n",
+                c.name,
+                c.dtype.name(),
+                c.method,
+                c.chunk_size,
+                c.bg_partitions
+            );
+            let v1 = std::fs::read(d.join(&frm)).expect("version 1 frame missing");
+            assert_eq!(v1[4], 1, "{frm}");
+            assert_eq!(decompress(&v1).unwrap(), input, "{frm}");
+            assert_eq!(metadata(&v1).unwrap(), &c.metadata[..]);
+            assert_eq!(frame_info(&v1).unwrap().version, 1);
+        }
         // The encoder is deterministic; a change here means the encoder changed.
         assert_eq!(
             frame, golden,
@@ -327,9 +412,9 @@ fn golden_vectors() {
             c.name
         );
     }
-    for &(name, dtype, method, chunk_size, inp, frm) in LEGACY {
+    for &(name, dtype, method, chunk_size, bg, inp, frm) in LEGACY {
         manifest += &format!(
-            "{name}\tvalid\t{}\t{method:?}\t{chunk_size}\t1\t{inp}\t{frm}\tOk\n",
+            "{name}\tvalid\t{}\t{method:?}\t{chunk_size}\t{bg}\t{inp}\t{frm}\tOk\n",
             dtype.name()
         );
         let golden = std::fs::read(d.join(frm)).expect("legacy frame missing");

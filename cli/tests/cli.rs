@@ -1684,6 +1684,7 @@ fn undecodable_frame() -> Vec<u8> {
     f[36..40].copy_from_slice(&sum.to_le_bytes());
     let payload = [0xFFu8; 40];
     f.extend_from_slice(&frame::checksum(&payload).to_le_bytes());
+    f.push(0); // layout 0 (docs/FORMAT.md section 4)
     f.push(Codec::Huffman as u8);
     f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     let sum = frame::checksum(&f);

@@ -31,7 +31,8 @@ pub extern "C" fn zipnn_version_string() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
-/// The frame format version this library writes (and the only one it reads). Thread-safe.
+/// The frame format version this library writes (it also reads every earlier one).
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn zipnn_format_version() -> u32 {
     crate::frame::VERSION as u32

@@ -13,7 +13,7 @@ pub use histogram::{histogram, histogram_portable, Histogram};
 use std::cell::RefCell;
 
 use crate::error::{Error, Result};
-use crate::options::{Level, Method, Options, DEFAULT_THRESHOLD};
+use crate::options::{DType, Level, Method, Options, DEFAULT_THRESHOLD};
 
 /// Codec identifiers as stored in the frame's chunk table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,17 +69,62 @@ impl Codec {
     }
 }
 
-/// Bytes of input sampled by the default level's LZ probe.
-const PROBE_BYTES: usize = 4 * 1024;
+/// What a plane holds, which sets how much its coding must save to be kept (method `auto`
+/// at the fast and default levels; the max level keeps any saving).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The first plane of a float layout (the exponent), and every plane of data with no
+    /// float layout (int8, uint8, fp8, raw): coding is kept where it saves at least 1/256 of
+    /// the plane (and 2 bytes). zstd keeps a block's coding where it saves 1/64; coding
+    /// more of the near-random blocks of quantized weights is what an order-0 coder has
+    /// over it there (packed 4-bit GGUF payload: 99.48% of the size at 1/64, 99.45% at 1/256,
+    /// 99.43% with any saving).
+    Main,
+    /// Every other plane of a float layout (bf16, fp16, fp32, fp64): mantissa bytes, near
+    /// random in trained weights, where coding saves little and costs decoding speed; coding
+    /// is kept only below the `threshold` option (default 0.95).
+    Mantissa,
+}
+
+impl Role {
+    /// The role of plane `k` of `dtype`'s planes.
+    pub fn of(dtype: DType, k: usize) -> Role {
+        let float = matches!(dtype, DType::Bf16 | DType::Fp16 | DType::Fp32 | DType::Fp64);
+        if float && k > 0 {
+            Role::Mantissa
+        } else {
+            Role::Main
+        }
+    }
+}
+
+/// Whether `dtype` has no float layout: its planes are bytes an LZ coder is the natural
+/// competitor for, so the default level measures zstd on each of them.
+fn byte_data(dtype: DType) -> bool {
+    !matches!(dtype, DType::Bf16 | DType::Fp16 | DType::Fp32 | DType::Fp64)
+}
+
+/// The zstd level of the max level: at least 19, zstd's own strongest regular level.
+const MAX_LEVEL_ZSTD: i32 = 19;
+
+/// Coded sizes must be strictly below this to be kept (see [`Role`]).
+fn limit(n: usize, opts: &Options, role: Role) -> usize {
+    match (opts.method, opts.level, role) {
+        (Method::Auto, Level::Max, _) => n,
+        (Method::Auto, _, Role::Main) => n.saturating_sub(n / 256 + 2),
+        _ => (((opts.threshold as f64) * n as f64).ceil() as usize).min(n),
+    }
+}
 
 /// Codes one plane, appending its payload to `out`, and returns the codec used.
-/// The payload is never longer than the plane; it is shorter than `threshold * plane.len()`
-/// unless the codec is `Raw` or `Run`.
+/// The payload is never longer than the plane; with a codec other than `Raw` and `Run` it
+/// is shorter than the plane's limit (see [`Role`]; the plane is taken as plane 0 of
+/// `opts.dtype`).
 pub fn encode_plane(plane: &[u8], opts: &Options, out: &mut Vec<u8>) -> Codec {
     debug_assert!(!plane.is_empty());
     let start = out.len();
     out.resize(start + plane.len(), 0);
-    let (codec, size) = code_plane(plane, None, opts, &mut out[start..]);
+    let (codec, size) = code_plane(plane, None, opts, Role::Main, &mut out[start..]);
     if codec == Codec::Raw {
         out[start..].copy_from_slice(plane);
     }
@@ -96,12 +141,15 @@ const SAMPLE_BLOCK: usize = 128;
 /// most this has a collision (Rényi order-2) entropy of at least 7.8 bits per byte:
 /// `floor(2^24 / 2^7.8)`. Shannon entropy is never below the collision entropy, and a
 /// Huffman code never below the Shannon entropy, so such a sample codes to at least
-/// 7.8 / 8 = 0.975 of raw.
+/// 7.8 / 8 = 0.975 of raw: above the default threshold of mantissa planes. (The count
+/// of a sample includes each byte paired with itself, so the test is conservative: a
+/// uniform random sample sums to about 69632.)
 const NEAR_RANDOM_SQUARES: u64 = 75_281;
 
 /// Whether a spread sample of `plane` (at least `SAMPLE_MIN` bytes) looks like random
-/// bytes to an order-0 coder (see `NEAR_RANDOM_SQUARES`). Integer arithmetic only, so the
-/// decision, like every choice the encoder makes, depends on the input alone.
+/// bytes to an order-0 coder (its squared counts at most `squares`, see
+/// `NEAR_RANDOM_SQUARES`). Integer arithmetic only, so the decision, like every choice the
+/// encoder makes, depends on the input alone.
 fn near_random(plane: &[u8]) -> bool {
     debug_assert!(plane.len() >= SAMPLE_MIN);
     let mut h = [0u32; 256];
@@ -114,41 +162,74 @@ fn near_random(plane: &[u8]) -> bool {
     h.iter().map(|&c| c as u64 * c as u64).sum::<u64>() <= NEAR_RANDOM_SQUARES
 }
 
+/// Whether a mantissa plane at the fast or default level is near-random (see
+/// [`code_plane`]), so that it can be stored raw without being counted.
+pub(crate) fn skips_as_random(plane: &[u8], opts: &Options, role: Role) -> bool {
+    role == Role::Mantissa
+        && near_random_mantissa(plane, opts)
+        && !(opts.level == Level::Default
+            && lz::spread_probe_says_lz_wins(plane, plane.len() - plane.len() / 40))
+}
+
 /// Codes one plane into the start of `out` (at least `plane.len()` bytes; bytes past the
 /// payload may be overwritten) and returns the codec and the payload's size. `hist` is the
 /// plane's exact byte histogram when the caller already has it (it is not counted again).
 /// A `Raw` result is not copied: `out` then holds garbage and the caller stores the plane.
 ///
-/// At the fast and default levels (method `auto`, threshold at most the default 0.95), a
-/// plane of at least 32 KiB that a 4 KiB spread sample shows to be near-random for an
-/// order-0 coder (a coded size of at least 0.975 of raw, see `NEAR_RANDOM_SQUARES`) is
-/// stored raw without being counted: the bf16 sign-mantissa plane, the low mantissa bytes
-/// of fp32. At the default level the LZ probe still runs first, so data with repeats is not
-/// missed. Any compressible stretch long enough to change the decision (a few KiB) shows
-/// up in the sample; the max level always counts.
+/// At the fast and default levels (method `auto`), a mantissa plane of at least 32 KiB that
+/// a 4 KiB spread sample shows to be near-random for an order-0 coder (a coded size of at
+/// least 0.975 of raw, see `NEAR_RANDOM_SQUARES`) is stored raw without being counted: the
+/// bf16 sign-mantissa plane, the low mantissa bytes of fp32. At the default level the
+/// spread LZ probe still runs first, so data with repeats is not missed. Any compressible
+/// stretch long enough to change the decision (a few KiB) shows up in the sample; the max
+/// level always counts, and so does every level on the other planes.
 pub(crate) fn code_plane(
     plane: &[u8],
     hist: Option<&Histogram>,
     opts: &Options,
+    role: Role,
     out: &mut [u8],
 ) -> (Codec, usize) {
     let n = plane.len();
-    let sampled = opts.method == Method::Auto
-        && matches!(opts.level, Level::Fast | Level::Default)
-        && opts.threshold <= DEFAULT_THRESHOLD
-        && n >= SAMPLE_MIN;
-    if sampled && near_random(plane) {
-        // Below 0.975 of raw LZ has found repeats an order-0 coder cannot see.
-        let lz_may_win =
-            opts.level == Level::Default && lz::probe_says_lz_wins(plane, n - n / 40, PROBE_BYTES);
-        if !lz_may_win {
-            return (Codec::Raw, n);
-        }
+    if skips_as_random(plane, opts, role) {
+        return (Codec::Raw, n);
     }
     match hist {
-        Some(h) => choose(plane, h, opts, out),
-        None => choose(plane, &histogram(plane), opts, out),
+        Some(h) => choose(plane, h, opts, role, out),
+        None => choose(plane, &histogram(plane), opts, role, out),
     }
+}
+
+/// What [`code_plane`] would make of a plane with histogram `hist`, estimated without
+/// coding it: its order-0 entropy plus a table of half a byte per used symbol, where that
+/// stays below the plane's limit, else the plane's length (1 for a run). LZ codecs are not
+/// counted. The layout choice compares layouts with it; being integer arithmetic on counts,
+/// it gives the same answer on every machine.
+pub(crate) fn order0_cost(hist: &Histogram, n: usize, opts: &Options, role: Role) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if hist.iter().any(|&c| c as usize == n) {
+        return 1;
+    }
+    let used = hist.iter().filter(|&&c| c > 0).count();
+    let size = histogram::entropy_bytes(hist, n) + used / 2 + 16;
+    if size < limit(n, opts, role) {
+        size
+    } else {
+        n
+    }
+}
+
+/// Whether a mantissa plane is near-random to the spread sample at the fast and default
+/// levels, so that [`code_plane`] may store it raw without counting it (unless the LZ probe
+/// finds repeats).
+pub(crate) fn near_random_mantissa(plane: &[u8], opts: &Options) -> bool {
+    opts.threshold <= DEFAULT_THRESHOLD
+        && opts.method == Method::Auto
+        && matches!(opts.level, Level::Fast | Level::Default)
+        && plane.len() >= SAMPLE_MIN
+        && near_random(plane)
 }
 
 thread_local! {
@@ -175,14 +256,22 @@ struct Job<'a> {
     opts: &'a Options,
     out: &'a mut [u8],
     limit: usize,
+    /// The limit of an LZ payload: the plane's length for a main plane (see `Role`), whose
+    /// LZ codec applies the same rule to its blocks inside; `limit` otherwise.
+    lz_limit: usize,
+    zstd_level: i32,
 }
 
 impl Job<'_> {
     /// `codec`'s LZ payload in `out` if it is shorter than `bound`.
     fn lz(&mut self, codec: Codec, bound: usize) -> Option<(Codec, usize)> {
-        let (plane, opts, out) = (self.plane, self.opts, &mut *self.out);
+        let (plane, out) = (self.plane, &mut *self.out);
+        let opts = Options {
+            zstd_level: self.zstd_level,
+            ..self.opts.clone()
+        };
         with_lz_buf(|buf| {
-            lz::encode(codec, plane, opts, buf, bound).then(|| {
+            lz::encode(codec, plane, &opts, buf, bound).then(|| {
                 out[..buf.len()].copy_from_slice(buf);
                 (codec, buf.len())
             })
@@ -200,7 +289,13 @@ impl Job<'_> {
 
 /// Chooses the codec of one plane whose byte histogram is `hist` and codes it into the
 /// start of `out` (see [`code_plane`]); returns the codec and the payload's size.
-fn choose(plane: &[u8], hist: &Histogram, opts: &Options, out: &mut [u8]) -> (Codec, usize) {
+fn choose(
+    plane: &[u8],
+    hist: &Histogram,
+    opts: &Options,
+    role: Role,
+    out: &mut [u8],
+) -> (Codec, usize) {
     let n = plane.len();
     debug_assert!(n > 0 && out.len() >= n);
     let first = plane[0];
@@ -208,12 +303,16 @@ fn choose(plane: &[u8], hist: &Histogram, opts: &Options, out: &mut [u8]) -> (Co
         out[0] = first;
         return (Codec::Run, 1);
     }
-    // Coded sizes must be strictly below this to be kept: the threshold's fraction of raw,
-    // or raw itself at level max (method auto), which keeps any saving.
-    let limit = if opts.method == Method::Auto && opts.level == Level::Max {
+    let limit = limit(n, opts, role);
+    let zstd_level = if opts.method == Method::Auto && opts.level == Level::Max {
+        opts.zstd_level.max(MAX_LEVEL_ZSTD)
+    } else {
+        opts.zstd_level
+    };
+    let lz_limit = if opts.method == Method::Auto && role == Role::Main {
         n
     } else {
-        (((opts.threshold as f64) * n as f64).ceil() as usize).min(n)
+        limit
     };
     let mut job = Job {
         plane,
@@ -221,6 +320,8 @@ fn choose(plane: &[u8], hist: &Histogram, opts: &Options, out: &mut [u8]) -> (Co
         opts,
         out,
         limit,
+        lz_limit,
+        zstd_level,
     };
     let coded = match opts.method {
         Method::Raw => None,
@@ -236,8 +337,9 @@ fn choose(plane: &[u8], hist: &Histogram, opts: &Options, out: &mut [u8]) -> (Co
             Level::Max => choose_max(&mut job),
         },
     };
+    let lz = |c: Codec| matches!(c, Codec::Zstd | Codec::Lz4 | Codec::Snappy);
     match coded {
-        Some((codec, size)) if size < limit => (codec, size),
+        Some((codec, size)) if size < limit || (lz(codec) && size < lz_limit) => (codec, size),
         _ => (Codec::Raw, n),
     }
 }
@@ -248,13 +350,17 @@ fn choose_fast(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     Some(job.huffman(&plan))
 }
 
-/// Level default: Huffman, or zstd where lz4 on the plane's first bytes beats Huffman's
-/// size for the same bytes (a cheap test that the data has repeats).
+/// Level default: Huffman, or zstd where it is smaller. On data with no float layout zstd
+/// is always measured; on float planes only where lz4 on a spread sample of the plane
+/// beats Huffman's size for the same bytes (a cheap test that the plane has repeats).
 fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     let plan = huffman::Plan::new(job.hist);
-    let huff = plan.as_ref().map_or(0, |p| p.size);
-    if lz::probe_says_lz_wins(job.plane, huff, PROBE_BYTES) {
-        if let Some(z) = job.lz(Codec::Zstd, job.limit.min(huff)) {
+    let huff = plan.as_ref().map_or(job.limit, |p| p.size.min(job.limit));
+    if byte_data(job.opts.dtype) || lz::spread_probe_says_lz_wins(job.plane, huff) {
+        // zstd applies the same rule to its own blocks and stores the others raw (which
+        // decode as fast as a raw plane), so its payload is kept with any saving.
+        let bound = if huff < job.limit { huff } else { job.lz_limit };
+        if let Some(z) = job.lz(Codec::Zstd, bound) {
             return Some(z);
         }
     }
@@ -268,13 +374,13 @@ fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     let plan = huffman::Plan::new(job.hist);
     let huff = plan.as_ref().map_or(0, |p| p.size);
     let ans_estimate = ans::estimated_size(job.hist, n);
-    // lz4 on every plane, then zstd and snappy only where lz4's size says LZ may win: lz4
+    // lz4 on every plane; then zstd (at level 19 or above) and snappy: always on data with
+    // no float layout, and on float planes where lz4's size says LZ may win, that is lz4
     // below 0.995 of raw (it found repeats) and below 1.9 times the best order-0 size
-    // (Huffman, or the ANS estimate). On the fetched files zstd won only on planes with lz4
-    // at most 1.81 times the order-0 size, while exponent planes, where lz4's many short
-    // matches are worth less than entropy coding, sit at 2.0; the rule skips zstd and
-    // snappy on nearly every float plane and loses one 101-byte win (fp16). They took two
-    // thirds of the max level's time.
+    // (Huffman, or the ANS estimate). On the fetched float files zstd won only on planes
+    // with lz4 at most 1.81 times the order-0 size, while exponent planes, where lz4's many
+    // short matches are worth less than entropy coding, sit at 2.0; the rule skips zstd and
+    // snappy on nearly every float plane, where they took two thirds of the max level's time.
     // The best LZ payload so far is kept in `out`; it must beat Huffman and the limit.
     let mut best: Option<(Codec, usize)> = None;
     let lz4 = with_lz_buf(|buf| {
@@ -288,7 +394,7 @@ fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     });
     let order0 = huff.min(ans_estimate);
     let promising = |size: usize| size < n - n / 200 && 10 * size < 19 * order0;
-    if lz4.is_some_and(promising) {
+    if byte_data(job.opts.dtype) || lz4.is_some_and(promising) {
         for codec in [Codec::Zstd, Codec::Snappy] {
             let bound = best.map_or(limit.min(huff), |b| b.1);
             if let Some(b) = job.lz(codec, bound) {
@@ -432,8 +538,24 @@ mod tests {
         assert!(out.len() < 2000);
     }
 
+    /// Codes `plane` as a plane of role `role` with `opts` and checks that it decodes;
+    /// returns the codec and the payload's size.
+    fn code(plane: &[u8], opts: &Options, role: Role) -> (Codec, usize) {
+        let mut out = vec![0u8; plane.len()];
+        let (codec, size) = code_plane(plane, None, opts, role, &mut out);
+        let payload = if codec == Codec::Raw {
+            plane
+        } else {
+            &out[..size]
+        };
+        let mut back = vec![0u8; plane.len()];
+        decode_plane(codec, payload, &mut back).unwrap();
+        assert_eq!(back, plane);
+        (codec, size)
+    }
+
     #[test]
-    fn near_random_sampling() {
+    fn near_random_mantissa_planes_are_sampled() {
         let random = data(0, 128 * 1024);
         assert!(near_random(&random));
         assert!(!near_random(&data(1, 128 * 1024)));
@@ -445,13 +567,12 @@ mod tests {
         for level in [Level::Fast, Level::Default] {
             let opts = Options {
                 level,
-                ..Options::new(DType::Raw)
+                ..Options::new(DType::Bf16)
             };
-            let mut out = Vec::new();
-            assert_eq!(encode_plane(&random, &opts, &mut out), Codec::Raw);
-            assert_eq!(out, random);
-            out.clear();
-            assert_eq!(encode_plane(&mixed, &opts, &mut out), Codec::Huffman);
+            assert!(skips_as_random(&random, &opts, Role::Mantissa));
+            assert!(!skips_as_random(&random, &opts, Role::Main));
+            assert_eq!(code(&random, &opts, Role::Mantissa).0, Codec::Raw);
+            assert_ne!(code(&mixed, &opts, Role::Mantissa).0, Codec::Raw);
         }
         // Random bytes that repeat: order-0 sees noise, LZ does not. The sample repeats
         // too, so the plane is counted and the default level's probe picks zstd.
@@ -462,34 +583,74 @@ mod tests {
             .take(100_000)
             .collect();
         assert!(!near_random(&repeats));
-        let mut out = Vec::new();
-        assert_eq!(
-            encode_plane(&repeats, &Options::default(), &mut out),
-            Codec::Zstd
-        );
-        // Repeats only where the probe looks: near-random to the sample, the probe runs
-        // (and zstd cannot pay on the whole plane).
-        let mut head = random.clone();
-        for k in 1..4 {
-            head.copy_within(..1024, 1024 * k);
+        let bf16 = Options::new(DType::Bf16);
+        assert_eq!(code(&repeats, &bf16, Role::Mantissa).0, Codec::Zstd);
+        // Repeats far apart, in a plane the sample finds near-random: the spread probe
+        // finds them (it puts blocks from across the plane side by side).
+        let mut far = random.clone();
+        let step = (far.len() - 256) / 15;
+        for k in 1..16 {
+            far.copy_within(..256, k * step);
         }
-        assert!(near_random(&head));
-        let mut out = Vec::new();
-        assert_eq!(
-            encode_plane(&head, &Options::default(), &mut out),
-            Codec::Raw
-        );
+        assert!(near_random(&far));
+        assert!(lz::spread_probe_says_lz_wins(&far, far.len()));
+    }
+
+    #[test]
+    fn byte_data_gets_what_zstd_gets_wherever_the_repeats_are() {
+        // 1000 random bytes, then 100 000 zeros: no probe at the start of the plane
+        // decides for the rest.
+        let mut plane = data(0, 1000);
+        plane.resize(101_000, 0);
+        for dtype in [DType::Int8, DType::Uint8, DType::Raw] {
+            let (codec, size) = code(&plane, &Options::new(dtype), Role::Main);
+            assert_eq!(codec, Codec::Zstd, "{dtype:?}");
+            assert!(size < 1200, "{dtype:?}: {size}");
+        }
+        // The zeros first, then the random bytes: the same.
+        plane.rotate_left(1000);
+        let (codec, size) = code(&plane, &Options::new(DType::Int8), Role::Main);
+        assert_eq!((codec, size < 1200), (Codec::Zstd, true), "{size}");
+    }
+
+    #[test]
+    fn limits_follow_the_role() {
+        let n = 100_000;
+        let auto = Options::new(DType::Fp32);
+        assert_eq!(limit(n, &auto, Role::Main), n - n / 256 - 2);
+        assert_eq!(limit(n, &auto, Role::Mantissa), 95_000);
+        let max = Options {
+            level: Level::Max,
+            ..auto.clone()
+        };
+        assert_eq!(limit(n, &max, Role::Main), n);
+        assert_eq!(limit(n, &max, Role::Mantissa), n);
+        let huffman = Options {
+            method: Method::Huffman,
+            ..auto
+        };
+        assert_eq!(limit(n, &huffman, Role::Main), 95_000);
+        assert_eq!(Role::of(DType::Bf16, 0), Role::Main);
+        assert_eq!(Role::of(DType::Fp64, 3), Role::Mantissa);
+        assert_eq!(Role::of(DType::Raw, 3), Role::Main);
     }
 
     #[test]
     fn threshold_is_respected() {
         let plane = data(1, 50_000);
-        let mut out = Vec::new();
         let opts = Options {
             threshold: 0.01,
-            ..Options::default()
+            ..Options::new(DType::Bf16)
         };
-        assert_eq!(encode_plane(&plane, &opts, &mut out), Codec::Raw);
+        assert_eq!(code(&plane, &opts, Role::Mantissa).0, Codec::Raw);
+        // Main planes keep what saves 1/256 whatever the threshold...
+        assert_ne!(code(&plane, &opts, Role::Main).0, Codec::Raw);
+        // ...with method auto; a chosen method keeps the threshold everywhere.
+        let huffman = Options {
+            method: Method::Huffman,
+            ..opts
+        };
+        assert_eq!(code(&plane, &huffman, Role::Main).0, Codec::Raw);
     }
 
     #[test]

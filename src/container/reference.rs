@@ -247,6 +247,7 @@ pub(crate) fn layout_of(file: &[u8]) -> Result<Option<Layout>> {
 /// holds as a reference frame: its dtype and size, no delta, no lossy step.
 pub(crate) fn synthetic_header(dtype: DType, original_size: u64) -> crate::frame::Header {
     crate::frame::Header {
+        version: crate::frame::VERSION,
         flags: 0,
         dtype,
         planes: dtype.element_size(),

@@ -7,12 +7,12 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::codec::{self, Codec};
+use crate::codec::{self, Codec, Histogram, Role};
 use crate::delta;
 use crate::error::{Error, Result};
 use crate::frame::{self, ChunkEntry, Frame, Header, PlaneEntry};
-use crate::options::{Options, MAX_METADATA_SIZE};
-use crate::transform;
+use crate::options::{Level, Method, Options, MAX_METADATA_SIZE};
+use crate::transform::{self, Layout};
 
 pub mod pool;
 
@@ -70,6 +70,7 @@ fn header_for(
     let planes = opts.planes();
     let tail_len = src_len % planes;
     let mut h = Header {
+        version: frame::VERSION,
         flags: 0,
         dtype: opts.dtype,
         planes,
@@ -146,7 +147,7 @@ fn encode_chunk_into(
     let n = chunk.len() / planes;
     let mut entry = ChunkEntry::default();
     if planes == 1 {
-        let (codec, size) = codec::code_plane(chunk, None, opts, out);
+        let (codec, size) = codec::code_plane(chunk, None, opts, Role::Main, out);
         if codec == Codec::Raw {
             copy_raw(chunk, &mut out[..size], stream);
         }
@@ -165,11 +166,19 @@ fn encode_chunk_into(
     }
     with_scratch(chunk.len(), |buf| {
         // Plane 0 (the exponents) is always counted: count it during the split.
-        let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
+        let (layout, first) = if chooses_layout(opts) {
+            let (first, pairs) = transform::split_counting_layout(opts.dtype, planes, chunk, buf);
+            choose_layout(opts, n, buf, first, &pairs)
+        } else {
+            let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
+            (Layout::Dtype, first)
+        };
+        entry.layout = layout;
         let mut at = 0usize;
         for (k, (e, plane)) in entry.planes.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
             let hist = (k == 0).then_some(&first);
-            let (codec, size) = codec::code_plane(plane, hist, opts, &mut out[at..]);
+            let role = Role::of(opts.dtype, k);
+            let (codec, size) = codec::code_plane(plane, hist, opts, role, &mut out[at..]);
             if codec == Codec::Raw {
                 copy_raw(plane, &mut out[at..at + size], stream);
             }
@@ -195,6 +204,53 @@ fn encode_chunk_into(
         entry.checksum = frame::checksum_parts(&parts[..planes]);
         ChunkMeta { entry, size: at }
     })
+}
+
+/// Whether the encoder chooses each chunk's layout: method auto at the default and max
+/// levels, for the dtypes that offer two (level fast keeps layout 0).
+fn chooses_layout(opts: &Options) -> bool {
+    transform::has_bytes_layout(opts.dtype)
+        && opts.method == Method::Auto
+        && opts.level != Level::Fast
+}
+
+/// The layout of a chunk whose planes of layout 0 are in `buf` (`n` bytes each), the first
+/// with histogram `first`: layout 1 where its first two planes code smaller than layout 0's
+/// (ties keep layout 0). Returns the layout and its first plane's histogram, and leaves its
+/// planes in `buf`.
+///
+/// The costs are order-0 sizes ([`codec::order0_cost`]) from exact counts: layout 1's first
+/// plane's histogram follows from layout 0's and the negative elements' exponent pairs
+/// ([`transform::split_counting_layout`]); the second planes are counted only where layout
+/// 0's is not near-random, since they differ only in holding the sign or the exponent's low
+/// bit, and both are stored raw otherwise.
+fn choose_layout(
+    opts: &Options,
+    n: usize,
+    buf: &mut [u8],
+    first: Histogram,
+    pairs: &transform::Pairs,
+) -> (Layout, Histogram) {
+    let dtype = opts.dtype;
+    if n == 0 {
+        return (Layout::Dtype, first);
+    }
+    let (p0, rest) = buf.split_at_mut(n);
+    let p1 = &mut rest[..n];
+    let bytes_first = transform::bytes_first_plane(&first, pairs);
+    let cost = |h: &Histogram, role| codec::order0_cost(h, n, opts, role);
+    let (mut cost0, mut cost1) = (cost(&first, Role::Main), cost(&bytes_first, Role::Main));
+    if !codec::near_random_mantissa(p1, opts) {
+        let (s0, s1) = transform::second_planes(dtype, p0, p1);
+        cost0 += cost(&s0, Role::Mantissa);
+        cost1 += cost(&s1, Role::Mantissa);
+    }
+    if cost1 < cost0 {
+        transform::to_bytes_layout(dtype, p0, p1);
+        (Layout::Bytes, bytes_first)
+    } else {
+        (Layout::Dtype, first)
+    }
 }
 
 /// Copies a raw plane into its place in the output; with `stream` (and AVX2), with
@@ -512,7 +568,8 @@ pub fn decode_verified_chunk(
             *view = if e.codec == Codec::Raw { p } else { slot };
         }
         let stream = large || h.original_size >= STREAM_OUTPUT_MIN;
-        transform::merge_planes_with(h.dtype, &views[..planes], dst, stream);
+        let dtype = frame.layout(i).transform_dtype(h.dtype);
+        transform::merge_planes_with(dtype, &views[..planes], dst, stream);
         Ok(())
     })
 }

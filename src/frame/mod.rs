@@ -1,16 +1,21 @@
-//! Frame format v1: header, chunk table, checksums. docs/FORMAT.md describes every byte;
-//! this module mirrors it section by section.
+//! The frame format: header, chunk table, checksums. docs/FORMAT.md describes every byte;
+//! this module mirrors it section by section, and is the only code that reads or writes
+//! them. It writes format version 2 and reads versions 1 and 2 (version 1 has no layout
+//! byte in its chunk table entries: every chunk has layout 0).
 
 mod hash;
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::options::{DType, Lossy, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE};
+use crate::transform::Layout;
 
 /// The first four bytes of every frame.
 pub const MAGIC: [u8; 4] = [0x89, b'Z', b'N', b'N'];
-/// The format version this library writes and reads.
-pub const VERSION: u8 = 1;
+/// The format version this library writes.
+pub const VERSION: u8 = 2;
+/// The oldest format version this library reads (it reads every version up to [`VERSION`]).
+pub const MIN_VERSION: u8 = 1;
 /// Size of the fixed part of the header.
 pub const FIXED_HEADER_SIZE: usize = 40;
 /// Size of the header checksum that ends the header.
@@ -29,10 +34,16 @@ pub const BASE_HASH_SIZE: usize = 8;
 pub const PLANE_ENTRY_SIZE: usize = 5;
 /// Bytes of the chunk checksum that starts each chunk entry.
 pub const CHUNK_CHECKSUM_SIZE: usize = 8;
+/// Bytes of the layout that follows the chunk checksum (format version 2 on).
+pub const LAYOUT_SIZE: usize = 1;
+/// The largest chunk table entry of any version: checksum, layout, 8 planes.
+pub const MAX_ENTRY_SIZE: usize = CHUNK_CHECKSUM_SIZE + LAYOUT_SIZE + 8 * PLANE_ENTRY_SIZE;
 
 /// The fields of the fixed header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// Format version (1 or 2).
+    pub version: u8,
     /// Flags byte.
     pub flags: u8,
     /// Element type.
@@ -93,7 +104,13 @@ impl Header {
 
     /// Bytes of one chunk table entry.
     pub fn entry_size(&self) -> usize {
-        CHUNK_CHECKSUM_SIZE + PLANE_ENTRY_SIZE * self.planes
+        self.planes_at() + PLANE_ENTRY_SIZE * self.planes
+    }
+
+    /// Offset of the first plane entry within a chunk table entry (after the checksum and,
+    /// from version 2 on, the layout).
+    fn planes_at(&self) -> usize {
+        CHUNK_CHECKSUM_SIZE + if self.version >= 2 { LAYOUT_SIZE } else { 0 }
     }
 
     /// Input bytes covered by chunk `i` (whole elements only).
@@ -114,7 +131,7 @@ impl Header {
     pub fn write_fixed(&self, out: &mut [u8; FIXED_HEADER_SIZE]) {
         out.fill(0);
         out[0..4].copy_from_slice(&MAGIC);
-        out[4] = VERSION;
+        out[4] = self.version;
         out[5] = self.flags;
         out[6] = self.dtype.code();
         out[7] = self.planes as u8;
@@ -203,7 +220,8 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     if src.len() < 5 {
         return Err(Error::Truncated);
     }
-    if src[4] != VERSION {
+    let version = src[4];
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion);
     }
     if src.len() < FIXED_HEADER_SIZE {
@@ -252,6 +270,7 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
         None
     };
     Ok(Header {
+        version,
         flags,
         dtype,
         planes,
@@ -304,9 +323,13 @@ pub fn parse_header(src: &[u8]) -> Result<HeaderInfo> {
     let mut offsets = Vec::with_capacity(chunks + 1);
     let mut total = 0u64;
     offsets.push(0);
+    let planes_at = header.planes_at();
     for (i, entry) in table.chunks_exact(header.entry_size()).enumerate() {
+        if planes_at > CHUNK_CHECKSUM_SIZE {
+            Layout::from_code(entry[CHUNK_CHECKSUM_SIZE], header.dtype)?;
+        }
         let plane_len = header.chunk_len(i as u64) / header.planes;
-        for p in entry[CHUNK_CHECKSUM_SIZE..].chunks_exact(PLANE_ENTRY_SIZE) {
+        for p in entry[planes_at..].chunks_exact(PLANE_ENTRY_SIZE) {
             let codec = Codec::from_code(p[0])?;
             let size = le32(p, 1) as usize;
             let ok = match codec {
@@ -333,6 +356,8 @@ pub fn parse_header(src: &[u8]) -> Result<HeaderInfo> {
 pub struct ChunkEntry {
     /// XXH3-64 of the chunk's payload (all its planes).
     pub checksum: u64,
+    /// How the chunk's elements were cut into planes.
+    pub layout: Layout,
     /// Codec and coded size of each plane (the first `planes` are used).
     pub planes: [PlaneEntry; 8],
 }
@@ -345,6 +370,7 @@ impl Default for ChunkEntry {
         };
         ChunkEntry {
             checksum: 0,
+            layout: Layout::Dtype,
             planes: [raw; 8],
         }
     }
@@ -375,6 +401,12 @@ impl Header {
         for c in chunks {
             out[w..w + CHUNK_CHECKSUM_SIZE].copy_from_slice(&c.checksum.to_le_bytes());
             w += CHUNK_CHECKSUM_SIZE;
+            if self.version >= 2 {
+                out[w] = c.layout as u8;
+                w += LAYOUT_SIZE;
+            } else {
+                debug_assert_eq!(c.layout, Layout::Dtype);
+            }
             for p in &c.planes[..self.planes] {
                 out[w] = p.codec as u8;
                 out[w + 1..w + PLANE_ENTRY_SIZE].copy_from_slice(&p.size.to_le_bytes());
@@ -437,9 +469,20 @@ impl<'a> Frame<'a> {
         le64(self.table, i * self.header.entry_size())
     }
 
+    /// The layout of chunk `i` (always [`Layout::Dtype`] in a version 1 frame).
+    pub fn layout(&self, i: usize) -> Layout {
+        let h = &self.header;
+        if h.version < 2 {
+            return Layout::Dtype;
+        }
+        let code = self.table[i * h.entry_size() + CHUNK_CHECKSUM_SIZE];
+        // Validated in parse_header().
+        Layout::from_code(code, h.dtype).unwrap_or(Layout::Dtype)
+    }
+
     /// Plane entries of chunk `i`.
     pub fn planes(&self, i: usize) -> impl Iterator<Item = PlaneEntry> + '_ {
-        let at = i * self.header.entry_size() + CHUNK_CHECKSUM_SIZE;
+        let at = i * self.header.entry_size() + self.header.planes_at();
         self.table[at..at + PLANE_ENTRY_SIZE * self.header.planes]
             .chunks_exact(PLANE_ENTRY_SIZE)
             .map(|p| PlaneEntry {
@@ -478,9 +521,14 @@ mod tests {
         assert_eq!(parse_fixed(b"PK").unwrap_err(), Error::BadMagic);
         assert_eq!(parse_fixed(b"PK\x03\x04....").unwrap_err(), Error::BadMagic);
         let mut v = MAGIC.to_vec();
-        v.push(2);
-        assert_eq!(parse_fixed(&v).unwrap_err(), Error::UnsupportedVersion);
-        v[4] = VERSION;
-        assert_eq!(parse_fixed(&v).unwrap_err(), Error::Truncated);
+        for bad in [0, VERSION + 1, 0xFF] {
+            v.truncate(4);
+            v.push(bad);
+            assert_eq!(parse_fixed(&v).unwrap_err(), Error::UnsupportedVersion);
+        }
+        for good in MIN_VERSION..=VERSION {
+            v[4] = good;
+            assert_eq!(parse_fixed(&v).unwrap_err(), Error::Truncated);
+        }
     }
 }

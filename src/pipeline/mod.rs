@@ -270,7 +270,7 @@ pub(crate) fn frame_info(src: &[u8]) -> Result<FrameInfo> {
     let h = f.header();
     Ok(FrameInfo {
         format: FrameFormat::Zipnn,
-        version: frame::VERSION,
+        version: h.version,
         flags: h.flags,
         dtype: h.dtype,
         planes: h.planes as u32,

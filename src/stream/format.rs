@@ -42,7 +42,7 @@ pub(crate) fn check_block_size(block_size: u32) -> Result<()> {
 /// no longer than the block.
 pub(crate) fn max_frame_size(len: u64) -> u64 {
     let chunks = len.div_ceil(crate::MIN_CHUNK_SIZE as u64);
-    let entry = (frame::CHUNK_CHECKSUM_SIZE + 8 * frame::PLANE_ENTRY_SIZE) as u64;
+    let entry = frame::MAX_ENTRY_SIZE as u64;
     (FIXED_HEADER_SIZE + frame::BASE_HASH_SIZE + frame::HEADER_CHECKSUM_SIZE) as u64
         + chunks * entry
         + len

@@ -1,5 +1,6 @@
 //! AVX2 versions of the 16- and 32-bit moves, chosen at run time.
 
+use super::layout::Pairs;
 use crate::codec::histogram::avx2::fold;
 use crate::codec::histogram::WINDOW;
 use crate::codec::Histogram;
@@ -12,22 +13,52 @@ pub fn available() -> bool {
     std::is_x86_feature_detected!("avx2")
 }
 
-/// AVX2 split for bf16, fp16 and fp32; false (nothing written) for other dtypes.
-pub fn split(dtype: DType, src: &[u8], out: &mut [u8]) -> bool {
+/// The 16-bit moves: bf16's and fp16's layouts, and plain grouping.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Move16 {
+    /// `e8 | s m7`.
+    Bf16,
+    /// `e5 m3 | m7 s` (rotate left by one).
+    Fp16,
+    /// The high byte, the low byte.
+    Plain,
+}
+
+impl Move16 {
+    /// The move for `dtype` with `planes` planes, if it is a 16-bit one.
+    pub fn of(dtype: DType, planes: usize) -> Option<Move16> {
+        match (dtype, planes) {
+            (DType::Bf16, _) => Some(Move16::Bf16),
+            (DType::Fp16, _) => Some(Move16::Fp16),
+            (DType::Raw, 2) => Some(Move16::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// AVX2 split for bf16, fp16, fp32 and raw data in 2 or 4 planes; false (nothing written)
+/// for other dtypes.
+pub fn split(dtype: DType, planes: usize, src: &[u8], out: &mut [u8]) -> bool {
     if !available() {
         return false;
     }
-    match dtype {
+    if let Some(mode) = Move16::of(dtype, planes) {
         // SAFETY: AVX2 is available (checked above).
-        DType::Bf16 | DType::Fp16 => unsafe { split16(dtype == DType::Fp16, src, out) },
+        unsafe { split16(mode, src, out) };
+        return true;
+    }
+    match (dtype, planes) {
         // SAFETY: as above.
-        DType::Fp32 => unsafe { split32(src, out) },
+        (DType::Fp32, _) => unsafe { split32(false, src, out) },
+        // SAFETY: as above.
+        (DType::Raw, 4) => unsafe { split32(true, src, out) },
         _ => return false,
     }
     true
 }
 
-/// AVX2 merge for bf16, fp16 and fp32; false (nothing written) for other dtypes.
+/// AVX2 merge for bf16, fp16, fp32 and raw data in 2 or 4 planes; false (nothing written)
+/// for other dtypes.
 /// With `stream`, elements up to the first 32-byte-aligned one are merged by the
 /// portable code and the rest written with non-temporal stores (when the element size
 /// allows alignment at all).
@@ -45,18 +76,19 @@ pub fn merge(dtype: DType, planes: &[&[u8]], dst: &mut [u8], stream: bool) -> bo
     };
     let (d0, d1) = dst.split_at_mut(head * es);
     match (dtype, planes) {
-        (DType::Bf16 | DType::Fp16, &[p0, p1]) => {
+        (DType::Bf16 | DType::Fp16 | DType::Raw, &[p0, p1]) => {
             let (a, b) = (p0.split_at(head), p1.split_at(head));
             super::merge_portable(dtype, &[a.0, b.0], d0);
+            let mode = Move16::of(dtype, 2).unwrap_or(Move16::Plain);
             // SAFETY: AVX2 is available (checked above); `d1` starts 32-byte aligned
             // when `stream` is set.
-            unsafe { merge16(dtype == DType::Fp16, a.1, b.1, d1, stream) }
+            unsafe { merge16(mode, a.1, b.1, d1, stream) }
         }
-        (DType::Fp32, &[p0, p1, p2, p3]) => {
+        (DType::Fp32 | DType::Raw, &[p0, p1, p2, p3]) => {
             let [a, b, c, d] = [p0, p1, p2, p3].map(|p| p.split_at(head));
             super::merge_portable(dtype, &[a.0, b.0, c.0, d.0], d0);
             // SAFETY: as above.
-            unsafe { merge32([a.1, b.1, c.1, d.1], d1, stream) }
+            unsafe { merge32(dtype == DType::Raw, [a.1, b.1, c.1, d.1], d1, stream) }
         }
         _ => return false,
     }
@@ -99,9 +131,9 @@ unsafe fn store(p: *mut u8, v: __m256i, stream: bool) {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn split16(rot: bool, src: &[u8], out: &mut [u8]) {
+unsafe fn split16(mode: Move16, src: &[u8], out: &mut [u8]) {
     // SAFETY: the caller's AVX2; the base is unused without counting.
-    unsafe { split16_impl::<false>(rot, src, out, 0) };
+    unsafe { split16_impl::<false>(mode, src, out, 0) };
 }
 
 /// [`split16`] that also returns plane 0's histogram, counted while the plane is
@@ -112,9 +144,9 @@ unsafe fn split16(rot: bool, src: &[u8], out: &mut [u8]) {
 /// # Safety
 /// The CPU must support AVX2; `base as usize + WINDOW <= 256`.
 #[target_feature(enable = "avx2")]
-pub unsafe fn split16_counting(rot: bool, src: &[u8], out: &mut [u8], base: u8) -> Histogram {
+pub unsafe fn split16_counting(mode: Move16, src: &[u8], out: &mut [u8], base: u8) -> Histogram {
     // SAFETY: the caller's contract.
-    unsafe { split16_impl::<true>(rot, src, out, base) }
+    unsafe { split16_impl::<true>(mode, src, out, base) }
 }
 
 /// # Safety
@@ -122,7 +154,7 @@ pub unsafe fn split16_counting(rot: bool, src: &[u8], out: &mut [u8], base: u8) 
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn split16_impl<const COUNT: bool>(
-    rot: bool,
+    mode: Move16,
     src: &[u8],
     out: &mut [u8],
     base: u8,
@@ -152,7 +184,12 @@ unsafe fn split16_impl<const COUNT: bool>(
                 prefetch(s);
                 let a = _mm256_loadu_si256(s.cast());
                 let b = _mm256_loadu_si256(s.add(32).cast());
-                let (ea, sa, eb, sb) = if rot {
+                let (ea, sa, eb, sb) = if mode == Move16::Plain {
+                    let f = |v: __m256i| (_mm256_srli_epi16::<8>(v), _mm256_and_si256(v, lo8));
+                    let (x, y) = f(a);
+                    let (z, w) = f(b);
+                    (x, y, z, w)
+                } else if mode == Move16::Fp16 {
                     // r = rotl(v, 1): hi byte = v >> 7, lo byte = (v << 1) | (v >> 15).
                     let f = |v: __m256i| {
                         let hi = _mm256_and_si256(_mm256_srli_epi16::<7>(v), lo8);
@@ -209,7 +246,7 @@ unsafe fn split16_impl<const COUNT: bool>(
     let done = 32 * blocks;
     for i in done..n {
         let v = u16::from_le_bytes([src[2 * i], src[2 * i + 1]]);
-        (p0[i], p1[i]) = super::planes16(v, rot);
+        (p0[i], p1[i]) = super::planes16(v, mode);
         if COUNT {
             hist[p0[i] as usize] += 1;
         }
@@ -217,10 +254,73 @@ unsafe fn split16_impl<const COUNT: bool>(
     hist
 }
 
+/// Over the elements whose sign is set (bit 7 of `sm`, or bit 0 with `low_sign`), the
+/// histogram of `e >> 1`: the pairs `pair .. pair + 8` counted with vector compares, the
+/// others one by one (as `histogram_window` counts bytes).
+///
+/// # Safety
+/// The CPU must support AVX2; `pair as usize + 8 <= 128`; `sm.len() == e.len()`.
+#[target_feature(enable = "avx2")]
+pub unsafe fn count_negative_pairs(e: &[u8], sm: &[u8], low_sign: bool, pair: u8) -> Pairs {
+    const PAIRS: usize = WINDOW / 2;
+    debug_assert!(pair as usize + PAIRS <= 128);
+    assert_eq!(e.len(), sm.len());
+    let mut out = [0u32; 128];
+    let n = e.len();
+    let whole = n / 32 * 32;
+    let vbase = _mm256_set1_epi8(pair as i8);
+    let flip = _mm256_set1_epi8(i8::MIN);
+    let last = _mm256_set1_epi8((((PAIRS - 1) as u8) ^ 0x80) as i8);
+    let one8 = _mm256_set1_epi8(1);
+    let low7 = _mm256_set1_epi8(0x7F);
+    let mut i = 0;
+    while i < whole {
+        let end = (i + 32 * 255).min(whole);
+        let mut acc = [_mm256_setzero_si256(); PAIRS];
+        while i < end {
+            // SAFETY: i + 32 <= whole <= n for both slices.
+            let (v, s) = unsafe {
+                (
+                    _mm256_loadu_si256(e.as_ptr().add(i).cast()),
+                    _mm256_loadu_si256(sm.as_ptr().add(i).cast()),
+                )
+            };
+            let neg = if low_sign {
+                _mm256_cmpeq_epi8(_mm256_and_si256(s, one8), one8)
+            } else {
+                _mm256_cmpgt_epi8(_mm256_setzero_si256(), s)
+            };
+            // The pair index, from 0: (e >> 1) - pair, within each byte.
+            let d = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16::<1>(v), low7), vbase);
+            // Positive lanes get bit 7 set, so that they match no k < PAIRS.
+            let dn = _mm256_or_si256(d, _mm256_andnot_si256(neg, flip));
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_sub_epi8(*a, _mm256_cmpeq_epi8(dn, _mm256_set1_epi8(k as i8)));
+            }
+            let outside = _mm256_and_si256(_mm256_cmpgt_epi8(_mm256_xor_si256(d, flip), last), neg);
+            let mut m = _mm256_movemask_epi8(outside) as u32;
+            while m != 0 {
+                out[(e[i + m.trailing_zeros() as usize] >> 1) as usize] += 1;
+                m &= m - 1;
+            }
+            i += 32;
+        }
+        for (k, a) in acc.iter().enumerate() {
+            // SAFETY: the caller's AVX2.
+            out[pair as usize + k] += unsafe { fold(*a) };
+        }
+    }
+    for j in whole..n {
+        let negative = if low_sign { sm[j] & 1 } else { sm[j] >> 7 };
+        out[(e[j] >> 1) as usize] += negative as u32;
+    }
+    out
+}
+
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn merge16(rot: bool, p0: &[u8], p1: &[u8], dst: &mut [u8], stream: bool) {
+unsafe fn merge16(mode: Move16, p0: &[u8], p1: &[u8], dst: &mut [u8], stream: bool) {
     let n = dst.len() / 2;
     let blocks = n / 16;
     let m80 = _mm256_set1_epi16(0x0080);
@@ -231,7 +331,9 @@ unsafe fn merge16(rot: bool, p0: &[u8], p1: &[u8], dst: &mut [u8], stream: bool)
         unsafe {
             let a = _mm256_cvtepu8_epi16(_mm_loadu_si128(p0.as_ptr().add(16 * i).cast()));
             let b = _mm256_cvtepu8_epi16(_mm_loadu_si128(p1.as_ptr().add(16 * i).cast()));
-            let v = if rot {
+            let v = if mode == Move16::Plain {
+                _mm256_or_si256(_mm256_slli_epi16::<8>(a), b)
+            } else if mode == Move16::Fp16 {
                 // v = rotr((hi << 8) | lo, 1)
                 let r = _mm256_or_si256(_mm256_slli_epi16::<8>(a), b);
                 _mm256_or_si256(_mm256_srli_epi16::<1>(r), _mm256_slli_epi16::<15>(r))
@@ -253,7 +355,9 @@ unsafe fn merge16(rot: bool, p0: &[u8], p1: &[u8], dst: &mut [u8], stream: bool)
     }
     for i in 16 * blocks..n {
         let (hi, lo) = (p0[i] as u16, p1[i] as u16);
-        let v = if rot {
+        let v = if mode == Move16::Plain {
+            (hi << 8) | lo
+        } else if mode == Move16::Fp16 {
             ((hi << 8) | lo).rotate_right(1)
         } else {
             ((lo & 0x80) << 8) | (hi << 7) | (lo & 0x7F)
@@ -265,7 +369,7 @@ unsafe fn merge16(rot: bool, p0: &[u8], p1: &[u8], dst: &mut [u8], stream: bool)
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn split32(src: &[u8], out: &mut [u8]) {
+unsafe fn split32(plain: bool, src: &[u8], out: &mut [u8]) {
     // The bit move, then a byte shuffle that gathers byte k of each element.
     let n = src.len() / 4;
     let blocks = n / 8;
@@ -287,14 +391,18 @@ unsafe fn split32(src: &[u8], out: &mut [u8]) {
                 prefetch(src.as_ptr().add(32 * i));
             }
             let v = _mm256_loadu_si256(src.as_ptr().add(32 * i).cast());
-            // w = e8 << 24 | (s m7) << 16 | low 16 bits.
-            let w = _mm256_or_si256(
+            // w = e8 << 24 | (s m7) << 16 | low 16 bits (or v itself for plain grouping).
+            let w = if plain {
+                v
+            } else {
                 _mm256_or_si256(
-                    _mm256_slli_epi32::<1>(_mm256_and_si256(v, mexp)),
-                    _mm256_and_si256(v, _mm256_or_si256(mman, low)),
-                ),
-                _mm256_srli_epi32::<8>(_mm256_and_si256(v, msgn)),
-            );
+                    _mm256_or_si256(
+                        _mm256_slli_epi32::<1>(_mm256_and_si256(v, mexp)),
+                        _mm256_and_si256(v, _mm256_or_si256(mman, low)),
+                    ),
+                    _mm256_srli_epi32::<8>(_mm256_and_si256(v, msgn)),
+                )
+            };
             let g = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(w, shuf), perm);
             let mut t = [0u64; 4];
             _mm256_storeu_si256(t.as_mut_ptr().cast(), g);
@@ -309,6 +417,12 @@ unsafe fn split32(src: &[u8], out: &mut [u8]) {
     for i in 8 * blocks..n {
         let b = &src[4 * i..4 * i + 4];
         let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if plain {
+            for k in 0..4 {
+                out[k * n + i] = b[3 - k];
+            }
+            continue;
+        }
         out[i] = (v >> 23) as u8;
         out[n + i] = ((v >> 24) as u8 & 0x80) | ((v >> 16) as u8 & 0x7F);
         out[2 * n + i] = (v >> 8) as u8;
@@ -319,7 +433,7 @@ unsafe fn split32(src: &[u8], out: &mut [u8]) {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-unsafe fn merge32(p: [&[u8]; 4], dst: &mut [u8], stream: bool) {
+unsafe fn merge32(plain: bool, p: [&[u8]; 4], dst: &mut [u8], stream: bool) {
     let n = dst.len() / 4;
     let blocks = n / 8;
     let m80 = _mm256_set1_epi32(0x8000_0000u32 as i32);
@@ -339,13 +453,17 @@ unsafe fn merge32(p: [&[u8]; 4], dst: &mut [u8], stream: bool) {
             let g = _mm256_loadu_si256(t.as_ptr().cast());
             let w = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(g, perm), shuf);
             // w = e8 << 24 | (s m7) << 16 | low 16 bits; undo the bit move.
-            let v = _mm256_or_si256(
+            let v = if plain {
+                w
+            } else {
                 _mm256_or_si256(
-                    _mm256_and_si256(_mm256_slli_epi32::<8>(w), m80),
-                    _mm256_and_si256(_mm256_srli_epi32::<1>(w), _mm256_set1_epi32(0x7F80_0000)),
-                ),
-                _mm256_and_si256(w, _mm256_or_si256(m7f, low)),
-            );
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_slli_epi32::<8>(w), m80),
+                        _mm256_and_si256(_mm256_srli_epi32::<1>(w), _mm256_set1_epi32(0x7F80_0000)),
+                    ),
+                    _mm256_and_si256(w, _mm256_or_si256(m7f, low)),
+                )
+            };
             store(dst.as_mut_ptr().add(32 * i), v, stream);
         }
     }
@@ -354,6 +472,12 @@ unsafe fn merge32(p: [&[u8]; 4], dst: &mut [u8], stream: bool) {
         _mm_sfence();
     }
     for i in 8 * blocks..n {
+        if plain {
+            for k in 0..4 {
+                dst[4 * i + 3 - k] = p[k][i];
+            }
+            continue;
+        }
         let (e, sm) = (p[0][i] as u32, p[1][i] as u32);
         let v = ((sm & 0x80) << 24)
             | (e << 23)

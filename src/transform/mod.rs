@@ -23,8 +23,13 @@ use crate::options::DType;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod layout;
 mod portable;
 
+pub use layout::{
+    bytes_first_plane, has_bytes_layout, negative_pairs, second_planes, to_bytes_layout, Layout,
+    Pairs,
+};
 pub use portable::{merge_portable, split_portable};
 
 use crate::codec::histogram;
@@ -39,7 +44,7 @@ pub fn split(dtype: DType, planes: usize, src: &[u8], out: &mut [u8]) {
     debug_assert_eq!(src.len() % planes, 0);
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2::available() && avx2::split(dtype, src, out) {
+        if avx2::available() && avx2::split(dtype, planes, src, out) {
             return;
         }
     }
@@ -91,18 +96,18 @@ pub fn split_counting_first(dtype: DType, planes: usize, src: &[u8], out: &mut [
     let n = src.len() / planes;
     #[cfg(target_arch = "x86_64")]
     {
-        let rot = dtype == DType::Fp16;
-        if (dtype == DType::Bf16 || rot) && n >= WINDOW_MIN && avx2::available() {
+        let mode = avx2::Move16::of(dtype, planes).filter(|_| dtype != DType::Raw);
+        if let Some(mode) = mode.filter(|_| n >= WINDOW_MIN && avx2::available()) {
             // The sample is the chunk's first elements, which the split reads next anyway:
             // a spread sample would wait on memory (and the TLB) for nothing else. A window
             // that fits the start but not the rest costs speed only: the count is exact.
             let mut h = [0u32; 256];
             for e in src[..2 * FIRST_SAMPLE].chunks_exact(2) {
-                h[planes16(u16::from_le_bytes([e[0], e[1]]), rot).0 as usize] += 1;
+                h[planes16(u16::from_le_bytes([e[0], e[1]]), mode).0 as usize] += 1;
             }
             if let Some(base) = best_window(&h) {
                 // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
-                return unsafe { avx2::split16_counting(rot, src, out, base) };
+                return unsafe { avx2::split16_counting(mode, src, out, base) };
             }
         }
     }
@@ -110,19 +115,70 @@ pub fn split_counting_first(dtype: DType, planes: usize, src: &[u8], out: &mut [
     histogram(&out[..n])
 }
 
+/// [`split`] of bf16, fp16 or fp32 (layout 0), plane 0's histogram, and the negative
+/// elements' plane-0 pairs ([`Pairs`]): what the choice of layout needs
+/// ([`bytes_first_plane`]). Plane 0 is counted as by [`split_counting_first`] (inside the
+/// split for bf16 and fp16), the pairs by vector compares in the same window of values;
+/// where there is no such window, both are counted in one pass over the elements
+/// ([`layout::count_first_and_pairs`]).
+pub fn split_counting_layout(
+    dtype: DType,
+    planes: usize,
+    src: &[u8],
+    out: &mut [u8],
+) -> (Histogram, Pairs) {
+    debug_assert!(has_bytes_layout(dtype));
+    let n = src.len() / planes;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if n >= WINDOW_MIN && avx2::available() {
+            let mut first = None;
+            if let Some(mode) = avx2::Move16::of(dtype, planes) {
+                let mut h = [0u32; 256];
+                for e in src[..2 * FIRST_SAMPLE].chunks_exact(2) {
+                    h[planes16(u16::from_le_bytes([e[0], e[1]]), mode).0 as usize] += 1;
+                }
+                if let Some(base) = best_window(&h) {
+                    // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
+                    first = Some(unsafe { avx2::split16_counting(mode, src, out, base) });
+                }
+            }
+            if first.is_none() {
+                split(dtype, planes, src, out);
+                if let Some(base) = histogram::window_base(&out[..n]) {
+                    // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
+                    first = Some(unsafe { histogram::avx2::histogram_window(&out[..n], base) });
+                }
+            }
+            let (p0, rest) = out.split_at(n);
+            return match first {
+                Some(h) if best_window(&h).is_some() => {
+                    let pairs = negative_pairs(dtype, p0, &rest[..n], &h);
+                    (h, pairs)
+                }
+                _ => layout::count_first_and_pairs(dtype, src),
+            };
+        }
+    }
+    split(dtype, planes, src, out);
+    layout::count_first_and_pairs(dtype, src)
+}
+
 /// Elements sampled by [`split_counting_first`] to choose its window.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const FIRST_SAMPLE: usize = 1024;
 
-/// The two planes of one bf16 (`rot == false`) or fp16 (`rot == true`) element.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+/// The two planes of one 16-bit element under `mode`.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn planes16(v: u16, rot: bool) -> (u8, u8) {
-    if rot {
-        let r = v.rotate_left(1);
-        ((r >> 8) as u8, r as u8)
-    } else {
-        ((v >> 7) as u8, ((v >> 8) as u8 & 0x80) | (v as u8 & 0x7F))
+fn planes16(v: u16, mode: avx2::Move16) -> (u8, u8) {
+    match mode {
+        avx2::Move16::Fp16 => {
+            let r = v.rotate_left(1);
+            ((r >> 8) as u8, r as u8)
+        }
+        avx2::Move16::Bf16 => ((v >> 7) as u8, ((v >> 8) as u8 & 0x80) | (v as u8 & 0x7F)),
+        avx2::Move16::Plain => ((v >> 8) as u8, v as u8),
     }
 }
 
@@ -199,18 +255,15 @@ mod tests {
         // portable functions are the reference. Odd lengths and offsets exercise the
         // scalar heads and tails around the vector blocks and the streaming alignment.
         let mut seed = 11;
-        for dtype in [
-            DType::Bf16,
-            DType::Fp16,
-            DType::Fp32,
-            DType::Fp64,
-            DType::Raw,
+        for (dtype, planes) in [
+            (DType::Bf16, 2),
+            (DType::Fp16, 2),
+            (DType::Fp32, 4),
+            (DType::Fp64, 8),
+            (DType::Raw, 2),
+            (DType::Raw, 4),
+            (DType::Raw, 8),
         ] {
-            let planes = if dtype == DType::Raw {
-                4
-            } else {
-                dtype.element_size()
-            };
             for n in [0usize, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200, 1031] {
                 let src: Vec<u8> = (0..n * planes).map(|_| step(&mut seed) as u8).collect();
                 let mut fast = vec![0u8; src.len()];

@@ -60,7 +60,9 @@ pub fn reseal(f: &mut [u8]) {
     let fixed = 40 + 8 * (f[5] & frame::FLAG_DELTA != 0) as u64;
     let meta = le32(f, 32) as u64;
     let chunks = (size - size % planes).div_ceil(cs);
-    let entry = 8 + 5 * planes;
+    // Version 2 has a layout byte after each chunk checksum (docs/FORMAT.md section 4).
+    let layout = (f[4] >= 2) as u64;
+    let entry = 8 + layout + 5 * planes;
     let Some(hs) = chunks
         .checked_mul(entry)
         .and_then(|t| t.checked_add(fixed + meta))
@@ -71,11 +73,12 @@ pub fn reseal(f: &mut [u8]) {
         return;
     }
     let (hs, entry, meta_end) = (hs as usize, entry as usize, (fixed + meta) as usize);
+    let layout = layout as usize;
     let mut at = hs + 8;
     for c in 0..chunks as usize {
         let e = meta_end + c * entry;
         let size: usize = (0..planes as usize)
-            .map(|p| le32(f, e + 8 + 5 * p + 1) as usize)
+            .map(|p| le32(f, e + 8 + layout + 5 * p + 1) as usize)
             .sum();
         if at + size > f.len() {
             break;

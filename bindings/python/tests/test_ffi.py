@@ -80,4 +80,4 @@ def test_versions():
     assert zipnn.library_version() == "%d.%d.%d" % (
         _ffi.ZIPNN_VERSION_MAJOR, _ffi.ZIPNN_VERSION_MINOR, _ffi.ZIPNN_VERSION_PATCH)
     assert zipnn._lib.lib().zipnn_version_number() == _ffi.ZIPNN_VERSION_NUMBER
-    assert zipnn.format_version() == 1
+    assert zipnn.format_version() == 2

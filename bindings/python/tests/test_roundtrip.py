@@ -186,7 +186,7 @@ def test_frame_info_fields_and_trailing_bytes():
     info = zipnn.frame_info(frame + b"trailing")
     assert info.frame_size == len(frame)
     assert info.has_metadata and info.metadata_size == 5 and info.flags & 1
-    assert info.planes == 2 and info.format_version == 1 and info.dtype_code == 2
+    assert info.planes == 2 and info.format_version == 2 and info.dtype_code == 2
     assert zipnn.get_metadata(frame) == b"hello"
     assert zipnn.get_metadata(zipnn.compress(data)) == b""
     assert zipnn.array_metadata(frame) is None
