@@ -54,8 +54,14 @@ def load(path):
     lib = ctypes.CDLL(path)
     sz = ctypes.c_size_t
     lib.zipnn_options_init.argtypes = [ctypes.POINTER(Opts)]
-    lib.zipnn_compress_bound.argtypes = [sz, ctypes.POINTER(Opts)]
-    lib.zipnn_compress_bound.restype = sz
+    # zipnn_compress_bound(opts, size, &bound) -> status; builds before it had
+    # zipnn_decompress_alloc_size returned the bound: zipnn_compress_bound(size, opts).
+    lib.new_bound = hasattr(lib, "zipnn_decompress_alloc_size")
+    if lib.new_bound:
+        lib.zipnn_compress_bound.argtypes = [ctypes.POINTER(Opts), sz, ctypes.POINTER(sz)]
+    else:
+        lib.zipnn_compress_bound.argtypes = [sz, ctypes.POINTER(Opts)]
+        lib.zipnn_compress_bound.restype = sz
     lib.zipnn_compress.argtypes = [ctypes.POINTER(Opts), ctypes.c_void_p, sz, ctypes.c_void_p, sz,
                                    ctypes.POINTER(sz)]
     lib.zipnn_decompress_with_options.argtypes = [ctypes.POINTER(Opts), ctypes.c_void_p, sz, ctypes.c_void_p, sz,
@@ -74,7 +80,12 @@ class Zipnn:
         if dtype == "raw":
             o.bg_partitions = esize
         self.o = o
-        self.cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o))
+        if lib.new_bound:
+            bound = ctypes.c_size_t()
+            assert lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)) == 0
+            self.cap = bound.value
+        else:
+            self.cap = lib.zipnn_compress_bound(len(data), ctypes.byref(o))
         self.dst = ctypes.create_string_buffer(self.cap)
         self.out = ctypes.create_string_buffer(len(data))
         self.clen = 0

@@ -134,6 +134,11 @@ fn log2_q16(v: u32) -> u64 {
 /// percent on weights and ANS more closely. A cheap, exact-count measure for choices
 /// between ways of cutting data into planes.
 pub fn entropy_bytes(hist: &Histogram, n: usize) -> usize {
+    entropy_bits_q16(hist, n).div_ceil(8 << 16) as usize
+}
+
+/// The order-0 entropy of the `n` bytes counted in `hist`, in bits with 16 fraction bits.
+pub fn entropy_bits_q16(hist: &Histogram, n: usize) -> u64 {
     if n == 0 {
         return 0;
     }
@@ -143,7 +148,7 @@ pub fn entropy_bytes(hist: &Histogram, n: usize) -> usize {
         .filter(|&&c| c > 0)
         .map(|&c| c as u64 * log2_q16(c))
         .sum();
-    (total.saturating_sub(parts)).div_ceil(8 << 16) as usize
+    total.saturating_sub(parts)
 }
 
 /// The AVX2 count of a window of byte values, chosen at run time.

@@ -221,6 +221,33 @@ pub(crate) fn order0_cost(hist: &Histogram, n: usize, opts: &Options, role: Role
     }
 }
 
+/// [`order0_cost`] of a plane of `n` bytes, estimated from the histogram `hist` of `m` of
+/// its bytes (a spread sample): the sample's entropy scaled to the plane, plus the table of
+/// the symbols the sample saw.
+pub(crate) fn order0_cost_sampled(
+    hist: &Histogram,
+    m: usize,
+    n: usize,
+    opts: &Options,
+    role: Role,
+) -> usize {
+    if m == 0 || n == 0 {
+        return 0;
+    }
+    if hist.iter().any(|&c| c as usize == m) {
+        return 1;
+    }
+    let used = hist.iter().filter(|&&c| c > 0).count();
+    let entropy = (histogram::entropy_bits_q16(hist, m) as u128 * n as u128 / m as u128)
+        .div_ceil(8 << 16) as usize;
+    let size = entropy + used / 2 + 16;
+    if size < limit(n, opts, role) {
+        size
+    } else {
+        n
+    }
+}
+
 /// Whether a mantissa plane is near-random to the spread sample at the fast and default
 /// levels, so that [`code_plane`] may store it raw without counting it (unless the LZ probe
 /// finds repeats).
@@ -350,13 +377,32 @@ fn choose_fast(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     Some(job.huffman(&plan))
 }
 
+/// The lz4 size below which zstd is worth trying on a plane whose order-0 size is
+/// `order0`: 1.9 times it. lz4 has no entropy stage, so where it finds repeats zstd (LZ
+/// with Huffman literals) may beat an order-0 coder even though lz4 alone does not: on the
+/// corpus zstd won only on planes with lz4 at most 1.81 times the order-0 size, while the
+/// exponent planes of trained weights, where lz4's many short matches are worth less than
+/// entropy coding, sit at 2.0 and above.
+fn lz_worth_trying(order0: usize) -> usize {
+    order0.saturating_mul(19) / 10
+}
+
 /// Level default: Huffman, or zstd where it is smaller. On data with no float layout zstd
 /// is always measured; on float planes only where lz4 on a spread sample of the plane
-/// beats Huffman's size for the same bytes (a cheap test that the plane has repeats).
+/// finds repeats: below 1.9 times Huffman's size for the same bytes ([`lz_worth_trying`],
+/// the max level's test on a sample).
 fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     let plan = huffman::Plan::new(job.hist);
     let huff = plan.as_ref().map_or(job.limit, |p| p.size.min(job.limit));
-    if byte_data(job.opts.dtype) || lz::spread_probe_says_lz_wins(job.plane, huff) {
+    // Where Huffman pays, zstd is tried where lz4 found repeats worth it on the sample
+    // (`lz_worth_trying`, and below 0.995 of raw); elsewhere where lz4 beats the limit.
+    let n = job.plane.len();
+    let probe = if huff < job.limit {
+        lz_worth_trying(huff).min(n - n / 200)
+    } else {
+        huff
+    };
+    if byte_data(job.opts.dtype) || lz::spread_probe_says_lz_wins(job.plane, probe) {
         // zstd applies the same rule to its own blocks and stores the others raw (which
         // decode as fast as a raw plane), so its payload is kept with any saving.
         let bound = if huff < job.limit { huff } else { job.lz_limit };
@@ -377,10 +423,8 @@ fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     // lz4 on every plane; then zstd (at level 19 or above) and snappy: always on data with
     // no float layout, and on float planes where lz4's size says LZ may win, that is lz4
     // below 0.995 of raw (it found repeats) and below 1.9 times the best order-0 size
-    // (Huffman, or the ANS estimate). On the fetched float files zstd won only on planes
-    // with lz4 at most 1.81 times the order-0 size, while exponent planes, where lz4's many
-    // short matches are worth less than entropy coding, sit at 2.0; the rule skips zstd and
-    // snappy on nearly every float plane, where they took two thirds of the max level's time.
+    // (Huffman, or the ANS estimate; see `lz_worth_trying`); the rule skips zstd and snappy
+    // on nearly every float plane, where they took two thirds of the max level's time.
     // The best LZ payload so far is kept in `out`; it must beat Huffman and the limit.
     let mut best: Option<(Codec, usize)> = None;
     let lz4 = with_lz_buf(|buf| {
@@ -393,7 +437,7 @@ fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
         })
     });
     let order0 = huff.min(ans_estimate);
-    let promising = |size: usize| size < n - n / 200 && 10 * size < 19 * order0;
+    let promising = |size: usize| size < n - n / 200 && size < lz_worth_trying(order0);
     if byte_data(job.opts.dtype) || lz4.is_some_and(promising) {
         for codec in [Codec::Zstd, Codec::Snappy] {
             let bound = best.map_or(limit.min(huff), |b| b.1);

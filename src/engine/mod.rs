@@ -166,9 +166,12 @@ fn encode_chunk_into(
     }
     with_scratch(chunk.len(), |buf| {
         // Plane 0 (the exponents) is always counted: count it during the split.
-        let (layout, first) = if chooses_layout(opts) {
+        let (layout, first) = if chooses_layout(opts) && opts.level == Level::Max {
             let (first, pairs) = transform::split_counting_layout(opts.dtype, planes, chunk, buf);
             choose_layout(opts, n, buf, first, &pairs)
+        } else if chooses_layout(opts) {
+            let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
+            choose_layout_sampled(opts, n, chunk, buf, first)
         } else {
             let first = transform::split_counting_first(opts.dtype, planes, chunk, buf);
             (Layout::Dtype, first)
@@ -248,6 +251,36 @@ fn choose_layout(
     if cost1 < cost0 {
         transform::to_bytes_layout(dtype, p0, p1);
         (Layout::Bytes, bytes_first)
+    } else {
+        (Layout::Dtype, first)
+    }
+}
+
+/// The default level's [`choose_layout`]: the same costs, from a spread sample of the
+/// chunk's elements `chunk` ([`transform::TopSample`], 1/64 of them) instead of exact
+/// counts of both layouts (MiniLM bf16, one default compression: 268.8M instructions with
+/// exact counts, 249.1M with the sample, 233.6M without a choice; the ratio moved by at
+/// most 0.01 pp on the corpus, either way). Where the sample misjudges, the two layouts
+/// are within its noise of each other. Layout 1's first plane is then counted in full
+/// for its coding.
+fn choose_layout_sampled(
+    opts: &Options,
+    n: usize,
+    chunk: &[u8],
+    buf: &mut [u8],
+    first: Histogram,
+) -> (Layout, Histogram) {
+    let dtype = opts.dtype;
+    let sample = transform::TopSample::of(dtype, chunk);
+    let m = sample.count;
+    let cost = |(p0, p1): (Histogram, Histogram)| {
+        codec::order0_cost_sampled(&p0, m, n, opts, Role::Main)
+            + codec::order0_cost_sampled(&p1, m, n, opts, Role::Mantissa)
+    };
+    if cost(sample.planes(dtype, Layout::Bytes)) < cost(sample.planes(dtype, Layout::Dtype)) {
+        let (p0, rest) = buf.split_at_mut(n);
+        transform::to_bytes_layout(dtype, p0, &mut rest[..n]);
+        (Layout::Bytes, codec::histogram(p0))
     } else {
         (Layout::Dtype, first)
     }

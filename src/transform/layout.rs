@@ -141,6 +141,92 @@ pub fn count_first_and_pairs(dtype: DType, src: &[u8]) -> (Histogram, Pairs) {
     (first, pairs)
 }
 
+/// Elements per block of [`TopSample`].
+const SAMPLE_RUN: usize = 64;
+/// [`TopSample`] counts one block of [`SAMPLE_RUN`] elements in this many.
+const SAMPLE_EVERY: usize = 64;
+
+/// Counts, over a spread sample of a chunk's elements, of the two bytes' worth of bits that
+/// make the first two planes of both layouts of bf16, fp16 and fp32: in all three, the
+/// element's top 16 bits `w` hold them (layout 0's plane 0 is bits 14..7 of `w`, its plane
+/// 1 the sign with bits 6..0, fp16 with bit 7 too; layout 1's planes are `w`'s two bytes).
+/// The default level chooses each chunk's layout from it: one count of two small tables in
+/// every [`SAMPLE_EVERY`]th block of [`SAMPLE_RUN`] elements, evenly spread over the chunk,
+/// instead of exact counts of both layouts over every element (which the max level does).
+pub struct TopSample {
+    /// By `w >> 7`: the sign above layout 0's plane 0.
+    top: [u32; 512],
+    /// By the sign above `w`'s low byte.
+    low: [u32; 512],
+    /// Elements counted.
+    pub count: usize,
+}
+
+impl TopSample {
+    /// The sample of the elements `src` of `dtype` (bf16, fp16, fp32); chunks of at most
+    /// `SAMPLE_EVERY` blocks are counted whole.
+    pub fn of(dtype: DType, src: &[u8]) -> TopSample {
+        debug_assert!(has_bytes_layout(dtype));
+        let es = dtype.element_size();
+        let run = SAMPLE_RUN * es;
+        let stride = if src.len() <= run * SAMPLE_EVERY {
+            run
+        } else {
+            run * SAMPLE_EVERY
+        };
+        let mut t = TopSample {
+            top: [0; 512],
+            low: [0; 512],
+            count: 0,
+        };
+        for block in src.chunks(stride) {
+            let block = &block[..block.len().min(run)];
+            if es == 2 {
+                t.count_block::<2>(block);
+            } else {
+                t.count_block::<4>(block);
+            }
+        }
+        t
+    }
+
+    /// Counts the elements of `ES` bytes in `block`.
+    #[inline(always)]
+    fn count_block<const ES: usize>(&mut self, block: &[u8]) {
+        let elements = block.chunks_exact(ES);
+        self.count += elements.len();
+        for e in elements {
+            let w = u16::from_le_bytes([e[ES - 2], e[ES - 1]]) as usize;
+            self.top[w >> 7] += 1;
+            self.low[(w >> 15) << 8 | (w & 0xFF)] += 1;
+        }
+    }
+
+    /// The histograms of the sampled elements' first two planes under `layout`.
+    pub fn planes(&self, dtype: DType, layout: Layout) -> (Histogram, Histogram) {
+        let (mut p0, mut p1) = ([0u32; 256], [0u32; 256]);
+        for (k, (&top, &low)) in self.top.iter().zip(&self.low).enumerate() {
+            let (s, b) = (k >> 8, k & 0xFF);
+            match layout {
+                Layout::Dtype => {
+                    p0[b] += top;
+                    let second = if dtype == DType::Fp16 {
+                        (b & 0x7F) << 1 | s
+                    } else {
+                        s << 7 | (b & 0x7F)
+                    };
+                    p1[second] += low;
+                }
+                Layout::Bytes => {
+                    p0[k >> 1] += top;
+                    p1[b] += low;
+                }
+            }
+        }
+        (p0, p1)
+    }
+}
+
 /// The histogram of layout 1's plane 0 (`s e[7:1]`, the element's top byte) from layout 0's
 /// (`first`) and the negative elements' [`Pairs`].
 pub fn bytes_first_plane(first: &Histogram, negative: &Pairs) -> Histogram {
@@ -268,6 +354,33 @@ mod tests {
                     assert!(h == first && pairs == want, "{dtype:?} n={n}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sampled_planes_match_both_layouts_planes() {
+        // Chunks short enough to be counted whole: the sample's plane histograms are the
+        // planes' own, under both layouts.
+        let mut seed = 11;
+        for dtype in [DType::Bf16, DType::Fp16, DType::Fp32] {
+            let es = dtype.element_size();
+            for n in [0usize, 1, 63, 64, SAMPLE_RUN * SAMPLE_EVERY] {
+                let src: Vec<u8> = (0..n * es).map(|_| lcg(&mut seed) as u8).collect();
+                let sample = TopSample::of(dtype, &src);
+                assert_eq!(sample.count, n);
+                for (layout, planes_of) in [(Layout::Dtype, dtype), (Layout::Bytes, DType::Raw)] {
+                    let mut planes = vec![0u8; src.len()];
+                    split(planes_of, es, &src, &mut planes);
+                    let (h0, h1) = sample.planes(dtype, layout);
+                    assert_eq!(h0, crate::codec::histogram_portable(&planes[..n]));
+                    assert_eq!(h1, crate::codec::histogram_portable(&planes[n..2 * n]));
+                }
+            }
+            // Longer chunks: one block of SAMPLE_RUN elements in SAMPLE_EVERY, the last
+            // one cut short.
+            let n = SAMPLE_RUN * SAMPLE_EVERY * 3 + 10;
+            let src: Vec<u8> = (0..n * es).map(|_| lcg(&mut seed) as u8).collect();
+            assert_eq!(TopSample::of(dtype, &src).count, 3 * SAMPLE_RUN + 10);
         }
     }
 

@@ -28,7 +28,7 @@ mod portable;
 
 pub use layout::{
     bytes_first_plane, has_bytes_layout, negative_pairs, second_planes, to_bytes_layout, Layout,
-    Pairs,
+    Pairs, TopSample,
 };
 pub use portable::{merge_portable, split_portable};
 
