@@ -133,8 +133,20 @@ unsafe fn store(p: *mut u8, v: __m256i, stream: bool) {
 #[target_feature(enable = "avx2")]
 unsafe fn split16(mode: Move16, src: &[u8], out: &mut [u8]) {
     // SAFETY: the caller's AVX2; the base is unused without counting.
-    unsafe { split16_impl::<false>(mode, src, out, 0) };
+    unsafe {
+        match mode {
+            Move16::Bf16 => split16_impl::<false, BF16>(mode, src, out, 0),
+            Move16::Fp16 => split16_impl::<false, FP16>(mode, src, out, 0),
+            Move16::Plain => split16_impl::<false, PLAIN>(mode, src, out, 0),
+        }
+    };
 }
+
+/// [`Move16`] as a constant parameter of `split16_impl`, so that its loop has no branch
+/// on the move.
+const BF16: u8 = 0;
+const FP16: u8 = 1;
+const PLAIN: u8 = 2;
 
 /// [`split16`] that also returns plane 0's histogram, counted while the plane is
 /// still in registers, with the vector window of [`histogram_window`] at `base`.
@@ -146,14 +158,21 @@ unsafe fn split16(mode: Move16, src: &[u8], out: &mut [u8]) {
 #[target_feature(enable = "avx2")]
 pub unsafe fn split16_counting(mode: Move16, src: &[u8], out: &mut [u8], base: u8) -> Histogram {
     // SAFETY: the caller's contract.
-    unsafe { split16_impl::<true>(mode, src, out, base) }
+    unsafe {
+        match mode {
+            Move16::Bf16 => split16_impl::<true, BF16>(mode, src, out, base),
+            Move16::Fp16 => split16_impl::<true, FP16>(mode, src, out, base),
+            Move16::Plain => split16_impl::<true, PLAIN>(mode, src, out, base),
+        }
+    }
 }
 
 /// # Safety
-/// The CPU must support AVX2; with `COUNT`, `base as usize + WINDOW <= 256`.
+/// The CPU must support AVX2; with `COUNT`, `base as usize + WINDOW <= 256`; `MODE` is
+/// `mode`'s constant.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn split16_impl<const COUNT: bool>(
+unsafe fn split16_impl<const COUNT: bool, const MODE: u8>(
     mode: Move16,
     src: &[u8],
     out: &mut [u8],
@@ -184,12 +203,12 @@ unsafe fn split16_impl<const COUNT: bool>(
                 prefetch(s);
                 let a = _mm256_loadu_si256(s.cast());
                 let b = _mm256_loadu_si256(s.add(32).cast());
-                let (ea, sa, eb, sb) = if mode == Move16::Plain {
+                let (ea, sa, eb, sb) = if MODE == PLAIN {
                     let f = |v: __m256i| (_mm256_srli_epi16::<8>(v), _mm256_and_si256(v, lo8));
                     let (x, y) = f(a);
                     let (z, w) = f(b);
                     (x, y, z, w)
-                } else if mode == Move16::Fp16 {
+                } else if MODE == FP16 {
                     // r = rotl(v, 1): hi byte = v >> 7, lo byte = (v << 1) | (v >> 15).
                     let f = |v: __m256i| {
                         let hi = _mm256_and_si256(_mm256_srli_epi16::<7>(v), lo8);
