@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
         metadata: br#"{"shape":[1250],"dtype":"float32"}"#.to_vec(),
         lossy: Lossy::None,
     });
-    // Level max: ANS planes (codec 6).
+    // Level max: ANS planes (codec 7).
     v.push(Case {
         name: "bf16-max-ans".into(),
         dtype: DType::Bf16,
@@ -193,6 +193,16 @@ const LEGACY: &[(&str, DType, Method, u32, u32, &str, &str)] = &[
         "inputs/bf16-max-ans.bin",
         "v1/bf16-max-ans-lengths.znn",
     ),
+    // Level max of format 2 before it wrote codec 7: the ANS planes are codec 6.
+    (
+        "bf16-max-ans-ans16",
+        DType::Bf16,
+        Method::Auto,
+        65536,
+        1,
+        "inputs/bf16-max-ans.bin",
+        "legacy/bf16-max-ans-ans16.znn",
+    ),
 ];
 
 /// The cases whose frames format version 1 wrote are in `v1/`.
@@ -233,13 +243,49 @@ fn ans_table_kinds(frame: &[u8]) -> Vec<u8> {
         let payload = f.chunk_payload(i);
         let mut at = 0;
         for p in f.planes(i) {
-            if p.codec == Codec::Ans {
+            if matches!(p.codec, Codec::Ans | Codec::AnsWide) {
                 kinds.push(payload[at] >> 4);
             }
             at += p.size as usize;
         }
     }
     kinds
+}
+
+/// The codec of every plane-chunk of a frame.
+fn codecs(frame: &[u8]) -> Vec<Codec> {
+    let f = Frame::parse(frame).unwrap();
+    (0..f.chunk_count())
+        .flat_map(|i| f.planes(i).collect::<Vec<_>>())
+        .map(|p| p.codec)
+        .collect()
+}
+
+/// A format 2 frame whose chunks all have layout 0, rewritten as format 1: the same header
+/// fields, chunk entries and payloads, the entries without their layout byte.
+fn as_version_1(frame: &[u8]) -> Vec<u8> {
+    let f = Frame::parse(frame).unwrap();
+    let mut h = *f.header();
+    h.version = 1;
+    let entries: Vec<frame::ChunkEntry> = (0..f.chunk_count())
+        .map(|i| {
+            let mut e = frame::ChunkEntry {
+                checksum: f.chunk_checksum(i),
+                ..Default::default()
+            };
+            assert_eq!(f.layout(i), e.layout);
+            for (d, p) in e.planes.iter_mut().zip(f.planes(i)) {
+                *d = p;
+            }
+            e
+        })
+        .collect();
+    let mut out = vec![0u8; h.header_size().unwrap() as usize];
+    h.write(f.metadata(), entries, &mut out);
+    for i in 0..f.chunk_count() {
+        out.extend_from_slice(f.chunk_payload(i));
+    }
+    out
 }
 
 /// Rewrites the fixed header's checksum and the header checksum after an edit, as a
@@ -381,6 +427,11 @@ fn golden_vectors() {
                 "{}: no ANS plane with a kind-1 table",
                 c.name
             );
+            assert!(
+                codecs(&golden).contains(&Codec::AnsWide),
+                "{}: no plane of codec 7",
+                c.name
+            );
         }
         if c.name == "fp16-layout-bytes" {
             assert!(
@@ -455,6 +506,28 @@ fn golden_vectors() {
     let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
     assert_eq!(decompress(&golden), Err(want), "{name}");
     assert_eq!(decompress_delta(&golden, &other).unwrap(), c.input);
+    // Codec 7 exists from format 2 on: in a format 1 frame it is an unsupported codec.
+    let (name, want) = ("codec-7-in-v1", Error::UnsupportedCodec);
+    let frm = format!("invalid/{name}.znn");
+    manifest += &format!(
+        "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
+        error_name(want)
+    );
+    if bless {
+        let max = std::fs::read(d.join("valid/bf16-max-ans.znn")).unwrap();
+        std::fs::write(d.join(&frm), as_version_1(&max)).unwrap();
+    }
+    let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
+    assert_eq!(golden[4], 1);
+    assert_eq!(decompress(&golden), Err(want), "{name}");
+    // The same rewriting of frames without codec 7 gives valid frames: the version is
+    // what makes codec 7 an error.
+    for c in ["bf16-huffman", "fp32-auto"] {
+        let v2 = std::fs::read(d.join(format!("valid/{c}.znn"))).unwrap();
+        let v1 = as_version_1(&v2);
+        assert_eq!(v1[4], 1);
+        assert_eq!(decompress(&v1).unwrap(), decompress(&v2).unwrap(), "{c}");
+    }
     if bless {
         std::fs::write(d.join("manifest.tsv"), &manifest).unwrap();
     }

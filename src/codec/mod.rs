@@ -54,6 +54,15 @@ impl Codec {
         })
     }
 
+    /// The first frame format version whose frames may hold this codec: 2 for codec 7,
+    /// 1 for the others. A frame of an earlier version holding it is `UnsupportedCodec`.
+    pub fn min_version(self) -> u8 {
+        match self {
+            Codec::AnsWide => 2,
+            _ => 1,
+        }
+    }
+
     /// Lower-case name for tools.
     pub fn name(self) -> &'static str {
         match self {
@@ -414,11 +423,17 @@ fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     Some(job.huffman(&plan))
 }
 
+/// Planes shorter than this (bytes) at level max are also tried with codec 6 (ANS with
+/// sixteen states), which can beat codec 7 on them by a few bytes.
+const SMALL_ANS: usize = 32 * 1024;
+
 /// Level max: the smallest of Huffman, ANS and the LZ codecs worth trying.
 fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     let (plane, n, limit) = (job.plane, job.plane.len(), job.limit);
     let plan = huffman::Plan::new(job.hist);
     let huff = plan.as_ref().map_or(0, |p| p.size);
+    // Codec 6's estimate also bounds codec 7, whose tail and packed states pay for its
+    // extra states.
     let ans_estimate = ans::estimated_size(job.hist, n);
     // lz4 on every plane; then zstd (at level 19 or above) and snappy: always on data with
     // no float layout, and on float planes where lz4's size says LZ may win, that is lz4
@@ -453,16 +468,29 @@ fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
         .map_or(limit, |b| b.1)
         .min(if huff_ok { huff } else { limit });
     if ans_estimate < target + 64 {
-        let out = &mut *job.out;
-        let won = with_lz_buf(|buf| {
-            let size = ans::encode(plane, job.hist, buf);
-            (size < target).then(|| {
-                out[..size].copy_from_slice(&buf[..size]);
-                size
-            })
-        });
-        if let Some(size) = won {
-            best = Some((Codec::Ans, size));
+        // Codec 7 (thirty-two states, decoded twice as fast); below SMALL_ANS bytes also
+        // codec 6, whose sixteen states can come out smaller on a short plane.
+        let codecs: &[Codec] = if n < SMALL_ANS {
+            &[Codec::AnsWide, Codec::Ans]
+        } else {
+            &[Codec::AnsWide]
+        };
+        for &codec in codecs {
+            let bound = best.map_or(target, |b| b.1.min(target));
+            let out = &mut *job.out;
+            let won = with_lz_buf(|buf| {
+                let size = match codec {
+                    Codec::Ans => ans::encode(plane, job.hist, buf),
+                    _ => ans::encode_wide(plane, job.hist, buf),
+                };
+                (size < bound).then(|| {
+                    out[..size].copy_from_slice(&buf[..size]);
+                    size
+                })
+            });
+            if let Some(size) = won {
+                best = Some((codec, size));
+            }
         }
     }
     match (best, plan) {
@@ -712,5 +740,80 @@ mod tests {
             assert!(decode_plane(c, &[0xFF; 7], &mut dst).is_err(), "{c:?}");
         }
         assert_eq!(Codec::from_code(8), Err(Error::UnsupportedCodec));
+    }
+
+    /// `frame` (format 2, chunks of layout 0) rewritten as a format 1 frame: the same
+    /// header fields, chunk entries and payloads, the entries without their layout byte.
+    fn as_version_1(frame: &[u8]) -> Vec<u8> {
+        use crate::frame::{ChunkEntry, Frame};
+        let f = Frame::parse(frame).unwrap();
+        let mut h = *f.header();
+        h.version = 1;
+        let entries: Vec<ChunkEntry> = (0..f.chunk_count())
+            .map(|i| {
+                let mut e = ChunkEntry {
+                    checksum: f.chunk_checksum(i),
+                    ..ChunkEntry::default()
+                };
+                assert_eq!(f.layout(i), e.layout);
+                for (d, p) in e.planes.iter_mut().zip(f.planes(i)) {
+                    *d = p;
+                }
+                e
+            })
+            .collect();
+        let mut out = vec![0u8; h.header_size().unwrap() as usize];
+        h.write(f.metadata(), entries, &mut out);
+        for i in 0..f.chunk_count() {
+            out.extend_from_slice(f.chunk_payload(i));
+        }
+        out
+    }
+
+    #[test]
+    fn codec_7_only_in_version_2_frames() {
+        // bf16 weights (normal, sigma 0.02): level max codes their planes with codec 7.
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut unit = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let src: Vec<u8> = (0..300_000)
+            .flat_map(|_| {
+                let (u, v) = (unit(), unit());
+                let w = 0.02 * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                let b = ((w as f32).to_bits() >> 16) as u16;
+                b.to_le_bytes()
+            })
+            .collect();
+        let codecs = |frame: &[u8]| -> Vec<Codec> {
+            let f = crate::frame::Frame::parse(frame).unwrap();
+            (0..f.chunk_count())
+                .flat_map(|i| f.planes(i).map(|p| p.codec))
+                .collect()
+        };
+        for level in [Level::Default, Level::Max] {
+            let opts = Options {
+                dtype: DType::Bf16,
+                level,
+                ..Options::default()
+            };
+            let frame = crate::compress(&src, &opts).unwrap();
+            assert_eq!(frame[4], 2);
+            assert!(crate::decompress(&frame).unwrap() == src);
+            let v1 = as_version_1(&frame);
+            assert_eq!(v1[4], 1);
+            if codecs(&frame).contains(&Codec::AnsWide) {
+                assert_eq!(level, Level::Max);
+                assert_eq!(crate::decompress(&v1), Err(Error::UnsupportedCodec));
+                assert_eq!(crate::verify(&v1), Err(Error::UnsupportedCodec));
+            } else {
+                // The same rewriting of a frame without codec 7 is a valid frame.
+                assert_eq!(level, Level::Default);
+                assert!(crate::decompress(&v1).unwrap() == src);
+            }
+        }
     }
 }

@@ -331,6 +331,9 @@ pub fn parse_header(src: &[u8]) -> Result<HeaderInfo> {
         let plane_len = header.chunk_len(i as u64) / header.planes;
         for p in entry[planes_at..].chunks_exact(PLANE_ENTRY_SIZE) {
             let codec = Codec::from_code(p[0])?;
+            if codec.min_version() > header.version {
+                return Err(Error::UnsupportedCodec);
+            }
             let size = le32(p, 1) as usize;
             let ok = match codec {
                 Codec::Raw => size == plane_len,
