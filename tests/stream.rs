@@ -358,6 +358,85 @@ fn a_frame_removed_or_swapped_is_caught() {
     }
 }
 
+/// Stream offsets of every frame of `s` (a stream), from the stream header on.
+fn frame_offsets(s: &[u8]) -> Vec<usize> {
+    let r = StreamReader::open(Cursor::new(s)).unwrap();
+    (0..r.info().frame_count as usize)
+        .map(|i| r.frame_entry(i).unwrap().offset as usize)
+        .collect()
+}
+
+#[test]
+fn whole_frames_at_once_decode_as_frame_by_frame() {
+    // Frames given whole with room for all of them (decoded together: every checksum first,
+    // then all their chunks) against one piece at a time (frame by frame): the same bytes;
+    // with a frame damaged, the same error, the frames before it written and the output
+    // after them untouched; the same for random access over the whole range.
+    let block = 4096;
+    let data = make(DType::Bf16, Kind::Gaussian, 9 * block + 1001, 21);
+    let s = whole(&data, &small_opts(DType::Bf16), block as u32);
+    let offs = frame_offsets(&s);
+    assert_eq!(offs.len(), 10);
+    for threads in [1, 2, 0] {
+        let dopts = zipnn::DecompressOptions {
+            threads,
+            max_size: 0,
+        };
+        let mut d = Decompressor::with_options(&dopts);
+        let mut out = vec![0xAAu8; data.len() + 7];
+        let (c, w) = d.decompress(&s, &mut out).unwrap();
+        assert_eq!((c, w), (s.len(), data.len()), "threads {threads}");
+        assert_eq!(&out[..w], &data[..]);
+        assert_eq!(out[w..], [0xAA; 7]);
+        d.finish().unwrap();
+        let mut r = StreamReader::open(Cursor::new(&s)).unwrap();
+        r.set_threads(threads);
+        let mut back = vec![0u8; data.len()];
+        assert_eq!(r.read_range_into(0, &mut back).unwrap(), data.len());
+        assert_eq!(back, data);
+        // A payload byte of frame `k` flipped.
+        for k in [0usize, 1, 4, 9] {
+            let mut bad = s.clone();
+            bad[offs[k] + 200] ^= 0x10;
+            let seq = decompress_pieces(&bad, 1, 1).unwrap_err();
+            assert_eq!(seq, Error::Checksum, "frame {k}");
+            let mut d = Decompressor::with_options(&dopts);
+            let mut out = vec![0xAAu8; data.len()];
+            assert_eq!(d.decompress(&bad, &mut out), Err(seq), "frame {k}");
+            assert_eq!(&out[..k * block], &data[..k * block], "frame {k}");
+            assert!(out[k * block..].iter().all(|&b| b == 0xAA), "frame {k}");
+            let mut r = StreamReader::open(Cursor::new(&bad)).unwrap();
+            r.set_threads(threads);
+            let mut back = vec![0xAAu8; data.len()];
+            assert_eq!(r.read_range_into(0, &mut back), Err(seq), "frame {k}");
+            assert_eq!(&back[..k * block], &data[..k * block], "frame {k}");
+            assert!(back[k * block..].iter().all(|&b| b == 0xAA), "frame {k}");
+        }
+        // The size limit passed in the middle of the frames: the frames under it given out.
+        let limit = 3 * block as u64 + 10;
+        let lim = zipnn::DecompressOptions {
+            threads,
+            max_size: limit,
+        };
+        let mut d = Decompressor::with_options(&lim);
+        let mut out = vec![0xAAu8; data.len()];
+        assert_eq!(d.decompress(&s, &mut out), Err(Error::LimitExceeded));
+        assert_eq!(&out[..3 * block], &data[..3 * block]);
+        assert!(out[3 * block..].iter().all(|&b| b == 0xAA));
+        // Room for some frames only: those decoded at once, the rest as room comes.
+        let mut d = Decompressor::with_options(&dopts);
+        let mut got = Vec::new();
+        let mut at = 0;
+        while !d.is_done() {
+            let mut out = vec![0u8; 3 * block + 100];
+            let (c, w) = d.decompress(&s[at..], &mut out).unwrap();
+            at += c;
+            got.extend_from_slice(&out[..w]);
+        }
+        assert_eq!(got, data);
+    }
+}
+
 #[test]
 fn decompress_limit() {
     let data = make(DType::Bf16, Kind::Gaussian, 10_000, 12);

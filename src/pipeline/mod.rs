@@ -66,7 +66,7 @@ pub struct FrameInfo {
 /// Applies the lossy step and checks the base: the bytes to code (XORed with the base by
 /// the engine, chunk by chunk, for a delta), the options with the lossy mode actually
 /// applied, and the base hash for the header.
-fn prepare<'s>(
+pub(crate) fn prepare<'s>(
     src: &'s [u8],
     base: Option<&[u8]>,
     opts: &Options,
@@ -186,8 +186,8 @@ pub(crate) fn decode_into(
     check_base(f.header(), base)?;
     let n = n as usize;
     let dst = &mut dst[..n];
-    engine::decode_frame(&f, dst, opts.threads)?;
-    undo_steps(f.header(), base, dst);
+    engine::verify_frame_with(&f, opts.threads)?;
+    decode_verified_whole(&f, base, dst, opts.threads, false)?;
     Ok(n)
 }
 
@@ -202,18 +202,12 @@ pub(crate) fn decode_verified_whole(
     threads: u32,
     large: bool,
 ) -> Result<()> {
-    engine::decode_verified_frame_to(f, dst, threads, large)?;
-    undo_steps(f.header(), base, dst);
-    Ok(())
-}
-
-/// After decoding a whole frame: XOR with the base of a delta frame, then undo the lossy
-/// step.
-fn undo_steps(h: &frame::Header, base: Option<&[u8]>, dst: &mut [u8]) {
-    if let (Some(_), Some(b)) = (h.base_hash, base) {
-        delta::xor_in_place(dst, b);
-    }
+    let h = f.header();
+    // The XOR with the base of a delta frame is made chunk by chunk as they are decoded.
+    let base = base.filter(|_| h.base_hash.is_some());
+    engine::decode_verified_frame_to(f, dst, base, threads, large)?;
     lossy::undo(dst, h.dtype, h.lossy);
+    Ok(())
 }
 
 /// Decodes chunk `i` of a parsed frame into `dst` (the chunk's length) and undoes the
@@ -228,11 +222,11 @@ pub(crate) fn decode_chunk_checked(
     if h.base_hash.is_some() && base.is_none() {
         return Err(Error::BaseRequired);
     }
-    engine::decode_chunk(f, i, dst, false)?;
-    if let (Some(_), Some(b)) = (h.base_hash, base) {
-        let start = f.chunk_range(i).start as usize;
-        delta::xor_in_place(dst, &b[start..start + dst.len()]);
-    }
+    let start = f.chunk_range(i).start as usize;
+    let b = base
+        .filter(|_| h.base_hash.is_some())
+        .map(|b| &b[start..start + dst.len()]);
+    engine::decode_chunk_with(f, i, dst, b, false)?;
     lossy::undo(dst, h.dtype, h.lossy);
     Ok(())
 }
@@ -340,6 +334,45 @@ pub(crate) struct FrameJob<'f, 'd> {
 /// the delta and the lossy step are undone chunk by chunk while it is in the caches. On
 /// error the outputs may hold part of their bytes.
 pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result<()> {
+    decode_frames_with(jobs, threads, false, false)
+}
+
+/// Decodes whole frames (no deltas) into their outputs, every checksum checked before
+/// anything is written, in two dispatches over `threads` workers whatever the number of
+/// frames: the checks of all their chunks, then the decoding of all their chunks. Returns
+/// how many frames were decoded: all of them, or those before the first with a bad
+/// checksum (its outputs and the later ones untouched), which the caller decodes alone to
+/// report its error. `large`: the outputs are part of one too large to stay in the
+/// caches (as for [`decode_verified_whole`]).
+pub(crate) fn decode_checked_first(
+    frames: &[Frame<'_>],
+    outs: Vec<&mut [u8]>,
+    threads: u32,
+    large: bool,
+) -> Result<usize> {
+    let good = engine::first_bad_frame(frames, threads)?.unwrap_or(frames.len());
+    let jobs = frames
+        .iter()
+        .zip(outs)
+        .take(good)
+        .map(|(frame, dst)| FrameJob {
+            frame,
+            base: None,
+            dst,
+        })
+        .collect();
+    decode_frames_with(jobs, threads, true, large)?;
+    Ok(good)
+}
+
+/// [`decode_frames`]; `checked`: every chunk's checksum was checked beforehand; `large`:
+/// the outputs are written around the caches even if together they are small.
+fn decode_frames_with(
+    jobs: Vec<FrameJob<'_, '_>>,
+    threads: u32,
+    checked: bool,
+    large: bool,
+) -> Result<()> {
     struct Task<'f, 'd> {
         frame: &'f Frame<'f>,
         chunk: usize,
@@ -348,7 +381,7 @@ pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result
     }
     let mut tasks = Vec::new();
     // Outputs of this size cannot stay in the caches (see engine::copy_raw).
-    let large = jobs.iter().map(|j| j.dst.len()).sum::<usize>() >= LARGE_OUTPUT;
+    let large = large || jobs.iter().map(|j| j.dst.len()).sum::<usize>() >= LARGE_OUTPUT;
     for job in jobs {
         let h = job.frame.header();
         if job.dst.len() as u64 != h.original_size || (h.base_hash.is_some() && job.base.is_none())
@@ -379,9 +412,11 @@ pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result
     }
     engine::par_map(threads, tasks, |t| {
         let h = t.frame.header();
-        engine::decode_chunk(t.frame, t.chunk, t.dst, large)?;
-        if let Some(b) = t.base {
-            delta::xor_in_place(t.dst, b);
+        // A delta chunk is XORed with its base as it is decoded.
+        if checked {
+            engine::decode_verified_chunk_with(t.frame, t.chunk, t.dst, t.base, large)?;
+        } else {
+            engine::decode_chunk_with(t.frame, t.chunk, t.dst, t.base, large)?;
         }
         lossy::undo(t.dst, h.dtype, h.lossy);
         Ok(())

@@ -50,6 +50,9 @@ impl Pending {
     }
 }
 
+/// Most original bytes [`Decompressor`] decodes in one batch of whole frames.
+const BATCH_OUTPUT: usize = 64 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CState {
     Running,
@@ -382,6 +385,12 @@ impl Decompressor {
                 }
                 break;
             }
+            if self.acc.is_empty() && from.is_none() && self.phase == Phase::Peek {
+                // Several whole frames here and room for them: decoded in one go.
+                let (used, n) = self.whole_frames(&input[c..], &mut output[w..])?;
+                c += used;
+                w += n;
+            }
             if self.acc.is_empty() && from.is_none() {
                 from = Some(c);
             }
@@ -458,6 +467,87 @@ impl Decompressor {
         };
         self.acc.truncate(at + *r.as_ref().unwrap_or(&0));
         r
+    }
+
+    /// At a frame boundary with the next frames whole in `input` and room for their bytes
+    /// in `output`: decodes them together ([`crate::pipeline::decode_checked_first`]: the
+    /// checks of all their chunks in one dispatch over the threads, then all their chunks
+    /// in another), instead of two dispatches per frame. Returns `(consumed, written)`;
+    /// `(0, 0)` (nothing done) unless two frames or more pass every check the frame by
+    /// frame path makes, so that a frame that fails one, and the error it gives, is left
+    /// to that path. Frames before one with a bad checksum are decoded and taken.
+    fn whole_frames(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        let mut frames = Vec::new();
+        let (mut used, mut out) = (0usize, 0usize);
+        let mut last = self.entries.last().map(|e| e.1);
+        while out < BATCH_OUTPUT {
+            let Some(f) = self.next_whole(&input[used..], output.len() - out, out as u64, last)
+            else {
+                break;
+            };
+            let o = f.header().original_size;
+            used += f.frame_size() as usize;
+            out += o as usize;
+            last = Some(o);
+            frames.push(f);
+        }
+        if frames.len() < 2 {
+            return Ok((0, 0));
+        }
+        let large = output.len() >= crate::pipeline::LARGE_OUTPUT;
+        let mut outs = Vec::with_capacity(frames.len());
+        let mut rest: &mut [u8] = output;
+        for f in &frames {
+            let (d, r) = std::mem::take(&mut rest).split_at_mut(f.header().original_size as usize);
+            outs.push(d);
+            rest = r;
+        }
+        let good = crate::pipeline::decode_checked_first(&frames, outs, self.opts.threads, large)?;
+        let (mut used, mut out) = (0usize, 0usize);
+        for f in &frames[..good] {
+            let (size, o) = (f.frame_size(), f.header().original_size);
+            self.entries.push((size, o));
+            self.stream_pos += size;
+            self.total_out += o;
+            used += size as usize;
+            out += o as usize;
+        }
+        Ok((used, out))
+    }
+
+    /// The whole frame at the start of `bytes` if it passes every check of the frame by
+    /// frame path ([`Decompressor::advance`]) and its original bytes fit in `room`;
+    /// `pending` original bytes come before it in this batch, after a frame of `last`
+    /// original bytes.
+    fn next_whole<'b>(
+        &self,
+        bytes: &'b [u8],
+        room: usize,
+        pending: u64,
+        last: Option<u64>,
+    ) -> Option<frame::Frame<'b>> {
+        if bytes.len() < FIXED_HEADER_SIZE || bytes[..4] != frame::MAGIC {
+            return None;
+        }
+        let h = frame::parse_fixed(bytes).ok()?;
+        let o = h.original_size;
+        let after_short = last.is_some_and(|l| l != self.block_size);
+        if h.base_hash.is_some() || h.metadata_size != 0 || o == 0 || o > self.block_size {
+            return None;
+        }
+        let total = self.total_out + pending + o;
+        if after_short || o > room as u64 || (self.opts.max_size != 0 && total > self.opts.max_size)
+        {
+            return None;
+        }
+        let info = frame::parse_header(bytes).ok()?;
+        let size = info.frame_size();
+        if info.header != h || size - info.header_size as u64 > h.body_size() {
+            return None;
+        }
+        let whole = bytes.get(..usize::try_from(size).ok()?)?;
+        let f = crate::pipeline::parse_whole(whole, &DecompressOptions::default()).ok()?;
+        (f.header().original_size == o).then_some(f)
     }
 
     /// Rejects a wrong magic or version without waiting for the whole stream header.

@@ -14,8 +14,9 @@ use crate::DecompressOptions;
 ///
 /// [`StreamReader::open`] reads the header, the trailer and the index (and checks them);
 /// [`StreamReader::read_range_into`] then reads and decodes only the frames, and within
-/// them only the chunks, that cover the range asked for. Memory: one frame and one chunk
-/// at a time, plus 24 bytes per frame for the index.
+/// them only the chunks, that cover the range asked for. Memory: one frame (or a run of
+/// whole frames of up to 32 MiB, read and decoded together) and one chunk at a time, plus
+/// 24 bytes per frame for the index.
 #[derive(Debug)]
 pub struct StreamReader<R: Read + Seek> {
     inner: R,
@@ -182,6 +183,18 @@ impl<R: Read + Seek> StreamReader<R> {
             let forig = self.entries[fi].1;
             let a = pos - fstart;
             let b = end.min(fstart + forig) - fstart;
+            if a == 0 {
+                // A run of whole frames: read at once, decoded together.
+                let run = self.whole_run(fi, end);
+                if run > 1 {
+                    let at = (pos - offset) as usize;
+                    let n = self.decode_run(fi, run, &mut dst[at..], large)?;
+                    pos = fstart + self.entries[fi..fi + n].iter().map(|e| e.1).sum::<u64>();
+                    if n > 0 {
+                        continue;
+                    }
+                }
+            }
             let out = &mut dst[(pos - offset) as usize..(fstart + b - offset) as usize];
             self.load(fi)?;
             if a == 0 && b == forig {
@@ -197,6 +210,57 @@ impl<R: Read + Seek> StreamReader<R> {
             pos = fstart + b;
         }
         Ok(len)
+    }
+
+    /// How many frames from `i` on are whole before original byte `end`, up to
+    /// [`RUN_BYTES`] of stream bytes (at least one frame if frame `i` is whole).
+    fn whole_run(&self, i: usize, end: u64) -> usize {
+        let bs = self.info.block_size as u64;
+        let mut bytes = 0u64;
+        let mut k = i;
+        while k < self.entries.len() {
+            let (size, orig) = self.entries[k];
+            let whole = k as u64 * bs + orig <= end;
+            if !whole || (k > i && bytes + size > RUN_BYTES) {
+                break;
+            }
+            bytes += size;
+            k += 1;
+        }
+        k - i
+    }
+
+    /// Reads frames `i .. i + run` (consecutive in the stream) with one read, checks their
+    /// headers against the index, and decodes them into the front of `dst` with
+    /// [`crate::pipeline::decode_checked_first`] (every checksum first, then all their
+    /// chunks at once). Returns how many were decoded: all, or those before the first with
+    /// a bad checksum, which the caller then reads alone to report its error.
+    fn decode_run(&mut self, i: usize, run: usize, dst: &mut [u8], large: bool) -> Result<usize> {
+        self.loaded = None;
+        let start = self.offsets[i];
+        let len = self.entries[i..i + run].iter().map(|e| e.0).sum::<u64>() as usize;
+        self.buf.clear();
+        self.buf.try_reserve_exact(len).map_err(|_| Error::Alloc)?;
+        self.buf.resize(len, 0);
+        read_exact_at(&mut self.inner, start, &mut self.buf)?;
+        let mut frames = Vec::with_capacity(run);
+        let mut outs = Vec::with_capacity(run);
+        let (mut at, mut rest) = (0usize, dst);
+        for &(size, orig) in &self.entries[i..i + run] {
+            let bytes = &self.buf[at..at + size as usize];
+            at += size as usize;
+            let f = crate::pipeline::parse_whole(bytes, &self.opts)?;
+            let h = f.header();
+            if h.original_size != orig || h.metadata_size != 0 {
+                return Err(Error::Corrupt);
+            }
+            crate::pipeline::check_base(h, None)?;
+            let (d, r) = std::mem::take(&mut rest).split_at_mut(orig as usize);
+            rest = r;
+            frames.push(f);
+            outs.push(d);
+        }
+        crate::pipeline::decode_checked_first(&frames, outs, self.opts.threads, large)
     }
 
     /// Reads frame `i` into `buf` and checks its header against the index.
@@ -220,6 +284,10 @@ impl<R: Read + Seek> StreamReader<R> {
         Ok(())
     }
 }
+
+/// Most stream bytes [`StreamReader::read_range_into`] reads at once for a run of whole
+/// frames (or one larger frame).
+const RUN_BYTES: u64 = 32 << 20;
 
 /// Decodes bytes `[a, b)` of frame `f`'s original into `out` (`b - a` bytes), decoding only
 /// the chunks that overlap the range.
