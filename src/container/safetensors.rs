@@ -411,15 +411,14 @@ fn write_archive(
     Ok(at)
 }
 
-/// Tensors of at most this many bytes are coded several at once, each on one worker, when
-/// several workers are asked for (a tensor of a chunk or two cannot keep them busy).
-const SMALL_TENSOR: usize = 1 << 20;
+/// Input bytes of the tensors coded together by [`code_tensors`] (or one larger tensor).
+const GROUP_BYTES: usize = 64 << 20;
 
 /// Codes every tensor that is not a tie into `dst`, one frame after the other in data
 /// order, and returns each tensor's frame size (0 for ties). `dst` holds the frames'
-/// bounds. With one worker each frame is coded in place; with several, large tensors are
-/// coded in place with their chunks spread over the workers, and runs of small tensors are
-/// coded side by side into buffers of their own, then copied into place.
+/// bounds. The tensors go to the engine in groups of about [`GROUP_BYTES`], whose chunks
+/// are all coded as one large frame's are ([`crate::engine::compress_frames`]): straight
+/// into place on one thread, spread over the workers otherwise, small tensors included.
 fn code_tensors(
     st: &SafeTensors<'_>,
     ties: &[Option<usize>],
@@ -431,52 +430,38 @@ fn code_tensors(
     // The archive's frames go one after the other into one output: when it is large, raw
     // planes are written around the caches as for one large frame.
     let large = st.data.len() >= crate::pipeline::LARGE_OUTPUT;
-    let code = |k: usize, o: &Options, out: &mut [u8], large: bool| -> Result<usize> {
-        let bytes = st.bytes(&st.tensors[k]);
-        crate::pipeline::compress_into(bytes, bases[k], &[], o, out, large)
-    };
     let n = st.tensors.len();
+    let len = |k: usize| st.bytes(&st.tensors[k]).len();
     let mut sizes = vec![0usize; n];
     let mut at = 0usize;
-    let parallel = crate::engine::pool::workers(opts.threads) > 1;
-    let small = |k: usize| parallel && st.bytes(&st.tensors[k]).len() <= SMALL_TENSOR;
     let mut k = 0;
     while k < n {
-        if ties[k].is_some() {
-            k += 1;
-            continue;
-        }
-        if !small(k) {
-            sizes[k] = code(k, &tensor_opts[k], &mut dst[at..], large)?;
-            at += sizes[k];
-            k += 1;
-            continue;
-        }
-        // A run of small tensors (and ties between them), up to 8 MiB of input.
         let start = k;
         let mut bytes = 0usize;
-        while k < n && (ties[k].is_some() || (small(k) && bytes < 8 * SMALL_TENSOR)) {
-            bytes += st.bytes(&st.tensors[k]).len();
+        while k < n && (k == start || bytes + len(k) <= GROUP_BYTES) {
+            bytes += len(k);
             k += 1;
         }
-        let run: Vec<usize> = (start..k).filter(|&j| ties[j].is_none()).collect();
-        let coded = crate::engine::par_map(opts.threads, run, |j| {
-            let o = Options {
-                threads: 1,
-                ..tensor_opts[j].clone()
-            };
-            let len = st.bytes(&st.tensors[j]).len();
-            let mut v = crate::engine::zeroed_vec(crate::compress_bound(len, &o)?)?;
-            // Into a buffer that is copied right away: plain stores.
-            let m = code(j, &o, &mut v, false)?;
-            v.truncate(m);
-            Ok((j, v))
-        })?;
-        for r in coded {
-            let (j, v): (usize, Vec<u8>) = r?;
-            dst[at..at + v.len()].copy_from_slice(&v);
-            sizes[j] = v.len();
-            at += v.len();
+        let coded: Vec<usize> = (start..k).filter(|&j| ties[j].is_none()).collect();
+        let prepared = coded
+            .iter()
+            .map(|&j| crate::pipeline::prepare(st.bytes(&st.tensors[j]), bases[j], &tensor_opts[j]))
+            .collect::<Result<Vec<_>>>()?;
+        let plans: Vec<_> = prepared
+            .iter()
+            .zip(&coded)
+            .map(|((data, o, hash), &j)| crate::engine::FramePlan {
+                src: data,
+                base: bases[j],
+                metadata: &[],
+                opts: o.clone(),
+                base_hash: *hash,
+            })
+            .collect();
+        let got = crate::engine::compress_frames(&plans, opts.threads, &mut dst[at..], large)?;
+        for (&j, size) in coded.iter().zip(got) {
+            sizes[j] = size;
+            at += size;
         }
     }
     Ok(sizes)

@@ -346,69 +346,201 @@ const BATCH_CACHE_MAX: usize = 16 << 20;
 /// Buffers for parallel batches, kept between calls so their pages are not faulted in again.
 static BATCH_BUF: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-/// Codes the chunks of `body` into `region`, compacted, and returns their metadata and
-/// the bytes written.
-///
-/// One thread writes each chunk straight behind the previous one. Several threads code
-/// batches of chunks into two alternating buffers: while batch `b + 1` is coded, the
-/// same jobs copy batch `b`'s payloads (whose offsets are then known) into place. So the
-/// output is written once, only the frame's own pages are touched, and the copy runs in
-/// parallel.
-fn encode_chunks(
-    body: &[u8],
-    base: Option<&[u8]>,
-    opts: &Options,
-    planes: usize,
-    cs: usize,
-    region: &mut [u8],
-    large: bool,
-) -> Result<(Vec<ChunkMeta>, usize)> {
-    let chunks: Vec<Piece<'_>> = match base {
-        None => body.chunks(cs).map(|c| (c, None)).collect(),
-        Some(b) => body
-            .chunks(cs)
-            .zip(b.chunks(cs))
-            .map(|(c, b)| (c, Some(b)))
-            .collect(),
-    };
-    let workers = pool::workers(opts.threads);
-    let mut metas = Vec::with_capacity(chunks.len());
-    let mut at = 0usize;
-    if workers <= 1 || chunks.len() <= 1 {
-        // Chunks go straight into the frame: stream raw planes into a large one.
-        let stream = large || body.len() >= STREAM_OUTPUT_MIN as usize;
-        for &(c, b) in &chunks {
-            let m = encode_chunk_with(c, b, opts, planes, &mut region[at..], stream);
-            at += m.size;
-            metas.push(m);
+/// One frame for [`compress_frames`].
+pub(crate) struct FramePlan<'a> {
+    /// The bytes to code (after the lossy step).
+    pub src: &'a [u8],
+    /// For a delta frame, the base the bytes are XORed with (of their length).
+    pub base: Option<&'a [u8]>,
+    /// The caller's metadata block.
+    pub metadata: &'a [u8],
+    /// The options (the thread count is [`compress_frames`]'s).
+    pub opts: Options,
+    /// For a delta frame, the base's hash.
+    pub base_hash: Option<u64>,
+}
+
+/// A frame being laid out by [`compress_frames`]: its header, where it starts and its
+/// header's size, its chunk count, and whether its raw planes are written around the
+/// caches.
+struct Planned {
+    header: Header,
+    hsize: usize,
+    chunks: usize,
+    stream: bool,
+}
+
+/// Places frames one after the other in an output, chunk payload by chunk payload in
+/// order, writing each frame's header once its last chunk is placed.
+struct Placer<'d, 'p> {
+    rest: &'d mut [u8],
+    frames: &'p [Planned],
+    metadata: Vec<&'p [u8]>,
+    /// The next frame to open.
+    next: usize,
+    /// The open frame's header slot, size so far, chunks still to place and entries.
+    head: &'d mut [u8],
+    size: usize,
+    left: usize,
+    entries: Vec<ChunkEntry>,
+    sizes: Vec<usize>,
+}
+
+impl<'d, 'p> Placer<'d, 'p> {
+    /// Opens the next frame when none is open (frames without chunks are written at once).
+    fn open(&mut self) {
+        while self.left == 0 && self.next < self.frames.len() {
+            let f = &self.frames[self.next];
+            let (head, rest) = std::mem::take(&mut self.rest).split_at_mut(f.hsize);
+            (self.head, self.rest) = (head, rest);
+            (self.size, self.left) = (f.hsize, f.chunks);
+            self.entries.clear();
+            self.next += 1;
+            if f.chunks == 0 {
+                self.close();
+            }
         }
-        return Ok((metas, at));
     }
-    let stream = large || body.len() >= STREAM_OUTPUT_MIN as usize;
-    let batch = (2 * workers).min(chunks.len());
+
+    /// Writes the open frame's header.
+    fn close(&mut self) {
+        let k = self.next - 1;
+        let head = std::mem::take(&mut self.head);
+        self.frames[k]
+            .header
+            .write(self.metadata[k], self.entries.drain(..), head);
+        self.sizes.push(self.size);
+    }
+
+    /// The output from where the next chunk's payload goes (of the open frame).
+    fn rest(&mut self) -> &mut [u8] {
+        self.open();
+        self.rest
+    }
+
+    /// Takes the place of the next chunk's payload, of `m.size` bytes.
+    fn place(&mut self, m: &ChunkMeta) -> &'d mut [u8] {
+        self.open();
+        let (d, rest) = std::mem::take(&mut self.rest).split_at_mut(m.size);
+        self.rest = rest;
+        self.size += m.size;
+        self.entries.push(m.entry);
+        self.left -= 1;
+        if self.left == 0 {
+            self.close();
+        }
+        d
+    }
+
+    /// Every frame's size, once all chunks are placed.
+    fn finish(mut self) -> Vec<usize> {
+        self.open();
+        self.sizes
+    }
+}
+
+/// Codes `plans` into `dst`, frame after frame, and returns each frame's size. `dst`
+/// must hold each frame's header and whole elements (see [`frame_room`]; else
+/// `DstTooSmall` before any work). `large`: `dst` is part of an output too large to stay
+/// in the caches (see [`copy_raw`]).
+///
+/// One thread codes each chunk straight behind the previous one. Several threads code
+/// batches of chunks (of all the frames, so that small frames keep them as busy as one
+/// large frame) into two alternating buffers: while batch `b + 1` is coded, the same jobs
+/// copy batch `b`'s payloads (whose offsets are then known) into place. So the output is
+/// written once, only its own pages are touched, and the copy runs in parallel.
+pub(crate) fn compress_frames(
+    plans: &[FramePlan<'_>],
+    threads: u32,
+    dst: &mut [u8],
+    large: bool,
+) -> Result<Vec<usize>> {
+    let mut frames = Vec::with_capacity(plans.len());
+    // (frame, chunk, the chunk's base)
+    let mut pieces: Vec<(usize, Piece<'_>)> = Vec::new();
+    let mut room = 0usize;
+    for (k, p) in plans.iter().enumerate() {
+        let mut header = header_for(p.src.len(), p.metadata, &p.opts, p.base_hash)?;
+        let (hsize, body_len) = frame_room(&header)?;
+        room = room
+            .checked_add(hsize + body_len)
+            .ok_or(Error::SrcTooLarge)?;
+        let cs = header.chunk_size;
+        let body = &p.src[..body_len];
+        let tail = &mut header.tail[..header.tail_len];
+        tail.copy_from_slice(&p.src[body_len..]);
+        if let Some(b) = p.base {
+            delta::xor_in_place(tail, &b[body_len..]);
+        }
+        let before = pieces.len();
+        match p.base {
+            None => pieces.extend(body.chunks(cs).map(|c| (k, (c, None)))),
+            Some(b) => pieces.extend(
+                body.chunks(cs)
+                    .zip(b[..body_len].chunks(cs))
+                    .map(|(c, b)| (k, (c, Some(b)))),
+            ),
+        }
+        frames.push(Planned {
+            header,
+            hsize,
+            chunks: pieces.len() - before,
+            stream: large || body_len >= STREAM_OUTPUT_MIN as usize,
+        });
+    }
+    if dst.len() < room {
+        return Err(Error::DstTooSmall);
+    }
+    let mut placer = Placer {
+        rest: dst,
+        frames: &frames,
+        metadata: plans.iter().map(|p| p.metadata).collect(),
+        next: 0,
+        head: &mut [],
+        size: 0,
+        left: 0,
+        entries: Vec::new(),
+        sizes: Vec::with_capacity(plans.len()),
+    };
+    let code = |k: usize, (c, b): Piece<'_>, out: &mut [u8], stream: bool| {
+        let o = &plans[k].opts;
+        encode_chunk_with(c, b, o, frames[k].header.planes, out, stream)
+    };
+    let workers = pool::workers(threads);
+    if workers <= 1 || pieces.len() <= 1 {
+        // Chunks go straight into place: raw planes streamed into a large output.
+        for &(k, piece) in &pieces {
+            let m = code(k, piece, placer.rest(), frames[k].stream);
+            placer.place(&m);
+        }
+        return Ok(placer.finish());
+    }
+    let cs = pieces.iter().map(|(_, (c, _))| c.len()).max().unwrap_or(0);
+    let batch = (2 * workers).min(pieces.len());
     let need = 2 * batch * cs;
     let mut cache = std::mem::take(&mut *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()));
     if cache.len() < need {
         cache = zeroed_vec(need)?;
     }
     let (mut cur_buf, mut prev_buf) = cache[..need].split_at_mut(batch * cs);
-    let mut rest: &mut [u8] = region;
+    let mut metas: Vec<ChunkMeta> = Vec::with_capacity(pieces.len());
     let mut prev = 0..0;
     let mut start = 0;
     loop {
-        let cur = start..(start + batch).min(chunks.len());
+        let cur = start..(start + batch).min(pieces.len());
         // Where the previous batch's payloads go.
-        let mut copies: Vec<(&[u8], &mut [u8])> = Vec::with_capacity(batch);
-        for (m, src) in metas[prev.clone()].iter().zip(prev_buf.chunks(cs)) {
-            let (d, r) = std::mem::take(&mut rest).split_at_mut(m.size);
-            rest = r;
-            copies.push((&src[..m.size], d));
-            at += m.size;
+        let mut copies: Vec<(&[u8], &mut [u8], bool)> = Vec::with_capacity(batch);
+        for ((m, src), &(k, _)) in metas[prev.clone()]
+            .iter()
+            .zip(prev_buf.chunks(cs))
+            .zip(&pieces[prev.clone()])
+        {
+            copies.push((&src[..m.size], placer.place(m), frames[k].stream));
         }
         if cur.is_empty() && copies.is_empty() {
             break;
         }
-        let codes: Vec<(Piece<'_>, &mut [u8])> = chunks[cur.clone()]
+        let codes: Vec<((usize, Piece<'_>), &mut [u8])> = pieces[cur.clone()]
             .iter()
             .copied()
             .zip(cur_buf.chunks_mut(cs))
@@ -416,13 +548,13 @@ fn encode_chunks(
         let len = copies.len().max(codes.len());
         let (mut ci, mut ki) = (copies.into_iter(), codes.into_iter());
         let jobs: Vec<_> = (0..len).map(|_| (ci.next(), ki.next())).collect();
-        let done = par_map(opts.threads, jobs, |(copy, code)| {
-            if let Some((s, d)) = copy {
-                // Into the frame, which does not stay in the caches when it is large.
+        let done = par_map(threads, jobs, |(copy, code_one)| {
+            if let Some((s, d, stream)) = copy {
+                // Into the output, which does not stay in the caches when it is large.
                 copy_raw(s, d, stream);
             }
             // The batch buffers are reused and stay in the caches: plain stores.
-            code.map(|((c, b), slot)| encode_chunk_with(c, b, opts, planes, slot, false))
+            code_one.map(|((k, piece), slot)| code(k, piece, slot, false))
         })?;
         metas.extend(done.into_iter().flatten());
         std::mem::swap(&mut cur_buf, &mut prev_buf);
@@ -432,7 +564,7 @@ fn encode_chunks(
     if need <= BATCH_CACHE_MAX {
         *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()) = cache;
     }
-    Ok((metas, at))
+    Ok(placer.finish())
 }
 
 /// Asks Linux to back a large fresh allocation with transparent huge pages where the system
@@ -486,31 +618,15 @@ fn frame_room(header: &Header) -> Result<(usize, usize)> {
 }
 
 /// Compresses into `dst`, which must hold the header plus the whole elements of `src`
-/// (see [`frame_room`]). Each chunk is coded straight into its own slot of `dst` (no
-/// per-chunk allocation), then the slots are moved together behind the header.
+/// (see [`frame_room`]), with [`compress_frames`].
 fn compress_in_place(
-    src: &[u8],
-    base: Option<&[u8]>,
-    metadata: &[u8],
-    opts: &Options,
-    mut header: Header,
+    plan: FramePlan<'_>,
+    threads: u32,
     dst: &mut [u8],
     large: bool,
 ) -> Result<usize> {
-    let (hsize, body_len) = frame_room(&header)?;
-    let planes = header.planes;
-    let cs = header.chunk_size;
-    let body = &src[..body_len];
-    let tail = &mut header.tail[..header.tail_len];
-    tail.copy_from_slice(&src[body_len..]);
-    if let Some(b) = base {
-        delta::xor_in_place(tail, &b[body_len..]);
-    }
-    let (head, region) = dst.split_at_mut(hsize);
-    let base = base.map(|b| &b[..body_len]);
-    let (metas, at) = encode_chunks(body, base, opts, planes, cs, region, large)?;
-    header.write(metadata, metas.iter().map(|m| m.entry), head);
-    Ok(hsize + at)
+    let sizes = compress_frames(std::slice::from_ref(&plan), threads, dst, large)?;
+    sizes.first().copied().ok_or(Error::Internal)
 }
 
 /// Compresses into a new vector. For a delta frame, `base` is what `src` is XORed with (of
@@ -525,7 +641,14 @@ pub fn compress_vec(
     let header = header_for(src.len(), metadata, opts, base_hash)?;
     let (hsize, body) = frame_room(&header)?;
     let mut v = zeroed_vec(hsize + body)?;
-    let n = compress_in_place(src, base, metadata, opts, header, &mut v, false)?;
+    let plan = FramePlan {
+        src,
+        base,
+        metadata,
+        opts: opts.clone(),
+        base_hash,
+    };
+    let n = compress_in_place(plan, opts.threads, &mut v, false)?;
     v.truncate(n);
     v.shrink_to_fit();
     Ok(v)
@@ -545,7 +668,14 @@ pub fn compress_into(
     let header = header_for(src.len(), metadata, opts, base_hash)?;
     let (hsize, body) = frame_room(&header)?;
     if dst.len() >= hsize + body {
-        return compress_in_place(src, base, metadata, opts, header, dst, large);
+        let plan = FramePlan {
+            src,
+            base,
+            metadata,
+            opts: opts.clone(),
+            base_hash,
+        };
+        return compress_in_place(plan, opts.threads, dst, large);
     }
     // Smaller than the worst case: code aside, then copy if the frame fits.
     let v = compress_vec(src, base, metadata, opts, base_hash)?;
