@@ -986,6 +986,77 @@ mod tests {
     }
 
     #[test]
+    fn frames_coded_together_equal_frames_coded_alone() {
+        // Frames of every size class (empty, a tail only, under one chunk, several chunks
+        // with a partial last one), plain, delta and with metadata, coded together on 1, 2
+        // and all threads: the concatenation of the frames coded one by one; too little
+        // room is refused before anything is written.
+        let mut seed = 5;
+        let n = if cfg!(miri) { 5000 } else { 200_003 };
+        let data: Vec<u8> = (0..n)
+            .flat_map(|_| {
+                let r = step(&mut seed);
+                ((120 + (r % 7) as u16) << 7 | (r >> 9) as u16 & 0x807F).to_le_bytes()
+            })
+            .collect();
+        let base: Vec<u8> = data
+            .iter()
+            .map(|&b| b ^ (step(&mut seed) as u8 & 1))
+            .collect();
+        let opts = Options {
+            chunk_size: 16 * 1024,
+            ..Options::new(DType::Bf16)
+        };
+        let cuts = [
+            (0, 0),
+            (0, 1),
+            (1, 2001),
+            (2001, 2001 + 80_000),
+            (90_000, 2 * n),
+        ];
+        let plans: Vec<FramePlan<'_>> = cuts
+            .iter()
+            .enumerate()
+            .map(|(k, &(a, b))| FramePlan {
+                src: &data[a..b],
+                base: (k % 2 == 1).then(|| &base[a..b]),
+                metadata: if k == 3 { b"meta" } else { &[] },
+                opts: opts.clone(),
+                base_hash: (k % 2 == 1).then_some(k as u64),
+            })
+            .collect();
+        let mut want = Vec::new();
+        let mut sizes = Vec::new();
+        for p in &plans {
+            let v = compress_vec(p.src, p.base, p.metadata, &p.opts, p.base_hash).unwrap();
+            sizes.push(v.len());
+            want.extend_from_slice(&v);
+        }
+        let room: usize = plans
+            .iter()
+            .map(|p| {
+                let h = header_for(p.src.len(), p.metadata, &p.opts, p.base_hash).unwrap();
+                let (hs, body) = frame_room(&h).unwrap();
+                hs + body
+            })
+            .sum();
+        for threads in [1, 2, 0] {
+            for large in [false, true] {
+                let mut out = vec![0u8; room];
+                let got = compress_frames(&plans, threads, &mut out, large).unwrap();
+                assert_eq!(got, sizes, "threads {threads}");
+                assert_eq!(&out[..want.len()], &want[..], "threads {threads}");
+            }
+            let mut out = vec![0x77u8; room - 1];
+            assert_eq!(
+                compress_frames(&plans, threads, &mut out, false),
+                Err(Error::DstTooSmall)
+            );
+            assert!(out.iter().all(|&b| b == 0x77));
+        }
+    }
+
+    #[test]
     fn raw_copies_every_length_and_alignment() {
         let src: Vec<u8> = (0..300u32).map(|i| (i * 7 + 1) as u8).collect();
         for len in [0usize, 1, 31, 32, 33, 63, 64, 65, 100, 250] {
