@@ -119,7 +119,7 @@ const LOG_TABLE: [u32; 1 << LOG_BITS] = {
 
 /// `log2(v)` in 16-bit fixed point (integer only, so every machine gets the same value),
 /// for `v >= 1`; accurate to about 2^-10 relative.
-fn log2_q16(v: u32) -> u64 {
+const fn log2_q16(v: u32) -> u64 {
     let e = 31 - v.leading_zeros();
     let mantissa = if e >= LOG_BITS {
         (v >> (e - LOG_BITS)) & ((1 << LOG_BITS) - 1)
@@ -131,24 +131,71 @@ fn log2_q16(v: u32) -> u64 {
 
 /// The order-0 entropy of the `n` bytes counted in `hist`, in bytes (rounded up): the
 /// size an ideal order-0 coder reaches, which Huffman approaches within a few tenths of a
-/// percent on weights and ANS more closely. A cheap, exact-count measure for choices
-/// between ways of cutting data into planes.
+/// percent on weights and ANS more closely.
+#[cfg(test)]
 pub fn entropy_bytes(hist: &Histogram, n: usize) -> usize {
-    entropy_bits_q16(hist, n).div_ceil(8 << 16) as usize
+    order0_stats(hist, n).bits_q16.div_ceil(8 << 16) as usize
 }
 
-/// The order-0 entropy of the `n` bytes counted in `hist`, in bits with 16 fraction bits.
-pub fn entropy_bits_q16(hist: &Histogram, n: usize) -> u64 {
-    if n == 0 {
-        return 0;
+/// What [`order0_stats`] finds in a histogram.
+pub struct Order0 {
+    /// The order-0 entropy in bits, with 16 fraction bits.
+    pub bits_q16: u64,
+    /// The number of byte values counted at least once.
+    pub used: usize,
+    /// Whether one byte value holds all `n` counts.
+    pub single: bool,
+}
+
+/// Counts up to this use [`C_LOG_C`] (those of the samples the encoder's choices count).
+const SMALL_COUNT: usize = 4096;
+
+/// `c * log2_q16(c)` for `c <= SMALL_COUNT` (0 for 0), computed at build time: the entropy
+/// of a sample's histogram in one table load per value (the same values as computing them).
+static C_LOG_C: [u32; SMALL_COUNT + 1] = {
+    let mut t = [0u32; SMALL_COUNT + 1];
+    let mut c = 1;
+    while c <= SMALL_COUNT {
+        t[c] = (c as u64 * log2_q16(c as u32)) as u32;
+        c += 1;
     }
-    let total = n as u64 * log2_q16(n as u32);
-    let parts: u64 = hist
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| c as u64 * log2_q16(c))
-        .sum();
-    total.saturating_sub(parts)
+    t
+};
+
+/// `c * log2_q16(c)`, 0 for 0.
+#[inline(always)]
+fn c_log_c(c: u32) -> u64 {
+    match C_LOG_C.get(c as usize) {
+        Some(&v) => v as u64,
+        None => c as u64 * log2_q16(c),
+    }
+}
+
+/// The order-0 entropy of the `n` bytes counted in `hist` (as [`entropy_bits_q16`]), the
+/// values used, and whether one value holds them all, in one pass over the counts.
+pub fn order0_stats(hist: &Histogram, n: usize) -> Order0 {
+    if n == 0 {
+        return Order0 {
+            bits_q16: 0,
+            used: 0,
+            single: false,
+        };
+    }
+    let parts: u64 = if n <= SMALL_COUNT {
+        // Every count is at most n: one table load each, no branch.
+        hist.iter()
+            .map(|&c| C_LOG_C[(c as usize).min(SMALL_COUNT)] as u64)
+            .sum()
+    } else {
+        hist.iter().map(|&c| c_log_c(c)).sum()
+    };
+    let used = hist.iter().filter(|&&c| c > 0).count();
+    let single = hist.iter().any(|&c| c as usize == n);
+    Order0 {
+        bits_q16: (n as u64 * log2_q16(n as u32)).saturating_sub(parts),
+        used,
+        single,
+    }
 }
 
 /// The AVX2 count of a window of byte values, chosen at run time.

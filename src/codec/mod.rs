@@ -218,11 +218,11 @@ pub(crate) fn order0_cost(hist: &Histogram, n: usize, opts: &Options, role: Role
     if n == 0 {
         return 0;
     }
-    if hist.iter().any(|&c| c as usize == n) {
+    let stats = histogram::order0_stats(hist, n);
+    if stats.single {
         return 1;
     }
-    let used = hist.iter().filter(|&&c| c > 0).count();
-    let size = histogram::entropy_bytes(hist, n) + used / 2 + 16;
+    let size = stats.bits_q16.div_ceil(8 << 16) as usize + stats.used / 2 + 16;
     if size < limit(n, opts, role) {
         size
     } else {
@@ -243,13 +243,12 @@ pub(crate) fn order0_cost_sampled(
     if m == 0 || n == 0 {
         return 0;
     }
-    if hist.iter().any(|&c| c as usize == m) {
+    let stats = histogram::order0_stats(hist, m);
+    if stats.single {
         return 1;
     }
-    let used = hist.iter().filter(|&&c| c > 0).count();
-    let entropy = (histogram::entropy_bits_q16(hist, m) as u128 * n as u128 / m as u128)
-        .div_ceil(8 << 16) as usize;
-    let size = entropy + used / 2 + 16;
+    let entropy = (stats.bits_q16 as u128 * n as u128 / m as u128).div_ceil(8 << 16) as usize;
+    let size = entropy + stats.used / 2 + 16;
     if size < limit(n, opts, role) {
         size
     } else {
@@ -312,6 +311,29 @@ impl Job<'_> {
                 (codec, buf.len())
             })
         })
+    }
+
+    /// The smallest of `codecs` (ANS codecs) in `out`, if one comes below `bound`.
+    fn ans(&mut self, codecs: &[Codec], bound: usize) -> Option<(Codec, usize)> {
+        let mut best: Option<(Codec, usize)> = None;
+        for &codec in codecs {
+            let bound = best.map_or(bound, |b| b.1);
+            let (plane, hist, out) = (self.plane, self.hist, &mut *self.out);
+            let won = with_lz_buf(|buf| {
+                let size = match codec {
+                    Codec::Ans => ans::encode(plane, hist, buf),
+                    _ => ans::encode_wide(plane, hist, buf),
+                };
+                (size < bound).then(|| {
+                    out[..size].copy_from_slice(&buf[..size]);
+                    size
+                })
+            });
+            if let Some(size) = won {
+                best = Some((codec, size));
+            }
+        }
+        best
     }
 
     /// Huffman with `plan` in `out`.
@@ -419,8 +441,20 @@ fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
             return Some(z);
         }
     }
-    let plan = plan.filter(|p| p.size < job.limit)?;
-    Some(job.huffman(&plan))
+    let plan = plan.filter(|p| p.size < job.limit);
+    // Planes shorter than SMALL_ANS (small inputs, the last chunk of a large one) also try
+    // ANS where its estimate comes near Huffman's size, as the max level does: it gets
+    // closer to the order-0 bound on the skewed exponent planes of small tensors, and costs
+    // nothing that shows on large inputs, whose plane-chunks are longer.
+    if n < SMALL_ANS {
+        let bound = plan.as_ref().map_or(job.limit, |p| p.size);
+        if ans::estimated_size(job.hist, n) < bound + 64 {
+            if let Some(a) = job.ans(&[Codec::AnsWide, Codec::Ans], bound) {
+                return Some(a);
+            }
+        }
+    }
+    Some(job.huffman(&plan?))
 }
 
 /// Planes shorter than this (bytes) at level max are also tried with codec 6 (ANS with
@@ -475,22 +509,9 @@ fn choose_max(job: &mut Job<'_>) -> Option<(Codec, usize)> {
         } else {
             &[Codec::AnsWide]
         };
-        for &codec in codecs {
-            let bound = best.map_or(target, |b| b.1.min(target));
-            let out = &mut *job.out;
-            let won = with_lz_buf(|buf| {
-                let size = match codec {
-                    Codec::Ans => ans::encode(plane, job.hist, buf),
-                    _ => ans::encode_wide(plane, job.hist, buf),
-                };
-                (size < bound).then(|| {
-                    out[..size].copy_from_slice(&buf[..size]);
-                    size
-                })
-            });
-            if let Some(size) = won {
-                best = Some((codec, size));
-            }
+        let bound = best.map_or(target, |b| b.1.min(target));
+        if let Some(a) = job.ans(codecs, bound) {
+            best = Some(a);
         }
     }
     match (best, plan) {

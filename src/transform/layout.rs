@@ -168,12 +168,7 @@ impl TopSample {
     pub fn of(dtype: DType, src: &[u8]) -> TopSample {
         debug_assert!(has_bytes_layout(dtype));
         let es = dtype.element_size();
-        let run = SAMPLE_RUN * es;
-        let stride = if src.len() <= run * SAMPLE_EVERY {
-            run
-        } else {
-            run * SAMPLE_EVERY
-        };
+        let (run, stride) = Self::spacing(dtype, src.len());
         let mut t = TopSample {
             top: [0; 512],
             low: [0; 512],
@@ -190,6 +185,42 @@ impl TopSample {
         t
     }
 
+    /// Asks the caches for the lines that [`TopSample::of`] would read in a chunk of the same
+    /// length as `chunk` that follows it in memory (the input's next chunk, in the one-thread
+    /// path). A prefetch is only a hint: past the end of the input it reads nothing and
+    /// never faults.
+    pub fn prefetch_next(dtype: DType, chunk: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (run, stride) = Self::spacing(dtype, chunk.len());
+            let next = chunk.as_ptr().wrapping_add(chunk.len());
+            for block in (0..chunk.len()).step_by(stride) {
+                for line in (block..block + run.min(chunk.len() - block)).step_by(64) {
+                    // SAFETY: a prefetch reads nothing architecturally and does not fault on
+                    // any address (SSE, part of x86_64); the pointer is never dereferenced.
+                    unsafe {
+                        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                        _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(line).cast());
+                    }
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (dtype, chunk);
+    }
+
+    /// The bytes of a sampled block and the distance between sampled blocks, for a chunk of
+    /// `len` bytes of `dtype`.
+    fn spacing(dtype: DType, len: usize) -> (usize, usize) {
+        let run = SAMPLE_RUN * dtype.element_size();
+        let stride = if len <= run * SAMPLE_EVERY {
+            run
+        } else {
+            run * SAMPLE_EVERY
+        };
+        (run, stride)
+    }
+
     /// Counts the elements of `ES` bytes in `block`.
     #[inline(always)]
     fn count_block<const ES: usize>(&mut self, block: &[u8]) {
@@ -204,22 +235,41 @@ impl TopSample {
 
     /// The histograms of the sampled elements' first two planes under `layout`.
     pub fn planes(&self, dtype: DType, layout: Layout) -> (Histogram, Histogram) {
+        let (top, low) = (&self.top, &self.low);
         let (mut p0, mut p1) = ([0u32; 256], [0u32; 256]);
-        for (k, (&top, &low)) in self.top.iter().zip(&self.low).enumerate() {
-            let (s, b) = (k >> 8, k & 0xFF);
-            match layout {
-                Layout::Dtype => {
-                    p0[b] += top;
-                    let second = if dtype == DType::Fp16 {
-                        (b & 0x7F) << 1 | s
-                    } else {
-                        s << 7 | (b & 0x7F)
-                    };
-                    p1[second] += low;
+        // Each plane value gathers two counts of the tables (written as plain loops over
+        // arrays, which the compiler turns into vector adds).
+        match layout {
+            Layout::Dtype => {
+                // Plane 0 is `w`'s bits 14..7, whatever the sign above them.
+                for (b, p) in p0.iter_mut().enumerate() {
+                    *p = top[b] + top[256 + b];
                 }
-                Layout::Bytes => {
-                    p0[k >> 1] += top;
-                    p1[b] += low;
+                // Plane 1 is the sign with bits 6..0 of `w` (bit 7, the exponent's low bit
+                // for bf16 and fp32, is not in it): above them, or below them for fp16.
+                for s in 0..2 {
+                    let (a, b) = low[256 * s..256 * s + 256].split_at(128);
+                    if dtype == DType::Fp16 {
+                        for (j, (x, y)) in a.iter().zip(b).enumerate() {
+                            p1[2 * j + s] = x + y;
+                        }
+                    } else {
+                        for (p, (x, y)) in
+                            p1[128 * s..128 * s + 128].iter_mut().zip(a.iter().zip(b))
+                        {
+                            *p = x + y;
+                        }
+                    }
+                }
+            }
+            Layout::Bytes => {
+                // Plane 0 is `w`'s high byte: the sign and bits 14..8.
+                for (p, t) in p0.iter_mut().zip(top.chunks_exact(2)) {
+                    *p = t[0] + t[1];
+                }
+                // Plane 1 is `w`'s low byte, whatever the sign.
+                for (b, p) in p1.iter_mut().enumerate() {
+                    *p = low[b] + low[256 + b];
                 }
             }
         }
