@@ -209,6 +209,12 @@ fn encode_chunk_into(
             from += size;
         }
         entry.checksum = frame::checksum_parts(&parts[..planes]);
+        if chooses_layout(opts) && opts.level != Level::Max {
+            // The next chunk's layout sample reads lines spread over memory (see
+            // `choose_layout_sampled`): ask for them now, as this chunk is done, so that
+            // their misses overlap instead of stalling the sample one by one.
+            transform::TopSample::prefetch_next(opts.dtype, chunk);
+        }
         ChunkMeta { entry, size: at }
     })
 }
@@ -268,10 +274,6 @@ fn choose_layout(
 /// are within its noise of each other.
 fn choose_layout_sampled(opts: &Options, n: usize, chunk: &[u8]) -> Layout {
     let dtype = opts.dtype;
-    // The chunk is still in memory, and its sampled lines are spread over it: they were
-    // asked for while the chunk before it was coded, and the same lines of the chunk after
-    // it are asked for now, so that the sample does not wait on memory line by line.
-    transform::TopSample::prefetch_next(dtype, chunk);
     let sample = transform::TopSample::of(dtype, chunk);
     let m = sample.count;
     let cost = |(p0, p1): (Histogram, Histogram)| {

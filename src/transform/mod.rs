@@ -103,11 +103,25 @@ pub fn split_counting_first_in(
     src: &[u8],
     out: &mut [u8],
 ) -> Histogram {
+    let n = src.len() / planes;
+    split_maybe_counting(dtype, layout, planes, src, out).unwrap_or_else(|| histogram(&out[..n]))
+}
+
+/// [`split`] into the planes of `layout`, and plane 0's histogram where it is counted inside
+/// the split's loop (see [`split_counting_first`]); `None` where it would be a pass of its
+/// own after the split, which the caller may then skip.
+fn split_maybe_counting(
+    dtype: DType,
+    layout: Layout,
+    planes: usize,
+    src: &[u8],
+    out: &mut [u8],
+) -> Option<Histogram> {
     debug_assert_eq!(src.len(), out.len());
     debug_assert_eq!(src.len() % planes, 0);
-    let n = src.len() / planes;
     #[cfg(target_arch = "x86_64")]
     {
+        let n = src.len() / planes;
         let mode = match layout {
             Layout::Dtype => avx2::Move16::of(dtype, planes).filter(|_| dtype != DType::Raw),
             Layout::Bytes => (planes == 2).then_some(avx2::Move16::Plain),
@@ -122,12 +136,12 @@ pub fn split_counting_first_in(
             }
             if let Some(base) = best_window(&h) {
                 // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
-                return unsafe { avx2::split16_counting(mode, src, out, base) };
+                return Some(unsafe { avx2::split16_counting(mode, src, out, base) });
             }
         }
     }
     split(layout.transform_dtype(dtype), planes, src, out);
-    histogram(&out[..n])
+    None
 }
 
 /// [`split`] of bf16, fp16 or fp32 (layout 0), plane 0's histogram, and the negative
