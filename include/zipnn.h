@@ -1229,6 +1229,28 @@ zipnn_status zipnn_archive_decode(const struct zipnn_archive *a,
                                   size_t *out_written);
 
 /*
+ Decodes `count` tensors at once: tensor `indices[k]` into `dsts[k]` (writable for
+ `capacities[k]` bytes, at least the tensor's size), its length written to
+ `out_written[k]`. The chunks of all their frames are spread over the handle's threads,
+ so that many small tensors keep every core busy (a `zipnn_archive_decode()` call per
+ tensor runs the threads only within each tensor). Every index, capacity and pointer is
+ checked before anything is read; each batch of frames (about 64 MiB from a file, all
+ of them from memory) has every checksum and base checked before any of it is written.
+ On error, outputs of earlier batches may hold their tensors, the others are untouched,
+ and `out_written` is not written. `count` = 0 does nothing (the arrays may then be
+ NULL). Errors: `NULL_POINTER`, `INVALID_PARAM` (two outputs overlap, or one overlaps
+ the archive or base memory the handle borrows), and those of `zipnn_archive_decode()`.
+ Thread-safe.
+ */
+ZIPNN_NODISCARD
+zipnn_status zipnn_archive_decode_many(const struct zipnn_archive *a,
+                                       const size_t *indices,
+                                       void *const *dsts,
+                                       const size_t *capacities,
+                                       size_t count,
+                                       size_t *out_written);
+
+/*
  Points `*out_json` at the original JSON header (verbatim, `*out_len` bytes, not
  NUL-terminated), owned by the handle. Errors: `NULL_POINTER`.
  */

@@ -155,6 +155,32 @@ fn damaged_archives_are_errors() {
         bad[at] ^= 1 << (rng.next() % 8);
         assert!(safetensors::decompress(&bad).is_err(), "flip at {at}");
     }
+    // Every tensor decoded at once from a damaged archive that still opens: an error and
+    // no output touched (every frame and checksum is checked before any is written).
+    let st = SafeTensors::parse(&file).unwrap();
+    let lens: Vec<usize> = st
+        .tensors
+        .iter()
+        .map(|t| (t.data_offsets.1 - t.data_offsets.0) as usize)
+        .collect();
+    let mut opened = 0;
+    for _ in 0..500 {
+        let mut bad = archive.clone();
+        let at = (rng.next() as usize) % bad.len();
+        bad[at] ^= 1 << (rng.next() % 8);
+        let Ok(a) = Archive::open(&bad) else { continue };
+        opened += 1;
+        let mut outs: Vec<Vec<u8>> = lens.iter().map(|&n| vec![0x5Au8; n]).collect();
+        let jobs = outs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, o)| (i, &mut o[..]))
+            .collect();
+        let d = zipnn::DecompressOptions::default();
+        assert!(a.decode_many(jobs, None, &d).is_err(), "flip at {at}");
+        assert!(outs.iter().flatten().all(|&x| x == 0x5A), "flip at {at}");
+    }
+    assert!(opened > 100, "{opened}");
 }
 
 #[test]
@@ -681,6 +707,50 @@ fn tensor_ranges_decode_as_the_file_holds_them_at_any_thread_count() {
                     &file[head + s..head + e],
                     "{lo}..{hi}, threads {threads}"
                 );
+            }
+            // Every tensor into a buffer of its own (3 bytes longer), in another order than
+            // the file's, at once: the same bytes, the extra bytes untouched.
+            let base = with_base.map(|_| &b);
+            let order: Vec<usize> = (0..n).rev().step_by(2).chain((0..n).step_by(2)).collect();
+            let len = |i: usize| {
+                let (s, e) = a.tensors()[i].data_offsets;
+                (s as usize, e as usize)
+            };
+            let mut outs: Vec<Vec<u8>> = order
+                .iter()
+                .map(|&i| vec![0xA5u8; len(i).1 - len(i).0 + 3])
+                .collect();
+            let jobs = order
+                .iter()
+                .copied()
+                .zip(outs.iter_mut().map(|o| &mut o[..]))
+                .collect();
+            a.decode_many(jobs, base, &d).unwrap();
+            for (&i, o) in order.iter().zip(&outs) {
+                let (s, e) = len(i);
+                assert_eq!(&o[..e - s], &file[head + s..head + e], "tensor {i}");
+                assert_eq!(o[e - s..], [0xA5; 3], "tensor {i}");
+            }
+            // An output too short or an unknown tensor is refused before anything is
+            // written; a delta tensor without its base too.
+            let big = (0..n).max_by_key(|&i| len(i).1 - len(i).0).unwrap();
+            let mut one = [0x11u8; 10];
+            let mut short = vec![0x11u8; len(big).1 - len(big).0 - 1];
+            let jobs = vec![(0, &mut one[..]), (big, &mut short[..])];
+            assert_eq!(a.decode_many(jobs, base, &d), Err(Error::DstTooSmall));
+            let jobs = vec![(0, &mut one[..]), (n, &mut short[..])];
+            assert_eq!(a.decode_many(jobs, base, &d), Err(Error::NotFound));
+            assert!(one.iter().chain(&short).all(|&x| x == 0x11));
+            if with_base.is_some() {
+                let mut all: Vec<Vec<u8>> =
+                    (0..n).map(|i| vec![0x22u8; len(i).1 - len(i).0]).collect();
+                let jobs = all
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, o)| (i, &mut o[..]))
+                    .collect();
+                assert_eq!(a.decode_many(jobs, None, &d), Err(Error::BaseRequired));
+                assert!(all.iter().flatten().all(|&x| x == 0x22));
             }
             // A wrong length or range is refused.
             let mut out = vec![0u8; 3];

@@ -351,6 +351,90 @@ pub extern "C" fn zipnn_archive_decode(
     })
 }
 
+/// Decodes `count` tensors at once: tensor `indices[k]` into `dsts[k]` (writable for
+/// `capacities[k]` bytes, at least the tensor's size), its length written to
+/// `out_written[k]`. The chunks of all their frames are spread over the handle's threads,
+/// so that many small tensors keep every core busy (a `zipnn_archive_decode()` call per
+/// tensor runs the threads only within each tensor). Every index, capacity and pointer is
+/// checked before anything is read; each batch of frames (about 64 MiB from a file, all
+/// of them from memory) has every checksum and base checked before any of it is written.
+/// On error, outputs of earlier batches may hold their tensors, the others are untouched,
+/// and `out_written` is not written. `count` = 0 does nothing (the arrays may then be
+/// NULL). Errors: `NULL_POINTER`, `INVALID_PARAM` (two outputs overlap, or one overlaps
+/// the archive or base memory the handle borrows), and those of `zipnn_archive_decode()`.
+/// Thread-safe.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn zipnn_archive_decode_many(
+    a: *const zipnn_archive,
+    indices: *const usize,
+    dsts: *const *mut c_void,
+    capacities: *const usize,
+    count: usize,
+    out_written: *mut usize,
+) -> zipnn_status {
+    ffi_status!({
+        let h = ref_ptr!(a);
+        if count == 0 {
+            return Ok(());
+        }
+        if indices.is_null() || dsts.is_null() || capacities.is_null() || out_written.is_null() {
+            return Err(Error::NullPointer);
+        }
+        if count > isize::MAX as usize / size_of::<usize>() {
+            return Err(Error::InvalidParam);
+        }
+        // Copied before any output is made: an array may lie inside an output.
+        // SAFETY: the caller's contract: the three arrays hold `count` readable entries
+        // (checked non-NULL above).
+        let (idx, ptrs, caps) = unsafe {
+            (
+                std::slice::from_raw_parts(indices, count).to_vec(),
+                std::slice::from_raw_parts(dsts, count).to_vec(),
+                std::slice::from_raw_parts(capacities, count).to_vec(),
+            )
+        };
+        // The outputs must not overlap each other or what the handle reads.
+        let mut spans: Vec<(usize, usize)> = ptrs
+            .iter()
+            .zip(&caps)
+            .filter(|(_, &c)| c > 0)
+            .map(|(&p, &c)| (p as usize, c))
+            .collect();
+        spans.sort_unstable();
+        if spans
+            .windows(2)
+            .any(|w| w[0].0.saturating_add(w[0].1) > w[1].0)
+            || ptrs
+                .iter()
+                .zip(&caps)
+                .any(|(&p, &c)| h.overlaps_input(p, c))
+        {
+            return Err(Error::InvalidParam);
+        }
+        let mut jobs = Vec::with_capacity(count);
+        for ((&i, &p), &c) in idx.iter().zip(&ptrs).zip(&caps) {
+            // SAFETY: the caller's contract: `p` writable for `c` bytes; the outputs overlap
+            // neither each other nor anything the handle reads (checked above).
+            jobs.push((i, unsafe { out_buf(p, c)? }));
+        }
+        let sizes = jobs
+            .iter()
+            .map(|&(i, _)| {
+                let t = h.archive.tensors().get(i).ok_or(Error::NotFound)?;
+                Ok((t.data_offsets.1 - t.data_offsets.0) as usize)
+            })
+            .collect::<Result<Vec<usize>, Error>>()?;
+        let base = h.base.as_ref().map(BaseModel::view);
+        h.archive.decode_many(jobs, base.as_ref(), &h.opts)?;
+        // SAFETY: `out_written` holds `count` writable entries (the caller's contract,
+        // non-NULL checked above), written only now, on success.
+        let written = unsafe { std::slice::from_raw_parts_mut(out_written, count) };
+        written.copy_from_slice(&sizes);
+        Ok(())
+    })
+}
+
 /// Points `*out_json` at the original JSON header (verbatim, `*out_len` bytes, not
 /// NUL-terminated), owned by the handle. Errors: `NULL_POINTER`.
 #[no_mangle]

@@ -411,6 +411,14 @@ fn write_archive(
     Ok(at)
 }
 
+/// Frame bytes [`Archive::decode_many`] reads at once from a file (or one larger frame).
+const MANY_FILE_BATCH: u64 = 8 << 20;
+
+thread_local! {
+    /// [`Archive::decode_many`]'s buffer for frames read from a file, kept between calls.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Input bytes of the tensors coded together by [`code_tensors`] (or one larger tensor).
 const GROUP_BYTES: usize = 64 << 20;
 
@@ -916,15 +924,23 @@ impl Archive<'_> {
         match &self.src {
             Source::Memory(m) => Ok(Cow::Borrowed(&m[offset as usize..(offset + size) as usize])),
             Source::Owned(m) => Ok(Cow::Borrowed(&m[offset as usize..(offset + size) as usize])),
-            Source::File(f) => {
+            Source::File(_) => {
                 let n = usize::try_from(size).map_err(|_| Error::SrcTooLarge)?;
                 let mut v = crate::engine::zeroed_vec(n)?;
-                let mut f = f.lock().map_err(|_| Error::Internal)?;
-                f.seek(SeekFrom::Start(offset)).map_err(|_| Error::Io)?;
-                f.read_exact(&mut v).map_err(|_| Error::Io)?;
+                self.read_file_at(offset, &mut v)?;
                 Ok(Cow::Owned(v))
             }
         }
+    }
+
+    /// Fills `dst` from the archive file at `offset` (an archive opened from a file).
+    fn read_file_at(&self, offset: u64, dst: &mut [u8]) -> Result<()> {
+        let Source::File(f) = &self.src else {
+            return Err(Error::Internal);
+        };
+        let mut f = f.lock().map_err(|_| Error::Internal)?;
+        f.seek(SeekFrom::Start(offset)).map_err(|_| Error::Io)?;
+        f.read_exact(dst).map_err(|_| Error::Io)
     }
 
     /// The frame that holds tensor `i`'s bytes (a tied tensor's is its original's).
@@ -1069,6 +1085,141 @@ impl Archive<'_> {
             Stored::Frame { .. } | Stored::Plain { .. } => &self.tensors[i],
         };
         bt.matching(owner).map(Some).ok_or(Error::BaseMismatch)
+    }
+
+    /// Decodes several tensors, each into its own buffer: `jobs` pairs a tensor index with
+    /// its output (at least the tensor's byte length; its first bytes receive the tensor).
+    /// The chunks of all their frames are spread over `opts.threads` workers at once, so
+    /// that many small tensors keep every core busy as one large tensor does (one
+    /// [`Archive::decode_at`] per tensor runs the threads only within each). Every index
+    /// and output length is checked before anything is read; the frames, read in batches
+    /// of about 64 MiB from a file, are parsed, their bases checked and every chunk
+    /// checksum of a batch checked before the batch is decoded. On error, outputs of
+    /// earlier batches hold their tensors; the others are untouched. Errors: as
+    /// [`Archive::decode_at`].
+    pub fn decode_many(
+        &self,
+        mut jobs: Vec<(usize, &mut [u8])>,
+        base: Option<&SafeTensors<'_>>,
+        opts: &DecompressOptions,
+    ) -> Result<()> {
+        for (i, dst) in &jobs {
+            let t = self.tensors.get(*i).ok_or(Error::NotFound)?;
+            if (dst.len() as u64) < t.data_offsets.1 - t.data_offsets.0 {
+                return Err(Error::DstTooSmall);
+            }
+        }
+        let plain = jobs
+            .iter()
+            .any(|(i, _)| matches!(self.stored[*i], Stored::Plain { .. }));
+        if plain || self.holds_reference_frames()? {
+            // Files of the reference package: tensor by tensor (its frames are not ours).
+            for (i, dst) in jobs {
+                self.decode_at(i, base, dst, opts)?;
+            }
+            return Ok(());
+        }
+        let frame_size = |i: usize| match self.stored[i] {
+            Stored::Frame { size, .. } => size,
+            Stored::Tied(j) => match self.stored[j] {
+                Stored::Frame { size, .. } => size,
+                Stored::Tied(_) | Stored::Plain { .. } => 0,
+            },
+            Stored::Plain { .. } => 0,
+        };
+        let limit = match self.src {
+            Source::Memory(_) | Source::Owned(_) => u64::MAX,
+            Source::File(_) => MANY_FILE_BATCH,
+        };
+        // From a file, each batch's frames are read into this buffer, reused from batch to
+        // batch and, up to MANY_FILE_BATCH, from call to call (fresh pages for the frames
+        // cost more than decoding them).
+        let mut held: Vec<u8> = READ_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        while !jobs.is_empty() {
+            let mut k = 0;
+            let mut bytes = 0u64;
+            while k < jobs.len() && (k == 0 || bytes.saturating_add(frame_size(jobs[k].0)) <= limit)
+            {
+                bytes = bytes.saturating_add(frame_size(jobs[k].0));
+                k += 1;
+            }
+            let rest = jobs.split_off(k);
+            let batch = std::mem::replace(&mut jobs, rest);
+            let spans = batch
+                .iter()
+                .map(|(i, _)| self.span(*i))
+                .collect::<Result<Vec<_>>>()?;
+            let bufs: Vec<&[u8]> = match &self.src {
+                Source::Memory(m) => spans
+                    .iter()
+                    .map(|&(o, n, _)| &m[o as usize..(o + n) as usize])
+                    .collect(),
+                Source::Owned(m) => spans
+                    .iter()
+                    .map(|&(o, n, _)| &m[o as usize..(o + n) as usize])
+                    .collect(),
+                Source::File(_) => {
+                    let total = usize::try_from(spans.iter().map(|s| s.1).sum::<u64>())
+                        .map_err(|_| Error::SrcTooLarge)?;
+                    if held.len() < total {
+                        // The old buffer is freed before the new one is made.
+                        drop(std::mem::take(&mut held));
+                        held = crate::engine::zeroed_vec(total)?;
+                    }
+                    let mut rest = &mut held[..total];
+                    for &(o, n, _) in &spans {
+                        let (here, r) = std::mem::take(&mut rest).split_at_mut(n as usize);
+                        self.read_file_at(o, here)?;
+                        rest = r;
+                    }
+                    let mut at = 0usize;
+                    spans
+                        .iter()
+                        .map(|&(_, n, _)| {
+                            at += n as usize;
+                            &held[at - n as usize..at]
+                        })
+                        .collect()
+                }
+            };
+            let parsed = bufs
+                .iter()
+                .map(|b| crate::pipeline::parse_whole(b, opts))
+                .collect::<Result<Vec<_>>>()?;
+            let mut checks = Vec::with_capacity(batch.len());
+            let mut frame_jobs = Vec::with_capacity(batch.len());
+            for (f, (i, dst)) in parsed.iter().zip(batch) {
+                let (b, e) = self.tensors[i].data_offsets;
+                let h = f.header();
+                if h.original_size != e - b {
+                    return Err(Error::Corrupt);
+                }
+                let bb = self.base_for(i, h.base_hash.is_some(), base)?;
+                if bb.is_some() {
+                    checks.push((h, bb));
+                }
+                frame_jobs.push(crate::pipeline::FrameJob {
+                    frame: f,
+                    base: bb,
+                    dst: &mut dst[..(e - b) as usize],
+                });
+            }
+            crate::engine::par_map(opts.threads, checks, |(h, bb)| {
+                crate::pipeline::check_base(h, bb)
+            })?
+            .into_iter()
+            .collect::<Result<()>>()?;
+            let n = frame_jobs.len();
+            let done =
+                crate::pipeline::decode_jobs_checked_first(frame_jobs, opts.threads, false, false)?;
+            if done < n {
+                return Err(Error::Checksum);
+            }
+        }
+        if held.len() as u64 <= MANY_FILE_BATCH {
+            READ_BUF.with(|b| *b.borrow_mut() = held);
+        }
+        Ok(())
     }
 
     /// Restores the original safetensors file into `dst` (at least

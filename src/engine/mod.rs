@@ -863,7 +863,7 @@ pub fn verify_frame_with(frame: &Frame<'_>, threads: u32) -> Result<()> {
 /// The first of `frames` with a chunk whose checksum does not match, or `None`: every chunk
 /// of every frame checked in one dispatch over `threads` workers (contiguous shares of all
 /// the chunks), so that several small frames cost no more dispatches than one large one.
-pub(crate) fn first_bad_frame(frames: &[Frame<'_>], threads: u32) -> Result<Option<usize>> {
+pub(crate) fn first_bad_frame(frames: &[&Frame<'_>], threads: u32) -> Result<Option<usize>> {
     let chunks: Vec<(usize, usize)> = frames
         .iter()
         .enumerate()
@@ -872,7 +872,7 @@ pub(crate) fn first_bad_frame(frames: &[Frame<'_>], threads: u32) -> Result<Opti
     let first = |share: &[(usize, usize)]| {
         share
             .iter()
-            .find(|&&(k, i)| verify_chunk(&frames[k], i).is_err())
+            .find(|&&(k, i)| verify_chunk(frames[k], i).is_err())
             .map(|&(k, _)| k)
     };
     let workers = pool::workers(threads);

@@ -334,7 +334,7 @@ pub(crate) struct FrameJob<'f, 'd> {
 /// the delta and the lossy step are undone chunk by chunk while it is in the caches. On
 /// error the outputs may hold part of their bytes.
 pub(crate) fn decode_frames(jobs: Vec<FrameJob<'_, '_>>, threads: u32) -> Result<()> {
-    decode_frames_with(jobs, threads, false, false)
+    decode_frames_with(jobs, threads, false, None)
 }
 
 /// Decodes whole frames (no deltas) into their outputs, every checksum checked before
@@ -350,28 +350,47 @@ pub(crate) fn decode_checked_first(
     threads: u32,
     large: bool,
 ) -> Result<usize> {
-    let good = engine::first_bad_frame(frames, threads)?.unwrap_or(frames.len());
     let jobs = frames
         .iter()
         .zip(outs)
-        .take(good)
         .map(|(frame, dst)| FrameJob {
             frame,
             base: None,
             dst,
         })
         .collect();
-    decode_frames_with(jobs, threads, true, large)?;
+    decode_jobs_checked_first(jobs, threads, large, true)
+}
+
+/// [`decode_checked_first`] of frame jobs (delta frames with their checked base too).
+/// Without `prefix`, a bad checksum anywhere leaves every output untouched (0 decoded).
+/// The outputs of [`Archive::decode_many`](crate::container::safetensors::Archive) are
+/// separate and often fresh (`large` false): written through the caches, whose lines the
+/// page faults have just zeroed, except in frames too large for them.
+pub(crate) fn decode_jobs_checked_first(
+    mut jobs: Vec<FrameJob<'_, '_>>,
+    threads: u32,
+    large: bool,
+    prefix: bool,
+) -> Result<usize> {
+    let frames: Vec<&Frame<'_>> = jobs.iter().map(|j| j.frame).collect();
+    let mut good = engine::first_bad_frame(&frames, threads)?.unwrap_or(frames.len());
+    if !prefix && good < frames.len() {
+        good = 0;
+    }
+    jobs.truncate(good);
+    decode_frames_with(jobs, threads, true, Some(large))?;
     Ok(good)
 }
 
 /// [`decode_frames`]; `checked`: every chunk's checksum was checked beforehand; `large`:
-/// the outputs are written around the caches even if together they are small.
+/// whether the outputs are part of one too large to stay in the caches (`None`: when
+/// together they are; frames that large alone are written around the caches anyway).
 fn decode_frames_with(
     jobs: Vec<FrameJob<'_, '_>>,
     threads: u32,
     checked: bool,
-    large: bool,
+    large: Option<bool>,
 ) -> Result<()> {
     struct Task<'f, 'd> {
         frame: &'f Frame<'f>,
@@ -381,7 +400,8 @@ fn decode_frames_with(
     }
     let mut tasks = Vec::new();
     // Outputs of this size cannot stay in the caches (see engine::copy_raw).
-    let large = large || jobs.iter().map(|j| j.dst.len()).sum::<usize>() >= LARGE_OUTPUT;
+    let large =
+        large.unwrap_or_else(|| jobs.iter().map(|j| j.dst.len()).sum::<usize>() >= LARGE_OUTPUT);
     for job in jobs {
         let h = job.frame.header();
         if job.dst.len() as u64 != h.original_size || (h.base_hash.is_some() && job.base.is_none())

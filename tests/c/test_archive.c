@@ -308,6 +308,72 @@ static int check_archive(const zipnn_archive *a, const spec_t *specs, size_t n,
     CHECK_STATUS(zipnn_archive_restore(a, restored, st->len, &w), ZIPNN_OK);
     CHECK(w == st->len && memcmp(restored, st->bytes, st->len) == 0);
     free(restored);
+
+    /* Every tensor at once, in reverse order, each into a buffer of its own (16 bytes
+     * longer): the same bytes, the slack untouched, every length reported. */
+    {
+        size_t *idxs = (size_t *)xmalloc(n * sizeof(size_t));
+        size_t *caps = (size_t *)xmalloc(n * sizeof(size_t));
+        size_t *got = (size_t *)xmalloc(n * sizeof(size_t));
+        void **outs = (void **)xmalloc(n * sizeof(void *));
+        for (i = 0; i < n; i++) {
+            idxs[i] = n - 1 - i;
+            caps[i] = st->size[n - 1 - i] + 16;
+            outs[i] = xmalloc(caps[i]);
+            memset(outs[i], SENTINEL_BYTE, caps[i]);
+            got[i] = SENTINEL_SIZE;
+        }
+        CHECK_STATUS(zipnn_archive_decode_many(a, idxs, (void *const *)outs, caps, n, got),
+                     ZIPNN_OK);
+        for (i = 0; i < n; i++) {
+            CHECK(got[i] == st->size[idxs[i]]);
+            CHECK(memcmp(outs[i], st_tensor(st, idxs[i]), got[i]) == 0);
+            CHECK(all_bytes_are((unsigned char *)outs[i] + got[i], 16, SENTINEL_BYTE));
+        }
+        if (n >= 2) {
+            /* Two outputs that overlap, an output too short, an unknown tensor: refused
+             * before anything is written or reported. */
+            void *saved = outs[1];
+            for (i = 0; i < n; i++) {
+                memset(outs[i], SENTINEL_BYTE, caps[i]);
+                got[i] = SENTINEL_SIZE;
+            }
+            outs[1] = (unsigned char *)outs[0] + 1;
+            CHECK_STATUS(zipnn_archive_decode_many(a, idxs, (void *const *)outs, caps, n, got),
+                         ZIPNN_ERROR_INVALID_PARAM);
+            outs[1] = saved;
+            caps[0] = st->size[idxs[0]] ? st->size[idxs[0]] - 1 : 0;
+            CHECK_STATUS(zipnn_archive_decode_many(a, idxs, (void *const *)outs, caps, n, got),
+                         st->size[idxs[0]] ? ZIPNN_ERROR_DST_TOO_SMALL : ZIPNN_OK);
+            caps[0] = st->size[idxs[0]] + 16;
+            idxs[0] = n;
+            CHECK_STATUS(zipnn_archive_decode_many(a, idxs, (void *const *)outs, caps, n, got),
+                         ZIPNN_ERROR_NOT_FOUND);
+            idxs[0] = n - 1;
+            if (st->size[idxs[0]]) {
+                CHECK(all_bytes_are((unsigned char *)outs[0], caps[0], SENTINEL_BYTE));
+                CHECK(got[0] == SENTINEL_SIZE);
+            }
+        }
+        CHECK_STATUS(zipnn_archive_decode_many(a, NULL, NULL, NULL, 0, NULL), ZIPNN_OK);
+        CHECK_STATUS(zipnn_archive_decode_many(NULL, idxs, (void *const *)outs, caps, n, got),
+                     ZIPNN_ERROR_NULL_POINTER);
+        CHECK_STATUS(zipnn_archive_decode_many(a, NULL, (void *const *)outs, caps, n, got),
+                     ZIPNN_ERROR_NULL_POINTER);
+        CHECK_STATUS(zipnn_archive_decode_many(a, idxs, NULL, caps, n, got),
+                     ZIPNN_ERROR_NULL_POINTER);
+        CHECK_STATUS(zipnn_archive_decode_many(a, idxs, (void *const *)outs, NULL, n, got),
+                     ZIPNN_ERROR_NULL_POINTER);
+        CHECK_STATUS(zipnn_archive_decode_many(a, idxs, (void *const *)outs, caps, n, NULL),
+                     ZIPNN_ERROR_NULL_POINTER);
+        for (i = 0; i < n; i++) {
+            free(outs[i]);
+        }
+        free(outs);
+        free(got);
+        free(caps);
+        free(idxs);
+    }
     return 0;
 }
 

@@ -564,3 +564,34 @@ def test_lossy_archive_keeps_integer_tensor_tied_to_a_float_tensor_exact():
     raw = safetensors_bytes({"a": ("F32", (1000,), x.tobytes()), "b": ("I32", (1000,), x.tobytes())})
     with zst.open_archive(zst.compress(raw, lossy="mantissa", lossy_param=4)) as f:
         assert f.get_tensor("b", "np").tobytes() == x.tobytes()
+
+
+def test_get_tensors_at_once_equals_one_by_one(st_file, tmp_path):
+    # Every tensor (an empty one, a scalar, a tied one) decoded by one library call
+    # equals each decoded alone, for numpy and torch, from memory and from a file; a
+    # damaged archive is an error naming the tensor.
+    path, raw, tensors = st_file
+    extra = {"tied.copy": tensors["big.weight"]}
+    raw = safetensors_bytes({**tensors, **extra}, META)
+    archive = zst.compress(raw, threads=2)
+    arc = tmp_path / "m.znt"
+    arc.write_bytes(archive)
+    for src in (archive, arc):
+        with zst.safe_open(src, "np", threads=2) as f:
+            keys = f.offset_keys()
+            many = f.get_tensors(reversed(keys))
+            assert list(many) == list(reversed(keys))
+            for k in keys:
+                one = f.get_tensor(k)
+                assert many[k].dtype == one.dtype and many[k].shape == one.shape
+                assert many[k].tobytes() == one.tobytes() == {**tensors, **extra}[k][2]
+    torch = pytest.importorskip("torch")
+    loaded = zst.load_file(arc)
+    for k, v in loaded.items():
+        assert isinstance(v, torch.Tensor)
+        assert torch_bytes(v) == {**tensors, **extra}[k][2]
+    bad = bytearray(archive)
+    bad[-40] ^= 0x10  # inside the last frame's payload
+    with pytest.raises(zipnn.ZipNNError) as e:
+        zst.load(bytes(bad), framework="np")
+    assert "tensor" in str(e.value)

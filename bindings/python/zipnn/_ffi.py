@@ -279,6 +279,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "zipnn_archive_find": (zipnn_status, [c_void_p, c_void_p, c_size_t, _size_p]),
     "zipnn_archive_tensor_info": (zipnn_status, [c_void_p, c_size_t, POINTER(zipnn_tensor_info)]),
     "zipnn_archive_decode": (zipnn_status, [c_void_p, c_size_t, c_void_p, c_size_t, _size_p]),
+    "zipnn_archive_decode_many": (
+        zipnn_status,
+        [c_void_p, _size_p, POINTER(c_void_p), _size_p, c_size_t, _size_p],
+    ),
     "zipnn_archive_header_json": (zipnn_status, [c_void_p, POINTER(c_void_p), _size_p]),
     "zipnn_archive_restored_size": (zipnn_status, [c_void_p, _u64_p]),
     "zipnn_archive_restore": (zipnn_status, [c_void_p, c_void_p, c_size_t, _size_p]),

@@ -435,8 +435,54 @@ class Archive:
         allocated only after the library has checked the tensor's size against
         ``max_size`` (LimitExceededError) and, for a tensor far larger than its frame, the
         frame's checksums."""
-        kind = framework_name(framework)
         index = self._index(name)
+        arr, ptr, nbytes = self._empty(index, name, framework, device)
+        self._decode(index, ptr, nbytes, name)
+        if framework_name(framework) == "torch" and str(device) != "cpu":
+            arr = arr.to(device)
+        return arr
+
+    def get_tensors(self, names: Any, framework: str = "pt", device: Any = "cpu") -> Dict[str, Any]:
+        """Several tensors at once, as a dict in the order of ``names`` (each as
+        :meth:`get_tensor` gives it). They are allocated (each through the same size
+        checks) and decoded in groups of about 8 MiB, one library call per group, with the
+        chunks of all their frames spread over the threads: many small tensors keep every
+        core busy as one large tensor does."""
+        kind = framework_name(framework)
+        names = list(names)
+        indices = [self._index(n) for n in names]
+        sizes = [self._info_at(i).size for i in indices]
+        out: Dict[str, Any] = {}
+        start = 0
+        while start < len(names):
+            end, total = start, 0
+            while end < len(names) and (end == start or total + sizes[end] <= _GROUP_BYTES):
+                total += sizes[end]
+                end += 1
+            group = list(zip(indices[start:end], names[start:end]))
+            made = [self._empty(i, n, framework, device) for i, n in group]
+            count = len(group)
+            idx = (ctypes.c_size_t * count)(*[i for i, _ in group])
+            ptrs = (ctypes.c_void_p * count)(*[m[1] for m in made])
+            caps = (ctypes.c_size_t * count)(*[m[2] for m in made])
+            got = (ctypes.c_size_t * count)()
+            st = lib().zipnn_archive_decode_many(self._h(), idx, ptrs, caps, count, got)
+            if st != 0:
+                # Decoded one by one to name the tensor at fault.
+                for (_, ptr, nbytes), (i, n) in zip(made, group):
+                    self._decode(i, ptr, nbytes, n)
+                self._check_status(st, "zipnn_archive_decode_many")
+            for (arr, _, _), (_, n) in zip(made, group):
+                if kind == "torch" and str(device) != "cpu":
+                    arr = arr.to(device)
+                out[n] = arr
+            start = end
+        return out
+
+    def _empty(self, index: int, name: str, framework: str, device: Any) -> Any:
+        """A new array for tensor ``index`` (after the library's size checks), its data
+        pointer (None when empty) and its length in bytes."""
+        kind = framework_name(framework)
         ti = self._info_at(index)
         self._alloc_size(index, name)
         st_dtype = ti.safetensors_dtype.decode("ascii")
@@ -461,10 +507,7 @@ class Archive:
                 f"tensor {name!r}: {st_dtype}{list(shape)} is {nbytes} bytes, the archive holds {ti.size}",
                 detail=name)
         _advise_huge_pages(ptr, nbytes)
-        self._decode(index, ptr, nbytes, name)
-        if kind == "torch" and str(device) != "cpu":
-            arr = arr.to(device)
-        return arr
+        return arr, ptr, nbytes
 
     def get_slice(self, name: str, framework: str = "pt") -> "TensorSlice":
         """A lazy view of tensor ``name``: ``get_shape()``, ``get_dtype()`` and indexing
@@ -479,8 +522,8 @@ class Archive:
         return self.get_tensor(name, "pt", device)
 
     def tensors(self, framework: str = "pt", device: Any = "cpu") -> Dict[str, Any]:
-        """Every tensor, in data order, as a dict (see :meth:`get_tensor`)."""
-        return {k: self.get_tensor(k, framework, device) for k in self.offset_keys()}
+        """Every tensor, in data order, as a dict (see :meth:`get_tensors`)."""
+        return self.get_tensors(self.offset_keys(), framework, device)
 
     def restored_size(self) -> int:
         """Length of the original safetensors file."""
@@ -608,11 +651,20 @@ class safe_open(Archive):
         return super().get_tensor(name, framework or self._framework,
                                   self._device if device is None else device)
 
+    def get_tensors(self, names: Any, framework: Optional[str] = None,  # type: ignore[override]
+                    device: Any = None) -> Dict[str, Any]:
+        return super().get_tensors(names, framework or self._framework,
+                                   self._device if device is None else device)
+
     def get_slice(self, name: str, framework: Optional[str] = None) -> TensorSlice:  # type: ignore[override]
         return super().get_slice(name, framework or self._framework)
 
     def __enter__(self) -> "safe_open":
         return self
+
+
+# Output bytes Archive.get_tensors decodes per library call.
+_GROUP_BYTES = 8 << 20
 
 
 def open_archive(source: Any, *, base: Any = None, threads: int = 0,
@@ -627,7 +679,7 @@ def load_file(filename: Any, device: Any = "cpu", *, framework: str = "pt", base
     """Every tensor of the archive ``filename`` as a dict of torch tensors on ``device``
     (as ``safetensors.torch.load_file``); ``framework="np"`` gives numpy arrays."""
     with safe_open(filename, framework, device, base=base, threads=threads) as f:
-        return {k: f.get_tensor(k) for k in f.offset_keys()}
+        return f.get_tensors(f.offset_keys())
 
 
 def load(data: Any, *, framework: str = "pt", base: Any = None, threads: int = 0) -> Dict[str, Any]:
