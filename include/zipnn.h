@@ -81,7 +81,7 @@
 #endif
 
 /* Static initialiser equal to what zipnn_options_init() writes. */
-#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 262144, 3, 1, 0.95f, 1, 0, 0, 0, { 0, 0, 0, 0, 0, 0 } }
+#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 0, 3, 1, 0.95f, 1, 0, 0, 0, { 0, 0, 0, 0, 0, 0 } }
 
 
 /*
@@ -341,8 +341,11 @@ typedef struct zipnn_options {
    */
   uint32_t threads;
   /*
-   Input bytes per chunk: 0 = 262144; else 1024..=67108864 and a multiple of the
-   element size.
+   Input bytes per chunk: 0 (the default) = automatic, 2097152 for one-byte elements
+   (int8, uint8, fp8, raw in one partition) at the default level of
+   `ZIPNN_METHOD_AUTO`, 262144 otherwise; else 1024..=67108864 and a multiple of the
+   element size. A frame records the size it was written with
+   (`zipnn_frame_info.chunk_size`).
    */
   uint32_t chunk_size;
   /*
@@ -413,7 +416,8 @@ typedef struct zipnn_frame_info {
    */
   uint32_t planes;
   /*
-   Input bytes per chunk.
+   Input bytes per chunk, as the frame was written (the automatic choice resolved:
+   see `zipnn_options.chunk_size`).
    */
   uint32_t chunk_size;
   /*

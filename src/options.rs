@@ -2,8 +2,14 @@
 
 use crate::error::{Error, Result};
 
-/// Default chunk size: 256 KiB.
+/// Chunk size of the automatic choice (`chunk_size` 0) for every case but the next: 256 KiB.
 pub const DEFAULT_CHUNK_SIZE: u32 = 256 * 1024;
+/// Chunk size of the automatic choice for one-byte elements (int8, uint8, fp8, raw in one
+/// plane) at the default level of method auto: 2 MiB, so that zstd, measured on each plane,
+/// finds repeats farther apart than 256 KiB (GGUF int8 quants 94.23% -> 94.13%, ONNX uint8
+/// 70.02% -> 69.37% of the size), while codec 8 keeps a Huffman table per 256 KiB for
+/// near-random bytes (docs/FORMAT.md section 5).
+pub const BYTE_CHUNK_SIZE: u32 = 2 * 1024 * 1024;
 /// Smallest accepted chunk size.
 pub const MIN_CHUNK_SIZE: u32 = 1024;
 /// Largest accepted chunk size (64 MiB); decoders refuse frames above it.
@@ -172,7 +178,8 @@ pub struct Options {
     /// Worker threads; 0 = all cores, 1 = the calling thread only.
     pub threads: u32,
     /// Bytes of input per chunk; a multiple of the element size in
-    /// `MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE`.
+    /// `MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE`, or 0 (the default) for the automatic choice
+    /// ([`Options::resolved_chunk_size`]).
     pub chunk_size: u32,
     /// zstd level, 1..=22 (negative levels down to -7 are zstd's fast modes).
     pub zstd_level: i32,
@@ -282,7 +289,7 @@ impl Default for Options {
             method: Method::Auto,
             level: Level::Default,
             threads: 0,
-            chunk_size: DEFAULT_CHUNK_SIZE,
+            chunk_size: 0,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             lz4_level: DEFAULT_LZ4_LEVEL,
             threshold: DEFAULT_THRESHOLD,
@@ -309,6 +316,24 @@ impl Options {
         }
     }
 
+    /// The chunk size a frame gets: `chunk_size`, or where that is 0 the automatic choice,
+    /// [`BYTE_CHUNK_SIZE`] (2 MiB) for one-byte elements (one plane) at the default level of
+    /// method auto, else [`DEFAULT_CHUNK_SIZE`] (256 KiB). Level fast keeps 256 KiB (it codes
+    /// Huffman only, which a longer chunk does not help); level max too (its codings of
+    /// 256 KiB chunks meet their targets).
+    pub fn resolved_chunk_size(&self) -> u32 {
+        match self.chunk_size {
+            0 if self.planes() == 1
+                && self.method == Method::Auto
+                && self.level == Level::Default =>
+            {
+                BYTE_CHUNK_SIZE
+            }
+            0 => DEFAULT_CHUNK_SIZE,
+            cs => cs,
+        }
+    }
+
     /// Checks every field; `Err(InvalidParam)` names no field, so keep values in range.
     pub fn validate(&self) -> Result<()> {
         match (self.dtype, self.bg_partitions) {
@@ -316,7 +341,7 @@ impl Options {
             (_, 1) => {}
             _ => return Err(Error::InvalidParam),
         }
-        let cs = self.chunk_size;
+        let cs = self.resolved_chunk_size();
         if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&cs) || cs as usize % self.planes() != 0 {
             return Err(Error::InvalidParam);
         }

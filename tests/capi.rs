@@ -60,7 +60,7 @@ const SENTINEL: usize = 0xDEAD_BEEF;
 fn init_fills_defaults_and_null_is_ignored() {
     let o = defaults();
     assert_eq!(o.struct_size as usize, size_of::<zipnn_options>());
-    assert_eq!(o.chunk_size, 262_144);
+    assert_eq!(o.chunk_size, 0); // automatic
     assert_eq!(o.zstd_level, 3);
     assert_eq!(o.threshold, 0.95);
     assert_eq!(o.dtype, ZIPNN_DTYPE_RAW);

@@ -406,3 +406,85 @@ fn tampered_payloads_of_every_codec_never_panic() {
         }
     }
 }
+
+/// A uint8 frame whose planes are codec 8 (Huffman in blocks): chunks of 1 MiB, each four
+/// blocks of 256 KiB whose values shift from block to block.
+fn blocks_frame() -> (Vec<u8>, Vec<u8>) {
+    let mut rng = Rng(0xB10C);
+    let n = 2 * 1024 * 1024 + 300_000;
+    let src: Vec<u8> = (0..n)
+        .map(|i| (i / (256 * 1024)) as u8 * 16 + (rng.next().trailing_zeros() as u8).min(15))
+        .collect();
+    let o = Options {
+        chunk_size: 1024 * 1024,
+        ..Options::new(DType::Uint8)
+    };
+    let frame = compress(&src, &o).unwrap();
+    assert!(codecs_in(&frame).contains(&Codec::HuffmanBlocks));
+    (src, frame)
+}
+
+#[test]
+fn tampered_codec_8_payloads_are_errors_never_panics() {
+    let (src, frame) = blocks_frame();
+    let f = Frame::parse(&frame).unwrap();
+    let start = frame.len() - payload_len(&frame);
+    // The start of every chunk's payload: its size table (four u32 for a whole chunk).
+    let tables: Vec<usize> = (0..f.chunk_count())
+        .scan(start, |at, i| {
+            let here = *at;
+            *at += f.chunk_payload(i).len();
+            Some(here)
+        })
+        .collect();
+    let mut out = vec![0x55u8; src.len()];
+    let mut check = |bad: &mut Vec<u8>, what: &str, must_fail: bool| {
+        reseal(bad);
+        match decompress(bad) {
+            Ok(o) => {
+                assert!(!must_fail, "{what}: decoded");
+                assert_eq!(o.len(), src.len(), "{what}: wrong length");
+            }
+            Err(e) => assert_eq!(e, Error::Corrupt, "{what}"),
+        }
+        if let Err(e) = decompress_into(bad, &mut out) {
+            assert_eq!(e, Error::Corrupt, "{what}: into");
+        }
+    };
+    // Sizes in the table out of range: 0, past the block, past the payload, a run's size
+    // for a coded block, one byte moved from one block to the next (in the two whole
+    // chunks, of four blocks each).
+    for &t in &tables[..2] {
+        for (k, value) in [(0, 0u32), (1, 256 * 1024 + 1), (2, u32::MAX), (0, 1)] {
+            let mut bad = frame.clone();
+            bad[t + 4 * k..t + 4 * k + 4].copy_from_slice(&value.to_le_bytes());
+            check(
+                &mut bad,
+                &format!("table at {t}, entry {k} = {value}"),
+                true,
+            );
+        }
+        let mut bad = frame.clone();
+        let a = u32::from_le_bytes(bad[t..t + 4].try_into().unwrap());
+        let b = u32::from_le_bytes(bad[t + 4..t + 8].try_into().unwrap());
+        bad[t..t + 4].copy_from_slice(&(a - 1).to_le_bytes());
+        bad[t + 4..t + 8].copy_from_slice(&(b + 1).to_le_bytes());
+        check(&mut bad, &format!("table at {t}, a byte moved"), true);
+    }
+    // Random bytes anywhere in the payloads, tables included.
+    let mut rng = Rng(0x8B10);
+    let payload = frame.len() - start;
+    for round in 0..400 {
+        let mut bad = frame.clone();
+        for _ in 0..1 + round % 3 {
+            let at = if round % 2 == 0 {
+                tables[round % tables.len()] + rng.next() as usize % 16
+            } else {
+                start + rng.next() as usize % payload
+            };
+            bad[at] = rng.next() as u8;
+        }
+        check(&mut bad, &format!("round {round}"), false);
+    }
+    assert!(decompress(&frame).unwrap() == src);
+}

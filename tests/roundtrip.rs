@@ -99,6 +99,54 @@ fn default_chunk_size_many_chunks() {
 }
 
 #[test]
+fn automatic_chunk_size_is_recorded() {
+    // One-byte elements at the default level of method auto: 2 MiB chunks; every other
+    // case 256 KiB; a chunk size given is kept. The frame says what it was written with.
+    let n = 2 * BYTE_CHUNK_SIZE as usize + 5000;
+    for dtype in DType::ALL {
+        let src = make(dtype, Kind::Gaussian, n, 5);
+        for level in [Level::Fast, Level::Default, Level::Max] {
+            for (method, given) in [
+                (Method::Auto, 0),
+                (Method::Huffman, 0),
+                (Method::Auto, 8192),
+            ] {
+                let o = Options {
+                    level,
+                    method,
+                    chunk_size: given,
+                    ..Options::new(dtype)
+                };
+                let want = match given {
+                    0 if dtype.element_size() == 1
+                        && level == Level::Default
+                        && method == Method::Auto =>
+                    {
+                        BYTE_CHUNK_SIZE
+                    }
+                    0 => DEFAULT_CHUNK_SIZE,
+                    g => g,
+                };
+                assert_eq!(o.resolved_chunk_size(), want);
+                if level == Level::Max || (given != 0 && dtype != DType::Uint8) {
+                    continue; // the slow or the uninteresting cases: the rule alone
+                }
+                let frame = check(&src, &o);
+                let info = frame_info(&frame).unwrap();
+                assert_eq!(info.chunk_size, want, "{dtype:?} {level:?} {method:?}");
+                assert_eq!(info.chunk_count, (n / want as usize + 1) as u64);
+            }
+        }
+    }
+    // Raw bytes in more than one partition are not one-byte elements.
+    let o = Options {
+        bg_partitions: 2,
+        ..Options::new(DType::Raw)
+    };
+    assert_eq!(o.resolved_chunk_size(), DEFAULT_CHUNK_SIZE);
+}
+
+#[test]
 fn gaussian_weights_compress_like_weights() {
     // N(0, 0.02) bf16: the exponent plane carries ~2.6 bits, the rest is near random, so
     // the ratio sits near 0.66; fp32 near 0.83.

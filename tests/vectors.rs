@@ -148,6 +148,26 @@ fn cases() -> Vec<Case> {
         metadata: Vec::new(),
         lossy: Lossy::None,
     });
+    // uint8 at the automatic chunk size (2 MiB for one-byte elements, chunk_size 0 in the
+    // manifest): 256 KiB of geometric values (2 bits each; zstd codes them to about a third
+    // more) and 2 KiB of other values, so a table per 256 KiB block (codec 8) codes smaller
+    // than one table for the plane and than zstd.
+    let mut r = common::Rng(43);
+    let mut blocks: Vec<u8> = (0..262_144)
+        .map(|_| (r.next().trailing_zeros() as u8).min(15))
+        .collect();
+    blocks.extend((0..2048).map(|_| 200 + (r.below(4) * r.below(5)) as u8));
+    v.push(Case {
+        name: "uint8-blocks".into(),
+        dtype: DType::Uint8,
+        method: Method::Auto,
+        level: Level::Default,
+        chunk_size: 0,
+        bg_partitions: 1,
+        input: blocks,
+        metadata: Vec::new(),
+        lossy: Lossy::None,
+    });
     // Lossy frames (flag bit 2). The stored input is what the frame decodes to: the
     // lossy step is idempotent, so coding it again gives the same frame.
     for (name, dtype, lossy) in [
@@ -433,6 +453,10 @@ fn golden_vectors() {
                 c.name
             );
         }
+        if c.name == "uint8-blocks" {
+            assert_eq!(codecs(&golden), [Codec::HuffmanBlocks], "{}", c.name);
+            assert_eq!(frame_info(&golden).unwrap().chunk_size, BYTE_CHUNK_SIZE);
+        }
         if c.name == "fp16-layout-bytes" {
             assert!(
                 layouts(&golden).contains(&transform::Layout::Bytes),
@@ -520,8 +544,22 @@ fn golden_vectors() {
     let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
     assert_eq!(golden[4], 1);
     assert_eq!(decompress(&golden), Err(want), "{name}");
-    // The same rewriting of frames without codec 7 gives valid frames: the version is
-    // what makes codec 7 an error.
+    // So does codec 8.
+    let (name, want) = ("codec-8-in-v1", Error::UnsupportedCodec);
+    let frm = format!("invalid/{name}.znn");
+    manifest += &format!(
+        "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
+        error_name(want)
+    );
+    if bless {
+        let blocks = std::fs::read(d.join("valid/uint8-blocks.znn")).unwrap();
+        std::fs::write(d.join(&frm), as_version_1(&blocks)).unwrap();
+    }
+    let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
+    assert_eq!(golden[4], 1);
+    assert_eq!(decompress(&golden), Err(want), "{name}");
+    // The same rewriting of frames without codecs 7 and 8 gives valid frames: the
+    // version is what makes them errors.
     for c in ["bf16-huffman", "fp32-auto"] {
         let v2 = std::fs::read(d.join(format!("valid/{c}.znn"))).unwrap();
         let v1 = as_version_1(&v2);

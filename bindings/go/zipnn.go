@@ -129,7 +129,7 @@ type Options struct {
 	Method       Method  // entropy coder (default MethodAuto)
 	Level        Level   // 0 = default, 1 = fast, 2 = default, 3 = max
 	Threads      uint32  // worker threads: 0 = all cores, 1 = only the calling thread
-	ChunkSize    uint32  // input bytes per chunk: 0 = 262144; else 1024..=67108864, a multiple of the element size
+	ChunkSize    uint32  // input bytes per chunk: 0 = automatic (2097152 for one-byte dtypes at the default level of MethodAuto, else 262144); else 1024..=67108864, a multiple of the element size
 	ZstdLevel    int32   // zstd level: 0 = 3; else -7..=22
 	LZ4Level     int32   // lz4 level: 0 = 1 (fast); 2..=12 = lz4hc
 	Threshold    float32 // keep a coded plane-chunk only below this fraction of raw: 0 = 0.95; else (0, 1]; not applied at LevelMax

@@ -135,7 +135,7 @@ func TestVersion(t *testing.T) {
 func TestDefaultOptions(t *testing.T) {
 	got := DefaultOptions()
 	// ZIPNN_OPTIONS_INIT in zipnn.h.
-	want := Options{ChunkSize: 262144, ZstdLevel: 3, LZ4Level: 1, Threshold: 0.95, BGPartitions: 1}
+	want := Options{ZstdLevel: 3, LZ4Level: 1, Threshold: 0.95, BGPartitions: 1}
 	if got != want {
 		t.Fatalf("DefaultOptions() = %+v, want %+v", got, want)
 	}

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use zipnn::stream::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE};
-use zipnn::{
-    DType, Level, Lossy, Method, Options, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
-};
+use zipnn::{DType, Level, Lossy, Method, Options, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 
 use crate::fail::Failure;
 
@@ -198,7 +196,9 @@ pub struct CodecArgs {
     #[arg(short, long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
 
-    /// Input bytes per chunk (the unit of parallelism and random access); K/M suffixes
+    /// Input bytes per chunk (the unit of parallelism and random access); K/M suffixes.
+    /// Default: 2M for one-byte dtypes (int8, uint8, fp8, raw) at the default level and
+    /// method, 256K otherwise
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub chunk_size: Option<u32>,
 
@@ -224,8 +224,9 @@ impl CodecArgs {
     /// Library options, checked; the message names the bad flag.
     pub fn options(&self, threads: u32) -> Result<Options, Failure> {
         let dtype = self.dtype.dtype();
-        let chunk_size = self.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
-        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        // Not given: 0, the library's automatic choice.
+        let chunk_size = self.chunk_size.unwrap_or(0);
+        if self.chunk_size.is_some() && !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
             return Err(Failure::usage(format!(
                 "--chunk-size {chunk_size}: must be {MIN_CHUNK_SIZE} ..= {MAX_CHUNK_SIZE}"
             )));

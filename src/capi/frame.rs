@@ -37,7 +37,8 @@ pub struct zipnn_frame_info {
     pub flags: u32,
     /// Planes per chunk (bytes per element, or the raw byte-grouping partitions).
     pub planes: u32,
-    /// Input bytes per chunk.
+    /// Input bytes per chunk, as the frame was written (the automatic choice resolved:
+    /// see `zipnn_options.chunk_size`).
     pub chunk_size: u32,
     /// Length of the original data.
     pub original_size: u64,

@@ -9,8 +9,7 @@ use super::boundary::MAX_STRUCT_SIZE;
 use super::status::zipnn_status;
 use crate::error::Error;
 use crate::options::{
-    DType, Level, Lossy, Method, Options, DEFAULT_CHUNK_SIZE, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD,
-    DEFAULT_ZSTD_LEVEL,
+    DType, Level, Lossy, Method, Options, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD, DEFAULT_ZSTD_LEVEL,
 };
 use crate::DecompressOptions;
 
@@ -91,8 +90,11 @@ pub struct zipnn_options {
     pub level: i32,
     /// Worker threads: 0 = all cores, 1 = only the calling thread.
     pub threads: u32,
-    /// Input bytes per chunk: 0 = 262144; else 1024..=67108864 and a multiple of the
-    /// element size.
+    /// Input bytes per chunk: 0 (the default) = automatic, 2097152 for one-byte elements
+    /// (int8, uint8, fp8, raw in one partition) at the default level of
+    /// `ZIPNN_METHOD_AUTO`, 262144 otherwise; else 1024..=67108864 and a multiple of the
+    /// element size. A frame records the size it was written with
+    /// (`zipnn_frame_info.chunk_size`).
     pub chunk_size: u32,
     /// zstd level: 0 = 3; else -7..=22.
     pub zstd_level: i32,
@@ -127,7 +129,7 @@ impl Default for zipnn_options {
             method: ZIPNN_METHOD_AUTO,
             level: ZIPNN_LEVEL_DEFAULT,
             threads: 0,
-            chunk_size: DEFAULT_CHUNK_SIZE,
+            chunk_size: 0,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             lz4_level: DEFAULT_LZ4_LEVEL,
             threshold: DEFAULT_THRESHOLD,
@@ -249,7 +251,7 @@ pub(crate) fn to_options_unchecked(o: &zipnn_options) -> Result<Options, Error> 
         method: Method::from_code(o.method)?,
         level: Level::from_code(o.level)?,
         threads: o.threads,
-        chunk_size: or(o.chunk_size, DEFAULT_CHUNK_SIZE),
+        chunk_size: o.chunk_size,
         zstd_level: or(o.zstd_level, DEFAULT_ZSTD_LEVEL),
         lz4_level: or(o.lz4_level, DEFAULT_LZ4_LEVEL),
         threshold: or(o.threshold, DEFAULT_THRESHOLD),

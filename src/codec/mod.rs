@@ -4,6 +4,7 @@
 //! records which codec was used and the coded size.
 
 pub mod ans;
+pub mod blocks;
 pub(crate) mod histogram;
 pub mod huffman;
 mod lz;
@@ -36,6 +37,9 @@ pub enum Codec {
     /// The same rANS code with thirty-two states, which SIMD decoders run in parallel
     /// (docs/FORMAT.md, "ANS payload").
     AnsWide = 7,
+    /// Huffman in blocks: the plane cut into blocks of 256 KiB, each with its own table
+    /// (docs/FORMAT.md section 7.6).
+    HuffmanBlocks = 8,
 }
 
 impl Codec {
@@ -50,15 +54,17 @@ impl Codec {
             5 => Codec::Snappy,
             6 => Codec::Ans,
             7 => Codec::AnsWide,
+            8 => Codec::HuffmanBlocks,
             _ => return Err(Error::UnsupportedCodec),
         })
     }
 
-    /// The first frame format version whose frames may hold this codec: 2 for codec 7,
-    /// 1 for the others. A frame of an earlier version holding it is `UnsupportedCodec`.
+    /// The first frame format version whose frames may hold this codec: 2 for codecs 7
+    /// and 8, 1 for the others. A frame of an earlier version holding it is
+    /// `UnsupportedCodec`.
     pub fn min_version(self) -> u8 {
         match self {
-            Codec::AnsWide => 2,
+            Codec::AnsWide | Codec::HuffmanBlocks => 2,
             _ => 1,
         }
     }
@@ -74,6 +80,7 @@ impl Codec {
             Codec::Snappy => "snappy",
             Codec::Ans => "ans",
             Codec::AnsWide => "ans32",
+            Codec::HuffmanBlocks => "huffman-blocks",
         }
     }
 }
@@ -204,9 +211,24 @@ pub(crate) fn code_plane(
         return (Codec::Raw, n);
     }
     match hist {
-        Some(h) => choose(plane, h, opts, role, out),
-        None => choose(plane, &histogram(plane), opts, role, out),
+        Some(h) => choose(plane, h, None, opts, role, out),
+        // A plane that may be coded in blocks is counted block by block, the plane's
+        // histogram being their sum.
+        None if in_blocks(plane.len(), opts) => {
+            let (blocks, h) = blocks::Blocks::plan(plane);
+            choose(plane, &h, Some(blocks), opts, role, out)
+        }
+        None => choose(plane, &histogram(plane), None, opts, role, out),
     }
+}
+
+/// Whether a plane of `n` bytes of `opts.dtype` is also planned as Huffman in blocks (codec
+/// 8): byte data at the default level of method auto, longer than one block.
+fn in_blocks(n: usize, opts: &Options) -> bool {
+    opts.method == Method::Auto
+        && opts.level == Level::Default
+        && byte_data(opts.dtype)
+        && n > blocks::BLOCK
 }
 
 /// What [`code_plane`] would make of a plane with histogram `hist`, estimated without
@@ -291,6 +313,8 @@ struct Job<'a> {
     opts: &'a Options,
     out: &'a mut [u8],
     limit: usize,
+    /// The plane planned as Huffman in blocks, where the caller already did it.
+    blocks: Option<blocks::Blocks>,
     /// The limit of an LZ payload: the plane's length for a main plane (see `Role`), whose
     /// LZ codec applies the same rule to its blocks inside; `limit` otherwise.
     lz_limit: usize,
@@ -350,6 +374,7 @@ impl Job<'_> {
 fn choose(
     plane: &[u8],
     hist: &Histogram,
+    blocks: Option<blocks::Blocks>,
     opts: &Options,
     role: Role,
     out: &mut [u8],
@@ -378,6 +403,7 @@ fn choose(
         opts,
         out,
         limit,
+        blocks,
         lz_limit,
         zstd_level,
     };
@@ -395,9 +421,17 @@ fn choose(
             Level::Max => choose_max(&mut job),
         },
     };
-    let lz = |c: Codec| matches!(c, Codec::Zstd | Codec::Lz4 | Codec::Snappy);
+    // The LZ codecs and codec 8 apply the main plane's rule to their own blocks.
+    let own_rule = |c: Codec| {
+        matches!(
+            c,
+            Codec::Zstd | Codec::Lz4 | Codec::Snappy | Codec::HuffmanBlocks
+        )
+    };
     match coded {
-        Some((codec, size)) if size < limit || (lz(codec) && size < lz_limit) => (codec, size),
+        Some((codec, size)) if size < limit || (own_rule(codec) && size < lz_limit) => {
+            (codec, size)
+        }
         _ => (Codec::Raw, n),
     }
 }
@@ -422,7 +456,17 @@ fn lz_worth_trying(order0: usize) -> usize {
 /// is always measured; on float planes only where lz4 on a spread sample of the plane
 /// finds repeats: below 1.9 times Huffman's size for the same bytes ([`lz_worth_trying`],
 /// the max level's test on a sample).
+///
+/// A plane of byte data longer than one block of codec 8 ([`blocks::BLOCK`], 256 KiB, the
+/// automatic chunk size of byte data at this level is larger, see
+/// [`Options::resolved_chunk_size`]) is also planned as Huffman in blocks, a table per
+/// block: of the two Huffman codings the smaller is zstd's bound and, where zstd does not
+/// beat it, the payload. So a long plane keeps what zstd finds across it and what a table
+/// per 256 KiB finds in near-random packed bytes.
 fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
+    if in_blocks(job.plane.len(), job.opts) {
+        return choose_default_blocks(job);
+    }
     let plan = huffman::Plan::new(job.hist);
     let huff = plan.as_ref().map_or(job.limit, |p| p.size.min(job.limit));
     // Where Huffman pays, zstd is tried where lz4 found repeats worth it on the sample
@@ -455,6 +499,43 @@ fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
         }
     }
     Some(job.huffman(&plan?))
+}
+
+/// [`choose_default`] on a plane of byte data longer than one block: zstd over the whole
+/// plane, or the smaller of one Huffman table and a table per block (codec 8), whichever is
+/// smallest. Codec 8 applies the main plane's rule to its blocks (a block is coded only
+/// where that saves `len / 256 + 2` bytes), so its payload is kept with any saving, as
+/// zstd's is.
+fn choose_default_blocks(job: &mut Job<'_>) -> Option<(Codec, usize)> {
+    let (plane, n) = (job.plane, job.plane.len());
+    let in_blocks = match job.blocks.take() {
+        Some(b) => b,
+        None => blocks::Blocks::plan(plane).0,
+    };
+    let plan = huffman::Plan::new(job.hist).filter(|p| p.size < job.limit);
+    let one = plan.as_ref().map_or(n, |p| p.size);
+    let blocked = if in_blocks.size < job.lz_limit {
+        in_blocks.size
+    } else {
+        n
+    };
+    let best = one.min(blocked);
+    if let Some(z) = job.lz(Codec::Zstd, best.min(job.lz_limit)) {
+        return Some(z);
+    }
+    if best >= n {
+        return None;
+    }
+    if let (Some(p), true) = (&plan, one <= blocked) {
+        return Some(job.huffman(p));
+    }
+    let out = &mut *job.out;
+    with_lz_buf(|buf| {
+        buf.resize(in_blocks.size + 8, 0);
+        let size = in_blocks.encode_into(plane, buf);
+        out[..size].copy_from_slice(&buf[..size]);
+        Some((Codec::HuffmanBlocks, size))
+    })
 }
 
 /// Planes shorter than this (bytes) at level max are also tried with codec 6 (ANS with
@@ -541,6 +622,7 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
         Codec::Huffman => huffman::decode(payload, dst),
         Codec::Ans => ans::decode(payload, dst),
         Codec::AnsWide => ans::decode_wide(payload, dst),
+        Codec::HuffmanBlocks => blocks::decode(payload, dst),
         Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
     }
 }
@@ -707,6 +789,39 @@ mod tests {
     }
 
     #[test]
+    fn long_byte_planes_keep_a_table_per_block() {
+        // Two blocks of skewed bytes over different values, no repeats for LZ: one table
+        // for both costs more than a table each.
+        let a = data(1, blocks::BLOCK);
+        let mut plane: Vec<u8> = a.iter().map(|&b| b.wrapping_add(100)).collect();
+        plane.extend(&data(1, blocks::BLOCK)[..100_000]);
+        for dtype in [DType::Int8, DType::Uint8, DType::Fp8E4M3, DType::Raw] {
+            let opts = Options::new(dtype);
+            let (codec, size) = code(&plane, &opts, Role::Main);
+            assert_eq!(codec, Codec::HuffmanBlocks, "{dtype:?}");
+            let one = huffman::Plan::new(&histogram(&plane)).unwrap().size;
+            assert!(size < one, "{dtype:?}: {size} vs {one}");
+            // Level fast (Huffman only) keeps codec 2, and float data never gets codec 8.
+            let fast = Options {
+                level: Level::Fast,
+                ..opts
+            };
+            assert_eq!(code(&plane, &fast, Role::Main).0, Codec::Huffman);
+        }
+        assert_ne!(
+            code(&plane, &Options::new(DType::Bf16), Role::Main).0,
+            Codec::HuffmanBlocks
+        );
+        // Where the repeats are, zstd over the whole plane still wins.
+        let mut lz = data(2, 2 * blocks::BLOCK);
+        lz[..1000].copy_from_slice(&data(0, 1000));
+        assert_eq!(
+            code(&lz, &Options::new(DType::Uint8), Role::Main).0,
+            Codec::Zstd
+        );
+    }
+
+    #[test]
     fn limits_follow_the_role() {
         let n = 100_000;
         let auto = Options::new(DType::Fp32);
@@ -760,7 +875,8 @@ mod tests {
         for c in [Codec::Zstd, Codec::Lz4, Codec::Snappy] {
             assert!(decode_plane(c, &[0xFF; 7], &mut dst).is_err(), "{c:?}");
         }
-        assert_eq!(Codec::from_code(8), Err(Error::UnsupportedCodec));
+        assert_eq!(Codec::from_code(8), Ok(Codec::HuffmanBlocks));
+        assert_eq!(Codec::from_code(9), Err(Error::UnsupportedCodec));
     }
 
     /// `frame` (format 2, chunks of layout 0) rewritten as a format 1 frame: the same

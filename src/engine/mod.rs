@@ -75,7 +75,7 @@ fn header_for(
         flags: 0,
         dtype: opts.dtype,
         planes,
-        chunk_size: opts.chunk_size as usize,
+        chunk_size: opts.resolved_chunk_size() as usize,
         original_size: src_len as u64,
         tail_len,
         tail: [0; 7],

@@ -241,7 +241,11 @@ TEST(RoundTripSpecial, NanInfDenormals) {
 TEST(RoundTripDefaults, DefaultOptionsAndEmptyInput) {
     auto data = weights(zipnn::DType::BF16, 300000, 5);
     auto frame = zipnn::compress(data);
-    EXPECT_EQ(zipnn::frame_info(frame).chunk_size, 262144u);
+    // Default options: raw bytes in one plane at the default level, whose automatic chunk
+    // size is 2 MiB (256 KiB for wider elements).
+    EXPECT_EQ(zipnn::frame_info(frame).chunk_size, 2097152u);
+    auto bframe = zipnn::compress(data, zipnn::Options().dtype(zipnn::DType::BF16));
+    EXPECT_EQ(zipnn::frame_info(bframe).chunk_size, 262144u);
     EXPECT_EQ(zipnn::decompress(frame), data);
     EXPECT_EQ(zipnn::decompress(frame.data(), frame.size()), data);
 

@@ -71,7 +71,7 @@ def test_options_init_matches_struct():
     o = _ffi.zipnn_options()
     zipnn._lib.lib().zipnn_options_init(ctypes.byref(o))
     assert o.struct_size == ctypes.sizeof(_ffi.zipnn_options)
-    assert o.chunk_size == 262144 and abs(o.threshold - 0.95) < 1e-6
+    assert o.chunk_size == 0 and abs(o.threshold - 0.95) < 1e-6
     assert list(o.reserved) == [0] * 6
     assert o.lossy_mode == _ffi.ZIPNN_LOSSY_NONE and o.lossy_param == 0
 

@@ -239,7 +239,8 @@ def compress(
     taken from an array's dtype, else "raw". ``method``: "auto" (default), "huffman",
     "zstd", "lz4", "snappy", "raw". ``level``: None/"default"/2, "fast"/1, "max"/3.
     ``threads``: 0 = all cores, 1 = the calling thread only. ``chunk_size``: bytes per
-    chunk (default 262144). ``zstd_level``, ``lz4_level``, ``threshold`` (keep a coded
+    chunk (default automatic: 2097152 for one-byte dtypes at the default level of "auto",
+    else 262144). ``zstd_level``, ``lz4_level``, ``threshold`` (keep a coded
     plane only below this fraction of raw; not applied at level "max") and
     ``bg_partitions`` (byte grouping for "raw": 1, 2, 4, 8) map to the fields of
     ``zipnn_options``.
