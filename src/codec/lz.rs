@@ -223,7 +223,7 @@ const PROBE_BLOCK: usize = 256;
 
 /// How much of a plane the spread LZ probe reads, and how hard lz4 looks.
 #[derive(Debug, Clone, Copy)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// Blocks of `PROBE_BLOCK` bytes, spread evenly over the plane.
     pub blocks: usize,
     /// lz4's acceleration: 1 looks at every position; above 1, lz4 skips ahead faster
@@ -235,14 +235,14 @@ impl Probe {
     /// Planes an order-0 coder gains on (exponents): 8 blocks, lz4 at its default effort.
     /// With 16 blocks this probe took a tenth of the default level's time on MiniLM fp32;
     /// with 8, no corpus file moves by more than 0.02 pp (docs/LAYOUTS.md).
-    pub const COUNTED: Probe = Probe {
+    pub(crate) const COUNTED: Probe = Probe {
         blocks: 8,
         acceleration: 1,
     };
     /// Near-random mantissa planes, stored raw unless this finds repeats worth 1/40 of the
     /// plane: 16 blocks, lz4 at acceleration 4, which makes the same decisions on every
     /// corpus file as acceleration 1 (checked up to 16), in less time on random bytes.
-    pub const NEAR_RANDOM: Probe = Probe {
+    pub(crate) const NEAR_RANDOM: Probe = Probe {
         blocks: 16,
         acceleration: 4,
     };
@@ -260,7 +260,7 @@ thread_local! {
 /// fractions of the plane, so no region decides for the rest: runs and local repeats
 /// anywhere show up in the blocks that fall in them, and content that repeats across the
 /// plane shows up as matches between blocks.
-pub fn spread_probe_says_lz_wins(plane: &[u8], huffman_size: usize, probe: Probe) -> bool {
+pub(crate) fn spread_probe_says_lz_wins(plane: &[u8], huffman_size: usize, probe: Probe) -> bool {
     let n = plane.len();
     let blocks = probe.blocks.max(2);
     PROBE.with(|p| {
