@@ -664,12 +664,10 @@ mod tests {
     use crate::options::DType;
 
     fn data(kind: u32, n: usize) -> Vec<u8> {
-        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         (0..n)
             .map(|i| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
+                let s = crate::test_rng::step(&mut seed);
                 match kind {
                     0 => s as u8,                             // random
                     1 => 120 + (s % 7) as u8 * (s % 3) as u8, // skewed
