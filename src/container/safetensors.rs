@@ -1069,6 +1069,45 @@ impl Archive<'_> {
 
     /// The base bytes a delta tensor `i` decodes against: the base file's tensor with the
     /// name, dtype and shape of `i` (of the tensor it repeats, for a tie).
+    /// Parses `bufs`, the whole frames of tensors `tensors` (one each, in order), and
+    /// checks them against their tensors before anything is decoded: each frame must declare
+    /// its tensor's length (else `Corrupt`), and a delta frame's base must be given and
+    /// match (see [`Archive::base_for`]; the bases' hashes on `opts.threads` workers).
+    /// Returns each frame with its base.
+    fn checked_frames<'f, 'b, B: AsRef<[u8]>>(
+        &self,
+        bufs: &'f [B],
+        tensors: impl Iterator<Item = usize>,
+        base: Option<&'b SafeTensors<'b>>,
+        opts: &DecompressOptions,
+    ) -> Result<Vec<CheckedFrame<'f, 'b>>> {
+        let parsed = bufs
+            .iter()
+            .map(|b| crate::pipeline::parse_whole(b.as_ref(), opts))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(parsed.len());
+        for (f, i) in parsed.into_iter().zip(tensors) {
+            let (b, e) = self.tensors[i].data_offsets;
+            let h = f.header();
+            if h.original_size != e - b {
+                return Err(Error::Corrupt);
+            }
+            let bb = self.base_for(i, h.base_hash.is_some(), base)?;
+            out.push((f, bb));
+        }
+        let checks: Vec<_> = out
+            .iter()
+            .filter(|(_, bb)| bb.is_some())
+            .map(|(f, bb)| (f.header(), *bb))
+            .collect();
+        crate::engine::par_map(opts.threads, checks, |(h, bb)| {
+            crate::pipeline::check_base(h, bb)
+        })?
+        .into_iter()
+        .collect::<Result<()>>()?;
+        Ok(out)
+    }
+
     fn base_for<'b>(
         &self,
         i: usize,
@@ -1182,33 +1221,16 @@ impl Archive<'_> {
                         .collect()
                 }
             };
-            let parsed = bufs
-                .iter()
-                .map(|b| crate::pipeline::parse_whole(b, opts))
-                .collect::<Result<Vec<_>>>()?;
-            let mut checks = Vec::with_capacity(batch.len());
+            let parsed = self.checked_frames(&bufs, batch.iter().map(|(i, _)| *i), base, opts)?;
             let mut frame_jobs = Vec::with_capacity(batch.len());
-            for (f, (i, dst)) in parsed.iter().zip(batch) {
+            for ((f, bb), (i, dst)) in parsed.iter().zip(batch) {
                 let (b, e) = self.tensors[i].data_offsets;
-                let h = f.header();
-                if h.original_size != e - b {
-                    return Err(Error::Corrupt);
-                }
-                let bb = self.base_for(i, h.base_hash.is_some(), base)?;
-                if bb.is_some() {
-                    checks.push((h, bb));
-                }
                 frame_jobs.push(crate::pipeline::FrameJob {
                     frame: f,
-                    base: bb,
+                    base: *bb,
                     dst: &mut dst[..(e - b) as usize],
                 });
             }
-            crate::engine::par_map(opts.threads, checks, |(h, bb)| {
-                crate::pipeline::check_base(h, bb)
-            })?
-            .into_iter()
-            .collect::<Result<()>>()?;
             let n = frame_jobs.len();
             let done =
                 crate::pipeline::decode_jobs_checked_first(frame_jobs, opts.threads, false, false)?;
@@ -1324,22 +1346,10 @@ impl Archive<'_> {
                 .iter()
                 .map(|&(i, _)| self.frame_at(i))
                 .collect::<Result<Vec<_>>>()?;
-            let parsed = bufs
-                .iter()
-                .map(|b| crate::pipeline::parse_whole(b, opts))
-                .collect::<Result<Vec<_>>>()?;
-            let mut checks = Vec::with_capacity(batch.len());
+            let parsed = self.checked_frames(&bufs, batch.iter().map(|&(i, _)| i), base, opts)?;
             let mut jobs = Vec::with_capacity(batch.len());
-            for (f, &(i, _)) in parsed.iter().zip(batch) {
+            for ((f, bb), &(i, _)) in parsed.iter().zip(batch) {
                 let (b, e) = self.tensors[i].data_offsets;
-                let h = f.header();
-                if h.original_size != e - b {
-                    return Err(Error::Corrupt);
-                }
-                let bb = self.base_for(i, h.base_hash.is_some(), base)?;
-                if bb.is_some() {
-                    checks.push((h, bb));
-                }
                 let skip = std::mem::take(&mut rest)
                     .split_at_mut((b - rest_at) as usize)
                     .1;
@@ -1348,16 +1358,10 @@ impl Archive<'_> {
                 rest_at = e;
                 jobs.push(crate::pipeline::FrameJob {
                     frame: f,
-                    base: bb,
+                    base: *bb,
                     dst: out,
                 });
             }
-            // The bases' hashes, on the workers too.
-            crate::engine::par_map(opts.threads, checks, |(h, bb)| {
-                crate::pipeline::check_base(h, bb)
-            })?
-            .into_iter()
-            .collect::<Result<()>>()?;
             crate::pipeline::decode_frames(jobs, opts.threads)?;
         }
         // A tie within the range repeats an earlier tensor of the range: decoded by now.
@@ -1391,6 +1395,9 @@ impl Archive<'_> {
         Ok(out)
     }
 }
+
+/// A tensor's parsed frame with its base (see `Archive::checked_frames`).
+type CheckedFrame<'f, 'b> = (crate::Frame<'f>, Option<&'b [u8]>);
 
 /// Decompresses an archive back into the original safetensors file.
 pub fn decompress(src: &[u8]) -> Result<Vec<u8>> {
