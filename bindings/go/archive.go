@@ -331,6 +331,129 @@ func (a *Archive) TensorInto(name string, dst []byte) (int, error) {
 	return a.decode(i, dst)
 }
 
+// DecodeMany decodes the tensors called names (in any order, repeats allowed) in one
+// library call and returns one new slice per name, in the order of names. The chunks of
+// all their frames are spread over the archive's threads, so that many small tensors keep
+// every core busy as one large tensor does (a Tensor call per tensor uses the threads only
+// within each tensor). Each slice is allocated only after the library has checked that
+// tensor's size as Tensor does (the limit applies to each tensor, not to their sum).
+// Errors as Tensor; an error from the decode itself names the first tensor that fails.
+// Nothing is returned on error.
+func (a *Archive) DecodeMany(names []string) ([][]byte, error) {
+	idx, err := a.findAll(names)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.h == nil {
+		return nil, errArchiveClosed
+	}
+	out := make([][]byte, len(idx))
+	for k, i := range idx {
+		size, err := a.allocSize(i)
+		if err != nil {
+			return nil, namedError(err, names[k])
+		}
+		out[k] = make([]byte, size)
+	}
+	n, err := a.decodeMany(idx, out)
+	if err != nil {
+		// Decoded one by one into the same (own) buffers to name the tensor at fault.
+		for k, i := range idx {
+			if _, e := a.decode(i, out[k]); e != nil {
+				return nil, namedError(e, names[k])
+			}
+		}
+		return nil, err
+	}
+	for k := range out {
+		out[k] = out[k][:n[k]]
+	}
+	return out, nil
+}
+
+// DecodeManyInto decodes tensor names[k] into dsts[k], which must hold its Size bytes,
+// for every k in one library call (threads as in DecodeMany), and returns the bytes
+// written to each. Checked before anything is written: len(dsts) == len(names)
+// (ErrInvalidParam), every name (ErrNotFound), every length (ErrDstTooSmall), that no two
+// of dsts overlap and none overlaps the buffers given to OpenArchiveBytes or SetBaseBytes
+// (ErrInvalidParam). Then every checksum and base is checked before any output is written:
+// all of them for an archive in memory; for an archive file, frames are read and checked
+// in batches of about 8 MiB, so on an error the outputs of earlier batches may hold their
+// tensors (the others are untouched). Errors as Tensor.
+func (a *Archive) DecodeManyInto(names []string, dsts [][]byte) ([]int, error) {
+	if len(dsts) != len(names) {
+		return nil, &Error{Code: CodeInvalidParam, Msg: "DecodeManyInto: " +
+			strconv.Itoa(len(names)) + " names but " + strconv.Itoa(len(dsts)) + " outputs"}
+	}
+	idx, err := a.findAll(names)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.decodeMany(idx, dsts)
+}
+
+// findAll is find for each name.
+func (a *Archive) findAll(names []string) ([]int, error) {
+	idx := make([]int, len(names))
+	for k, name := range names {
+		i, err := a.find(name)
+		if err != nil {
+			return nil, err
+		}
+		idx[k] = i
+	}
+	return idx, nil
+}
+
+// namedError is err with "tensor <name>: " before its message (same Code).
+func namedError(err error, name string) error {
+	if e, ok := err.(*Error); ok {
+		return &Error{Code: e.Code, Msg: "tensor " + strconv.Quote(name) + ": " + e.Msg}
+	}
+	return err
+}
+
+// decodeMany is zipnn_archive_decode_many: tensor idx[k] into dsts[k]; the caller holds
+// a.mu for reading.
+func (a *Archive) decodeMany(idx []int, dsts [][]byte) ([]int, error) {
+	if a.h == nil {
+		return nil, errArchiveClosed
+	}
+	n := len(idx)
+	if n == 0 {
+		return []int{}, nil
+	}
+	cidx := make([]C.size_t, n)
+	caps := make([]C.size_t, n)
+	// The array of output pointers is Go memory holding Go pointers: cgo accepts it when
+	// every one of them is pinned.
+	ptrs := make([]unsafe.Pointer, n)
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	for k, i := range idx {
+		cidx[k] = C.size_t(i)
+		caps[k] = C.size_t(len(dsts[k]))
+		if len(dsts[k]) > 0 {
+			pin.Pin(&dsts[k][0])
+			ptrs[k] = unsafe.Pointer(&dsts[k][0])
+		}
+	}
+	written := make([]C.size_t, n)
+	st := C.zipnn_archive_decode_many(a.h, &cidx[0], &ptrs[0], &caps[0], C.size_t(n), &written[0])
+	if err := statusError(st); err != nil {
+		return nil, err
+	}
+	out := make([]int, n)
+	for k, w := range written {
+		out[k] = int(w)
+	}
+	return out, nil
+}
+
 // HeaderJSON returns a copy of the original JSON header, verbatim (padding included).
 func (a *Archive) HeaderJSON() ([]byte, error) {
 	a.mu.RLock()
@@ -371,9 +494,10 @@ func (a *Archive) Restore() ([]byte, error) {
 	return buf[:written], nil
 }
 
-// WriteTo writes the original safetensors file to w, byte for byte, decoding one tensor
-// at a time (memory stays at the largest tensor; each is sized as in Tensor). It
-// implements io.WriterTo. On an error w may have received part of the file.
+// WriteTo writes the original safetensors file to w, byte for byte, decoding the tensors
+// in groups of about 8 MiB as DecodeMany does (memory stays at the larger of that and the
+// largest tensor; each is sized as in Tensor). It implements io.WriterTo. On an error w
+// may have received part of the file.
 func (a *Archive) WriteTo(w io.Writer) (int64, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -393,24 +517,53 @@ func (a *Archive) WriteTo(w io.Writer) (int64, error) {
 		return total, err
 	}
 	var buf []byte
-	for i := range a.tensors {
-		size, err := a.allocSize(i)
+	next := -1 // the size of tensor end, once known
+	for end := 0; end < len(a.tensors); {
+		// A group of tensors of at most writeGroup bytes (or one larger tensor), decoded
+		// by one call into consecutive parts of buf.
+		var idx, sizes []int
+		sum := 0
+		for ; end < len(a.tensors); end++ {
+			if next < 0 {
+				size, err := a.allocSize(end)
+				if err != nil {
+					return total, err
+				}
+				next = size
+			}
+			if len(idx) > 0 && next > writeGroup-sum {
+				break
+			}
+			idx = append(idx, end)
+			sizes = append(sizes, next)
+			sum += next
+			next = -1
+		}
+		if cap(buf) < sum {
+			buf = nil // the old buffer can go before the new one is made
+			buf = make([]byte, sum)
+		}
+		dsts := make([][]byte, len(idx))
+		at := 0
+		for k, size := range sizes {
+			dsts[k] = buf[at : at+size : at+size]
+			at += size
+		}
+		got, err := a.decodeMany(idx, dsts)
 		if err != nil {
 			return total, err
 		}
-		if cap(buf) < size {
-			buf = make([]byte, size)
-		}
-		m, err := a.decode(i, buf[:size])
-		if err != nil {
-			return total, err
-		}
-		if total, err = writeAll(w, buf[:m], total); err != nil {
-			return total, err
+		for k, m := range got {
+			if total, err = writeAll(w, dsts[k][:m], total); err != nil {
+				return total, err
+			}
 		}
 	}
 	return total, nil
 }
+
+// writeGroup is how many bytes of tensors WriteTo decodes at once.
+const writeGroup = 8 << 20
 
 func writeAll(w io.Writer, b []byte, total int64) (int64, error) {
 	n, err := w.Write(b)

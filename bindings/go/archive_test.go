@@ -882,6 +882,22 @@ func TestArchiveConcurrent(t *testing.T) {
 								return
 							}
 						}
+						if g == 1 {
+							names := make([]string, len(fine))
+							for k, f := range fine {
+								names[k] = f.name
+							}
+							many, err := a.DecodeMany(names)
+							for k := 0; err == nil && k < len(fine); k++ {
+								if !bytes.Equal(many[k], fine[k].data) {
+									err = errors.New("wrong bytes")
+								}
+							}
+							if err != nil {
+								errs <- fmt.Errorf("DecodeMany: %v", err)
+								return
+							}
+						}
 						if g == 0 {
 							var w bytes.Buffer
 							if _, err := a.WriteTo(&w); err != nil || !bytes.Equal(w.Bytes(), file) {

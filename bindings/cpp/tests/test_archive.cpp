@@ -661,6 +661,160 @@ TEST(Archive, ConcurrentDecodes) {
     std::remove(path.c_str());
 }
 
+namespace {
+
+bool all_sentinel(const Bytes& b) {
+    return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0xA5}; });
+}
+
+// decode_many and decode_many_into on every tensor of `a` (reversed, one index twice)
+// against `ts` and one-by-one decoding, and the requests refused before anything is written.
+void check_decode_many(const zipnn::Archive& a, const std::vector<StTensor>& ts) {
+    std::vector<std::size_t> order;
+    for (std::size_t i = ts.size(); i-- > 0;) order.push_back(i);
+    order.push_back(0);
+    std::vector<std::string> names;
+    std::vector<std::string_view> views;
+    for (std::size_t i : order) names.push_back(ts[i].name);
+    for (const std::string& n : names) views.push_back(n);
+
+    std::vector<Bytes> many = a.decode_many(order);
+    ASSERT_EQ(many.size(), order.size());
+    EXPECT_EQ(a.decode_many(names), many);
+    EXPECT_EQ(a.decode_many(views), many);
+    std::vector<Bytes> bufs;
+    for (std::size_t i : order) bufs.emplace_back(ts[i].data.size() + 3, std::byte{0xA5});
+    std::vector<zipnn::span<std::byte>> dsts;
+    auto reset = [&] {
+        dsts.clear();
+        for (Bytes& b : bufs) {
+            std::fill(b.begin(), b.end(), std::byte{0xA5});
+            dsts.emplace_back(b.data(), b.size());
+        }
+    };
+    reset();
+    std::vector<std::size_t> written = a.decode_many_into(order, dsts);
+    ASSERT_EQ(written.size(), order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const Bytes& want = ts[order[k]].data;
+        SCOPED_TRACE(ts[order[k]].name);
+        EXPECT_EQ(many[k], want);
+        EXPECT_EQ(many[k], a.decode(order[k]));
+        EXPECT_EQ(written[k], want.size());
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), bufs[k].begin()));
+        EXPECT_TRUE(all_sentinel(Bytes(bufs[k].end() - 3, bufs[k].end())));
+    }
+    reset();
+    EXPECT_EQ(a.decode_many_into(names, dsts), written);
+    reset();
+    EXPECT_EQ(a.decode_many_into(views, dsts), written);
+
+    // Refused before anything is written: the outputs and `written` stay as they were.
+    auto refused = [&](const char* what, zipnn_status code, std::vector<std::size_t> idx,
+                       std::vector<zipnn::span<std::byte>> d) {
+        SCOPED_TRACE(what);
+        for (Bytes& b : bufs) std::fill(b.begin(), b.end(), std::byte{0xA5});
+        std::vector<std::size_t> w(idx.size(), 77);
+        EXPECT_EQ(zipnn::nothrow::decode_many_into(a, idx, d, w), code);
+        EXPECT_TRUE(std::all_of(w.begin(), w.end(), [](std::size_t x) { return x == 77; }));
+        for (const Bytes& b : bufs) EXPECT_TRUE(all_sentinel(b));
+        try {
+            a.decode_many_into(idx, d);
+            ADD_FAILURE() << "no exception";
+        } catch (const zipnn::Error& e) {
+            EXPECT_EQ(e.code(), code);
+        }
+        for (const Bytes& b : bufs) EXPECT_TRUE(all_sentinel(b));
+    };
+    std::size_t big = 0;  // a tensor of at least 2 bytes
+    while (ts[order[big]].data.size() < 2) ++big;
+    auto over = dsts;
+    over[big + 1] = dsts[big].subspan(1);
+    refused("overlapping outputs", ZIPNN_ERROR_INVALID_PARAM, order, over);
+    auto twice = dsts;
+    twice.back() = dsts[big];
+    refused("one output twice", ZIPNN_ERROR_INVALID_PARAM, order, twice);
+    auto shorter = dsts;
+    shorter[big] = dsts[big].first(ts[order[big]].data.size() - 1);
+    refused("short output", ZIPNN_ERROR_DST_TOO_SMALL, order, shorter);
+    auto unknown = order;
+    unknown[order.size() / 2] = ts.size();
+    refused("unknown index", ZIPNN_ERROR_NOT_FOUND, unknown, dsts);
+    refused("fewer outputs", ZIPNN_ERROR_INVALID_PARAM, order,
+            std::vector<zipnn::span<std::byte>>(dsts.begin() + 1, dsts.end()));
+    std::vector<std::size_t> w_short(order.size() - 1);
+    EXPECT_EQ(zipnn::nothrow::decode_many_into(a, order, dsts, w_short), ZIPNN_ERROR_INVALID_PARAM);
+
+    // An unknown name: NotFoundError naming it, nothing written.
+    auto bad_names = names;
+    bad_names[names.size() / 2] = "no.such.tensor";
+    for (Bytes& b : bufs) std::fill(b.begin(), b.end(), std::byte{0xA5});
+    for (int into = 0; into < 2; ++into) {
+        try {
+            if (into) {
+                a.decode_many_into(bad_names, dsts);
+            } else {
+                a.decode_many(bad_names);
+            }
+            ADD_FAILURE() << "no exception for an unknown name";
+        } catch (const zipnn::NotFoundError& e) {
+            EXPECT_NE(std::string(e.what()).find("no.such.tensor"), std::string::npos);
+        }
+    }
+    for (const Bytes& b : bufs) EXPECT_TRUE(all_sentinel(b));
+    std::vector<Bytes> kept{Bytes{std::byte{1}}};
+    EXPECT_EQ(zipnn::nothrow::decode_many(a, unknown, kept), ZIPNN_ERROR_NOT_FOUND);
+    ASSERT_EQ(kept.size(), 1u);
+    expect_throw<zipnn::NotFoundError>(ZIPNN_ERROR_NOT_FOUND, [&] { a.decode_many(unknown); });
+
+    // Nothing asked, nothing done.
+    EXPECT_TRUE(a.decode_many(std::vector<std::size_t>{}).empty());
+    EXPECT_TRUE(a.decode_many_into(std::vector<std::size_t>{}, {}).empty());
+}
+
+}  // namespace
+
+TEST(Archive, DecodeManyEqualsOneByOne) {
+    std::vector<StTensor> ts = sample(400);
+    Bytes file = build_safetensors(ts);
+    Bytes arc = zipnn::compress_safetensors(file, zipnn::Options().chunk_size(1024));
+    std::string path = temp_path("many");
+    write_file(path, arc);
+    for (std::uint32_t threads : {1u, 2u}) {
+        SCOPED_TRACE(threads);
+        zipnn::Archive m = zipnn::Archive::open_memory(arc, zipnn::Options().threads(threads));
+        check_decode_many(m, ts);
+        // An output over the borrowed archive bytes.
+        std::vector<zipnn::span<std::byte>> over{zipnn::span<std::byte>(arc.data(), ts[2].data.size())};
+        expect_throw<zipnn::Error>(ZIPNN_ERROR_INVALID_PARAM,
+                                   [&] { m.decode_many_into(std::vector<std::size_t>{2}, over); });
+        zipnn::Archive f = zipnn::Archive::open_file(path, zipnn::Options().threads(threads));
+        check_decode_many(f, ts);
+    }
+    std::remove(path.c_str());
+
+    // A delta archive: BaseRequiredError naming the tensor without the base, exact with it.
+    Bytes base;
+    std::vector<StTensor> fine;
+    base_and_fine(base, fine);
+    zipnn::Archive d = zipnn::Archive::open_memory(
+        zipnn::compress_safetensors(build_safetensors(fine), base));
+    std::vector<std::size_t> all(fine.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    try {
+        d.decode_many(all);
+        ADD_FAILURE() << "decode_many without the base succeeded";
+    } catch (const zipnn::BaseRequiredError& e) {
+        EXPECT_NE(std::string(e.what()).find("tensor \""), std::string::npos) << e.what();
+    }
+    d.set_base(zipnn::span<const std::byte>(base));
+    check_decode_many(d, fine);
+
+    // An empty Archive.
+    zipnn::Archive empty;
+    expect_throw<zipnn::Error>(ZIPNN_ERROR_NULL_POINTER, [&] { empty.decode_many(all); });
+}
+
 TEST(Nothrow, NewFunctionsAreNoexcept) {
     Bytes v;
     zipnn::span<const std::byte> s;
@@ -684,6 +838,12 @@ TEST(Nothrow, NewFunctionsAreNoexcept) {
     static_assert(noexcept(zipnn::nothrow::decode(a, 0, v)));
     static_assert(noexcept(zipnn::nothrow::decode_into(a, 0, d, w)));
     static_assert(noexcept(zipnn::nothrow::restore(a, v)));
+    std::vector<Bytes> vs;
+    zipnn::span<const std::size_t> idx;
+    zipnn::span<const zipnn::span<std::byte>> ds;
+    zipnn::span<std::size_t> ws;
+    static_assert(noexcept(zipnn::nothrow::decode_many(a, idx, vs)));
+    static_assert(noexcept(zipnn::nothrow::decode_many_into(a, idx, ds, ws)));
     static_assert(std::is_nothrow_move_constructible_v<zipnn::Archive>);
     static_assert(std::is_nothrow_move_assignable_v<zipnn::Archive>);
     static_assert(!std::is_copy_constructible_v<zipnn::Archive>);
@@ -764,25 +924,60 @@ TEST(Exceptions, EveryLibraryCodeThrowsAnErrorCarryingIt) {
 }
 
 // Reads a (possibly damaged) archive through the C++ archive reader; anything it returns
-// must be exactly right. counts: opened, tensors decoded, tensors refused.
+// must be exactly right. counts: opened, tensors decoded, tensors refused, decode_many
+// calls refused.
 static void sweep_one(zipnn::span<const std::byte> arc, const std::vector<StTensor>& ts,
-                      const Bytes& file, std::size_t counts[3]) {
+                      const Bytes& file, std::size_t counts[4]) {
     zipnn::Archive a;
     if (zipnn::nothrow::open_archive_memory(arc, a) != ZIPNN_OK) {
         return;
     }
     ++counts[0];
     Bytes out;
+    std::vector<std::size_t> all, good;
     for (std::size_t i = 0; i < ts.size(); ++i) {
+        all.push_back(i);
         if (zipnn::nothrow::decode(a, i, out) != ZIPNN_OK) {
             ++counts[2];
             continue;
         }
         ASSERT_EQ(out, ts[i].data) << ts[i].name;
+        good.push_back(i);
         ++counts[1];
     }
     if (zipnn::nothrow::restore(a, out) == ZIPNN_OK) {
         ASSERT_EQ(out, file);
+    }
+    // All tensors by one call, and those that decoded alone: a call fails exactly when one
+    // of its tensors fails alone, leaving every output (and `written`) untouched.
+    for (const auto* which : {&all, &good}) {
+        bool ok = which->size() == good.size();
+        std::vector<Bytes> bufs;
+        std::vector<zipnn::span<std::byte>> dsts;
+        for (std::size_t i : *which) bufs.emplace_back(ts[i].data.size() + 3, std::byte{0xA5});
+        for (Bytes& b : bufs) dsts.emplace_back(b.data(), b.size());
+        std::vector<std::size_t> written(which->size(), 77);
+        zipnn_status st = zipnn::nothrow::decode_many_into(a, *which, dsts, written);
+        ASSERT_EQ(st == ZIPNN_OK, ok) << zipnn::error_string(st);
+        std::vector<Bytes> many{Bytes{std::byte{1}}};
+        zipnn_status st2 = zipnn::nothrow::decode_many(a, *which, many);
+        ASSERT_EQ(st2 == ZIPNN_OK, ok) << zipnn::error_string(st2);
+        for (std::size_t k = 0; k < which->size(); ++k) {
+            const Bytes& want = ts[(*which)[k]].data;
+            if (ok) {
+                ASSERT_EQ(written[k], want.size());
+                ASSERT_TRUE(std::equal(want.begin(), want.end(), bufs[k].begin()));
+                ASSERT_EQ(many[k], want);
+            } else {
+                ASSERT_EQ(written[k], 77u);
+                ASSERT_TRUE(std::all_of(bufs[k].begin(), bufs[k].end(),
+                                        [](std::byte b) { return b == std::byte{0xA5}; }));
+            }
+        }
+        if (!ok) {
+            ASSERT_EQ(many.size(), 1u);  // unchanged
+            ++counts[3];
+        }
     }
 }
 
@@ -798,7 +993,7 @@ TEST(Archive, CorruptionSweepNeverDecodesWrong) {
     ts.back().name = "head";  // tied to embed
     Bytes file = build_safetensors(ts);
     Bytes arc = zipnn::compress_safetensors(file);
-    std::size_t counts[3] = {0, 0, 0}, variants = 0;
+    std::size_t counts[4] = {0, 0, 0, 0}, variants = 0;
     Bytes bad(arc.size());
     for (std::size_t at = 0; at < arc.size(); ++at) {
         for (unsigned flip : {0x01u, 0xFEu}) {
@@ -813,9 +1008,11 @@ TEST(Archive, CorruptionSweepNeverDecodesWrong) {
         }
     }
     std::printf("C++ sweep: %zu damaged archives (%zu bytes each flipped twice, every "
-                "truncation): %zu opened, %zu tensors decoded exactly, %zu refused, 0 wrong\n",
-                variants, arc.size(), counts[0], counts[1], counts[2]);
+                "truncation): %zu opened, %zu tensors decoded exactly, %zu refused, %zu "
+                "decode_many calls refused with outputs untouched, 0 wrong\n",
+                variants, arc.size(), counts[0], counts[1], counts[2], counts[3]);
     EXPECT_GT(counts[0], 0u);
     EXPECT_GT(counts[1], 0u);
     EXPECT_GT(counts[2], 0u);
+    EXPECT_GT(counts[3], 0u);
 }

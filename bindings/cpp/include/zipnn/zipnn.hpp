@@ -1106,6 +1106,44 @@ public:
         return decode_into(index_of(name), dst);
     }
 
+    /// Decodes tensors `indices` (any order, repeats allowed) by one library call, one new
+    /// vector per index, in order. The chunks of all their frames are spread over the
+    /// threads, so that many small tensors keep every core busy as one large tensor does (a
+    /// decode() per tensor uses the threads only within each tensor). Each vector is
+    /// allocated after the size checks of decode() (the limit applies to each tensor, not
+    /// to their sum). Throws as decode(); an error of the decode itself names the first
+    /// tensor that fails.
+    inline std::vector<std::vector<std::byte>> decode_many(span<const std::size_t> indices) const;
+    /// As decode_many(indices), by names (NotFoundError for an unknown one, before anything
+    /// is decoded).
+    std::vector<std::vector<std::byte>> decode_many(span<const std::string> names) const {
+        return decode_many(indices_of(names));
+    }
+    std::vector<std::vector<std::byte>> decode_many(span<const std::string_view> names) const {
+        return decode_many(indices_of(names));
+    }
+
+    /// Decodes tensor indices[k] into dsts[k] (at least its size) for every k by one library
+    /// call (threads as in decode_many()); returns the bytes written to each. Checked
+    /// before anything is written: as many outputs as indices (INVALID_PARAM), every index
+    /// (NotFoundError), every size (DST_TOO_SMALL), that no two outputs overlap and none
+    /// overlaps the archive or base bytes the Archive borrows (INVALID_PARAM). Then every
+    /// checksum and base is checked before any output is written: all of them for an
+    /// archive in memory; an archive file is read and checked in batches of about 8 MiB of
+    /// frames, so on an error the outputs of earlier batches may hold their tensors (the
+    /// others are untouched).
+    inline std::vector<std::size_t> decode_many_into(span<const std::size_t> indices,
+                                                     span<const span<std::byte>> dsts) const;
+    /// As decode_many_into(indices, dsts), by names.
+    std::vector<std::size_t> decode_many_into(span<const std::string> names,
+                                              span<const span<std::byte>> dsts) const {
+        return decode_many_into(indices_of(names), dsts);
+    }
+    std::vector<std::size_t> decode_many_into(span<const std::string_view> names,
+                                              span<const span<std::byte>> dsts) const {
+        return decode_many_into(indices_of(names), dsts);
+    }
+
     /// The original JSON header, verbatim; valid while the Archive lives.
     std::string_view header_json() const {
         const char* p = nullptr;
@@ -1152,6 +1190,16 @@ public:
     }
 
 private:
+    template <class S>
+    std::vector<std::size_t> indices_of(span<const S> names) const {
+        std::vector<std::size_t> out;
+        out.reserve(names.size());
+        for (const S& n : names) {
+            out.push_back(index_of(n));
+        }
+        return out;
+    }
+
     friend zipnn_status nothrow::open_archive_file(const char*, Archive&, const Options&) noexcept;
     friend zipnn_status nothrow::open_archive_memory(span<const std::byte>, Archive&,
                                                      const Options&) noexcept;
@@ -1280,6 +1328,70 @@ inline zipnn_status decode(const Archive& a, std::size_t index,
     }
 }
 
+/// Decodes tensor indices[k] into dsts[k] for every k by one library call (see
+/// Archive::decode_many_into); on ZIPNN_OK written[k] is the size of tensor indices[k].
+/// `dsts` and `written` must have as many elements as `indices` (else
+/// ZIPNN_ERROR_INVALID_PARAM). On error `written` is unchanged, and so are the outputs
+/// but for those of earlier batches of an archive file.
+inline zipnn_status decode_many_into(const Archive& a, span<const std::size_t> indices,
+                                     span<const span<std::byte>> dsts,
+                                     span<std::size_t> written) noexcept {
+    if (dsts.size() != indices.size() || written.size() != indices.size()) {
+        return ZIPNN_ERROR_INVALID_PARAM;
+    }
+    try {
+        std::vector<void*> ptrs(dsts.size());
+        std::vector<std::size_t> caps(dsts.size());
+        for (std::size_t k = 0; k < dsts.size(); ++k) {
+            ptrs[k] = dsts[k].data();
+            caps[k] = dsts[k].size();
+        }
+        return zipnn_archive_decode_many(a.get(), indices.data(), ptrs.data(), caps.data(),
+                                         indices.size(), written.data());
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
+/// Decodes tensors `indices` by one library call into `out`, one vector per index (see
+/// Archive::decode_many), each allocated after the checks of decode(). `out` is unchanged
+/// on error.
+inline zipnn_status decode_many(const Archive& a, span<const std::size_t> indices,
+                                std::vector<std::vector<std::byte>>& out) noexcept {
+    try {
+        std::vector<std::vector<std::byte>> bufs(indices.size());
+        std::vector<span<std::byte>> dsts(indices.size());
+        for (std::size_t k = 0; k < indices.size(); ++k) {
+            // The limit, and the checksums of a tensor far larger than its frame, first.
+            std::size_t size = 0;
+            zipnn_status st = zipnn_archive_decode_alloc_size(a.get(), indices[k], &size);
+            if (st != ZIPNN_OK) {
+                return st;
+            }
+            bufs[k].resize(size);
+            dsts[k] = span<std::byte>(bufs[k].data(), size);
+        }
+        std::vector<std::size_t> written(indices.size());
+        zipnn_status st = decode_many_into(a, indices, dsts, written);
+        if (st != ZIPNN_OK) {
+            return st;
+        }
+        for (std::size_t k = 0; k < bufs.size(); ++k) {
+            if (written[k] != bufs[k].size()) {
+                return ZIPNN_ERROR_INTERNAL;
+            }
+        }
+        out = std::move(bufs);
+        return ZIPNN_OK;
+    } catch (const std::bad_alloc&) {
+        return ZIPNN_ERROR_ALLOC;
+    } catch (const std::length_error&) {
+        return ZIPNN_ERROR_ALLOC;
+    }
+}
+
 /// Restores the original safetensors file into `out`; `out` is unchanged on error.
 inline zipnn_status restore(const Archive& a, std::vector<std::byte>& out) noexcept {
     // The limit (the whole file counts), and every frame's checksums when the file is far
@@ -1362,6 +1474,35 @@ inline std::vector<std::byte> Archive::decode(std::size_t index) const {
     std::vector<std::byte> out;
     check(nothrow::decode(*this, index, out));
     return out;
+}
+
+inline std::vector<std::vector<std::byte>> Archive::decode_many(
+    span<const std::size_t> indices) const {
+    std::vector<std::vector<std::byte>> out;
+    zipnn_status st = nothrow::decode_many(*this, indices, out);
+    if (st != ZIPNN_OK) {
+        // Decoded one by one to name the tensor at fault.
+        std::vector<std::byte> one;
+        for (std::size_t i : indices) {
+            zipnn_status e = nothrow::decode(*this, i, one);
+            if (e != ZIPNN_OK) {
+                TensorInfo t;
+                if (e != ZIPNN_ERROR_NOT_FOUND && nothrow::tensor_info(*this, i, t) == ZIPNN_OK) {
+                    throw_error(e, "tensor \"" + t.name + "\"");
+                }
+                throw_error(e);
+            }
+        }
+        throw_error(st);
+    }
+    return out;
+}
+
+inline std::vector<std::size_t> Archive::decode_many_into(span<const std::size_t> indices,
+                                                          span<const span<std::byte>> dsts) const {
+    std::vector<std::size_t> written(indices.size());
+    check(nothrow::decode_many_into(*this, indices, dsts, written));
+    return written;
 }
 
 inline std::vector<std::byte> Archive::restore() const {
