@@ -331,14 +331,14 @@ func (a *Archive) TensorInto(name string, dst []byte) (int, error) {
 	return a.decode(i, dst)
 }
 
-// DecodeMany decodes the tensors called names (in any order, repeats allowed) in one
-// library call and returns one new slice per name, in the order of names. The chunks of
-// all their frames are spread over the archive's threads, so that many small tensors keep
-// every core busy as one large tensor does (a Tensor call per tensor uses the threads only
-// within each tensor). Each slice is allocated only after the library has checked that
-// tensor's size as Tensor does (the limit applies to each tensor, not to their sum).
-// Errors as Tensor; an error from the decode itself names the first tensor that fails.
-// Nothing is returned on error.
+// DecodeMany decodes the tensors called names (in any order, repeats allowed) and returns
+// one new slice per name, in the order of names, by one library call per group of about
+// 1 MiB of tensors. The chunks of all the frames of a group are spread over the archive's
+// threads, so that many small tensors keep every core busy as one large tensor does (a
+// Tensor call per tensor uses the threads only within each tensor). Every size is checked
+// as Tensor does before anything is allocated (the limit applies to each tensor, not to
+// their sum). Errors as Tensor; an error from the decode itself names the first tensor
+// that fails. Nothing is returned on error.
 func (a *Archive) DecodeMany(names []string) ([][]byte, error) {
 	idx, err := a.findAll(names)
 	if err != nil {
@@ -349,29 +349,41 @@ func (a *Archive) DecodeMany(names []string) ([][]byte, error) {
 	if a.h == nil {
 		return nil, errArchiveClosed
 	}
-	out := make([][]byte, len(idx))
+	sizes := make([]int, len(idx))
 	for k, i := range idx {
-		size, err := a.allocSize(i)
-		if err != nil {
+		if sizes[k], err = a.allocSize(i); err != nil {
 			return nil, namedError(err, names[k])
 		}
-		out[k] = make([]byte, size)
 	}
-	n, err := a.decodeMany(idx, out)
-	if err != nil {
-		// Decoded one by one into the same (own) buffers to name the tensor at fault.
-		for k, i := range idx {
-			if _, e := a.decode(i, out[k]); e != nil {
-				return nil, namedError(e, names[k])
-			}
+	out := make([][]byte, len(idx))
+	// Each group is allocated (which zero-fills it) just before it is decoded, so that it
+	// stays in the caches: 400 tensors of 128 KiB in one group decoded about 25% slower on
+	// one thread than one by one.
+	for start, end := 0, 0; start < len(idx); start = end {
+		sum := 0
+		for end = start; end < len(idx) && (end == start || sizes[end] <= manyGroup-sum); end++ {
+			sum += sizes[end]
+			out[end] = make([]byte, sizes[end])
 		}
-		return nil, err
-	}
-	for k := range out {
-		out[k] = out[k][:n[k]]
+		n, err := a.decodeMany(idx[start:end], out[start:end])
+		if err != nil {
+			// Decoded one by one into the same (own) buffers to name the tensor at fault.
+			for k := start; k < end; k++ {
+				if _, e := a.decode(idx[k], out[k]); e != nil {
+					return nil, namedError(e, names[k])
+				}
+			}
+			return nil, err
+		}
+		for k := start; k < end; k++ {
+			out[k] = out[k][:n[k-start]]
+		}
 	}
 	return out, nil
 }
+
+// manyGroup is how many bytes of tensors DecodeMany allocates and decodes at once.
+const manyGroup = 1 << 20
 
 // DecodeManyInto decodes tensor names[k] into dsts[k], which must hold its Size bytes,
 // for every k in one library call (threads as in DecodeMany), and returns the bytes

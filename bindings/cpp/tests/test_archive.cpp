@@ -810,6 +810,18 @@ TEST(Archive, DecodeManyEqualsOneByOne) {
     d.set_base(zipnn::span<const std::byte>(base));
     check_decode_many(d, fine);
 
+    // Several groups of allocations: tensors that share a group, one larger than a group
+    // alone, empty and tied ones between them.
+    std::vector<StTensor> big = {
+        make_tensor("a", "BF16", {300 << 10}, 1), make_tensor("b", "F32", {100}, 2),
+        make_tensor("c", "BF16", {300 << 10}, 3), make_tensor("empty", "F32", {0}, 4),
+        make_tensor("d", "BF16", {300 << 10}, 5), make_tensor("huge", "BF16", {1536 << 10}, 6),
+        {},                                       make_tensor("e", "F16", {1000}, 7),
+    };
+    big[6] = {"tied", "BF16", big[0].shape, big[0].data};
+    zipnn::Archive g = zipnn::Archive::open_memory(zipnn::compress_safetensors(build_safetensors(big)));
+    check_decode_many(g, big);
+
     // An empty Archive.
     zipnn::Archive empty;
     expect_throw<zipnn::Error>(ZIPNN_ERROR_NULL_POINTER, [&] { empty.decode_many(all); });

@@ -1106,12 +1106,12 @@ public:
         return decode_into(index_of(name), dst);
     }
 
-    /// Decodes tensors `indices` (any order, repeats allowed) by one library call, one new
-    /// vector per index, in order. The chunks of all their frames are spread over the
-    /// threads, so that many small tensors keep every core busy as one large tensor does (a
-    /// decode() per tensor uses the threads only within each tensor). Each vector is
-    /// allocated after the size checks of decode() (the limit applies to each tensor, not
-    /// to their sum). Throws as decode(); an error of the decode itself names the first
+    /// Decodes tensors `indices` (any order, repeats allowed), one new vector per index, in
+    /// order, by one library call per group of about 1 MiB of tensors. The chunks of all the
+    /// frames of a group are spread over the threads, so that many small tensors keep every
+    /// core busy as one large tensor does (a decode() per tensor uses the threads only
+    /// within each tensor). Every size is checked as decode() does before anything is
+    /// allocated (the limit applies to each tensor, not to their sum). Throws as decode(); an error of the decode itself names the first
     /// tensor that fails.
     inline std::vector<std::vector<std::byte>> decode_many(span<const std::size_t> indices) const;
     /// As decode_many(indices), by names (NotFoundError for an unknown one, before anything
@@ -1355,32 +1355,49 @@ inline zipnn_status decode_many_into(const Archive& a, span<const std::size_t> i
     }
 }
 
-/// Decodes tensors `indices` by one library call into `out`, one vector per index (see
-/// Archive::decode_many), each allocated after the checks of decode(). `out` is unchanged
-/// on error.
+/// Decodes tensors `indices` into `out`, one vector per index (see Archive::decode_many):
+/// every size is checked as decode() does first, then groups of about 1 MiB of tensors
+/// (or one larger tensor) are allocated and decoded by one library call each: a group
+/// stays in the caches between the allocation, which zero-fills it, and the decoding
+/// (400 tensors of 128 KiB in one group decoded 25% slower on one thread than one by one;
+/// in groups of 8 MiB, up to 20% slower).
+/// `out` is unchanged on error.
 inline zipnn_status decode_many(const Archive& a, span<const std::size_t> indices,
                                 std::vector<std::vector<std::byte>>& out) noexcept {
+    constexpr std::size_t group = std::size_t{1} << 20;
     try {
-        std::vector<std::vector<std::byte>> bufs(indices.size());
-        std::vector<span<std::byte>> dsts(indices.size());
+        std::vector<std::size_t> sizes(indices.size());
         for (std::size_t k = 0; k < indices.size(); ++k) {
             // The limit, and the checksums of a tensor far larger than its frame, first.
-            std::size_t size = 0;
-            zipnn_status st = zipnn_archive_decode_alloc_size(a.get(), indices[k], &size);
+            zipnn_status st = zipnn_archive_decode_alloc_size(a.get(), indices[k], &sizes[k]);
             if (st != ZIPNN_OK) {
                 return st;
             }
-            bufs[k].resize(size);
-            dsts[k] = span<std::byte>(bufs[k].data(), size);
         }
-        std::vector<std::size_t> written(indices.size());
-        zipnn_status st = decode_many_into(a, indices, dsts, written);
-        if (st != ZIPNN_OK) {
-            return st;
-        }
-        for (std::size_t k = 0; k < bufs.size(); ++k) {
-            if (written[k] != bufs[k].size()) {
-                return ZIPNN_ERROR_INTERNAL;
+        std::vector<std::vector<std::byte>> bufs(indices.size());
+        std::vector<span<std::byte>> dsts;
+        std::vector<std::size_t> written;
+        for (std::size_t start = 0, end = 0; start < indices.size(); start = end) {
+            std::size_t total = 0;
+            dsts.clear();
+            for (end = start; end < indices.size(); ++end) {
+                if (end > start && (total >= group || sizes[end] > group - total)) {
+                    break;
+                }
+                total += sizes[end];
+                bufs[end].resize(sizes[end]);
+                dsts.emplace_back(bufs[end].data(), sizes[end]);
+            }
+            written.assign(end - start, 0);
+            zipnn_status st = decode_many_into(
+                a, span<const std::size_t>(indices.data() + start, end - start), dsts, written);
+            if (st != ZIPNN_OK) {
+                return st;
+            }
+            for (std::size_t k = start; k < end; ++k) {
+                if (written[k - start] != sizes[k]) {
+                    return ZIPNN_ERROR_INTERNAL;
+                }
             }
         }
         out = std::move(bufs);
