@@ -224,6 +224,77 @@ fn io_adapters_round_trip() {
     assert_eq!(back, data);
 }
 
+/// A source that gives at most a few bytes per read (sizes cycling through `sizes`), an
+/// `Interrupted` every third call, and from byte `fail_at` on, errors only.
+struct Trickle<'a> {
+    src: &'a [u8],
+    at: usize,
+    calls: usize,
+    sizes: &'a [usize],
+    fail_at: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        if self.calls % 3 == 0 {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        if self.at >= self.fail_at {
+            return Err(std::io::Error::other("the source failed"));
+        }
+        let n = buf
+            .len()
+            .min(self.sizes[self.calls % self.sizes.len()])
+            .min(self.src.len() - self.at)
+            .min(self.fail_at - self.at);
+        buf[..n].copy_from_slice(&self.src[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn reader_over_short_reads_and_frames_of_every_size() {
+    // Blocks of zeros, weights and random bytes: frames far smaller and larger than the one
+    // before, so that each structure is read over the bytes of a longer or shorter one.
+    let block = 4096;
+    let mut data = Vec::new();
+    for i in 0..30u64 {
+        let kind = [Kind::Zero, Kind::Gaussian, Kind::Random][(i % 3) as usize];
+        data.extend(make(DType::Bf16, kind, block, i));
+    }
+    data.extend(make(DType::Bf16, Kind::Gaussian, 1000, 99)); // a short last block
+    let s = whole(&data, &small_opts(DType::Bf16), block as u32);
+    for sizes in [&[1usize][..], &[7, 1, 3000], &[100_000], &[5000, 2, 65_536]] {
+        let src = Trickle {
+            src: &s,
+            at: 0,
+            calls: 0,
+            sizes,
+            fail_at: usize::MAX,
+        };
+        let mut back = Vec::new();
+        Reader::new(src).read_to_end(&mut back).unwrap();
+        assert!(back == data, "reads of {sizes:?} bytes");
+    }
+    // A source that fails: the error comes out, after only exact bytes.
+    for fail_at in [0, 10, 64, 5000, s.len() / 2, s.len() - 1] {
+        let src = Trickle {
+            src: &s,
+            at: 0,
+            calls: 0,
+            sizes: &[3000],
+            fail_at,
+        };
+        let mut r = Reader::new(src);
+        let mut back = Vec::new();
+        let e = r.read_to_end(&mut back).unwrap_err();
+        assert_eq!(e.to_string(), "the source failed", "failing at {fail_at}");
+        assert!(data.starts_with(&back), "failing at {fail_at}");
+    }
+}
+
 #[test]
 fn random_access_equals_the_full_decode() {
     let mut rng = Rng(77);
