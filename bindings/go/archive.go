@@ -507,7 +507,7 @@ func (a *Archive) Restore() ([]byte, error) {
 }
 
 // WriteTo writes the original safetensors file to w, byte for byte, decoding the tensors
-// in groups of about 8 MiB as DecodeMany does (memory stays at the larger of that and the
+// in groups of about 1 MiB as DecodeMany does (memory stays at the larger of that and the
 // largest tensor; each is sized as in Tensor). It implements io.WriterTo. On an error w
 // may have received part of the file.
 func (a *Archive) WriteTo(w io.Writer) (int64, error) {
@@ -574,8 +574,10 @@ func (a *Archive) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
-// writeGroup is how many bytes of tensors WriteTo decodes at once.
-const writeGroup = 8 << 20
+// writeGroup is how many bytes of tensors WriteTo decodes at once: a buffer that stays in
+// the caches until it is written (with groups of 8 MiB, 400 tensors of 128 KiB went out
+// up to 25% slower on one thread than one by one).
+const writeGroup = manyGroup
 
 func writeAll(w io.Writer, b []byte, total int64) (int64, error) {
 	n, err := w.Write(b)

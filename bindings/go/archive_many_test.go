@@ -280,16 +280,16 @@ func TestArchiveDecodeManyCorrupt(t *testing.T) {
 		(len(arc)+step-1)/step, opened, failed, decoded)
 }
 
-// WriteTo decodes groups of tensors by one call each: groups of several tensors, a tensor
-// larger than a group alone, and empty and tied tensors between them.
+// WriteTo and DecodeMany decode groups of tensors by one call each: groups of several
+// tensors, a tensor larger than a group alone, and empty and tied tensors between them.
 func TestArchiveWriteToGroups(t *testing.T) {
 	ts := []stTensor{
-		tensor("a", "BF16", 1, 3<<20/2),
+		tensor("a", "BF16", 1, 300<<10), // 600 KiB: groups of 1 MiB hold a and b, c and empty, ...
 		tensor("b", "F32", 2, 100),
-		tensor("c", "BF16", 3, 3<<20/2),
+		tensor("c", "BF16", 3, 300<<10),
 		tensor("empty", "F32", 4, 0),
-		tensor("d", "BF16", 5, 3<<20/2),
-		tensor("huge", "BF16", 6, 10<<20/2),
+		tensor("d", "BF16", 5, 300<<10),
+		tensor("huge", "BF16", 6, 1536<<10), // 3 MiB, a group alone
 		{},
 		tensor("e", "F16", 7, 1000),
 	}

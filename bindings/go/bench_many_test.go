@@ -2,6 +2,7 @@ package zipnn
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -151,5 +152,35 @@ func BenchmarkArchiveLoad(b *testing.B) {
 			_ = kept
 			a.Close()
 		}
+	}
+}
+
+// Restoring the whole file through WriteTo (tensors decoded in groups by one call each):
+//
+//	go test -tags zipnn_dev -run '^$' -bench ArchiveWriteTo -count 5 .
+func BenchmarkArchiveWriteTo(b *testing.B) {
+	var ts []stTensor
+	for i := 0; i < 400; i++ {
+		ts = append(ts, stTensor{fmt.Sprintf("layer.%d.w", i), "BF16", []uint64{64 << 10},
+			weights(DTypeBF16, 128<<10, uint64(i))})
+	}
+	file := buildSafetensors(ts)
+	arc, err := CompressSafetensors(nil, file, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, threads := range []uint32{1, 2} {
+		a, err := OpenArchiveBytes(arc, &Options{Threads: threads})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("400x128KiB/threads=%d", threads), func(b *testing.B) {
+			runLoad(b, int64(len(file)), func() {
+				if _, err := a.WriteTo(io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		a.Close()
 	}
 }
