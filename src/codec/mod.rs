@@ -210,19 +210,35 @@ pub(crate) fn code_plane(
     role: Role,
     out: &mut [u8],
 ) -> (Codec, usize) {
+    code_chunk_plane(plane, hist, opts, role, false, out)
+}
+
+/// [`code_plane`] for a plane of a frame's chunk; `alone`: the chunk is the frame's only
+/// one. The default level tries ANS on a plane under 32 KiB only where `alone`
+/// ([`choose_default`]): on a small frame that can decide whether it beats another coder,
+/// while the short last chunk of a longer frame (of every tensor of an archive) is too
+/// little of the frame for the trial to pay for its time.
+pub(crate) fn code_chunk_plane(
+    plane: &[u8],
+    hist: Option<&Histogram>,
+    opts: &Options,
+    role: Role,
+    alone: bool,
+    out: &mut [u8],
+) -> (Codec, usize) {
     let n = plane.len();
     if skips_as_random(plane, opts, role) {
         return (Codec::Raw, n);
     }
     match hist {
-        Some(h) => choose(plane, h, None, opts, role, out),
+        Some(h) => choose(plane, h, None, opts, role, alone, out),
         // A plane that may be coded in blocks is counted block by block, the plane's
         // histogram being their sum.
         None if in_blocks(plane.len(), opts) => {
             let (blocks, h) = blocks::Blocks::plan(plane);
-            choose(plane, &h, Some(blocks), opts, role, out)
+            choose(plane, &h, Some(blocks), opts, role, alone, out)
         }
-        None => choose(plane, &histogram(plane), None, opts, role, out),
+        None => choose(plane, &histogram(plane), None, opts, role, alone, out),
     }
 }
 
@@ -323,6 +339,8 @@ struct Job<'a> {
     /// LZ codec applies the same rule to its blocks inside; `limit` otherwise.
     lz_limit: usize,
     zstd_level: i32,
+    /// The plane's chunk is its frame's only one (see [`code_chunk_plane`]).
+    alone: bool,
 }
 
 impl Job<'_> {
@@ -381,6 +399,7 @@ fn choose(
     blocks: Option<blocks::Blocks>,
     opts: &Options,
     role: Role,
+    alone: bool,
     out: &mut [u8],
 ) -> (Codec, usize) {
     let n = plane.len();
@@ -410,6 +429,7 @@ fn choose(
         blocks,
         lz_limit,
         zstd_level,
+        alone,
     };
     let coded = match opts.method {
         Method::Raw => None,
@@ -498,9 +518,31 @@ fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
         }
     }
     let plan = plan.filter(|p| p.size < job.limit);
-    // No ANS trial at this level, not even on short planes: on the last chunks of a
-    // safetensors archive's tensors it cost a fifth of the archive's compression time
-    // (MiniLM bf16 fine-tune, one thread: 2575 -> 2017 MB/s) for 1 KB of 30 MB.
+    // A plane of ALONE_ANS_MIN to SMALL_ANS bytes of a frame of one chunk (a small input
+    // or tensor) also tries ANS where its estimate comes near Huffman's size, as the max
+    // level does: it gets closer to the order-0 bound on the skewed exponent planes of
+    // small tensors (ISNet's fp32 biases: 49 018 -> 48 977 bytes, below the reference's
+    // 49 017). Not on the short last chunk of a longer frame: on every tensor of a
+    // safetensors archive that cost a fifth of the archive's compression time (MiniLM bf16
+    // fine-tune, one thread: 2575 -> 2017 MB/s) for 1 KB of 30 MB. Nor on planes under
+    // ALONE_ANS_MIN bytes: on the bias and norm tensors of that archive (one chunk each,
+    // planes of 384 and 1536 bytes) ANS never won (its table and final states cost 60 to
+    // 120 bytes above the entropy there), and the estimate alone (the model quantised at
+    // five scales) took 9% of the archive's compression instructions. The estimate is made
+    // only where ANS can win: its payload is at least the plane's order-0 entropy plus 2
+    // bytes per state (each ends as a 32-bit word and starts with two of the plane's bytes
+    // in its low 16 bits).
+    let bound = plan.as_ref().map_or(job.limit, |p| p.size);
+    if job.alone && (ALONE_ANS_MIN..SMALL_ANS).contains(&n) {
+        let entropy = histogram::order0_stats(job.hist, n)
+            .bits_q16
+            .div_ceil(8 << 16) as usize;
+        if entropy + 2 * ans::STATES < bound && ans::estimated_size(job.hist, n) < bound + 64 {
+            if let Some(a) = job.ans(&[Codec::AnsWide, Codec::Ans], bound) {
+                return Some(a);
+            }
+        }
+    }
     Some(job.huffman(&plan?))
 }
 
@@ -541,11 +583,16 @@ fn choose_default_blocks(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     })
 }
 
+/// The shortest plane of a frame of one chunk that the default level tries with ANS (see
+/// `choose_default`).
+const ALONE_ANS_MIN: usize = 4096;
+
 /// The highest zstd level the default level tries on a float plane (see `choose_default`).
 const FLOAT_TRIAL_ZSTD: i32 = 2;
 
 /// Planes shorter than this (bytes) at level max are also tried with codec 6 (ANS with
-/// sixteen states), which can beat codec 7 on them by a few bytes.
+/// sixteen states), which can beat codec 7 on them by a few bytes; at the default level,
+/// such planes of a frame of one chunk are tried with both (see [`choose_default`]).
 const SMALL_ANS: usize = 32 * 1024;
 
 /// Level max: the smallest of Huffman, ANS and the LZ codecs worth trying.

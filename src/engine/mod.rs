@@ -11,7 +11,7 @@ use crate::codec::{self, Codec, Histogram, Role};
 use crate::delta;
 use crate::error::{Error, Result};
 use crate::frame::{self, ChunkEntry, Frame, Header, PlaneEntry};
-use crate::options::{Level, Method, Options, MAX_METADATA_SIZE};
+use crate::options::{DType, Level, Method, Options, MAX_METADATA_SIZE};
 use crate::transform::{self, Layout};
 
 pub mod pool;
@@ -113,9 +113,10 @@ fn encode_chunk_with(
     planes: usize,
     out: &mut [u8],
     stream: bool,
+    alone: bool,
 ) -> ChunkMeta {
     let Some(base) = base else {
-        return encode_chunk_into(chunk, opts, planes, out, stream);
+        return encode_chunk_into(chunk, opts, planes, out, stream, alone);
     };
     XORED.with(|x| {
         let mut fresh = Vec::new();
@@ -128,7 +129,7 @@ fn encode_chunk_with(
         buf.clear();
         buf.extend_from_slice(chunk);
         delta::xor_in_place(buf, base);
-        encode_chunk_into(buf, opts, planes, out, stream)
+        encode_chunk_into(buf, opts, planes, out, stream, alone)
     })
 }
 
@@ -137,18 +138,20 @@ type Piece<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// Codes one chunk into the start of `out` (at least the chunk's length, which bounds its
 /// payload; a few bytes past the payload may be overwritten). With `stream`, raw planes
-/// are written with non-temporal stores (see [`copy_raw`]).
+/// are written with non-temporal stores (see [`copy_raw`]). `alone`: the chunk is its
+/// frame's only one (see [`codec::code_chunk_plane`]).
 fn encode_chunk_into(
     chunk: &[u8],
     opts: &Options,
     planes: usize,
     out: &mut [u8],
     stream: bool,
+    alone: bool,
 ) -> ChunkMeta {
     let n = chunk.len() / planes;
     let mut entry = ChunkEntry::default();
     if planes == 1 {
-        let (codec, size) = codec::code_plane(chunk, None, opts, Role::Main, out);
+        let (codec, size) = codec::code_chunk_plane(chunk, None, opts, Role::Main, alone, out);
         if codec == Codec::Raw {
             copy_raw(chunk, &mut out[..size], stream);
         }
@@ -170,6 +173,12 @@ fn encode_chunk_into(
         let (layout, first) = if chooses_layout(opts) && opts.level == Level::Max {
             let (first, pairs) = transform::split_counting_layout(opts.dtype, planes, chunk, buf);
             choose_layout(opts, n, buf, first, &pairs)
+        } else if chooses_layout(opts) && opts.dtype == DType::Fp16 {
+            // Both first planes counted exactly from the elements, in the pass that counts
+            // plane 0 anyway; the split then makes the chosen layout's planes.
+            let (layout, first) = choose_layout_counted(opts, n, chunk);
+            transform::split(layout.transform_dtype(opts.dtype), planes, chunk, buf);
+            (layout, first)
         } else if chooses_layout(opts) {
             // Chosen from the elements themselves, before the split, which then makes that
             // layout's planes directly.
@@ -185,7 +194,8 @@ fn encode_chunk_into(
         for (k, (e, plane)) in entry.planes.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
             let hist = (k == 0).then_some(&first);
             let role = Role::of(opts.dtype, k);
-            let (codec, size) = codec::code_plane(plane, hist, opts, role, &mut out[at..]);
+            let (codec, size) =
+                codec::code_chunk_plane(plane, hist, opts, role, alone, &mut out[at..]);
             if codec == Codec::Raw {
                 copy_raw(plane, &mut out[at..at + size], stream);
             }
@@ -209,7 +219,7 @@ fn encode_chunk_into(
             from += size;
         }
         entry.checksum = frame::checksum_parts(&parts[..planes]);
-        if chooses_layout(opts) && opts.level != Level::Max {
+        if chooses_layout(opts) && opts.level != Level::Max && opts.dtype != DType::Fp16 {
             // The next chunk's layout sample reads lines spread over memory (see
             // `choose_layout_sampled`): ask for them now, as this chunk is done, so that
             // their misses overlap instead of stalling the sample one by one.
@@ -284,6 +294,34 @@ fn choose_layout_sampled(opts: &Options, n: usize, chunk: &[u8]) -> Layout {
         Layout::Bytes
     } else {
         Layout::Dtype
+    }
+}
+
+/// The default level's layout choice for fp16, whose exponent plane (`e5 m3`) has no
+/// window of 16 values that holds nearly all of it, so that it is counted in a pass of its
+/// own after the split (not inside the split, as bf16's and fp32's are): that pass is
+/// replaced by one count of the elements' top nine bits before the split
+/// ([`transform::count_first_and_pairs`], the same work), which gives both layouts' first
+/// planes' histograms exactly. The second planes' costs, which decide only where the first
+/// planes' are close and the second planes are not near-random, come from the spread
+/// sample of [`choose_layout_sampled`] with its second table only
+/// ([`transform::TopSample::of_second`]). Returns the layout and its first plane's
+/// histogram.
+fn choose_layout_counted(opts: &Options, n: usize, chunk: &[u8]) -> (Layout, Histogram) {
+    let dtype = opts.dtype;
+    let (first, pairs) = transform::count_first_and_pairs(dtype, chunk);
+    let bytes_first = transform::bytes_first_plane(&first, &pairs);
+    let sample = transform::TopSample::of_second(dtype, chunk);
+    let m = sample.count;
+    let cost = |p0: &Histogram, layout| {
+        let p1 = sample.planes(dtype, layout).1;
+        codec::order0_cost(p0, n, opts, Role::Main)
+            + codec::order0_cost_sampled(&p1, m, n, opts, Role::Mantissa)
+    };
+    if cost(&bytes_first, Layout::Bytes) < cost(&first, Layout::Dtype) {
+        (Layout::Bytes, bytes_first)
+    } else {
+        (Layout::Dtype, first)
     }
 }
 
@@ -504,7 +542,8 @@ pub(crate) fn compress_frames(
     };
     let code = |k: usize, (c, b): Piece<'_>, out: &mut [u8], stream: bool| {
         let o = &plans[k].opts;
-        encode_chunk_with(c, b, o, frames[k].header.planes, out, stream)
+        let f = &frames[k];
+        encode_chunk_with(c, b, o, f.header.planes, out, stream, f.chunks == 1)
     };
     let workers = pool::workers(threads);
     if workers <= 1 || pieces.len() <= 1 {
@@ -911,7 +950,7 @@ mod tests {
             for off in 0..32 {
                 for stream in [false, true] {
                     let mut out = vec![0u8; src.len() + off + 8];
-                    let m = encode_chunk_into(src, &opts, planes, &mut out[off..], stream);
+                    let m = encode_chunk_into(src, &opts, planes, &mut out[off..], stream, false);
                     let bytes = out[off..off + m.size].to_vec();
                     assert_eq!(
                         m.entry.checksum,
@@ -1070,5 +1109,102 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ans_is_tried_on_small_frames_of_one_chunk_only() {
+        // bf16 whose exponents take three values (3/5, 3/10, 1/10: 1.30 bits of order-0
+        // entropy, 1.40 with Huffman's 1, 2 and 2 bits), sign and mantissa random.
+        let mut seed = 11;
+        let mut bf16 = |count: usize| -> Vec<u8> {
+            (0..count)
+                .flat_map(|_| {
+                    let r = step(&mut seed);
+                    let e = match r % 10 {
+                        0..=5 => 120u16,
+                        6..=8 => 121,
+                        _ => 122,
+                    };
+                    ((e << 7) | ((r >> 8) as u16 & 0x807F)).to_le_bytes()
+                })
+                .collect()
+        };
+        let exponents = |frame: &[u8], i: usize| -> PlaneEntry {
+            let f = Frame::parse(frame).unwrap();
+            let first = f.planes(i).next().unwrap();
+            first
+        };
+        let opts = Options::new(DType::Bf16);
+        // 8192 elements: planes of 8 KiB, one chunk. ANS beats Huffman on the exponents.
+        let small = bf16(8192);
+        let alone = crate::compress(&small, &opts).unwrap();
+        assert_eq!(crate::decompress(&alone).unwrap(), small);
+        let ans = exponents(&alone, 0);
+        assert!(matches!(ans.codec, Codec::Ans | Codec::AnsWide), "{ans:?}");
+        // The same bytes as the last chunk of a longer frame: Huffman, larger.
+        let mut long = bf16(32 * 1024);
+        long.extend_from_slice(&small);
+        let two = Options {
+            chunk_size: 64 * 1024,
+            ..opts.clone()
+        };
+        let frame = crate::compress(&long, &two).unwrap();
+        assert_eq!(crate::decompress(&frame).unwrap(), long);
+        assert_eq!(Frame::parse(&frame).unwrap().chunk_count(), 2);
+        let last = exponents(&frame, 1);
+        assert_eq!(last.codec, Codec::Huffman);
+        assert!(ans.size < last.size, "{ans:?} {last:?}");
+        // The chunk count decides, not the chunk size: alone with that chunk size, ANS.
+        let alone = crate::compress(&small, &two).unwrap();
+        assert_eq!(exponents(&alone, 0), ans);
+        // Planes under 4 KiB are not tried, though ANS would win there too (level max).
+        let tiny = &small[..2 * 4064];
+        let frame = crate::compress(tiny, &opts).unwrap();
+        assert_eq!(exponents(&frame, 0).codec, Codec::Huffman);
+        let max = Options {
+            level: Level::Max,
+            ..opts.clone()
+        };
+        let frame = crate::compress(tiny, &max).unwrap();
+        assert!(matches!(
+            exponents(&frame, 0).codec,
+            Codec::Ans | Codec::AnsWide
+        ));
+    }
+
+    #[test]
+    fn fp16_default_level_chooses_from_exact_first_planes() {
+        // fp16 chunks whose negative elements' exponents sit 0, 1 or 2 above the positive
+        // ones' (with the sign in the first plane, layout 1 gains where they differ; where
+        // they do not, the layouts are within noise of each other), mantissas random, so
+        // that both layouts' second planes are stored raw and the first planes decide. The
+        // default level counts those exactly, as the max level does: the same layout on
+        // every chunk.
+        let mut seed = 5;
+        let chunk = 128 * 1024;
+        let src: Vec<u8> = (0..6 * chunk)
+            .flat_map(|i| {
+                let r = step(&mut seed);
+                let neg = r & 1;
+                let e = 10 + (r >> 8) % 4 + neg * ((i / chunk) as u64 % 3);
+                let w = (neg as u16) << 15 | (e as u16) << 10 | (r >> 16) as u16 & 0x3FF;
+                w.to_le_bytes()
+            })
+            .collect();
+        let layouts = |level| {
+            let opts = Options {
+                level,
+                ..Options::new(DType::Fp16)
+            };
+            let frame = crate::compress(&src, &opts).unwrap();
+            assert_eq!(crate::decompress(&frame).unwrap(), src);
+            let f = Frame::parse(&frame).unwrap();
+            (0..f.chunk_count())
+                .map(|i| f.layout(i))
+                .collect::<Vec<_>>()
+        };
+        let default = layouts(Level::Default);
+        assert_eq!(default, layouts(Level::Max));
+        assert!(default.contains(&Layout::Dtype) && default.contains(&Layout::Bytes));
     }
 }

@@ -166,6 +166,18 @@ impl TopSample {
     /// The sample of the elements `src` of `dtype` (bf16, fp16, fp32); chunks of at most
     /// `SAMPLE_EVERY` blocks are counted whole.
     pub fn of(dtype: DType, src: &[u8]) -> TopSample {
+        Self::count::<true>(dtype, src)
+    }
+
+    /// [`TopSample::of`] with only what the second planes need (their histograms from
+    /// [`TopSample::planes`]; the first planes' come out empty): for a caller that has the
+    /// first planes' exact counts ([`count_first_and_pairs`]).
+    pub fn of_second(dtype: DType, src: &[u8]) -> TopSample {
+        Self::count::<false>(dtype, src)
+    }
+
+    /// The sample, with the table of the first planes where `TOP`.
+    fn count<const TOP: bool>(dtype: DType, src: &[u8]) -> TopSample {
         debug_assert!(has_bytes_layout(dtype));
         let es = dtype.element_size();
         let (run, stride) = Self::spacing(dtype, src.len());
@@ -177,9 +189,9 @@ impl TopSample {
         for block in src.chunks(stride) {
             let block = &block[..block.len().min(run)];
             if es == 2 {
-                t.count_block::<2>(block);
+                t.count_block::<2, TOP>(block);
             } else {
-                t.count_block::<4>(block);
+                t.count_block::<4, TOP>(block);
             }
         }
         t
@@ -221,14 +233,17 @@ impl TopSample {
         (run, stride)
     }
 
-    /// Counts the elements of `ES` bytes in `block`.
+    /// Counts the elements of `ES` bytes in `block` (in the table of the first planes only
+    /// where `TOP`).
     #[inline(always)]
-    fn count_block<const ES: usize>(&mut self, block: &[u8]) {
+    fn count_block<const ES: usize, const TOP: bool>(&mut self, block: &[u8]) {
         let elements = block.chunks_exact(ES);
         self.count += elements.len();
         for e in elements {
             let w = u16::from_le_bytes([e[ES - 2], e[ES - 1]]) as usize;
-            self.top[w >> 7] += 1;
+            if TOP {
+                self.top[w >> 7] += 1;
+            }
             self.low[(w >> 15) << 8 | (w & 0xFF)] += 1;
         }
     }
@@ -418,12 +433,15 @@ mod tests {
                 let src: Vec<u8> = (0..n * es).map(|_| lcg(&mut seed) as u8).collect();
                 let sample = TopSample::of(dtype, &src);
                 assert_eq!(sample.count, n);
+                let second = TopSample::of_second(dtype, &src);
+                assert_eq!(second.count, n);
                 for (layout, planes_of) in [(Layout::Dtype, dtype), (Layout::Bytes, DType::Raw)] {
                     let mut planes = vec![0u8; src.len()];
                     split(planes_of, es, &src, &mut planes);
                     let (h0, h1) = sample.planes(dtype, layout);
                     assert_eq!(h0, crate::codec::histogram_portable(&planes[..n]));
                     assert_eq!(h1, crate::codec::histogram_portable(&planes[n..2 * n]));
+                    assert_eq!(second.planes(dtype, layout).1, h1);
                 }
             }
             // Longer chunks: one block of SAMPLE_RUN elements in SAMPLE_EVERY, the last

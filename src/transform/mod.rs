@@ -27,8 +27,8 @@ mod layout;
 mod portable;
 
 pub use layout::{
-    bytes_first_plane, has_bytes_layout, negative_pairs, second_planes, to_bytes_layout, Layout,
-    Pairs, TopSample,
+    bytes_first_plane, count_first_and_pairs, has_bytes_layout, negative_pairs, second_planes,
+    to_bytes_layout, Layout, Pairs, TopSample,
 };
 pub use portable::{merge_portable, split_portable};
 
