@@ -8,6 +8,7 @@ pub mod blocks;
 pub(crate) mod histogram;
 pub mod huffman;
 mod lz;
+pub mod sparse;
 
 pub use histogram::{histogram, histogram_portable, Histogram};
 
@@ -40,6 +41,9 @@ pub enum Codec {
     /// Huffman in blocks: the plane cut into blocks of 256 KiB, each with its own table
     /// (docs/FORMAT.md section 7.6).
     HuffmanBlocks = 8,
+    /// A mostly zero plane as the gaps between its nonzero bytes and those bytes
+    /// (docs/FORMAT.md section 7.7): the planes of a delta frame.
+    Sparse = 9,
 }
 
 impl Codec {
@@ -55,16 +59,17 @@ impl Codec {
             6 => Codec::Ans,
             7 => Codec::AnsWide,
             8 => Codec::HuffmanBlocks,
+            9 => Codec::Sparse,
             _ => return Err(Error::UnsupportedCodec),
         })
     }
 
-    /// The first frame format version whose frames may hold this codec: 2 for codecs 7
-    /// and 8, 1 for the others. A frame of an earlier version holding it is
+    /// The first frame format version whose frames may hold this codec: 2 for codecs 7,
+    /// 8 and 9, 1 for the others. A frame of an earlier version holding it is
     /// `UnsupportedCodec`.
     pub fn min_version(self) -> u8 {
         match self {
-            Codec::AnsWide | Codec::HuffmanBlocks => 2,
+            Codec::AnsWide | Codec::HuffmanBlocks | Codec::Sparse => 2,
             _ => 1,
         }
     }
@@ -81,6 +86,7 @@ impl Codec {
             Codec::Ans => "ans",
             Codec::AnsWide => "ans32",
             Codec::HuffmanBlocks => "huffman-blocks",
+            Codec::Sparse => "sparse",
         }
     }
 }
@@ -676,6 +682,7 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
         Codec::Ans => ans::decode(payload, dst),
         Codec::AnsWide => ans::decode_wide(payload, dst),
         Codec::HuffmanBlocks => blocks::decode(payload, dst),
+        Codec::Sparse => sparse::decode(payload, dst),
         Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
     }
 }
@@ -931,12 +938,17 @@ mod tests {
             assert!(decode_plane(c, &[0xFF; 7], &mut dst).is_err(), "{c:?}");
         }
         assert_eq!(Codec::from_code(8), Ok(Codec::HuffmanBlocks));
-        assert_eq!(Codec::from_code(9), Err(Error::UnsupportedCodec));
+        assert_eq!(Codec::from_code(9), Ok(Codec::Sparse));
+        assert_eq!(Codec::from_code(10), Err(Error::UnsupportedCodec));
+        assert_eq!(
+            decode_plane(Codec::Sparse, &[0xFF; 7], &mut dst),
+            Err(Error::Corrupt)
+        );
     }
 
     /// `frame` (format 2, chunks of layout 0) rewritten as a format 1 frame: the same
     /// header fields, chunk entries and payloads, the entries without their layout byte.
-    fn as_version_1(frame: &[u8]) -> Vec<u8> {
+    pub(super) fn as_version_1(frame: &[u8]) -> Vec<u8> {
         use crate::frame::{ChunkEntry, Frame};
         let f = Frame::parse(frame).unwrap();
         let mut h = *f.header();

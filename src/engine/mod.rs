@@ -75,7 +75,7 @@ fn header_for(
         flags: 0,
         dtype: opts.dtype,
         planes,
-        chunk_size: opts.resolved_chunk_size() as usize,
+        chunk_size: chunk_size_for(opts, base_hash.is_some()),
         original_size: src_len as u64,
         tail_len,
         tail: [0; 7],
@@ -87,10 +87,26 @@ fn header_for(
     Ok(h)
 }
 
+/// The chunk size of a frame with `opts`: [`Options::resolved_chunk_size`], but at least
+/// [`delta::CHUNK_SIZE`] for a delta frame whose size is automatic at the default level of
+/// method auto.
+fn chunk_size_for(opts: &Options, delta: bool) -> usize {
+    let cs = opts.resolved_chunk_size() as usize;
+    if delta && opts.chunk_size == 0 && opts.method == Method::Auto && opts.level == Level::Default
+    {
+        cs.max(delta::CHUNK_SIZE)
+    } else {
+        cs
+    }
+}
+
 /// The largest frame `compress` can produce for `src_len` bytes with no metadata (delta
-/// frames included: the bound counts the base hash).
+/// frames included: the bound counts the base hash, with the chunk entries of a plain
+/// frame, whose chunks are never longer than a delta frame's).
 pub fn compress_bound(src_len: usize, opts: &Options) -> Result<usize> {
-    let h = header_for(src_len, &[], opts, Some(0))?;
+    let mut h = header_for(src_len, &[], opts, None)?;
+    h.base_hash = Some(0);
+    h.flags = h.implied_flags();
     let size = h.header_size().ok_or(Error::SrcTooLarge)?;
     usize::try_from(size)
         .ok()
@@ -116,7 +132,7 @@ fn encode_chunk_with(
     alone: bool,
 ) -> ChunkMeta {
     let Some(base) = base else {
-        return encode_chunk_into(chunk, opts, planes, out, stream, alone);
+        return encode_chunk_into(chunk, opts, planes, out, stream, alone, false);
     };
     XORED.with(|x| {
         let mut fresh = Vec::new();
@@ -129,7 +145,7 @@ fn encode_chunk_with(
         buf.clear();
         buf.extend_from_slice(chunk);
         delta::xor_in_place(buf, base);
-        encode_chunk_into(buf, opts, planes, out, stream, alone)
+        encode_chunk_into(buf, opts, planes, out, stream, alone, true)
     })
 }
 
@@ -139,7 +155,8 @@ type Piece<'a> = (&'a [u8], Option<&'a [u8]>);
 /// Codes one chunk into the start of `out` (at least the chunk's length, which bounds its
 /// payload; a few bytes past the payload may be overwritten). With `stream`, raw planes
 /// are written with non-temporal stores (see [`copy_raw`]). `alone`: the chunk is its
-/// frame's only one (see [`codec::code_chunk_plane`]).
+/// frame's only one (see [`codec::code_chunk_plane`]). `xor`: the chunk is a delta frame's
+/// difference from its base, whose planes are also tried as sparse.
 fn encode_chunk_into(
     chunk: &[u8],
     opts: &Options,
@@ -147,11 +164,17 @@ fn encode_chunk_into(
     out: &mut [u8],
     stream: bool,
     alone: bool,
+    xor: bool,
 ) -> ChunkMeta {
+    let code_plane = if xor {
+        codec::sparse::code_xor_plane
+    } else {
+        codec::code_chunk_plane
+    };
     let n = chunk.len() / planes;
     let mut entry = ChunkEntry::default();
     if planes == 1 {
-        let (codec, size) = codec::code_chunk_plane(chunk, None, opts, Role::Main, alone, out);
+        let (codec, size) = code_plane(chunk, None, opts, Role::Main, alone, out);
         if codec == Codec::Raw {
             copy_raw(chunk, &mut out[..size], stream);
         }
@@ -194,8 +217,7 @@ fn encode_chunk_into(
         for (k, (e, plane)) in entry.planes.iter_mut().zip(buf.chunks_exact(n)).enumerate() {
             let hist = (k == 0).then_some(&first);
             let role = Role::of(opts.dtype, k);
-            let (codec, size) =
-                codec::code_chunk_plane(plane, hist, opts, role, alone, &mut out[at..]);
+            let (codec, size) = code_plane(plane, hist, opts, role, alone, &mut out[at..]);
             if codec == Codec::Raw {
                 copy_raw(plane, &mut out[at..at + size], stream);
             }
@@ -950,7 +972,15 @@ mod tests {
             for off in 0..32 {
                 for stream in [false, true] {
                     let mut out = vec![0u8; src.len() + off + 8];
-                    let m = encode_chunk_into(src, &opts, planes, &mut out[off..], stream, false);
+                    let m = encode_chunk_into(
+                        src,
+                        &opts,
+                        planes,
+                        &mut out[off..],
+                        stream,
+                        false,
+                        false,
+                    );
                     let bytes = out[off..off + m.size].to_vec();
                     assert_eq!(
                         m.entry.checksum,

@@ -58,6 +58,16 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
     Tables::with(|tables| {
         // The tables depend only on the code lengths: consecutive chunks of a tensor often
         // share them (a valid code never has all lengths zero, as fresh tables do).
+        if tables.lens != hdr.lens && n < SHORT {
+            // A short plane (the streams of a sparse plane, codec 9): the single-symbol
+            // table, a tenth of the multi-symbol table's building time, which is longer
+            // than decoding a few thousand symbols.
+            if tables.single_lens != hdr.lens {
+                tables.build_single(&hdr.lens);
+            }
+            decode_short(payload, dst, &tables.single, &mut cur, &oe);
+            return;
+        }
         if tables.lens != hdr.lens {
             tables.build(&hdr.lens);
         }
@@ -163,8 +173,10 @@ pub(super) struct Tables {
     /// where the multi-symbol table is built from it (codes with very short or no two
     /// fitting codes); the common path builds `multi` directly.
     pub(super) single: [u16; TABLE_SIZE],
-    /// The code length of each symbol (0 if unused).
+    /// The code length of each symbol (0 if unused) of the code `multi` is for.
     lens: [u8; 256],
+    /// The code lengths of the code `single` is complete for (all zero: none).
+    single_lens: [u8; 256],
     /// Multi-symbol entries (see [`entry`]).
     pub(super) multi: [u64; TABLE_SIZE],
     /// Scratch for [`Tables::build`]: the greedy decodes of the shorter windows.
@@ -201,26 +213,13 @@ impl Tables {
 
     /// Fills the tables for a complete code (Kraft sum exactly 1; at least two symbols).
     pub(super) fn build(&mut self, lens: &[u8; 256]) {
-        let codes = canonical_codes(lens);
         self.lens = *lens;
-        let mut min_len = MAX_CODE_LEN;
-        // The used symbols with their lengths and bit-reversed codes (as they appear in the
-        // stream, first bit lowest).
-        let mut used = [(0u8, 0u32, 0u32); 256];
-        let mut count = 0usize;
-        for s in 0..256 {
-            let l = lens[s] as u32;
-            if l == 0 {
-                continue;
-            }
-            min_len = min_len.min(l);
-            used[count] = (s as u8, l, reverse(codes[s], l));
-            count += 1;
-        }
+        let (used, count, min_len) = used_codes(lens);
         let used = &used[..count];
         if 2 * min_len > TABLE_BITS {
             // No two codes fit in one window: one symbol per entry.
             self.fill_single(used);
+            self.single_lens = *lens;
             for (m, &t) in self.multi.iter_mut().zip(self.single.iter()) {
                 *m = entry((t & 0xFF) as u64, 1, (t >> 8) as u64);
             }
@@ -229,8 +228,16 @@ impl Tables {
             self.build_levels(min_len, used);
         } else {
             self.fill_single(used);
+            self.single_lens = *lens;
             multi_table(&self.single, &mut self.multi);
         }
+    }
+
+    /// Fills only `single` for a complete code (at least two symbols).
+    fn build_single(&mut self, lens: &[u8; 256]) {
+        let (used, count, _) = used_codes(lens);
+        self.fill_single(&used[..count]);
+        self.single_lens = *lens;
     }
 
     /// Fills `single` for the codes in `used` (symbol, length, bit-reversed code).
@@ -288,6 +295,60 @@ impl Tables {
             level(dst, lower, a, used);
         }
         level(&mut multi[..], levels, TABLE_BITS, used);
+    }
+}
+
+/// The used symbols of a code with their lengths and bit-reversed codes (as they appear in
+/// the stream, first bit lowest), how many there are, and the shortest length.
+fn used_codes(lens: &[u8; 256]) -> ([(u8, u32, u32); 256], usize, u32) {
+    let codes = canonical_codes(lens);
+    let mut min_len = MAX_CODE_LEN;
+    let mut used = [(0u8, 0u32, 0u32); 256];
+    let mut count = 0usize;
+    for s in 0..256 {
+        let l = lens[s] as u32;
+        if l == 0 {
+            continue;
+        }
+        min_len = min_len.min(l);
+        used[count] = (s as u8, l, reverse(codes[s], l));
+        count += 1;
+    }
+    (used, count, min_len)
+}
+
+/// Planes shorter than this (symbols) whose code differs from the last one decoded on the
+/// thread are decoded with the single-symbol table ([`decode_short`]).
+const SHORT: usize = 8192;
+
+/// Decodes the four streams symbol by symbol with the single-symbol table, interleaved.
+fn decode_short(
+    payload: &[u8],
+    dst: &mut [u8],
+    single: &[u16; TABLE_SIZE],
+    cur: &mut [Cursor; 4],
+    oe: &[usize; 4],
+) {
+    // All four while each has symbols left (the first three are equal, the last at most
+    // as long), then the rest one by one.
+    let common = (0..4).map(|k| oe[k] - cur[k].op).min().unwrap_or(0);
+    let (mut b, mut o) = (cur.map(|c| c.bp), cur.map(|c| c.op));
+    for _ in 0..common {
+        for k in 0..4 {
+            let t = single[(load_padded(payload, b[k]) & TABLE_MASK) as usize];
+            dst[o[k]] = t as u8;
+            b[k] += (t >> 8) as usize;
+            o[k] += 1;
+        }
+    }
+    for k in 0..4 {
+        while o[k] < oe[k] {
+            let t = single[(load_padded(payload, b[k]) & TABLE_MASK) as usize];
+            dst[o[k]] = t as u8;
+            b[k] += (t >> 8) as usize;
+            o[k] += 1;
+        }
+        cur[k] = Cursor { bp: b[k], op: o[k] };
     }
 }
 
