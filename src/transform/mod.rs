@@ -121,27 +121,53 @@ fn split_maybe_counting(
     debug_assert_eq!(src.len() % planes, 0);
     #[cfg(target_arch = "x86_64")]
     {
-        let n = src.len() / planes;
-        let mode = match layout {
-            Layout::Dtype => avx2::Move16::of(dtype, planes).filter(|_| dtype != DType::Raw),
-            Layout::Bytes => (planes == 2).then_some(avx2::Move16::Plain),
-        };
-        if let Some(mode) = mode.filter(|_| n >= WINDOW_MIN && avx2::available()) {
-            // The sample is the chunk's first elements, which the split reads next anyway:
-            // a spread sample would wait on memory (and the TLB) for nothing else. A window
-            // that fits the start but not the rest costs speed only: the count is exact.
-            let mut h = [0u32; 256];
-            for e in src[..2 * FIRST_SAMPLE].chunks_exact(2) {
-                h[planes16(u16::from_le_bytes([e[0], e[1]]), mode).0 as usize] += 1;
-            }
-            if let Some(base) = best_window(&h) {
-                // SAFETY: AVX2 is available (checked above); `base <= 256 - WINDOW`.
-                return Some(unsafe { avx2::split16_counting(mode, src, out, base) });
-            }
+        if let Some((mode, base)) = split_window(dtype, layout, planes, src) {
+            // SAFETY: `split_window` found AVX2 available; `base <= 256 - WINDOW`.
+            return Some(unsafe { avx2::split16_counting(mode, src, out, base) });
         }
     }
     split(layout.transform_dtype(dtype), planes, src, out);
     None
+}
+
+/// The move and the window of plane-0 values that [`split_counting_first_in`] counts inside
+/// the split of `src` into `layout`'s planes, where it does (16-bit elements, AVX2, a window
+/// of 16 values holding nearly all of the chunk's first elements' plane 0).
+#[cfg(target_arch = "x86_64")]
+fn split_window(
+    dtype: DType,
+    layout: Layout,
+    planes: usize,
+    src: &[u8],
+) -> Option<(avx2::Move16, u8)> {
+    let n = src.len() / planes;
+    let mode = match layout {
+        Layout::Dtype => avx2::Move16::of(dtype, planes).filter(|_| dtype != DType::Raw),
+        Layout::Bytes => (planes == 2).then_some(avx2::Move16::Plain),
+    };
+    let mode = mode.filter(|_| n >= WINDOW_MIN && avx2::available())?;
+    // The sample is the chunk's first elements, which the split reads next anyway: a
+    // spread sample would wait on memory (and the TLB) for nothing else. A window that fits
+    // the start but not the rest costs speed only: the count is exact.
+    let mut h = [0u32; 256];
+    for e in src[..2 * FIRST_SAMPLE].chunks_exact(2) {
+        h[planes16(u16::from_le_bytes([e[0], e[1]]), mode).0 as usize] += 1;
+    }
+    best_window(&h).map(|base| (mode, base))
+}
+
+/// Whether [`split_counting_first`] counts plane 0 of the elements `src` of `dtype` inside
+/// the split (see there), rather than in a pass of its own after it.
+pub fn counts_first_in_split(dtype: DType, planes: usize, src: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        split_window(dtype, Layout::Dtype, planes, src).is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dtype, planes, src);
+        false
+    }
 }
 
 /// [`split`] of bf16, fp16 or fp32 (layout 0), plane 0's histogram, and the negative
