@@ -11,7 +11,7 @@ use crate::frame::checksum;
 /// plane) weigh more than in a plain frame: MiniLM bf16 fine-tune delta archive, one
 /// thread, 256 KiB -> 1 MiB chunks: decompress 2284 -> 2671 MB/s, 8 877 069 -> 8 835 224
 /// bytes (2 MiB: 2672 MB/s, 8 830 751 bytes).
-pub const CHUNK_SIZE: usize = 1 << 20;
+pub(crate) const CHUNK_SIZE: usize = 1 << 20;
 
 /// The hash a delta frame records for its base.
 pub fn base_hash(base: &[u8]) -> u64 {
