@@ -72,15 +72,10 @@ func runLoad(b *testing.B, bytes int64, f func()) {
 // benches/paths.sh; skipped when missing). MB/s are of decoded bytes; "into" decodes into buffers made beforehand,
 // "alloc" includes allocating them.
 func BenchmarkArchiveLoad(b *testing.B) {
-	var ts []stTensor
-	for i := 0; i < 400; i++ {
-		ts = append(ts, stTensor{fmt.Sprintf("layer.%d.w", i), "BF16", []uint64{64 << 10},
-			weights(DTypeBF16, 128<<10, uint64(i))})
-	}
 	files := []struct {
 		name string
 		file []byte
-	}{{"400x128KiB", buildSafetensors(ts)}}
+	}{{"400x128KiB", manySmallTensors()}}
 	path := os.Getenv("ZIPNN_BENCH_SAFETENSORS")
 	if path == "" {
 		path = "../../corpus/minilm.bf16.safetensors"
@@ -97,10 +92,7 @@ func BenchmarkArchiveLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, threads := range []uint32{1, 2} {
-			a, err := OpenArchiveBytes(arc, &Options{Threads: threads})
-			if err != nil {
-				b.Fatal(err)
-			}
+			a := openBenchArchive(b, arc, threads)
 			infos := a.Tensors()
 			names := make([]string, len(infos))
 			dsts := make([][]byte, len(infos))
@@ -159,21 +151,13 @@ func BenchmarkArchiveLoad(b *testing.B) {
 //
 //	go test -tags zipnn_dev -run '^$' -bench ArchiveWriteTo -count 5 .
 func BenchmarkArchiveWriteTo(b *testing.B) {
-	var ts []stTensor
-	for i := 0; i < 400; i++ {
-		ts = append(ts, stTensor{fmt.Sprintf("layer.%d.w", i), "BF16", []uint64{64 << 10},
-			weights(DTypeBF16, 128<<10, uint64(i))})
-	}
-	file := buildSafetensors(ts)
+	file := manySmallTensors()
 	arc, err := CompressSafetensors(nil, file, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, threads := range []uint32{1, 2} {
-		a, err := OpenArchiveBytes(arc, &Options{Threads: threads})
-		if err != nil {
-			b.Fatal(err)
-		}
+		a := openBenchArchive(b, arc, threads)
 		b.Run(fmt.Sprintf("400x128KiB/threads=%d", threads), func(b *testing.B) {
 			runLoad(b, int64(len(file)), func() {
 				if _, err := a.WriteTo(io.Discard); err != nil {
@@ -183,4 +167,23 @@ func BenchmarkArchiveWriteTo(b *testing.B) {
 		})
 		a.Close()
 	}
+}
+
+// A safetensors file of 400 bf16 tensors of 128 KiB (one chunk each).
+func manySmallTensors() []byte {
+	var ts []stTensor
+	for i := 0; i < 400; i++ {
+		ts = append(ts, stTensor{fmt.Sprintf("layer.%d.w", i), "BF16", []uint64{64 << 10},
+			weights(DTypeBF16, 128<<10, uint64(i))})
+	}
+	return buildSafetensors(ts)
+}
+
+// The archive opened from memory with that many threads (the benchmark fails otherwise).
+func openBenchArchive(b *testing.B, arc []byte, threads uint32) *Archive {
+	a, err := OpenArchiveBytes(arc, &Options{Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
 }
