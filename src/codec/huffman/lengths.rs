@@ -79,14 +79,22 @@ pub(super) fn package_merge(keys: &[u64], lens: &mut [u8; 256]) {
     // `is_leaf[d][i]` tells whether item i of list d is a leaf (else a package).
     let mut is_leaf = [[false; 512]; L];
     let mut list_len = [0usize; L];
-    let mut prev = [0u64; 512];
-    let mut cur = [0u64; 512];
+    // The list below and the one being built; they trade places by index after each level
+    // (swapping the arrays themselves copied 8 KB a level, most of a small plane's cost).
+    let mut lists = [[0u64; 512]; 2];
+    let mut below = 0;
     for i in 0..m {
-        prev[i] = leaf(i);
+        lists[below][i] = leaf(i);
         is_leaf[L - 1][i] = true;
     }
     list_len[L - 1] = m;
     for d in (0..L - 1).rev() {
+        let (first, second) = lists.split_at_mut(1);
+        let (prev, cur) = if below == 0 {
+            (&first[0], &mut second[0])
+        } else {
+            (&second[0], &mut first[0])
+        };
         let packages = list_len[d + 1] / 2;
         let (mut i, mut j, mut o) = (0, 0, 0);
         while i < m || j < packages {
@@ -102,7 +110,7 @@ pub(super) fn package_merge(keys: &[u64], lens: &mut [u8; 256]) {
             o += 1;
         }
         list_len[d] = o;
-        std::mem::swap(&mut prev, &mut cur);
+        below ^= 1;
     }
     // Select the first 2m-2 items of the top list; each selected package selects two items of
     // the list below. A symbol's length is the number of lists in which it is selected; the
