@@ -439,9 +439,7 @@ fn choose(
     };
     let coded = match opts.method {
         Method::Raw => None,
-        Method::Huffman => huffman::Plan::new(hist)
-            .filter(|p| p.size < limit)
-            .map(|p| job.huffman(&p)),
+        Method::Huffman => huffman::Plan::below(hist, n, limit).map(|p| job.huffman(&p)),
         Method::Zstd => job.lz(Codec::Zstd, limit),
         Method::Lz4 => job.lz(Codec::Lz4, limit),
         Method::Snappy => job.lz(Codec::Snappy, limit),
@@ -468,7 +466,7 @@ fn choose(
 
 /// Level fast: Huffman where it pays.
 fn choose_fast(job: &mut Job<'_>) -> Option<(Codec, usize)> {
-    let plan = huffman::Plan::new(job.hist).filter(|p| p.size < job.limit)?;
+    let plan = huffman::Plan::below(job.hist, job.plane.len(), job.limit)?;
     Some(job.huffman(&plan))
 }
 
@@ -497,7 +495,9 @@ fn choose_default(job: &mut Job<'_>) -> Option<(Codec, usize)> {
     if in_blocks(job.plane.len(), job.opts) {
         return choose_default_blocks(job);
     }
-    let plan = huffman::Plan::new(job.hist);
+    // Plans that cannot come below the limit are not built (`Plan::below`): the same
+    // decisions as with every plan built.
+    let plan = huffman::Plan::below(job.hist, job.plane.len(), job.limit);
     let huff = plan.as_ref().map_or(job.limit, |p| p.size.min(job.limit));
     // Where Huffman pays, zstd is tried where lz4 found repeats worth it on the sample
     // (`lz_worth_trying`, and below 0.995 of raw); elsewhere where lz4 beats the limit.
@@ -563,7 +563,7 @@ fn choose_default_blocks(job: &mut Job<'_>) -> Option<(Codec, usize)> {
         Some(b) => b,
         None => blocks::Blocks::plan(plane).0,
     };
-    let plan = huffman::Plan::new(job.hist).filter(|p| p.size < job.limit);
+    let plan = huffman::Plan::below(job.hist, n, job.limit);
     let one = plan.as_ref().map_or(n, |p| p.size);
     let blocked = if in_blocks.size < job.lz_limit {
         in_blocks.size

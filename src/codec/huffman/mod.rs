@@ -70,6 +70,32 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// [`Plan::new`] where its size can come below `limit` bytes; `None` where a lower bound
+    /// shows it cannot (or for an empty input), without building the code. `n` is the
+    /// histogram's total. The bound is the symbol range's header plus the order-0 entropy,
+    /// which no prefix code goes below, taken low enough to cover the fixed-point logarithms
+    /// (each at most 2^-10 relative below the true one: the entropy they give is at most
+    /// 0.0015 bits a symbol above it; 0.004 and one bit are taken off). So the result is
+    /// the same as `Plan::new(hist).filter(|p| p.size < limit)`, and near-random planes
+    /// (the mantissa planes of small chunks, up to 256 symbols in a few hundred bytes,
+    /// which would need package-merge) are refused for the cost of one pass over the counts.
+    pub fn below(hist: &[u32; 256], n: usize, limit: usize) -> Option<Plan> {
+        let (min, max) = symbol_range(hist)?;
+        let header = header_len(min, max);
+        if header >= limit {
+            return None;
+        }
+        let bits_q16 = super::histogram::order0_stats(hist, n).bits_q16;
+        let margin = (n as u64).saturating_mul(263).saturating_add(1 << 16);
+        let low = (bits_q16.saturating_sub(margin) >> 16) / 8;
+        if header as u64 + low >= limit as u64 {
+            return None;
+        }
+        Plan::new(hist).filter(|p| p.size < limit)
+    }
+}
+
 /// Appends the Huffman-coded form of `src` (whose histogram is `hist`) to `dst`.
 pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) {
     let Some(plan) = Plan::new(hist) else {

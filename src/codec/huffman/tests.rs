@@ -421,3 +421,32 @@ fn streams_of_different_lengths_round_trip() {
         round_trip(&src);
     }
 }
+
+#[test]
+fn plan_below_equals_the_plan_filtered_by_its_limit() {
+    let mut rng = Rng(11);
+    for n in [1usize, 2, 5, 40, 100, 384, 1536, 4096, 16384, 70000] {
+        let planes: [Vec<u8>; 4] = [
+            exponent_plane(&mut rng, n),
+            (0..n).map(|_| rng.next() as u8).collect(),
+            (0..n).map(|_| (rng.next() % 3) as u8 * 40).collect(),
+            (0..n).map(|_| (rng.next() % 200) as u8 | 0x20).collect(),
+        ];
+        for plane in &planes {
+            let hist = histogram(plane);
+            let size = Plan::new(&hist).map(|p| p.size);
+            // Limits around the plan's own size (where the bound must not refuse a plan
+            // that fits) and the usual ones.
+            let mut limits = vec![1, n, n - n / 256, n * 95 / 100, 2 * n + 200];
+            if let Some(s) = size {
+                limits.extend([s.saturating_sub(1), s, s + 1]);
+            }
+            for limit in limits {
+                let want = size.filter(|&s| s < limit);
+                let got = Plan::below(&hist, n, limit).map(|p| p.size);
+                assert_eq!(got, want, "n={n} limit={limit}");
+            }
+        }
+    }
+    assert!(Plan::below(&[0; 256], 0, 10).is_none());
+}
