@@ -418,9 +418,12 @@ struct Cursor {
     op: usize,
 }
 
-/// Valid stream bits kept in the bit buffer after a refill; bit `SENTINEL` is set above them
-/// so that the bits consumed in a round can be read back from the buffer's leading zeros.
-const SENTINEL: u32 = 56;
+/// The bit set in the bit buffer after a refill, above the bits a round's lookups read
+/// (at most 55 of the 57 or more valid ones), so that the bits consumed in the round can be
+/// read back from the buffer's leading zeros. The top bit: setting it takes one OR, and the
+/// leading zeros are the bits consumed as they are (bits 55..62 are stream bits that no
+/// lookup of the round reaches).
+const SENTINEL: u32 = 63;
 
 /// Runs `rounds` rounds of every stream in `cur`. A round of a stream is one refill of its
 /// bit buffer and `LOOKUPS_PER_REFILL` multi-symbol lookups; the streams' lookups are
@@ -458,8 +461,8 @@ unsafe fn run_rounds<const K: usize>(
             // SAFETY: 8 readable bytes at this offset (caller's contract).
             let raw =
                 u64::from_le(unsafe { src.add(b >> 3).cast::<u64>().read_unaligned() }) >> (b & 7);
-            // 57 or more valid bits; keep 56 (the lookups read at most 55) and the sentinel.
-            *bk = (raw & ((1 << SENTINEL) - 1)) | 1 << SENTINEL;
+            // 57 or more valid bits; the lookups read at most 55 of them.
+            *bk = raw | 1 << SENTINEL;
         }
         for _ in 0..LOOKUPS_PER_REFILL {
             for k in 0..K {
@@ -481,7 +484,7 @@ unsafe fn run_rounds<const K: usize>(
         }
         for (k, bk) in buf.iter().enumerate() {
             // The bits consumed, read back from the sentinel's position.
-            let used = (bk.leading_zeros() - (63 - SENTINEL)) as usize;
+            let used = bk.leading_zeros() as usize;
             // SAFETY: k < K, within `bp`.
             unsafe { bpp.add(k).write_volatile(bpp.add(k).read_volatile() + used) };
         }
