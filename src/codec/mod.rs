@@ -690,15 +690,19 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
 /// Decodes the planes of one chunk, `(codec, payload, dst)` each, as [`decode_plane`]
 /// would one by one (the same output and errors), except that raw planes are only checked
 /// for length (the caller reads them from the payload). Codec 7 planes are decoded two
-/// at a time ([`ans::decode_wide_pair`]).
+/// at a time ([`ans::decode_wide_pair`]). `warm`: bytes the caller reads next (the raw
+/// planes' payload), which Huffman planes ask the processor to bring into the caches as
+/// they decode ([`huffman::decode_warming`]).
 pub fn decode_planes<'a>(
     planes: impl Iterator<Item = (Codec, &'a [u8], &'a mut [u8])>,
+    mut warm: &[u8],
 ) -> Result<()> {
     let mut held: Option<(&[u8], &mut [u8])> = None;
     for (codec, payload, dst) in planes {
         match codec {
             Codec::Raw if payload.len() != dst.len() => return Err(Error::Corrupt),
             Codec::Raw => {}
+            Codec::Huffman => huffman::decode_warming(payload, dst, &mut warm)?,
             Codec::AnsWide => match held.take() {
                 Some((a, da)) => ans::decode_wide_pair(a, da, payload, dst)?,
                 None => held = Some((payload, dst)),

@@ -847,7 +847,16 @@ fn decode_chunk_planes(frame: &Frame<'_>, i: usize, dst: &mut [u8], stream: bool
                 at += p.len();
                 (e.codec, p, slot)
             });
-        codec::decode_planes(coded)?;
+        // The raw planes' payload, from the first to the last: the merge reads it next.
+        let mut warm = (payload.len(), 0);
+        let mut at = 0usize;
+        for e in frame.planes(i) {
+            if e.codec == Codec::Raw {
+                warm = (warm.0.min(at), at + e.size as usize);
+            }
+            at += e.size as usize;
+        }
+        codec::decode_planes(coded, payload.get(warm.0..warm.1).unwrap_or(&[]))?;
         let mut views: [&[u8]; 8] = [&[]; 8];
         let mut at = 0usize;
         for ((e, slot), view) in frame.planes(i).zip(buf.chunks_exact(n)).zip(&mut views) {

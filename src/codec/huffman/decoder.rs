@@ -18,6 +18,17 @@ const ROUND_OUT_REACH: usize = (LOOKUPS_PER_REFILL - 1) * MAX_ENTRY_SYMS as usiz
 /// Decodes `src` (exactly the bytes `encode` appended) into `dst`, whose length is the number
 /// of symbols that were encoded.
 pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
+    decode_warming(src, dst, &mut &[][..])
+}
+
+/// [`decode`], asking the processor along the way to bring the bytes of `warm` into the
+/// caches: bytes the caller reads next, such as the raw planes that the merge reads from the
+/// payload. A few cache lines are asked for per round of lookups, which leave the memory
+/// idle while they wait on each other; `warm` is left holding the bytes not asked for yet.
+/// (MiniLM on one core, the raw plane of each chunk asked for while its exponent plane
+/// decodes, so that the merge finds it in the caches: bf16 decompression 4-7% faster, fp16
+/// 0.5-2%.)
+pub fn decode_warming(src: &[u8], dst: &mut [u8], warm: &mut &[u8]) -> Result<()> {
     let n = dst.len();
     if n == 0 {
         return if src.is_empty() {
@@ -71,7 +82,7 @@ pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<()> {
         if tables.lens != hdr.lens {
             tables.build(&hdr.lens);
         }
-        lockstep(payload, dst, &tables.multi, &mut cur, &oe);
+        lockstep(payload, dst, &tables.multi, &mut cur, &oe, warm);
         for k in 0..4 {
             finish_stream(payload, dst, tables, &mut cur[k], oe[k]);
         }
@@ -443,6 +454,7 @@ unsafe fn run_rounds<const K: usize>(
     multi: &[u64; TABLE_SIZE],
     cur: &mut [Cursor; K],
     rounds: usize,
+    warm: &mut &[u8],
 ) {
     // The bit positions change once per round; they live in memory (volatile accesses)
     // so that the four bit buffers and output positions, updated on every lookup, keep
@@ -453,7 +465,13 @@ unsafe fn run_rounds<const K: usize>(
     let bpp = bp.as_mut_ptr();
     // SAFETY: each op is within the output (caller's contract).
     let mut op = cur.map(|c| unsafe { out.add(c.op) });
+    let (mut pf, pf_end) = (warm.as_ptr(), warm.as_ptr_range().end);
     for _ in 0..rounds {
+        if pf < pf_end {
+            prefetch(pf);
+            prefetch(pf.wrapping_add(64));
+            pf = pf.wrapping_add(WARM_PER_ROUND);
+        }
         let mut buf = [0u64; K];
         for (k, bk) in buf.iter_mut().enumerate() {
             // SAFETY: k < K, within `bp`.
@@ -489,6 +507,8 @@ unsafe fn run_rounds<const K: usize>(
             unsafe { bpp.add(k).write_volatile(bpp.add(k).read_volatile() + used) };
         }
     }
+    // (`pf` may have passed the end by less than a round's step.)
+    *warm = &warm[(pf as usize - warm.as_ptr() as usize).min(warm.len())..];
     for k in 0..K {
         // SAFETY: op[k] only moved forward within the same output.
         cur[k] = Cursor {
@@ -506,16 +526,17 @@ fn lockstep(
     multi: &[u64; TABLE_SIZE],
     cur: &mut [Cursor; 4],
     oe: &[usize; 4],
+    warm: &mut &[u8],
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("bmi2") && std::is_x86_feature_detected!("lzcnt") {
             // SAFETY: the CPU supports BMI2 and LZCNT (checked just above).
-            unsafe { lockstep_bmi2(payload, dst, multi, cur, oe) };
+            unsafe { lockstep_bmi2(payload, dst, multi, cur, oe, warm) };
             return;
         }
     }
-    lockstep_generic(payload, dst, multi, cur, oe);
+    lockstep_generic(payload, dst, multi, cur, oe, warm);
 }
 
 /// `lockstep_generic` compiled with BMI2's flag-free variable shifts and LZCNT (one
@@ -532,8 +553,9 @@ unsafe fn lockstep_bmi2(
     multi: &[u64; TABLE_SIZE],
     cur: &mut [Cursor; 4],
     oe: &[usize; 4],
+    warm: &mut &[u8],
 ) {
-    lockstep_generic(payload, dst, multi, cur, oe);
+    lockstep_generic(payload, dst, multi, cur, oe, warm);
 }
 
 #[inline(always)]
@@ -543,6 +565,7 @@ fn lockstep_generic(
     multi: &[u64; TABLE_SIZE],
     cur: &mut [Cursor; 4],
     oe: &[usize; 4],
+    warm: &mut &[u8],
 ) {
     let p = payload.len();
     debug_assert!(oe.iter().all(|&e| e <= dst.len()));
@@ -567,12 +590,12 @@ fn lockstep_generic(
         unsafe {
             match count {
                 0 => return,
-                4 => run_rounds(src, out, multi, cur, rounds),
+                4 => run_rounds(src, out, multi, cur, rounds, warm),
                 // Once one stream is near its end, the others go on interleaved as long as
                 // they can (rather than each alone, at a quarter of the speed).
-                3 => run_subset::<3>(src, out, multi, cur, &active, rounds),
-                2 => run_subset::<2>(src, out, multi, cur, &active, rounds),
-                _ => run_subset::<1>(src, out, multi, cur, &active, rounds),
+                3 => run_subset::<3>(src, out, multi, cur, &active, rounds, warm),
+                2 => run_subset::<2>(src, out, multi, cur, &active, rounds, warm),
+                _ => run_subset::<1>(src, out, multi, cur, &active, rounds, warm),
             }
         }
     }
@@ -590,13 +613,34 @@ unsafe fn run_subset<const K: usize>(
     cur: &mut [Cursor; 4],
     active: &[usize; 4],
     rounds: usize,
+    warm: &mut &[u8],
 ) {
     let mut sub: [Cursor; K] = std::array::from_fn(|j| cur[active[j]]);
     // SAFETY: the caller's contract.
-    unsafe { run_rounds(src, out, multi, &mut sub, rounds) };
+    unsafe { run_rounds(src, out, multi, &mut sub, rounds, warm) };
     for (j, c) in sub.into_iter().enumerate() {
         cur[active[j]] = c;
     }
+}
+
+/// Bytes of [`decode_warming`]'s `warm` asked for per round of lookups (two cache lines).
+/// A round of four streams decodes at most 120 symbols (five lookups of at most six each),
+/// so a plane of `n` symbols asks for more than `n` bytes: all of a raw plane of the same
+/// chunk.
+const WARM_PER_ROUND: usize = 128;
+
+/// Asks for the cache line holding `p` to be brought into the caches. Never faults,
+/// whatever the address.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it reads nothing architecturally and does not
+    // fault on any address (SSE, part of x86_64).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Decodes the last symbols of one stream, which the fast rounds leave (fewer than a round's

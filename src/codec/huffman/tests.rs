@@ -450,3 +450,35 @@ fn plan_below_equals_the_plan_filtered_by_its_limit() {
     }
     assert!(Plan::below(&[0; 256], 0, 10).is_none());
 }
+
+#[test]
+fn warming_decodes_the_same_and_asks_for_the_bytes() {
+    let mut rng = Rng(11);
+    // An exponent plane (several symbols per lookup) and near-uniform bytes (one).
+    let planes = [
+        exponent_plane(&mut rng, 131072),
+        (0..131072).map(|_| rng.next() as u8).collect::<Vec<u8>>(),
+    ];
+    let raw: Vec<u8> = (0..131072).map(|i| i as u8).collect();
+    for src in planes {
+        let mut enc = Vec::new();
+        encode(&src, &histogram(&src), &mut enc);
+        for len in [0, 1, 100, 131072] {
+            let mut warm = &raw[..len];
+            let mut back = vec![0u8; src.len()];
+            decode_warming(&enc, &mut back, &mut warm).expect("decode");
+            assert!(back == src);
+            // Every byte of a raw plane as long as the coded one is asked for.
+            assert!(warm.is_empty(), "{len}: {} left", warm.len());
+        }
+        // A damaged payload gives the same error with or without the bytes to warm.
+        let mut bad = enc.clone();
+        bad.truncate(enc.len() - 1);
+        let mut back = vec![0u8; src.len()];
+        let mut warm = &raw[..];
+        assert_eq!(
+            decode_warming(&bad, &mut back, &mut warm),
+            decode(&bad, &mut back)
+        );
+    }
+}
