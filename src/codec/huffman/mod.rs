@@ -86,6 +86,12 @@ impl Plan {
         if header >= limit {
             return None;
         }
+        // The entropy is at most log2 of the symbol range's width: where even that stays
+        // below the limit (exponent planes), the bound cannot refuse and is not computed.
+        let width_bits = (max - min + 1).next_power_of_two().trailing_zeros() as usize;
+        if header + (n * width_bits).div_ceil(8) < limit {
+            return Plan::new(hist).filter(|p| p.size < limit);
+        }
         let bits_q16 = super::histogram::order0_stats(hist, n).bits_q16;
         let margin = (n as u64).saturating_mul(263).saturating_add(1 << 16);
         let low = (bits_q16.saturating_sub(margin) >> 16) / 8;
