@@ -43,6 +43,14 @@ pub use options::{
 };
 pub use pipeline::{DecompressOptions, FrameFormat, FrameInfo};
 
+/// A vector of `n` zero bytes for data that is about to be written over (a file read
+/// whole, an output buffer), or `Err(Alloc)` instead of aborting: fresh pages come zeroed
+/// from the allocator rather than being written twice, and large ones are advised to be
+/// huge pages on Linux. The library's own outputs are made this way.
+pub fn zeroed_vec(n: usize) -> Result<Vec<u8>> {
+    engine::zeroed_vec(n)
+}
+
 /// The largest frame [`compress`] can produce for `src_len` bytes of input with these
 /// options and no metadata (add the metadata's length when there is some).
 pub fn compress_bound(src_len: usize, opts: &Options) -> Result<usize> {

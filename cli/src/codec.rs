@@ -15,7 +15,7 @@ use zipnn::stream::{Reader, Writer, DEFAULT_BLOCK_SIZE, STREAM_MAGIC};
 use zipnn::{DType, DecompressOptions, Error, Lossy, Options};
 
 use crate::fail::Failure;
-use crate::io::{copy, read_up_to, Counted, Input};
+use crate::io::{copy, read_rest, read_up_to, Counted, Input};
 use crate::progress::Progress;
 
 /// What a compression or decompression did.
@@ -294,8 +294,8 @@ pub fn compress(
 /// Writes `head` and then the rest of `r` to `w` in pieces of exactly `block` bytes (the
 /// last one shorter): the stream writer codes each block straight from the piece, with no
 /// copy into a block buffer of its own. Returns the bytes read, `head` included. The piece
-/// buffer is zero-filled once and then read over piece after piece (zeroing 8 MiB before
-/// each read cost a few percent of a whole compression).
+/// buffer is made zero-filled once and then read over piece after piece (zeroing 8 MiB
+/// before each read cost a few percent of a whole compression).
 fn copy_blocks(
     head: Vec<u8>,
     r: &mut dyn Read,
@@ -310,9 +310,10 @@ fn copy_blocks(
     let mut at = buf.len();
     let mut piece = block.max(at);
     if buf.len() < piece {
-        buf.try_reserve_exact(piece - buf.len())
-            .map_err(|_| Failure::lib(r_name, Error::Alloc))?;
-        buf.resize(piece, 0);
+        // Fresh zeroed pages rather than zeros written over them.
+        let mut fresh = zipnn::zeroed_vec(piece).map_err(|e| Failure::lib(r_name, e))?;
+        fresh[..at].copy_from_slice(&buf);
+        buf = fresh;
     }
     let mut total = 0u64;
     loop {
@@ -338,20 +339,6 @@ fn copy_blocks(
         at = 0;
         piece = block;
     }
-}
-
-/// Reads the rest of `input` after `head` (one allocation when the size is known).
-fn read_rest(input: &mut Input, head: &mut Vec<u8>) -> Result<(), Failure> {
-    if let Some(size) = input.size {
-        let more = (size as usize).saturating_sub(head.len());
-        head.try_reserve_exact(more)
-            .map_err(|_| Failure::lib(&input.name, Error::Alloc))?;
-    }
-    input
-        .reader
-        .read_to_end(head)
-        .map_err(|e| Failure::io(&input.name, &e))?;
-    Ok(())
 }
 
 /// How the tensors of an archive are stored.
@@ -667,9 +654,9 @@ pub fn restore_archive(
         }
         let n = usize::try_from(bytes).map_err(|_| Failure::lib(in_name, Error::Alloc))?;
         if buf.len() < n {
-            buf.try_reserve_exact(n - buf.len())
-                .map_err(|_| Failure::lib(in_name, Error::Alloc))?;
-            buf.resize(n, 0);
+            // Fresh zeroed pages (huge where large): resizing would write zeros over them
+            // first, and the decoder writes every byte anyway.
+            buf = zipnn::zeroed_vec(n).map_err(|e| Failure::lib(in_name, e))?;
         }
         if let Err(e) = ar.decode_tensors(start..i, base_st, &mut buf[..n], &dopts) {
             // Name the tensor: decode the piece's tensors one by one to find it.
