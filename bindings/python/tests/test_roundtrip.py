@@ -167,6 +167,32 @@ def test_zero_copy_results_are_ordinary_bytes():
     assert {out: 1}[data] == 1
 
 
+def test_large_outputs_advised_huge_pages_decode_exactly(monkeypatch):
+    """Outputs of 4 MiB and more are advised to be huge pages before the library writes
+    them (on Linux): the advice is given, on whole pages inside the output, and the bytes
+    decode exactly, on either side of the size."""
+    from zipnn import _buffers
+
+    calls = []
+    real = _buffers._MADVISE
+
+    def spy(addr, n, advice):
+        calls.append((addr, n, advice))
+        return real(addr, n, advice) if real is not None else 0
+
+    monkeypatch.setattr(_buffers, "_MADVISE", spy)
+    page = _buffers.mmap.PAGESIZE
+    for size, advised in ((_buffers._HUGE_MIN - 2, False), (_buffers._HUGE_MIN + 4098, True)):
+        data = payload(size)
+        frame = zipnn.compress(data, dtype="bf16")
+        calls.clear()
+        assert zipnn.decompress(frame) == data
+        assert bool(calls) == advised, (size, calls)
+        for addr, n, advice in calls:
+            assert advice == _buffers._MADV_HUGEPAGE and addr % page == 0 and n % page == 0
+            assert n >= size - 2 * page
+
+
 def test_decompress_chunk_random_access():
     data = payload(100_001)
     frame = zipnn.compress(data, dtype="fp32", chunk_size=8192)

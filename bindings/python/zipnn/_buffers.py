@@ -17,6 +17,7 @@ reads it is running.
 from __future__ import annotations
 
 import ctypes
+import mmap
 import sys
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Tuple
@@ -215,6 +216,41 @@ def _cpu_tensor(t: Any) -> Any:
 
 
 # --- outputs -------------------------------------------------------------------------------
+_HUGE_MIN = 4 << 20  # outputs from this size on are advised to be huge pages
+_MADV_HUGEPAGE = 14  # <sys/mman.h> on Linux
+
+
+def _load_madvise() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        f = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    f.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    f.restype = ctypes.c_int
+    return f
+
+
+_MADVISE = _load_madvise()
+
+
+def advise_huge_pages(addr: int, n: int) -> None:
+    """Asks Linux to back a large fresh output with transparent huge pages where the
+    system allows it (its ``madvise`` mode, as the library does for the outputs it
+    allocates itself): the library then writes the output once, front to back, and one
+    4 KiB page fault per 4 KiB written (each zeroing its page) costs more than the
+    decoding. Advice only: a failure changes nothing, and the memory's contents are not
+    touched."""
+    if _MADVISE is None or n < _HUGE_MIN:
+        return
+    page = mmap.PAGESIZE
+    start = (addr + page - 1) // page * page
+    end = (addr + n) // page * page
+    if end > start:
+        _MADVISE(start, end - start, _MADV_HUGEPAGE)
+
+
 class OutBytes:
     """A ``bytes`` object of ``capacity`` bytes that C code fills in place, then trimmed.
 
@@ -235,6 +271,7 @@ class OutBytes:
             raw = _BytesNew(None, capacity)
             self._raw = raw
             self.ptr: Any = _BytesData(raw)
+            advise_huge_pages(self.ptr, capacity)
         else:
             self._ba = bytearray(capacity)
             self.ptr = (ctypes.c_char * capacity).from_buffer(self._ba) if capacity else None
