@@ -371,8 +371,16 @@ fn random_cases_round_trip() {
         // LZ wins) a wider one the encoder found smaller.
         let wide = (chunk_size as u64 * 64).min(MAX_CHUNK_SIZE as u64);
         let auto = method == Method::Auto && level != Level::Fast;
+        // A compact frame (one chunk of at most 64 KiB, docs/FORMAT.md 3.4) reports the
+        // largest chunk it may hold.
+        let compact = info.flags & frame::FLAG_COMPACT != 0;
+        let body = n - n % o.planes();
+        let may = body <= frame::COMPACT_MAX_BODY && body <= chunk_size as usize;
+        assert_eq!(compact, may, "case {case}");
         assert!(
-            info.chunk_size == chunk_size || (auto && info.chunk_size as u64 == wide),
+            info.chunk_size == chunk_size
+                || (auto && info.chunk_size as u64 == wide)
+                || (compact && info.chunk_size as usize == frame::COMPACT_CHUNK_SIZE),
             "case {case}: chunk size {}",
             info.chunk_size
         );

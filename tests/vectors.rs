@@ -168,6 +168,49 @@ fn cases() -> Vec<Case> {
         metadata: Vec::new(),
         lossy: Lossy::None,
     });
+    // Compact frames (flag bit 3, docs/FORMAT.md 3.4; `empty` and `one-byte` are compact
+    // too): int64 shape constants, whose eight planes are joined and coded with zstd; bf16
+    // planes coded one by one; uint8 with method zstd (a zstd payload without its magic).
+    let dims = [
+        1i64, 3, 64, 128, 256, 512, -1, 0, 2, 320, 160, 80, 40, 20, 10,
+    ];
+    let mut r = common::Rng(47);
+    let mut shapes = Vec::new();
+    while shapes.len() < 5056 {
+        for _ in 0..1 + r.below(4) {
+            shapes.extend_from_slice(&dims[r.below(dims.len() as u64) as usize].to_le_bytes());
+        }
+    }
+    shapes.truncate(5056);
+    for (name, dtype, method, bg, input) in [
+        ("compact-raw8-joined", DType::Raw, Method::Auto, 8, shapes),
+        (
+            "compact-bf16-planes",
+            DType::Bf16,
+            Method::Auto,
+            1,
+            make(DType::Bf16, Kind::Gaussian, 1537, 49),
+        ),
+        (
+            "compact-uint8-zstd",
+            DType::Uint8,
+            Method::Zstd,
+            1,
+            make(DType::Uint8, Kind::Pattern, 3000, 51),
+        ),
+    ] {
+        v.push(Case {
+            name: name.into(),
+            dtype,
+            method,
+            level: Level::Default,
+            chunk_size: 0,
+            bg_partitions: bg,
+            input,
+            metadata: Vec::new(),
+            lossy: Lossy::None,
+        });
+    }
     // Lossy frames (flag bit 2). The stored input is what the frame decodes to: the
     // lossy step is idempotent, so coding it again gives the same frame.
     for (name, dtype, lossy) in [
@@ -212,6 +255,26 @@ const LEGACY: &[(&str, DType, Method, u32, u32, &str, &str)] = &[
         1,
         "inputs/bf16-max-ans.bin",
         "v1/bf16-max-ans-lengths.znn",
+    ),
+    // Format 2 before compact frames (docs/FORMAT.md 3.4): the empty input and one byte in
+    // an ordinary frame of no chunk.
+    (
+        "empty-ordinary",
+        DType::Raw,
+        Method::Auto,
+        1024,
+        1,
+        "inputs/empty.bin",
+        "legacy/empty-ordinary.znn",
+    ),
+    (
+        "one-byte-ordinary",
+        DType::Bf16,
+        Method::Auto,
+        1024,
+        1,
+        "inputs/one-byte.bin",
+        "legacy/one-byte-ordinary.znn",
     ),
     // Level max of format 2 before it wrote codec 7: the ANS planes are codec 6.
     (
@@ -457,6 +520,19 @@ fn golden_vectors() {
             assert_eq!(codecs(&golden), [Codec::HuffmanBlocks], "{}", c.name);
             assert_eq!(frame_info(&golden).unwrap().chunk_size, BYTE_CHUNK_SIZE);
         }
+        if c.name.starts_with("compact-") || c.name == "empty" || c.name == "one-byte" {
+            let f = Frame::parse(&golden).unwrap();
+            assert!(f.is_compact(), "{}: not compact", c.name);
+            assert_eq!(
+                f.joined().is_some(),
+                c.name.ends_with("-joined"),
+                "{}",
+                c.name
+            );
+            if c.name.ends_with("-zstd") {
+                assert_eq!(codecs(&golden), [Codec::Zstd], "{}", c.name);
+            }
+        }
         if c.name == "fp16-layout-bytes" {
             assert!(
                 layouts(&golden).contains(&transform::Layout::Bytes),
@@ -508,6 +584,30 @@ fn golden_vectors() {
         );
         if bless {
             std::fs::create_dir_all(d.join("invalid")).unwrap();
+            std::fs::write(d.join(&frm), &f).unwrap();
+        }
+        let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
+        assert_eq!(decompress(&golden), Err(want), "{name}");
+    }
+    // Compact frames (docs/FORMAT.md 3.4): a flipped payload bit is a checksum error; the
+    // compact flag with the lossy flag, resealed, is corrupt.
+    let compact = std::fs::read(d.join("valid/compact-raw8-joined.znn")).unwrap();
+    let mut flipped = compact.clone();
+    flipped[compact.len() - 10] ^= 0x04;
+    let mut lossy = compact[..compact.len() - 4].to_vec();
+    lossy[5] |= 0x04;
+    let sum = frame::checksum(&lossy) as u32;
+    lossy.extend_from_slice(&sum.to_le_bytes());
+    for (name, f, want) in [
+        ("compact-payload-bit-flip", flipped, Error::Checksum),
+        ("compact-with-lossy-flag", lossy, Error::Corrupt),
+    ] {
+        let frm = format!("invalid/{name}.znn");
+        manifest += &format!(
+            "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
+            error_name(want)
+        );
+        if bless {
             std::fs::write(d.join(&frm), &f).unwrap();
         }
         let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");

@@ -290,7 +290,11 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
         let orig = r.end - r.start;
         let planes: Vec<_> = f.planes(i).collect();
         let comp: u64 = planes.iter().map(|p| p.size as u64).sum();
-        let codecs: Vec<&str> = planes.iter().map(|p| p.codec.name()).collect();
+        // A compact frame's joined chunk: its planes concatenated, coded as one.
+        let codecs: Vec<&str> = match f.joined() {
+            Some(c) => vec![c.name(), "(planes joined)"],
+            None => planes.iter().map(|p| p.codec.name()).collect(),
+        };
         t.row(vec![
             i.to_string(),
             orig.to_string(),
@@ -310,8 +314,10 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
         ratio(info.frame_size, info.original_size),
         String::new(),
     ]);
+    let compact = info.flags & zipnn::frame::FLAG_COMPACT != 0;
     let mut text = format!(
-        "{name}: zipnn frame, dtype {}, {} chunks of {} bytes, {} planes, metadata {} bytes, lossy {}\n",
+        "{name}: zipnn {}frame, dtype {}, {} chunks of {} bytes, {} planes, metadata {} bytes, lossy {}\n",
+        if compact { "compact " } else { "" },
         info.dtype.name(),
         info.chunk_count,
         info.chunk_size,
@@ -326,7 +332,7 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
     }
     text.push_str(&t.render());
     let doc = json!({
-        "file": name, "format": "frame", "dtype": info.dtype.name(),
+        "file": name, "format": "frame", "compact": compact, "dtype": info.dtype.name(),
         "chunk_size": info.chunk_size, "planes": info.planes, "metadata_size": info.metadata_size,
         "lossy": lossy_json(info.lossy), "delta": info.base_hash.is_some(),
         "base_hash": hash_json(info.base_hash),

@@ -14,6 +14,7 @@ use crate::frame::{self, ChunkEntry, Frame, Header, PlaneEntry};
 use crate::options::{DType, Level, Method, Options, MAX_METADATA_SIZE};
 use crate::transform::{self, Layout};
 
+mod compact;
 pub mod pool;
 
 thread_local! {
@@ -438,6 +439,9 @@ struct Planned {
     hsize: usize,
     chunks: usize,
     stream: bool,
+    /// For a compact frame (coded whole as its one piece, with no header slot of its own):
+    /// the ordinary frame's header size, which its piece's slot must also hold.
+    compact: Option<usize>,
 }
 
 /// Places frames one after the other in an output, chunk payload by chunk payload in
@@ -472,10 +476,15 @@ impl<'d, 'p> Placer<'d, 'p> {
         }
     }
 
-    /// Writes the open frame's header.
+    /// Writes the open frame's header (a compact frame's piece was the whole frame).
     fn close(&mut self) {
         let k = self.next - 1;
         let head = std::mem::take(&mut self.head);
+        if self.frames[k].compact.is_some() {
+            self.entries.clear();
+            self.sizes.push(self.size);
+            return;
+        }
         self.frames[k]
             .header
             .write(self.metadata[k], self.entries.drain(..), head);
@@ -543,7 +552,11 @@ pub(crate) fn compress_frames(
             delta::xor_in_place(tail, &b[body_len..]);
         }
         let before = pieces.len();
+        // A compact frame is coded whole, as its one piece, into the place of its header
+        // and chunk (it is never longer than the ordinary frame).
+        let compact = frame::compact::eligible(&header);
         match p.base {
+            None if compact => pieces.push((k, (body, None))),
             None => pieces.extend(body.chunks(cs).map(|c| (k, (c, None)))),
             Some(b) => pieces.extend(
                 body.chunks(cs)
@@ -553,9 +566,10 @@ pub(crate) fn compress_frames(
         }
         frames.push(Planned {
             header,
-            hsize,
+            hsize: if compact { 0 } else { hsize },
             chunks: pieces.len() - before,
             stream: large || body_len >= STREAM_OUTPUT_MIN as usize,
+            compact: compact.then_some(hsize),
         });
     }
     if dst.len() < room {
@@ -575,6 +589,13 @@ pub(crate) fn compress_frames(
     let code = |k: usize, (c, b): Piece<'_>, out: &mut [u8], stream: bool| {
         let o = &plans[k].opts;
         let f = &frames[k];
+        if f.compact.is_some() {
+            let size = compact::encode_frame(&f.header, c, o, out);
+            return ChunkMeta {
+                entry: ChunkEntry::default(),
+                size,
+            };
+        }
         encode_chunk_with(c, b, o, f.header.planes, out, stream, f.chunks == 1)
     };
     let workers = pool::workers(threads);
@@ -586,7 +607,10 @@ pub(crate) fn compress_frames(
         }
         return Ok(placer.finish());
     }
-    let cs = pieces.iter().map(|(_, (c, _))| c.len()).max().unwrap_or(0);
+    // A slot holds a piece's payload (a compact frame's whole frame: its ordinary header
+    // and chunk at most).
+    let slot = |&(k, (c, _)): &(usize, Piece<'_>)| c.len() + frames[k].compact.unwrap_or(0);
+    let cs = pieces.iter().map(slot).max().unwrap_or(0);
     let batch = (2 * workers).min(pieces.len());
     let need = 2 * batch * cs;
     let mut cache = std::mem::take(&mut *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()));
@@ -825,6 +849,9 @@ pub fn decode_verified_chunk(
 /// Decodes chunk `i`'s planes and merges them into `dst`; with `stream`, the merge writes
 /// `dst` with non-temporal stores where it can.
 fn decode_chunk_planes(frame: &Frame<'_>, i: usize, dst: &mut [u8], stream: bool) -> Result<()> {
+    if let Some(codec) = frame.joined() {
+        return compact::decode_joined(frame, codec, dst);
+    }
     let h = frame.header();
     let payload = frame.chunk_payload(i);
     let planes = h.planes;
@@ -906,8 +933,12 @@ pub(crate) fn decode_verified_frame_to(
     results.into_iter().collect()
 }
 
-/// Checks chunk `i`'s checksum.
+/// Checks chunk `i`'s checksum (a compact frame's checksum, over the whole frame, was
+/// checked when it was parsed).
 pub fn verify_chunk(frame: &Frame<'_>, i: usize) -> Result<()> {
+    if frame.is_compact() {
+        return Ok(());
+    }
     if frame::checksum(frame.chunk_payload(i)) == frame.chunk_checksum(i) {
         Ok(())
     } else {

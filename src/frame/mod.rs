@@ -3,7 +3,12 @@
 //! them. It writes format version 2 and reads versions 1 and 2 (version 1 has no layout
 //! byte in its chunk table entries: every chunk has layout 0).
 
+pub mod compact;
 mod hash;
+
+use std::borrow::Cow;
+
+pub use compact::{COMPACT_CHUNK_SIZE, COMPACT_MAX_BODY, COMPACT_MIN_SIZE, FLAG_COMPACT};
 
 use crate::codec::Codec;
 use crate::error::{Error, Result};
@@ -26,7 +31,8 @@ pub const FLAG_METADATA: u8 = 0x01;
 pub const FLAG_DELTA: u8 = 0x02;
 /// Flag bit 2: a lossy step was applied (header bytes 12-13 say which).
 pub const FLAG_LOSSY: u8 = 0x04;
-/// Every flag this version knows.
+/// Every flag of an ordinary frame (flag bit 3, [`FLAG_COMPACT`], makes a compact frame,
+/// section 3.4, and is alone there).
 pub const KNOWN_FLAGS: u8 = FLAG_METADATA | FLAG_DELTA | FLAG_LOSSY;
 /// Size of the base hash that follows the fixed header of a delta frame.
 pub const BASE_HASH_SIZE: usize = 8;
@@ -92,6 +98,11 @@ impl Header {
         f
     }
 
+    /// Whether the frame is compact (flag bit 3, docs/FORMAT.md 3.4).
+    pub fn is_compact(&self) -> bool {
+        self.flags & FLAG_COMPACT != 0
+    }
+
     /// Bytes of input that form whole elements (everything but the tail).
     pub fn body_size(&self) -> u64 {
         self.original_size - self.tail_len as u64
@@ -120,7 +131,7 @@ impl Header {
     }
 
     /// Total header length (fixed part, metadata, chunk table, header checksum), if it fits
-    /// in a `u64`.
+    /// in a `u64`: the ordinary frame's (a compact frame's header depends on its payloads).
     pub fn header_size(&self) -> Option<u64> {
         let table = self.chunk_count().checked_mul(self.entry_size() as u64)?;
         (self.metadata_offset() as u64 + self.metadata_size as u64 + HEADER_CHECKSUM_SIZE as u64)
@@ -188,9 +199,13 @@ pub fn fixed_checksum(fixed: &[u8]) -> u32 {
 pub struct Frame<'a> {
     header: Header,
     metadata: &'a [u8],
-    table: &'a [u8],
-    /// Payload bytes of all chunks, one after another.
-    payload: &'a [u8],
+    /// The chunk table; a compact frame's, rebuilt in the ordinary form.
+    table: Cow<'a, [u8]>,
+    /// Payload bytes of all chunks, one after another (a compact frame's zstd payloads with
+    /// their magic number back).
+    payload: Cow<'a, [u8]>,
+    /// The codec of a compact frame's joined chunk (its planes concatenated, coded as one).
+    joined: Option<Codec>,
     /// Offset of each chunk's payload within `payload`, plus the end (len = chunks + 1).
     offsets: Vec<u64>,
     frame_size: u64,
@@ -205,7 +220,32 @@ pub struct PlaneEntry {
     pub size: u32,
 }
 
+/// Whether the frame at the start of `src` (magic and version checked) is compact: flag
+/// bit 3 (docs/FORMAT.md 3.4), read before the fixed header's length and checksum, which
+/// a compact frame does not have. `Truncated` below 6 bytes.
+fn is_compact(src: &[u8]) -> Result<bool> {
+    if src.len() < 6 {
+        return Err(Error::Truncated);
+    }
+    compact::is_compact(src)
+}
+
+/// What a prefix of a frame (magic and version checked) tells of the frame's length: the
+/// whole length of a compact frame, or how many bytes are needed to tell; `None` for an
+/// ordinary frame, whose fixed header says how long its header is.
+pub fn measure_compact(prefix: &[u8]) -> Result<Option<compact::Measured>> {
+    if prefix.len() < 6 {
+        return Ok(Some(compact::Measured::Need(6)));
+    }
+    if !compact::is_compact(prefix)? {
+        return Ok(None);
+    }
+    compact::measure(prefix).map(Some)
+}
+
 /// Reads and validates the fixed header only (no checksum: that needs the whole header).
+/// For a compact frame (section 3.4), its fields up to its tail, in the same form, checked
+/// for everything but its checksum (which covers the whole frame).
 pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     if src.len() < MAGIC.len() {
         return Err(if MAGIC.starts_with(src) {
@@ -223,6 +263,9 @@ pub fn parse_fixed(src: &[u8]) -> Result<Header> {
     let version = src[4];
     if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion);
+    }
+    if is_compact(src)? {
+        return compact::parse_head(src);
     }
     if src.len() < FIXED_HEADER_SIZE {
         return Err(Error::Truncated);
@@ -309,6 +352,15 @@ impl HeaderInfo {
 /// codec and coded size. The payloads are not looked at.
 pub fn parse_header(src: &[u8]) -> Result<HeaderInfo> {
     let header = parse_fixed(src)?;
+    if header.is_compact() {
+        // Parsed and checked whole (its checksum covers it all): all header, no offsets.
+        let p = compact::parse(src)?;
+        return Ok(HeaderInfo {
+            header: p.header,
+            header_size: p.frame_size,
+            offsets: vec![0],
+        });
+    }
     let header_size = header.header_size().ok_or(Error::Corrupt)?;
     if header_size > src.len() as u64 {
         return Err(Error::Truncated);
@@ -426,6 +478,9 @@ impl<'a> Frame<'a> {
     /// Parses the frame at the start of `src`. Bytes after the frame are not looked at;
     /// [`Frame::frame_size`] says where it ends.
     pub fn parse(src: &'a [u8]) -> Result<Frame<'a>> {
+        if parse_fixed(src)?.is_compact() {
+            return Frame::compact(src);
+        }
         let HeaderInfo {
             header,
             header_size,
@@ -440,11 +495,44 @@ impl<'a> Frame<'a> {
         Ok(Frame {
             header,
             metadata: &src[meta_at..meta_end],
-            table: &src[meta_end..header_size - HEADER_CHECKSUM_SIZE],
-            payload: &src[header_size..frame_size as usize],
+            table: Cow::Borrowed(&src[meta_end..header_size - HEADER_CHECKSUM_SIZE]),
+            payload: Cow::Borrowed(&src[header_size..frame_size as usize]),
+            joined: None,
             offsets,
             frame_size,
         })
+    }
+
+    /// A compact frame (section 3.4), parsed and checked whole, in the shape of an ordinary
+    /// one.
+    fn compact(src: &'a [u8]) -> Result<Frame<'a>> {
+        let p = compact::parse(src)?;
+        let mut offsets = vec![0];
+        if !p.table.is_empty() {
+            offsets.push(p.payload.len() as u64);
+        }
+        Ok(Frame {
+            header: p.header,
+            metadata: &[],
+            table: Cow::Owned(p.table),
+            payload: p.payload,
+            joined: p.joined,
+            offsets,
+            frame_size: p.frame_size as u64,
+        })
+    }
+
+    /// Whether the frame is compact (section 3.4): its checksum, which covers every byte,
+    /// was checked by [`Frame::parse`], and its chunk has no checksum of its own.
+    pub fn is_compact(&self) -> bool {
+        self.header.is_compact()
+    }
+
+    /// The codec of a compact frame whose chunk's planes are concatenated and coded as one
+    /// (then [`Frame::planes`] gives that codec and size as plane 0's, and empty raw planes
+    /// after it).
+    pub fn joined(&self) -> Option<Codec> {
+        self.joined
     }
 
     /// The fixed header's fields.
@@ -469,7 +557,7 @@ impl<'a> Frame<'a> {
 
     /// The stored checksum of chunk `i`.
     pub fn chunk_checksum(&self, i: usize) -> u64 {
-        le64(self.table, i * self.header.entry_size())
+        le64(&self.table, i * self.header.entry_size())
     }
 
     /// The layout of chunk `i` (always [`Layout::Dtype`] in a version 1 frame).
@@ -496,7 +584,7 @@ impl<'a> Frame<'a> {
     }
 
     /// The coded bytes of chunk `i` (all its planes, one after another).
-    pub fn chunk_payload(&self, i: usize) -> &'a [u8] {
+    pub fn chunk_payload(&self, i: usize) -> &[u8] {
         &self.payload[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 

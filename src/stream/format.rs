@@ -167,7 +167,7 @@ pub(crate) fn parse_index(index: &[u8], t: &Trailer, block_size: u32) -> Result<
         } else {
             o >= 1 && o <= bs
         };
-        if !size_ok || f < (FIXED_HEADER_SIZE + 8) as u64 || f > max_frame_size(o) {
+        if !size_ok || f < frame::COMPACT_MIN_SIZE as u64 || f > max_frame_size(o) {
             return Err(Error::Corrupt);
         }
         frames += f; // at most n * (bs + overhead): no overflow

@@ -2,12 +2,12 @@
 //! and an output buffer, and report how much they consumed and wrote.
 
 use super::format::{
-    check_block_size, index_len, parse_index, parse_stream_header, parse_trailer, write_index,
-    write_stream_header, write_trailer, Entry, Trailer, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE,
-    INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
+    check_block_size, index_len, max_frame_size, parse_index, parse_stream_header, parse_trailer,
+    write_index, write_stream_header, write_trailer, Entry, Trailer, INDEX_ENTRY_SIZE,
+    INDEX_HEADER_SIZE, INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
 };
 use crate::error::{Error, Result};
-use crate::frame::{self, checksum, FIXED_HEADER_SIZE};
+use crate::frame::{self, checksum, compact, FIXED_HEADER_SIZE};
 use crate::refformat;
 use crate::{DecompressOptions, Options};
 
@@ -349,6 +349,10 @@ enum Phase {
     Header,
     /// Gathering four bytes: a frame's magic or the index's.
     Peek,
+    /// Gathering the first six bytes of a frame, which say whether it is compact.
+    FrameStart,
+    /// Gathering a compact frame's header, up to its payload (docs/FORMAT.md 3.4).
+    FrameCompact,
     /// Gathering a frame's fixed header.
     FrameFixed,
     /// Gathering a frame's whole header (through the header checksum).
@@ -590,7 +594,7 @@ impl Decompressor {
         pending: u64,
         last: Option<u64>,
     ) -> Option<frame::Frame<'b>> {
-        if bytes.len() < FIXED_HEADER_SIZE || bytes[..4] != frame::MAGIC {
+        if bytes.len() < 4 || bytes[..4] != frame::MAGIC {
             return None;
         }
         let h = frame::parse_fixed(bytes).ok()?;
@@ -612,6 +616,20 @@ impl Decompressor {
         let whole = bytes.get(..usize::try_from(size).ok()?)?;
         let f = crate::pipeline::parse_whole(whole, &DecompressOptions::default()).ok()?;
         (f.header().original_size == o).then_some(f)
+    }
+
+    /// Checks a frame's header fields against the stream (docs/FORMAT.md 11.2) and the
+    /// size limit before the rest of the frame is gathered.
+    fn start_frame(&self, h: &frame::Header) -> Result<()> {
+        let o = h.original_size;
+        let after_short = self.entries.last().is_some_and(|e| e.1 != self.block_size);
+        if h.metadata_size != 0 || o == 0 || o > self.block_size || after_short {
+            return Err(Error::Corrupt);
+        }
+        if self.opts.max_size != 0 && self.total_out + o > self.opts.max_size {
+            return Err(Error::LimitExceeded);
+        }
+        Ok(())
     }
 
     /// Rejects a wrong magic or version without waiting for the whole stream header.
@@ -647,8 +665,8 @@ impl Decompressor {
             }
             Phase::Peek => {
                 if bytes[..] == frame::MAGIC {
-                    self.phase = Phase::FrameFixed;
-                    self.need = FIXED_HEADER_SIZE;
+                    self.phase = Phase::FrameStart;
+                    self.need = 6;
                 } else if bytes[..] == INDEX_MAGIC {
                     let n = self.entries.len() as u64;
                     let len = index_len(n).ok_or(Error::Corrupt)? + TRAILER_SIZE as u64;
@@ -658,6 +676,26 @@ impl Decompressor {
                     return Err(Error::BadMagic);
                 }
             }
+            Phase::FrameStart | Phase::FrameCompact => match frame::measure_compact(bytes)? {
+                None => {
+                    self.phase = Phase::FrameFixed;
+                    self.need = FIXED_HEADER_SIZE;
+                }
+                Some(compact::Measured::Need(n)) => {
+                    self.phase = Phase::FrameCompact;
+                    self.need = n; // at most the longest compact header
+                }
+                Some(compact::Measured::Len(n)) => {
+                    let h = frame::parse_fixed(bytes)?;
+                    self.start_frame(&h)?;
+                    if n as u64 > max_frame_size(h.original_size) {
+                        return Err(Error::Corrupt);
+                    }
+                    self.need = n;
+                    self.header = Some(h);
+                    self.phase = Phase::FrameBody;
+                }
+            },
             Phase::FrameFixed => {
                 let h = match frame::parse_fixed(bytes) {
                     // The fixed header checked out, all but the base hash after it: a delta
@@ -667,14 +705,7 @@ impl Decompressor {
                     }
                     r => r?,
                 };
-                let o = h.original_size;
-                let after_short = self.entries.last().is_some_and(|e| e.1 != self.block_size);
-                if h.metadata_size != 0 || o == 0 || o > self.block_size || after_short {
-                    return Err(Error::Corrupt);
-                }
-                if self.opts.max_size != 0 && self.total_out + o > self.opts.max_size {
-                    return Err(Error::LimitExceeded);
-                }
+                self.start_frame(&h)?;
                 let hs = h.header_size().ok_or(Error::Corrupt)?;
                 self.need = hs as usize; // at most max_frame_size(block_size)
                 self.header = Some(h);

@@ -134,9 +134,11 @@ impl<R: Read + Seek> StreamReader<R> {
     pub fn frame_header(&mut self, i: usize) -> Result<frame::Header> {
         let e = self.frame_entry(i).ok_or(Error::NotFound)?;
         // With the base hash of a delta frame: the index holds no frame under that size.
+        // (A compact frame may be shorter: its head is all there is to read.)
         let mut fixed = [0u8; FIXED_HEADER_SIZE + frame::BASE_HASH_SIZE];
-        read_exact_at(&mut self.inner, e.offset, &mut fixed)?;
-        let h = frame::parse_fixed(&fixed)?;
+        let n = fixed.len().min(e.size as usize);
+        read_exact_at(&mut self.inner, e.offset, &mut fixed[..n])?;
+        let h = frame::parse_fixed(&fixed[..n])?;
         if h.original_size != e.original_size {
             return Err(Error::Corrupt);
         }
@@ -249,7 +251,12 @@ impl<R: Read + Seek> StreamReader<R> {
         for &(size, orig) in &self.entries[i..i + run] {
             let bytes = &self.buf[at..at + size as usize];
             at += size as usize;
-            let f = crate::pipeline::parse_whole(bytes, &self.opts)?;
+            // A compact frame's checksum is checked when it is parsed: one that fails it
+            // ends the run, and the caller reads it alone to report its error.
+            let f = match crate::pipeline::parse_whole(bytes, &self.opts) {
+                Err(Error::Checksum) if !frames.is_empty() => break,
+                r => r?,
+            };
             let h = f.header();
             if h.original_size != orig || h.metadata_size != 0 {
                 return Err(Error::Corrupt);
