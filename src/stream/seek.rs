@@ -158,9 +158,7 @@ impl<R: Read + Seek> StreamReader<R> {
             return Err(Error::InvalidParam);
         }
         let n = (len as u64).min(total - offset) as usize;
-        let mut v = Vec::new();
-        v.try_reserve_exact(n).map_err(|_| Error::Alloc)?;
-        v.resize(n, 0);
+        let mut v = crate::zeroed_vec(n)?;
         self.read_range_into(offset, &mut v)?;
         Ok(v)
     }
@@ -241,9 +239,7 @@ impl<R: Read + Seek> StreamReader<R> {
         self.loaded = None;
         let start = self.offsets[i];
         let len = self.entries[i..i + run].iter().map(|e| e.0).sum::<u64>() as usize;
-        self.buf.clear();
-        self.buf.try_reserve_exact(len).map_err(|_| Error::Alloc)?;
-        self.buf.resize(len, 0);
+        read_len(&mut self.buf, len)?;
         read_exact_at(&mut self.inner, start, &mut self.buf)?;
         let mut frames = Vec::with_capacity(run);
         let mut outs = Vec::with_capacity(run);
@@ -278,9 +274,7 @@ impl<R: Read + Seek> StreamReader<R> {
         self.loaded = None;
         let (size, orig) = self.entries[i];
         let size = size as usize; // bounded by max_frame_size(block_size)
-        self.buf.clear();
-        self.buf.try_reserve_exact(size).map_err(|_| Error::Alloc)?;
-        self.buf.resize(size, 0);
+        read_len(&mut self.buf, size)?;
         read_exact_at(&mut self.inner, self.offsets[i], &mut self.buf)?;
         let f = Frame::parse(&self.buf)?;
         let h = f.header();
@@ -290,6 +284,22 @@ impl<R: Read + Seek> StreamReader<R> {
         self.loaded = Some(i);
         Ok(())
     }
+}
+
+/// Makes `buf` exactly `len` bytes long for reading over, without writing zeros over bytes
+/// it already holds: shorter or as long, it is cut; within its capacity, only the growth is
+/// zero-filled; beyond it, it becomes a new buffer of fresh zeroed pages (huge where large,
+/// [`crate::zeroed_vec`]). Zeroing a run of frames before each read cost a tenth of a whole
+/// stream decompression in memory.
+fn read_len(buf: &mut Vec<u8>, len: usize) -> Result<()> {
+    if buf.len() >= len {
+        buf.truncate(len);
+    } else if buf.capacity() >= len {
+        buf.resize(len, 0);
+    } else {
+        *buf = crate::zeroed_vec(len)?;
+    }
+    Ok(())
 }
 
 /// Most stream bytes [`StreamReader::read_range_into`] reads at once for a run of whole
