@@ -6,7 +6,10 @@
 
 use std::borrow::Cow;
 
-use super::{checksum, le32, Header, CHUNK_CHECKSUM_SIZE, LAYOUT_SIZE, MAGIC, PLANE_ENTRY_SIZE};
+use super::{
+    checksum, coded_size_fits, le32, Header, CHUNK_CHECKSUM_SIZE, LAYOUT_SIZE, MAGIC,
+    PLANE_ENTRY_SIZE,
+};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::options::{DType, Lossy};
@@ -311,12 +314,7 @@ pub(crate) fn parse(src: &[u8]) -> Result<Parsed<'_>> {
             table.extend_from_slice(&[0u8; CHUNK_CHECKSUM_SIZE]);
             table.push(layout as u8);
             let mut entry = |codec: Codec, size: usize, n: usize| -> Result<()> {
-                let ok = match codec {
-                    Codec::Raw => size == n,
-                    Codec::Run => size == 1,
-                    _ => size >= 1 && size < n,
-                };
-                if !ok {
+                if !coded_size_fits(codec, size, n) {
                     return Err(Error::Corrupt);
                 }
                 zstd |= codec == Codec::Zstd;

@@ -159,6 +159,16 @@ impl Header {
     }
 }
 
+/// Whether `size` coded bytes can hold a plane of `n` bytes with `codec` (section 4): raw
+/// exactly `n`, a run one byte, any other codec at least one byte and fewer than `n`.
+fn coded_size_fits(codec: Codec, size: usize, n: usize) -> bool {
+    match codec {
+        Codec::Raw => size == n,
+        Codec::Run => size == 1,
+        _ => size >= 1 && size < n,
+    }
+}
+
 /// The little-endian `u32` at `b[at..at + 4]` (every zipnn format is little-endian).
 pub fn le32(b: &[u8], at: usize) -> u32 {
     let mut a = [0u8; 4];
@@ -387,12 +397,7 @@ pub fn parse_header(src: &[u8]) -> Result<HeaderInfo> {
                 return Err(Error::UnsupportedCodec);
             }
             let size = le32(p, 1) as usize;
-            let ok = match codec {
-                Codec::Raw => size == plane_len,
-                Codec::Run => size == 1,
-                _ => size >= 1 && size < plane_len,
-            };
-            if !ok {
+            if !coded_size_fits(codec, size, plane_len) {
                 return Err(Error::Corrupt);
             }
             total += size as u64;
