@@ -447,6 +447,30 @@ fn invalid(valid: &[u8]) -> Vec<(&'static str, Vec<u8>, Error)> {
     out
 }
 
+/// One invalid golden vector: adds its manifest line, writes `made` as its file when
+/// blessing, and checks that the file on disk gives `want`; returns the file's bytes.
+fn invalid_vector(
+    d: &Path,
+    bless: bool,
+    manifest: &mut String,
+    name: &str,
+    made: &[u8],
+    want: Error,
+) -> Vec<u8> {
+    let frm = format!("invalid/{name}.znn");
+    *manifest += &format!(
+        "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
+        error_name(want)
+    );
+    if bless {
+        std::fs::create_dir_all(d.join("invalid")).unwrap();
+        std::fs::write(d.join(&frm), made).unwrap();
+    }
+    let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
+    assert_eq!(decompress(&golden), Err(want), "{name}");
+    golden
+}
+
 fn error_name(e: Error) -> String {
     format!("{e:?}")
 }
@@ -577,17 +601,7 @@ fn golden_vectors() {
         compress(&c.input, &Options::new(c.dtype)).unwrap()
     });
     for (name, f, want) in invalid(&base) {
-        let frm = format!("invalid/{name}.znn");
-        manifest += &format!(
-            "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
-            error_name(want)
-        );
-        if bless {
-            std::fs::create_dir_all(d.join("invalid")).unwrap();
-            std::fs::write(d.join(&frm), &f).unwrap();
-        }
-        let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
-        assert_eq!(decompress(&golden), Err(want), "{name}");
+        invalid_vector(&d, bless, &mut manifest, name, &f, want);
     }
     // Compact frames (docs/FORMAT.md 3.4): a flipped payload bit is a checksum error; the
     // compact flag with the lossy flag, resealed, is corrupt.
@@ -602,33 +616,21 @@ fn golden_vectors() {
         ("compact-payload-bit-flip", flipped, Error::Checksum),
         ("compact-with-lossy-flag", lossy, Error::Corrupt),
     ] {
-        let frm = format!("invalid/{name}.znn");
-        manifest += &format!(
-            "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
-            error_name(want)
-        );
-        if bless {
-            std::fs::write(d.join(&frm), &f).unwrap();
-        }
-        let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
-        assert_eq!(decompress(&golden), Err(want), "{name}");
+        invalid_vector(&d, bless, &mut manifest, name, &f, want);
     }
     // A delta frame: without its base every decoder must say the base is required.
     let c = &all[5];
     let mut other = c.input.clone();
     other.iter_mut().step_by(7).for_each(|b| *b ^= 1);
     let delta = compress_delta(&c.input, &other, &Options::new(c.dtype)).unwrap();
-    let (name, want) = ("delta-without-base", Error::BaseRequired);
-    let frm = format!("invalid/{name}.znn");
-    manifest += &format!(
-        "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
-        error_name(want)
+    let golden = invalid_vector(
+        &d,
+        bless,
+        &mut manifest,
+        "delta-without-base",
+        &delta,
+        Error::BaseRequired,
     );
-    if bless {
-        std::fs::write(d.join(&frm), &delta).unwrap();
-    }
-    let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
-    assert_eq!(decompress(&golden), Err(want), "{name}");
     assert_eq!(decompress_delta(&golden, &other).unwrap(), c.input);
     // Codecs 7 and 8 exist from format 2 on: in a format 1 frame they are an unsupported
     // codec.
@@ -636,19 +638,16 @@ fn golden_vectors() {
         ("codec-7-in-v1", "valid/bf16-max-ans.znn"),
         ("codec-8-in-v1", "valid/uint8-blocks.znn"),
     ] {
-        let want = Error::UnsupportedCodec;
-        let frm = format!("invalid/{name}.znn");
-        manifest += &format!(
-            "{name}\tinvalid\t-\t-\t-\t-\t-\t{frm}\t{}\n",
-            error_name(want)
+        let v2 = std::fs::read(d.join(from)).unwrap();
+        let golden = invalid_vector(
+            &d,
+            bless,
+            &mut manifest,
+            name,
+            &as_version_1(&v2),
+            Error::UnsupportedCodec,
         );
-        if bless {
-            let v2 = std::fs::read(d.join(from)).unwrap();
-            std::fs::write(d.join(&frm), as_version_1(&v2)).unwrap();
-        }
-        let golden = std::fs::read(d.join(&frm)).expect("invalid vector missing");
         assert_eq!(golden[4], 1);
-        assert_eq!(decompress(&golden), Err(want), "{name}");
     }
     // The same rewriting of frames without codecs 7 and 8 gives valid frames: the
     // version is what makes them errors.
