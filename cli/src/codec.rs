@@ -15,7 +15,7 @@ use zipnn::stream::{Reader, Writer, DEFAULT_BLOCK_SIZE, STREAM_MAGIC};
 use zipnn::{DType, DecompressOptions, Error, Lossy, Options};
 
 use crate::fail::Failure;
-use crate::io::{copy, read_rest, read_up_to, Counted, Input};
+use crate::io::{copy, fill, read_rest, read_up_to, Counted, Input};
 use crate::progress::Progress;
 
 /// What a compression or decompression did.
@@ -318,18 +318,8 @@ fn copy_blocks(
     let mut total = 0u64;
     loop {
         // Fill the piece up to `piece` bytes, or to the end of the input.
-        let mut end = false;
-        while at < piece {
-            match r.read(&mut buf[at..piece]) {
-                Ok(0) => {
-                    end = true;
-                    break;
-                }
-                Ok(n) => at += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Failure::io(r_name, &e)),
-            }
-        }
+        at = fill(r, &mut buf[..piece], at).map_err(|e| Failure::io(r_name, &e))?;
+        let end = at < piece;
         w.write_all(&buf[..at])
             .map_err(|e| Failure::io(w_name, &e))?;
         total += at as u64;

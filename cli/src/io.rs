@@ -108,6 +108,21 @@ pub fn read_all(input: &mut Input) -> Result<Vec<u8>, Failure> {
     Ok(v)
 }
 
+/// Reads from `r` into `buf[at..]` until `buf` is full or `r` ends, retrying on
+/// `Interrupted`; returns how much of `buf` is filled (less than its length only at the
+/// end of the input).
+pub fn fill(r: &mut dyn Read, buf: &mut [u8], mut at: usize) -> io::Result<usize> {
+    while at < buf.len() {
+        match r.read(&mut buf[at..]) {
+            Ok(0) => break,
+            Ok(n) => at += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(at)
+}
+
 /// Reads the rest of `input` after the `head` already read from it, appending it to
 /// `head`. When the input's size is known, the bytes go into one buffer of that size made
 /// by [`zipnn::zeroed_vec`] (fresh pages, huge where large): `read_to_end` into spare
@@ -121,15 +136,7 @@ pub fn read_rest(input: &mut Input, head: &mut Vec<u8>) -> Result<(), Failure> {
         if size > head.len() {
             let mut all = zipnn::zeroed_vec(size).map_err(|e| Failure::lib(name, e))?;
             all[..head.len()].copy_from_slice(head);
-            let mut at = head.len();
-            while at < size {
-                match input.reader.read(&mut all[at..]) {
-                    Ok(0) => break,
-                    Ok(n) => at += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(rd(e)),
-                }
-            }
+            let at = fill(&mut *input.reader, &mut all, head.len()).map_err(rd)?;
             all.truncate(at);
             *head = all;
             if at < size {
