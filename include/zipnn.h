@@ -221,6 +221,13 @@
 #define ZIPNN_FRAME_FLAG_LOSSY 4
 
 /*
+ Frame flag: the frame is in the compact form the library writes for small inputs (one
+ chunk of at most 64 KiB, no metadata, delta or lossy step; docs/FORMAT.md 3.4). It
+ decodes like any other frame; `chunk_size` then reads 65536.
+ */
+#define ZIPNN_FRAME_FLAG_COMPACT 8
+
+/*
  Outputs of at least this many times the bytes that declare them are verified before
  the `*_alloc_size` calls return (so a damaged frame that declares a huge size fails
  there, before anything is allocated).

@@ -756,3 +756,36 @@ fn frame_flags_are_in_the_header() {
     );
     assert_eq!(info.flags & ZIPNN_FRAME_FLAG_DELTA, 0);
 }
+
+#[test]
+fn small_frames_report_the_compact_flag_and_large_ones_do_not() {
+    let mut o = defaults();
+    o.dtype = ZIPNN_DTYPE_BF16;
+    for (len, compact) in [(2usize, true), (4096, true), (65536, true), (65538, false)] {
+        let src = make(DType::Bf16, Kind::Gaussian, len, 5);
+        let mut frame = vec![0u8; bound_c(&o, src.len())];
+        let mut n = 0;
+        assert_eq!(
+            zipnn_compress(&o, p(&src), src.len(), pm(&mut frame), frame.len(), &mut n),
+            ZIPNN_OK
+        );
+        let mut info = zipnn_frame_info {
+            struct_size: size_of::<zipnn_frame_info>() as u32,
+            ..Default::default()
+        };
+        assert_eq!(zipnn_get_frame_info(p(&frame), n, &mut info), ZIPNN_OK);
+        assert_eq!(
+            info.flags,
+            if compact { ZIPNN_FRAME_FLAG_COMPACT } else { 0 },
+            "{len}"
+        );
+        assert_eq!(info.original_size, len as u64);
+        let mut back = vec![0u8; len];
+        let mut m = 0;
+        assert_eq!(
+            zipnn_decompress(p(&frame), n, pm(&mut back), back.len(), &mut m),
+            ZIPNN_OK
+        );
+        assert_eq!((m, &back), (len, &src));
+    }
+}

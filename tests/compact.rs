@@ -113,11 +113,25 @@ fn every_method_writes_compact_frames_that_round_trip() {
             };
             let src = make(dtype, Kind::Pattern, 3000, 5);
             let f = compress(&src, &o).unwrap();
-            assert!(
-                Frame::parse(&f).unwrap().is_compact(),
+            let p = Frame::parse(&f).unwrap();
+            assert!(p.is_compact(), "{dtype:?}/{method:?}");
+            assert_eq!(decompress(&f).unwrap(), src, "{dtype:?}/{method:?}");
+            // The chunk's stored bytes are the ones just before the frame's checksum: its
+            // payload as parsed, without the magic number of each zstd plane.
+            let mut stored = Vec::new();
+            let mut at = 0;
+            for e in p.planes(0) {
+                let plane = &p.chunk_payload(0)[at..at + e.size as usize];
+                at += e.size as usize;
+                let skip = if e.codec == Codec::Zstd { 4 } else { 0 };
+                stored.extend_from_slice(&plane[skip..]);
+            }
+            assert_eq!(p.chunk_stored_size(0), stored.len() as u64);
+            assert_eq!(
+                &f[f.len() - 4 - stored.len()..f.len() - 4],
+                &stored[..],
                 "{dtype:?}/{method:?}"
             );
-            assert_eq!(decompress(&f).unwrap(), src, "{dtype:?}/{method:?}");
         }
     }
 }

@@ -289,7 +289,7 @@ fn frame_info(name: &str, bytes: &[u8]) -> Result<(String, Value), Failure> {
         let r = f.chunk_range(i);
         let orig = r.end - r.start;
         let planes: Vec<_> = f.planes(i).collect();
-        let comp: u64 = planes.iter().map(|p| p.size as u64).sum();
+        let comp = f.chunk_stored_size(i);
         // A compact frame's joined chunk: its planes concatenated, coded as one.
         let codecs: Vec<&str> = match f.joined() {
             Some(c) => vec![c.name(), "(planes joined)"],

@@ -15,6 +15,10 @@ pub const ZIPNN_FRAME_FLAG_METADATA: u32 = 1;
 pub const ZIPNN_FRAME_FLAG_DELTA: u32 = 2;
 /// Frame flag: the data went through a lossy step (`lossy_mode`, `lossy_param`).
 pub const ZIPNN_FRAME_FLAG_LOSSY: u32 = 4;
+/// Frame flag: the frame is in the compact form the library writes for small inputs (one
+/// chunk of at most 64 KiB, no metadata, delta or lossy step; docs/FORMAT.md 3.4). It
+/// decodes like any other frame; `chunk_size` then reads 65536.
+pub const ZIPNN_FRAME_FLAG_COMPACT: u32 = 8;
 
 /// Outputs of at least this many times the bytes that declare them are verified before
 /// the `*_alloc_size` calls return (so a damaged frame that declares a huge size fails
@@ -294,6 +298,7 @@ mod tests {
         );
         assert_eq!(ZIPNN_FRAME_FLAG_DELTA, crate::frame::FLAG_DELTA as u32);
         assert_eq!(ZIPNN_FRAME_FLAG_LOSSY, crate::frame::FLAG_LOSSY as u32);
+        assert_eq!(ZIPNN_FRAME_FLAG_COMPACT, crate::frame::FLAG_COMPACT as u32);
         assert_eq!(
             ZIPNN_PRE_VERIFY_RATIO as u64,
             crate::limit::PRE_VERIFY_RATIO

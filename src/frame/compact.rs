@@ -30,7 +30,7 @@ pub const COMPACT_MAX_HEADER: usize = 8 + 3 + 7 + 8 * 4;
 /// Bytes of the checksum that ends a compact frame.
 const CHECKSUM_SIZE: usize = 4;
 /// The magic number that starts every zstd frame; a compact frame's zstd payloads omit it.
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+pub(super) const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// Varints of a compact frame are at most this long (values below 2^21).
 const VARINT_MAX: usize = 3;
 

@@ -593,6 +593,19 @@ impl<'a> Frame<'a> {
         &self.payload[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
+    /// Bytes chunk `i`'s coded planes take in the frame as stored. That is
+    /// `chunk_payload(i).len()`, except in a compact frame, whose zstd payloads are stored
+    /// without the zstd magic number that [`Frame::planes`] and [`Frame::chunk_payload`]
+    /// count (docs/FORMAT.md 3.4).
+    pub fn chunk_stored_size(&self, i: usize) -> u64 {
+        let len = self.chunk_payload(i).len() as u64;
+        if !self.header.is_compact() {
+            return len;
+        }
+        let zstd = self.planes(i).filter(|p| p.codec == Codec::Zstd).count();
+        len - (zstd * compact::ZSTD_MAGIC.len()) as u64
+    }
+
     /// Byte range of the original input that chunk `i` decodes to.
     pub fn chunk_range(&self, i: usize) -> std::ops::Range<u64> {
         let start = i as u64 * self.header.chunk_size as u64;
