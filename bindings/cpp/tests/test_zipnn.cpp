@@ -258,6 +258,25 @@ TEST(RoundTripDefaults, DefaultOptionsAndEmptyInput) {
     EXPECT_EQ(zipnn::decompress_into(zipnn::span<std::byte>(), empty), 0u);
 }
 
+TEST(RoundTripLarge, OutputsAroundTheHugePageAdviceSizeAreExact) {
+    // Outputs from 4 MiB on are advised to be huge pages before the library writes them
+    // (detail::output_buffer): the advice must not change a byte or a size, on either
+    // side of the threshold and at sizes that end mid-page.
+    constexpr std::size_t mib4 = std::size_t(4) << 20;
+    for (std::size_t n : {mib4 - 2, mib4, mib4 + 4098}) {
+        auto buf = zipnn::detail::output_buffer(n);
+        ASSERT_EQ(buf.size(), n);
+        EXPECT_TRUE(std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{0}; }));
+        auto data = weights(zipnn::DType::BF16, n, static_cast<unsigned>(n));
+        auto frame = zipnn::compress(data, zipnn::Options().dtype(zipnn::DType::BF16));
+        EXPECT_LT(frame.size(), n) << n;
+        EXPECT_EQ(zipnn::decompress(frame), data) << n;
+        std::vector<std::byte> again;
+        ASSERT_EQ(zipnn::nothrow::decompress(frame, again), ZIPNN_OK);
+        EXPECT_EQ(again, data) << n;
+    }
+}
+
 TEST(IncludeTus, StandaloneIncludeWorks) {
     auto data = weights(zipnn::DType::FP32, 10000, 8);
     EXPECT_EQ(include_once_roundtrip(data), data);

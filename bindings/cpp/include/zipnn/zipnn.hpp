@@ -46,6 +46,11 @@
 #endif
 #endif
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #if defined(__cpp_lib_span) && __cpp_lib_span >= 202002L && !defined(ZIPNN_CPP_NO_STD_SPAN)
 #include <span>
 #define ZIPNN_CPP_HAS_STD_SPAN 1
@@ -54,6 +59,35 @@
 #endif
 
 namespace zipnn {
+
+namespace detail {
+
+/// A vector of `size` bytes for the library to write. From 4 MiB on, Linux is first asked
+/// to back it with transparent huge pages where the system allows it (its `madvise` mode,
+/// as the library does for the outputs it allocates itself): a vector's fresh memory is
+/// otherwise faulted in one 4 KiB page at a time, which costs more than decoding into it
+/// (MiniLM bf16, one thread: `decompress()` 1.4 GB/s without the advice, 3.4 with it, 4.6
+/// into a reused buffer). Advice only: a failure changes nothing.
+inline std::vector<std::byte> output_buffer(std::size_t size) {
+    std::vector<std::byte> buf;
+    buf.reserve(size);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (size >= (std::size_t(4) << 20)) {
+        const long sys_page = sysconf(_SC_PAGESIZE);
+        const std::uintptr_t page = sys_page > 0 ? static_cast<std::uintptr_t>(sys_page) : 4096;
+        const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(buf.data());
+        const std::uintptr_t start = (at + page - 1) / page * page;
+        const std::uintptr_t end = (at + size) / page * page;
+        if (end > start) {
+            (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+        }
+    }
+#endif
+    buf.resize(size);
+    return buf;
+}
+
+}  // namespace detail
 
 // ------------------------------------------------------------------------------------------
 // span
@@ -547,7 +581,7 @@ inline zipnn_status compress(span<const std::byte> src, std::vector<std::byte>& 
         return st;
     }
     try {
-        std::vector<std::byte> buf(bound);
+        std::vector<std::byte> buf = detail::output_buffer(bound);
         std::size_t written = 0;
         st = zipnn_compress_with_metadata(opts.c_ptr(), metadata.data(),
                                                        metadata.size(), src.data(), src.size(),
@@ -576,7 +610,7 @@ inline zipnn_status decompress(span<const std::byte> src, std::vector<std::byte>
         return st;
     }
     try {
-        std::vector<std::byte> buf(size);
+        std::vector<std::byte> buf = detail::output_buffer(size);
         std::size_t written = 0;
         st = zipnn_decompress_with_options(opts.c_ptr(), src.data(), src.size(), buf.data(),
                                            buf.size(), &written);
@@ -780,7 +814,7 @@ inline zipnn_status compress_delta(span<const std::byte> src, span<const std::by
         return st;
     }
     try {
-        std::vector<std::byte> buf(bound);
+        std::vector<std::byte> buf = detail::output_buffer(bound);
         std::size_t written = 0;
         st = compress_delta_into(buf, src, base, written, opts, metadata);
         if (st != ZIPNN_OK) {
@@ -817,7 +851,7 @@ inline zipnn_status decompress_delta(span<const std::byte> src, span<const std::
         return st;
     }
     try {
-        std::vector<std::byte> buf(size);
+        std::vector<std::byte> buf = detail::output_buffer(size);
         std::size_t written = 0;
         st = decompress_delta_into(buf, src, base, written, opts);
         if (st != ZIPNN_OK) {
@@ -866,7 +900,7 @@ inline zipnn_status convert(span<const std::byte> src, std::vector<std::byte>& o
         return st;
     }
     try {
-        std::vector<std::byte> buf(bound);
+        std::vector<std::byte> buf = detail::output_buffer(bound);
         std::size_t written = 0;
         st = zipnn_convert(opts.c_ptr(), base.data(), base.size(), src.data(), src.size(),
                            buf.data(), buf.size(), &written);
@@ -1310,7 +1344,7 @@ inline zipnn_status decode(const Archive& a, std::size_t index,
         return st;
     }
     try {
-        std::vector<std::byte> buf(size);
+        std::vector<std::byte> buf = detail::output_buffer(size);
         std::size_t written = 0;
         st = zipnn_archive_decode(a.get(), index, buf.data(), buf.size(), &written);
         if (st != ZIPNN_OK) {
@@ -1419,7 +1453,7 @@ inline zipnn_status restore(const Archive& a, std::vector<std::byte>& out) noexc
         return st;
     }
     try {
-        std::vector<std::byte> buf(size);
+        std::vector<std::byte> buf = detail::output_buffer(size);
         std::size_t written = 0;
         st = zipnn_archive_restore(a.get(), buf.data(), buf.size(), &written);
         if (st != ZIPNN_OK) {
@@ -1455,7 +1489,7 @@ inline zipnn_status compress_safetensors(span<const std::byte> src, span<const s
         return st;
     }
     try {
-        std::vector<std::byte> buf(bound);
+        std::vector<std::byte> buf = detail::output_buffer(bound);
         std::size_t written = 0;
         st = zipnn_safetensors_compress(opts.c_ptr(), base.data(), base.size(), src.data(),
                                         src.size(), buf.data(), buf.size(), &written);
