@@ -144,6 +144,205 @@ pub fn xxh3_64_parts(parts: &[&[u8]]) -> u64 {
     h.digest()
 }
 
+/// [`xxh3_64_parts`], also copying each part `k` that has a destination `copies[k]` (of
+/// its length) there, with non-temporal stores (AVX2) as its stripes are hashed: the bytes
+/// are read once, for both, and the copy goes around the caches into an output too large
+/// to stay in them. Equal to copying each part and then hashing the parts.
+pub fn xxh3_64_parts_copying(parts: &[&[u8]], copies: &mut [Option<&mut [u8]>]) -> u64 {
+    assert_eq!(parts.len(), copies.len());
+    for (p, c) in parts.iter().zip(copies.iter()) {
+        if let Some(d) = c {
+            assert_eq!(p.len(), d.len());
+        }
+    }
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if len > MID_MAX && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above); len > MID_MAX.
+            return unsafe { long_avx2_copying(parts, copies, len) };
+        }
+    }
+    for (p, c) in parts.iter().zip(copies.iter_mut()) {
+        if let Some(d) = c {
+            d.copy_from_slice(p);
+        }
+    }
+    xxh3_64_parts(parts)
+}
+
+/// The accumulators of the long path and the stripe within the block.
+#[cfg(target_arch = "x86_64")]
+struct Acc {
+    a0: __m256i,
+    a1: __m256i,
+    s: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Acc {
+    /// Adds the stripe at `d` (64 readable bytes) with key `k` (64 readable bytes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (only called from functions that enable it).
+    #[inline(always)]
+    unsafe fn add(&mut self, d: *const u8, k: *const u8) {
+        // SAFETY: the caller's 64 readable bytes at `d` and at `k`, and AVX2.
+        unsafe {
+            for (acc, off) in [(&mut self.a0, 0usize), (&mut self.a1, 32)] {
+                let dv = _mm256_loadu_si256(d.add(off).cast());
+                let kv = _mm256_xor_si256(dv, _mm256_loadu_si256(k.add(off).cast()));
+                let prod = _mm256_mul_epu32(kv, _mm256_srli_epi64::<32>(kv));
+                let sw = _mm256_shuffle_epi32::<0b01_00_11_10>(dv);
+                *acc = _mm256_add_epi64(*acc, _mm256_add_epi64(sw, prod));
+            }
+        }
+    }
+
+    /// Adds the next regular stripe, at `d`, and scrambles after the last of a block.
+    ///
+    /// # Safety
+    /// As [`Acc::add`].
+    #[inline(always)]
+    unsafe fn next(&mut self, d: *const u8) {
+        let sp = SECRET.as_ptr();
+        // SAFETY: the caller's contract; 8 * s + 64 <= 184 for s < 16.
+        unsafe { self.add(d, sp.add(8 * self.s)) };
+        self.s += 1;
+        if self.s == STRIPES_PER_BLOCK {
+            self.s = 0;
+            // SAFETY: AVX2 (the caller's); the scramble key is the secret's last 64 bytes.
+            unsafe {
+                let prime = _mm256_set1_epi64x(PRIME32_1 as i64);
+                let scramble = |acc: __m256i, k: __m256i| {
+                    let x =
+                        _mm256_xor_si256(_mm256_xor_si256(acc, _mm256_srli_epi64::<47>(acc)), k);
+                    let lo = _mm256_mul_epu32(x, prime);
+                    let hi = _mm256_mul_epu32(_mm256_srli_epi64::<32>(x), prime);
+                    _mm256_add_epi64(lo, _mm256_slli_epi64::<32>(hi))
+                };
+                let sk0 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE).cast());
+                let sk1 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE + 32).cast());
+                self.a0 = scramble(self.a0, sk0);
+                self.a1 = scramble(self.a1, sk1);
+            }
+        }
+    }
+}
+
+/// [`xxh3_64_parts_copying`]'s long path: the stripes that lie inside one part are hashed
+/// from it directly, a block at a time, and a copied part's bytes are copied right after
+/// the stripes that read them (from the first level cache); stripes that straddle parts
+/// are gathered.
+///
+/// # Safety
+/// The CPU must support AVX2; `len` is the parts' total length, above `MID_MAX`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn long_avx2_copying(parts: &[&[u8]], copies: &mut [Option<&mut [u8]>], len: usize) -> u64 {
+    debug_assert!(len > MID_MAX);
+    // SAFETY: AVX2 (the caller's); INIT has 8 u64s.
+    let mut acc = unsafe {
+        Acc {
+            a0: _mm256_loadu_si256(INIT.as_ptr().cast()),
+            a1: _mm256_loadu_si256(INIT.as_ptr().add(4).cast()),
+            s: 0,
+        }
+    };
+    // Regular stripes: those ending before the last byte.
+    let stripes = (len - 1) / STRIPE;
+    let mut gather = Parts {
+        parts,
+        k: 0,
+        start: 0,
+        tmp: [0; STRIPE],
+    };
+    let mut j = 0;
+    let mut start = 0;
+    for (p, copy) in parts.iter().zip(copies.iter_mut()) {
+        let end = start + p.len();
+        let mut copied = 0;
+        // Stripes starting in this part: whole ones from the part, the last maybe gathered.
+        while j < stripes && STRIPE * j < end {
+            let at = STRIPE * j - start;
+            if at + STRIPE <= p.len() {
+                // A run of whole stripes, at most to the block's end.
+                let run = ((p.len() - at) / STRIPE)
+                    .min(stripes - j)
+                    .min(STRIPES_PER_BLOCK - acc.s);
+                for i in 0..run {
+                    // SAFETY: at + 64 * (i + 1) <= p.len(); AVX2.
+                    unsafe { acc.next(p.as_ptr().add(at + STRIPE * i)) };
+                }
+                j += run;
+                if let Some(d) = copy.as_deref_mut() {
+                    // SAFETY: AVX2.
+                    copied = unsafe { copy_stream_range(p, d, copied, at + STRIPE * run) };
+                }
+            } else {
+                // SAFETY: 64 readable bytes at the gathered stripe; AVX2.
+                unsafe { acc.next(gather.stripe(STRIPE * j)) };
+                j += 1;
+            }
+        }
+        if let Some(d) = copy.as_deref_mut() {
+            // SAFETY: AVX2.
+            unsafe { copy_stream_range(p, d, copied, p.len()) };
+        }
+        start = end;
+    }
+    // SAFETY: the last 64 bytes (len > 64), gathered if they straddle; the final key is at
+    // the secret's end less 71 bytes; AVX2. SSE2's fence orders the non-temporal stores
+    // before anything that follows.
+    unsafe {
+        acc.add(
+            gather.stripe(len - STRIPE),
+            SECRET.as_ptr().add(SECRET.len() - STRIPE - 7),
+        );
+        _mm_sfence();
+        let mut out = [0u64; 8];
+        _mm256_storeu_si256(out.as_mut_ptr().cast(), acc.a0);
+        _mm256_storeu_si256(out.as_mut_ptr().add(4).cast(), acc.a1);
+        merge(&out, len)
+    }
+}
+
+/// Copies `src[off..stop]` to the same place of `dst` (of `src`'s length), with 32-byte
+/// non-temporal stores from the first 32-byte aligned byte of `dst` on: plain copies
+/// before it and, where `stop` is the end, after the last whole store. Returns how far it
+/// copied (`stop`, or less by under 32 bytes that wait for a later call).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn copy_stream_range(src: &[u8], dst: &mut [u8], off: usize, stop: usize) -> usize {
+    let aligned = ((dst.as_ptr() as usize).wrapping_neg() % 32).min(src.len());
+    let mut o = off;
+    if o < aligned {
+        let e = aligned.min(stop);
+        dst[o..e].copy_from_slice(&src[o..e]);
+        o = e;
+    }
+    if o >= aligned {
+        while o + 32 <= stop {
+            // SAFETY: o + 32 <= stop <= len for both; `dst + o` is 32-byte aligned (o
+            // starts at `aligned` and moves by 32).
+            unsafe {
+                let v = _mm256_loadu_si256(src.as_ptr().add(o).cast());
+                _mm256_stream_si256(dst.as_mut_ptr().add(o).cast(), v);
+            }
+            o += 32;
+        }
+    }
+    if stop == src.len() && o < stop {
+        dst[o..stop].copy_from_slice(&src[o..stop]);
+        o = stop;
+    }
+    o
+}
+
 /// A cursor over the concatenation of some slices, handing out 64-byte stripes.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 struct Parts<'a> {
@@ -303,6 +502,58 @@ mod tests {
             }
         }
         assert_eq!(xxh3_64(&[]), 0x2D06_8005_38D3_94C2);
+    }
+
+    #[test]
+    fn copying_parts_hash_as_their_concatenation_and_copy_them() {
+        let big = data(if cfg!(miri) { 1500 } else { 70_000 });
+        let mut seed = 7u64;
+        let lens: &[usize] = if cfg!(miri) {
+            &[0, 100, 241, 1400]
+        } else {
+            &[
+                0, 1, 63, 64, 240, 241, 300, 1024, 1025, 5000, 65_537, 69_999,
+            ]
+        };
+        for &n in lens {
+            let b = &big[..n];
+            let want = xxhash_rust::xxh3::xxh3_64(b);
+            for round in 0..if cfg!(miri) { 3 } else { 30 } {
+                // Random cuts; every other part (or every part, or none) copied, into
+                // destinations at every alignment.
+                let mut parts = Vec::new();
+                let mut at = 0;
+                while at < n {
+                    let r = (step(&mut seed) >> 33) as usize;
+                    let take = if r % 4 == 0 { r % 70 } else { r % 9000 }.min(n - at);
+                    parts.push(&b[at..at + take]);
+                    at += take;
+                }
+                let mut dst = vec![0xEEu8; n + 64 * parts.len()];
+                let mut copies: Vec<Option<&mut [u8]>> = Vec::new();
+                let mut rest: &mut [u8] = &mut dst;
+                let mut spans = Vec::new();
+                for (k, p) in parts.iter().enumerate() {
+                    let skip = (step(&mut seed) >> 40) as usize % 33;
+                    let (_, r) = std::mem::take(&mut rest).split_at_mut(skip);
+                    let (d, r) = r.split_at_mut(p.len());
+                    rest = r;
+                    let copy = match round % 3 {
+                        0 => k % 2 == 0,
+                        1 => true,
+                        _ => false,
+                    };
+                    copies.push(copy.then_some(d));
+                    spans.push(copy);
+                }
+                assert_eq!(xxh3_64_parts_copying(&parts, &mut copies), want, "n={n}");
+                for ((p, c), copied) in parts.iter().zip(&copies).zip(&spans) {
+                    if *copied {
+                        assert_eq!(c.as_deref().unwrap(), *p, "n={n}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

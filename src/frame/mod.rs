@@ -193,6 +193,12 @@ pub fn checksum_parts(parts: &[&[u8]]) -> u64 {
     hash::xxh3_64_parts(parts)
 }
 
+/// [`checksum_parts`], also copying the parts that have a destination there, around the
+/// caches, as they are hashed (see [`hash::xxh3_64_parts_copying`]).
+pub fn checksum_parts_copying(parts: &[&[u8]], copies: &mut [Option<&mut [u8]>]) -> u64 {
+    hash::xxh3_64_parts_copying(parts, copies)
+}
+
 /// Offset of the fixed header's own checksum (its last four bytes).
 pub const FIXED_CHECKSUM_AT: usize = 36;
 
