@@ -48,9 +48,15 @@ pub(super) fn encode_with(src: &[u8], plan: &Plan, out: &mut [u8], allow_pairs: 
     if let Some(t) = pairs.as_mut() {
         t.fill(&enc, lens);
     }
+    // Groups of sixteen symbols where the codes average at most WIDE_MAX_BITS bits.
+    let wide = (payload_len as u64) * 8 <= WIDE_MAX_BITS * n as u64;
     for k in 0..4 {
         let seg = &src[(k * q).min(n)..((k + 1) * q).min(n)];
         let seg = match pairs.as_ref() {
+            Some(t) if wide => {
+                let rest = w.put_pairs_wide(seg, t, body);
+                w.put_pairs(rest, t, body)
+            }
             Some(t) => w.put_pairs(seg, t, body),
             None => seg,
         };
@@ -169,6 +175,11 @@ impl BitWriter {
 
 /// Symbols the encoder joins before one store.
 const GROUP: usize = 5;
+
+/// Planes whose codes average at most this many bits per symbol are coded sixteen symbols
+/// per store ([`BitWriter::put_pairs_wide`]): their codes nearly always fit in one 64-bit
+/// store with the pending bits (16 * 3 = 48 bits on average, at most 56 allowed).
+pub(super) const WIDE_MAX_BITS: u64 = 3;
 
 /// Planes of `n` symbols with `m` distinct ones are coded two symbols per lookup when
 /// `m * m * PAIR_FILL_COST <= n`: filling the `m * m` pair entries must stay small next to
@@ -317,4 +328,140 @@ impl BitWriter {
         self.pos = pos;
         &seg[8 * g..]
     }
+
+    /// [`BitWriter::put_pairs`] with groups of sixteen symbols, joined into one store where
+    /// their codes and the pending bits fit in 64 bits (else coded again as two groups of
+    /// eight): fewer operations per symbol where the codes are short (`WIDE_MAX_BITS`),
+    /// the same bytes. Returns the symbols left (under sixteen, or those that did not fit).
+    fn put_pairs_wide<'a>(&mut self, seg: &'a [u8], t: &PairTables, out: &mut [u8]) -> &'a [u8] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("bmi2") {
+                // SAFETY: the CPU supports BMI2 (checked just above).
+                return unsafe { self.put_pairs_wide_bmi2(seg, t, out) };
+            }
+        }
+        self.put_pairs_wide_generic(seg, t, out)
+    }
+
+    /// `put_pairs_wide_generic` compiled with BMI2's flag-free variable shifts.
+    ///
+    /// # Safety
+    /// The CPU must support BMI2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi2")]
+    unsafe fn put_pairs_wide_bmi2<'a>(
+        &mut self,
+        seg: &'a [u8],
+        t: &PairTables,
+        out: &mut [u8],
+    ) -> &'a [u8] {
+        self.put_pairs_wide_generic(seg, t, out)
+    }
+
+    #[inline(always)]
+    fn put_pairs_wide_generic<'a>(
+        &mut self,
+        seg: &'a [u8],
+        t: &PairTables,
+        out: &mut [u8],
+    ) -> &'a [u8] {
+        let (mut acc, mut nbits, mut pos) = (self.acc, self.nbits, self.pos);
+        let groups = seg.len() / 16;
+        let mut g = 0;
+        let src = seg.as_ptr();
+        let dst = out.as_mut_ptr();
+        loop {
+            // A group stores at most four times (as two groups of eight) and advances `pos`
+            // by at most 22 bytes, so while pos + 40 <= out.len() one more group fits.
+            let room = match out.len().checked_sub(pos + 40) {
+                Some(r) => r / 22 + 1,
+                None => 0,
+            };
+            let run = room.min(groups - g);
+            if run == 0 {
+                break;
+            }
+            // SAFETY: g + run <= groups, so the groups' bytes lie within `seg`; `pos` is
+            // within `out`.
+            let (mut sp, end, mut op) =
+                unsafe { (src.add(16 * g), src.add(16 * (g + run)), dst.add(pos)) };
+            while sp < end {
+                // SAFETY: sp + 16 <= end, within `seg`.
+                let i = [0, 2, 4, 6, 8, 10, 12, 14]
+                    .map(|k| unsafe { sp.add(k).cast::<u16>().read_unaligned().to_le() });
+                let [c0, c1, c2, c3, c4, c5, c6, c7] = i.map(|i| t.code[i as usize] as u64);
+                let [l0, l1, l2, l3, l4, l5, l6, l7] = i.map(|i| t.len[i as usize] as u32);
+                let (l01, l45) = (l0 + l1, l4 + l5);
+                let lo = l01 + l2 + l3;
+                let total = lo + l45 + l6 + l7;
+                // Joined and stored before the test (which then only decides how far to
+                // move on), so that no index or code stays live past it. Where the codes
+                // overflow 64 bits the store is redone below.
+                let w = (c0 | c1 << l0) | (c2 | c3 << l2) << l01;
+                let w = w | ((c4 | c5 << l4) | (c6 | c7 << l6) << l45).wrapping_shl(lo);
+                let joined = acc | w << nbits;
+                // SAFETY: op + 40 <= out's end (`room`).
+                unsafe { op.cast::<u64>().write_unaligned(joined.to_le()) };
+                if nbits + total <= 63 {
+                    nbits += total;
+                    // SAFETY: at most 7 bytes, within `room`.
+                    op = unsafe { op.add((nbits >> 3) as usize) };
+                    acc = joined >> (nbits & !7);
+                    nbits &= 7;
+                } else {
+                    // SAFETY: sp + 16 <= end; each group of eight advances `op` by at most
+                    // 11 bytes and needs 24 bytes of room, within `room`.
+                    (acc, nbits, op) = unsafe { put_group16_long(sp, t, acc, nbits, op) };
+                }
+                // SAFETY: as above (at most `end`).
+                sp = unsafe { sp.add(16) };
+            }
+            g += run;
+            // SAFETY: `op` was derived from `dst` and only moved forward within `out`.
+            pos = unsafe { op.offset_from(dst) } as usize;
+        }
+        self.acc = acc;
+        self.nbits = nbits;
+        self.pos = pos;
+        &seg[16 * g..]
+    }
+}
+
+/// The sixteen symbols at `sp` as two groups of eight, each as [`BitWriter::put_pairs`]
+/// codes it: the rare case of [`BitWriter::put_pairs_wide`], out of line so that its loop
+/// keeps its registers for the usual case.
+///
+/// # Safety
+/// `sp` must point to 16 readable bytes and `op` to 40 writable ones.
+#[cold]
+#[inline(never)]
+unsafe fn put_group16_long(
+    sp: *const u8,
+    t: &PairTables,
+    mut acc: u64,
+    mut nbits: u32,
+    mut op: *mut u8,
+) -> (u64, u32, *mut u8) {
+    for half in [0, 8] {
+        // SAFETY: the caller's 16 readable bytes.
+        let i = [0, 2, 4, 6]
+            .map(|k| unsafe { sp.add(half + k).cast::<u16>().read_unaligned().to_le() });
+        let [c0, c1, c2, c3] = i.map(|i| t.code[i as usize] as u64);
+        let [l0, l1, l2, l3] = i.map(|i| t.len[i as usize] as u32);
+        // Two stores of at most 44 bits on top of 7 pending bits (as put_pairs's long case).
+        for (w, l) in [(c0 | c1 << l0, l0 + l1), (c2 | c3 << l2, l2 + l3)] {
+            acc |= w << nbits;
+            nbits += l;
+            // SAFETY: each store advances `op` by at most 6 bytes, four of them within the
+            // caller's 40 bytes.
+            unsafe {
+                op.cast::<u64>().write_unaligned(acc.to_le());
+                op = op.add((nbits >> 3) as usize);
+            }
+            acc >>= nbits & !7;
+            nbits &= 7;
+        }
+    }
+    (acc, nbits, op)
 }

@@ -298,9 +298,13 @@ fn pair_path_writes_the_same_bytes() {
         }
     }
     planes.push(skew);
+    let mut wide = 0;
     for src in &planes {
         let hist = histogram(src);
         let plan = Plan::new(&hist).unwrap();
+        // Planes of short codes take the sixteen-symbol path (the skewed one with its
+        // clusters of long codes, too: its split-store branch).
+        wide += usize::from(plan.size as u64 * 8 <= WIDE_MAX_BITS * src.len() as u64);
         let mut a = vec![0u8; plan.size + 8];
         let mut b = vec![0u8; plan.size + 8];
         encode_with(src, &plan, &mut a, true);
@@ -310,6 +314,7 @@ fn pair_path_writes_the_same_bytes() {
         decode(&a[..plan.size], &mut back).unwrap();
         assert!(&back == src);
     }
+    assert!(wide >= 2 && wide < planes.len(), "{wide} wide planes");
 }
 
 fn corrupt_checks(rng: &mut Rng, src: &[u8]) {
