@@ -16,7 +16,7 @@ mod lengths;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::{decode, decode_warming};
+pub use decoder::{decode, decode_pair_warming, decode_warming};
 use encoder::encode_with;
 use lengths::code_lengths;
 

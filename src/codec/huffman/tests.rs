@@ -487,3 +487,101 @@ fn warming_decodes_the_same_and_asks_for_the_bytes() {
         );
     }
 }
+
+#[test]
+fn pair_decodes_as_one_after_the_other() {
+    // Planes decoded two at a time against one after the other: long planes of different
+    // codes and of the same code, short ones, one symbol, empty, streams that end at
+    // different times; intact, truncated, lengthened and with flipped bits; output
+    // lengths that do not match. The same result, and on success the same bytes.
+    let mut rng = Rng(21);
+    let mut planes: Vec<Vec<u8>> = vec![
+        exponent_plane(&mut rng, 131072),
+        exponent_plane(&mut rng, 40_001),
+        (0..65_536).map(|_| rng.next() as u8).collect(),
+        (0..20_000).map(|_| rng.below(3) as u8).collect(),
+        exponent_plane(&mut rng, 3000),
+        vec![7; 9000],
+        Vec::new(),
+    ];
+    let uneven: Vec<u8> = (0..50_000)
+        .map(|i| {
+            if i < 12_500 {
+                10 + rng.below(200) as u8
+            } else {
+                rng.below(2) as u8
+            }
+        })
+        .collect();
+    planes.push(uneven);
+    let coded: Vec<Vec<u8>> = planes
+        .iter()
+        .map(|p| {
+            let mut enc = Vec::new();
+            encode(p, &histogram(p), &mut enc);
+            enc
+        })
+        .collect();
+    // Each payload, intact and damaged, with the output length it decodes to.
+    let mut cases: Vec<(Vec<u8>, usize)> = Vec::new();
+    for (p, enc) in planes.iter().zip(&coded) {
+        cases.push((enc.clone(), p.len()));
+        if enc.is_empty() {
+            continue;
+        }
+        cases.push((enc[..enc.len() - 1].to_vec(), p.len()));
+        let mut longer = enc.clone();
+        longer.push(0);
+        cases.push((longer, p.len()));
+        for _ in 0..3 {
+            let mut bad = enc.clone();
+            let i = rng.below(bad.len() as u64) as usize;
+            bad[i] ^= 1 << rng.below(8);
+            cases.push((bad, p.len()));
+        }
+        cases.push((enc.clone(), p.len() + 1));
+    }
+    let raw: Vec<u8> = (0..140_000).map(|i| i as u8).collect();
+    for (a, na) in &cases {
+        for (b, nb) in &cases {
+            // Only a sample of the damaged-by-damaged combinations.
+            if rng.below(4) != 0 && a != &coded[0] && b != &coded[0] {
+                continue;
+            }
+            let (mut wa, mut wb) = (vec![0x11u8; *na], vec![0x22u8; *nb]);
+            let want = decode(a, &mut wa).and_then(|()| decode(b, &mut wb));
+            let (mut ga, mut gb) = (vec![0x11u8; *na], vec![0x22u8; *nb]);
+            let (mut warm_a, mut warm_b) = (&raw[..*na], &raw[..*nb]);
+            let got = decode_pair_warming(a, &mut ga, b, &mut gb, &mut warm_a, &mut warm_b);
+            assert_eq!(got, want, "{} {} / {} {}", a.len(), na, b.len(), nb);
+            if got.is_ok() {
+                assert!(
+                    ga == wa && gb == wb,
+                    "{} {} / {} {}",
+                    a.len(),
+                    na,
+                    b.len(),
+                    nb
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pair_asks_for_both_planes_bytes() {
+    let mut rng = Rng(22);
+    let (pa, pb) = (
+        exponent_plane(&mut rng, 131072),
+        exponent_plane(&mut rng, 131072),
+    );
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    encode(&pa, &histogram(&pa), &mut ea);
+    encode(&pb, &histogram(&pb), &mut eb);
+    let raw: Vec<u8> = (0..131072).map(|i| i as u8).collect();
+    let (mut ga, mut gb) = (vec![0u8; pa.len()], vec![0u8; pb.len()]);
+    let (mut warm_a, mut warm_b) = (&raw[..], &raw[..1000]);
+    decode_pair_warming(&ea, &mut ga, &eb, &mut gb, &mut warm_a, &mut warm_b).unwrap();
+    assert!(ga == pa && gb == pb);
+    assert!(warm_a.is_empty() && warm_b.is_empty());
+}
