@@ -459,3 +459,67 @@ fn frames_that_may_not_be_compact_are_ordinary() {
     assert!(Frame::parse(&plain).unwrap().is_compact());
     assert_eq!(decompress_delta(&plain, &base).unwrap(), src);
 }
+
+/// fp32 tensors of a small model one after the other, as a file of biases and norms holds
+/// them (the ISNet fp32 constants): each a few hundred values at its own scale and offset,
+/// so the planes' statistics drift along the frame.
+fn small_tensors(elements: usize) -> Vec<u8> {
+    let mut r = Rng(11);
+    let mut out = Vec::with_capacity(4 * elements + 4096);
+    while out.len() < 4 * elements {
+        let len = 16 + r.below(600);
+        let scale = 0.5f64.powi(r.below(9) as i32);
+        let mean = if r.below(3) == 0 { 2.0 * scale } else { 0.0 };
+        for _ in 0..len {
+            let v = (mean + r.gauss() * scale) as f32;
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out.truncate(4 * elements);
+    out
+}
+
+#[test]
+fn max_level_codes_small_drifting_tensors_adaptively() {
+    let src = small_tensors(14_589);
+    let mut sizes = Vec::new();
+    for level in [Level::Fast, Level::Default, Level::Max] {
+        let f = compress(&src, &opts(DType::Fp32, 1, level)).unwrap();
+        assert_eq!(decompress(&f).unwrap(), src);
+        let frame = Frame::parse(&f).unwrap();
+        assert!(frame.is_compact());
+        // Codec 10 at the max level only.
+        assert_eq!(
+            frame.joined() == Some(Codec::Adaptive),
+            level == Level::Max,
+            "{level:?}"
+        );
+        if level == Level::Max {
+            // Four segments (the planes); the sign and top mantissa byte takes the
+            // exponent as context.
+            let p = frame.chunk_payload(0);
+            assert_eq!(p[0], 4);
+            assert_eq!(p[2] & codec::adaptive::CONTEXT, codec::adaptive::CONTEXT);
+        }
+        sizes.push(f.len());
+    }
+    assert!(sizes[2] + 200 < sizes[1], "{sizes:?}");
+    // Every truncation of the adaptive frame is an error; every flip of its payload too
+    // (the checksum), and, resealed, an error or another output, never a panic.
+    let f = compress(&src, &opts(DType::Fp32, 1, Level::Max)).unwrap();
+    for cut in (0..f.len()).step_by(97) {
+        assert!(decompress(&f[..cut]).is_err(), "cut {cut}");
+    }
+    let mut r = Rng(5);
+    for _ in 0..300 {
+        let mut bad = f.clone();
+        let at = 20 + r.below(bad.len() as u64 - 24) as usize;
+        bad[at] ^= 1 << r.below(8);
+        assert_eq!(decompress(&bad), Err(Error::Checksum));
+        if reseal(&mut bad) {
+            if let Ok(out) = decompress(&bad) {
+                assert_eq!(out.len(), src.len());
+            }
+        }
+    }
+}

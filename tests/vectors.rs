@@ -211,6 +211,29 @@ fn cases() -> Vec<Case> {
             lossy: Lossy::None,
         });
     }
+    // A compact frame at the max level with codec 10 (adaptive, docs/FORMAT.md section 13):
+    // fp32 tensors of a few hundred values each at their own scales, one after the other,
+    // whose planes are coded as adaptive segments, the second with the first as context.
+    let mut r = common::Rng(53);
+    let mut tensors = Vec::new();
+    while tensors.len() < 4 * 3000 {
+        let scale = 0.5f64.powi(r.below(9) as i32);
+        for _ in 0..16 + r.below(300) {
+            tensors.extend_from_slice(&((r.gauss() * scale) as f32).to_le_bytes());
+        }
+    }
+    tensors.truncate(4 * 3000);
+    v.push(Case {
+        name: "compact-fp32-adaptive".into(),
+        dtype: DType::Fp32,
+        method: Method::Auto,
+        level: Level::Max,
+        chunk_size: 0,
+        bg_partitions: 1,
+        input: tensors,
+        metadata: Vec::new(),
+        lossy: Lossy::None,
+    });
     // Lossy frames (flag bit 2). The stored input is what the frame decodes to: the
     // lossy step is idempotent, so coding it again gives the same frame.
     for (name, dtype, lossy) in [
@@ -520,7 +543,7 @@ fn golden_vectors() {
             c.name
         );
         assert_eq!(metadata(&golden).unwrap(), &c.metadata[..]);
-        if c.level == Level::Max {
+        if c.level == Level::Max && !c.name.ends_with("-adaptive") {
             // Both kinds of ANS frequency table: exponent planes (kind 0) and mantissa
             // planes coded just below raw (kind 1).
             let kinds = ans_table_kinds(&golden);
@@ -549,10 +572,15 @@ fn golden_vectors() {
             assert!(f.is_compact(), "{}: not compact", c.name);
             assert_eq!(
                 f.joined().is_some(),
-                c.name.ends_with("-joined"),
+                c.name.ends_with("-joined") || c.name.ends_with("-adaptive"),
                 "{}",
                 c.name
             );
+            if c.name.ends_with("-adaptive") {
+                let p = f.chunk_payload(0);
+                assert_eq!(f.joined(), Some(Codec::Adaptive), "{}", c.name);
+                assert!(p[0] == 4 && p[2] & codec::adaptive::CONTEXT != 0, "{p:?}");
+            }
             if c.name.ends_with("-zstd") {
                 assert_eq!(codecs(&golden), [Codec::Zstd], "{}", c.name);
             }
@@ -612,9 +640,17 @@ fn golden_vectors() {
     lossy[5] |= 0x04;
     let sum = frame::checksum(&lossy) as u32;
     lossy.extend_from_slice(&sum.to_le_bytes());
+    // An adaptive payload (codec 10) whose last byte is changed, resealed: its range coder
+    // ends with a nonzero code value, which is corrupt.
+    let adaptive = std::fs::read(d.join("valid/compact-fp32-adaptive.znn")).unwrap();
+    let mut bad_end = adaptive[..adaptive.len() - 4].to_vec();
+    *bad_end.last_mut().unwrap() ^= 0x01;
+    let sum = frame::checksum(&bad_end) as u32;
+    bad_end.extend_from_slice(&sum.to_le_bytes());
     for (name, f, want) in [
         ("compact-payload-bit-flip", flipped, Error::Checksum),
         ("compact-with-lossy-flag", lossy, Error::Corrupt),
+        ("compact-adaptive-bad-end", bad_end, Error::Corrupt),
     ] {
         invalid_vector(&d, bless, &mut manifest, name, &f, want);
     }

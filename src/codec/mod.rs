@@ -3,6 +3,7 @@
 //! Codecs know bytes only, never dtypes. Each plane-chunk is coded on its own; the frame
 //! records which codec was used and the coded size.
 
+pub mod adaptive;
 pub mod ans;
 pub mod blocks;
 pub(crate) mod histogram;
@@ -44,6 +45,10 @@ pub enum Codec {
     /// A mostly zero plane as the gaps between its nonzero bytes and those bytes
     /// (docs/FORMAT.md section 7.7): the planes of a delta frame.
     Sparse = 9,
+    /// A binary range coder with adaptive probabilities, no table, the input in up to eight
+    /// segments that may take the one before as context (docs/FORMAT.md section 13): small
+    /// frames at the max level.
+    Adaptive = 10,
 }
 
 impl Codec {
@@ -60,16 +65,17 @@ impl Codec {
             7 => Codec::AnsWide,
             8 => Codec::HuffmanBlocks,
             9 => Codec::Sparse,
+            10 => Codec::Adaptive,
             _ => return Err(Error::UnsupportedCodec),
         })
     }
 
-    /// The first frame format version whose frames may hold this codec: 2 for codecs 7,
-    /// 8 and 9, 1 for the others. A frame of an earlier version holding it is
+    /// The first frame format version whose frames may hold this codec: 2 for codecs 7
+    /// to 10, 1 for the others. A frame of an earlier version holding it is
     /// `UnsupportedCodec`.
     pub fn min_version(self) -> u8 {
         match self {
-            Codec::AnsWide | Codec::HuffmanBlocks | Codec::Sparse => 2,
+            Codec::AnsWide | Codec::HuffmanBlocks | Codec::Sparse | Codec::Adaptive => 2,
             _ => 1,
         }
     }
@@ -87,6 +93,7 @@ impl Codec {
             Codec::AnsWide => "ans32",
             Codec::HuffmanBlocks => "huffman-blocks",
             Codec::Sparse => "sparse",
+            Codec::Adaptive => "adaptive",
         }
     }
 }
@@ -683,6 +690,7 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
         Codec::AnsWide => ans::decode_wide(payload, dst),
         Codec::HuffmanBlocks => blocks::decode(payload, dst),
         Codec::Sparse => sparse::decode(payload, dst),
+        Codec::Adaptive => adaptive::decode(payload, dst),
         Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
     }
 }
@@ -943,7 +951,8 @@ mod tests {
         }
         assert_eq!(Codec::from_code(8), Ok(Codec::HuffmanBlocks));
         assert_eq!(Codec::from_code(9), Ok(Codec::Sparse));
-        assert_eq!(Codec::from_code(10), Err(Error::UnsupportedCodec));
+        assert_eq!(Codec::from_code(10), Ok(Codec::Adaptive));
+        assert_eq!(Codec::from_code(11), Err(Error::UnsupportedCodec));
         assert_eq!(
             decode_plane(Codec::Sparse, &[0xFF; 7], &mut dst),
             Err(Error::Corrupt)

@@ -21,6 +21,7 @@ struct Bufs {
     planes: Vec<u8>,
     joined: Vec<u8>,
     coded: Vec<u8>,
+    adaptive: Vec<u8>,
     frame: Vec<u8>,
 }
 
@@ -54,6 +55,14 @@ fn tries_joined(opts: &Options, planes: usize) -> bool {
         }
 }
 
+/// Whether the adaptive coding (codec 10) is tried: method auto at the max level, on the
+/// frames of at most 64 KiB that are compact. There a table per plane is a share of the
+/// payload that an adaptive model does without, and the model follows statistics that
+/// drift along the plane (the tensors of a file one after the other).
+fn tries_adaptive(opts: &Options) -> bool {
+    opts.method == Method::Auto && opts.level == Level::Max
+}
+
 /// Writes the compact frame of `h` (which must be [`compact::eligible`]) whose chunk is
 /// `chunk` (its whole elements; the tail is in `h`) into the start of `out`, and returns
 /// its length. `out` must hold the ordinary frame (its header and `chunk.len()` bytes),
@@ -84,7 +93,8 @@ fn encode_with(h: &Header, chunk: &[u8], opts: &Options, out: &mut [u8], b: &mut
         let layout = m.entry.layout;
         let per_plane = Chunk::Planes(layout, &parts[..planes]);
         let mut best = per_plane;
-        if tries_joined(opts, planes) {
+        let adaptive = tries_adaptive(opts);
+        if tries_joined(opts, planes) || adaptive {
             b.joined.resize(chunk.len(), 0);
             transform::split(
                 layout.transform_dtype(h.dtype),
@@ -92,6 +102,8 @@ fn encode_with(h: &Header, chunk: &[u8], opts: &Options, out: &mut [u8], b: &mut
                 chunk,
                 &mut b.joined,
             );
+        }
+        if tries_joined(opts, planes) {
             b.coded.resize(chunk.len(), 0);
             let small = Options {
                 zstd_level: opts.zstd_level.max(SMALL_JOINED_ZSTD),
@@ -108,6 +120,21 @@ fn encode_with(h: &Header, chunk: &[u8], opts: &Options, out: &mut [u8], b: &mut
             if codec != Codec::Raw {
                 let joined = Chunk::Joined(layout, codec, &b.coded[..size]);
                 if compact::frame_len(h, &joined) < compact::frame_len(h, &best) {
+                    best = joined;
+                }
+            }
+        }
+        if adaptive {
+            // The planes as the segments of one adaptive payload (codec 10), each stored or
+            // coded, with the plane before as context where that codes it smaller; coded
+            // only where its estimate is below the best frame so far.
+            b.adaptive.clear();
+            let bound = compact::frame_len(h, &best).min(chunk.len());
+            if let Some(size) = codec::adaptive::encode(&b.joined, planes, bound, &mut b.adaptive) {
+                let joined = Chunk::Joined(layout, Codec::Adaptive, &b.adaptive[..size]);
+                if size < chunk.len()
+                    && compact::frame_len(h, &joined) < compact::frame_len(h, &best)
+                {
                     best = joined;
                 }
             }
