@@ -523,3 +523,28 @@ fn max_level_codes_small_drifting_tensors_adaptively() {
         }
     }
 }
+
+#[test]
+fn archive_tensors_are_never_coded_adaptively() {
+    // The tensor a standalone frame codes adaptively at the max level (above): in an
+    // archive it gets the best of the other codings, as the adaptive decoder is too slow
+    // for tensors decoded at every load of a model.
+    let src = small_tensors(14_589);
+    let o = opts(DType::Fp32, 1, Level::Max);
+    let alone = compress(&src, &o).unwrap();
+    assert_eq!(
+        Frame::parse(&alone).unwrap().joined(),
+        Some(Codec::Adaptive)
+    );
+    let file = common::build_safetensors(&[("norms", "F32", vec![14_589], src.clone())], None);
+    let ar = container::safetensors::compress(&file, &o).unwrap();
+    let archive = container::safetensors::Archive::open(&ar).unwrap();
+    let f = archive.frame("norms").unwrap();
+    let frame = Frame::parse(&f).unwrap();
+    assert!(frame.is_compact());
+    assert_ne!(frame.joined(), Some(Codec::Adaptive));
+    assert!(frame.planes(0).all(|p| p.codec != Codec::Adaptive));
+    assert!(f.len() > alone.len());
+    assert_eq!(decompress(&f).unwrap(), src);
+    assert_eq!(container::safetensors::decompress(&ar).unwrap(), file);
+}

@@ -464,6 +464,7 @@ fn code_tensors(
                 metadata: &[],
                 opts: o.clone(),
                 base_hash: *hash,
+                adaptive: false,
             })
             .collect();
         let got = crate::engine::compress_frames(&plans, opts.threads, &mut dst[at..], large)?;

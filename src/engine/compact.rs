@@ -56,26 +56,40 @@ fn tries_joined(opts: &Options, planes: usize) -> bool {
 }
 
 /// Whether the adaptive coding (codec 10) is tried: method auto at the max level, on the
-/// frames of at most 64 KiB that are compact. There a table per plane is a share of the
-/// payload that an adaptive model does without, and the model follows statistics that
+/// frames of at most 64 KiB that are compact, where the caller allows it (`allowed`: not
+/// an archive's tensors, see `FramePlan::adaptive`). There a table per plane is a share of
+/// the payload that an adaptive model does without, and the model follows statistics that
 /// drift along the plane (the tensors of a file one after the other).
-fn tries_adaptive(opts: &Options) -> bool {
-    opts.method == Method::Auto && opts.level == Level::Max
+fn tries_adaptive(opts: &Options, allowed: bool) -> bool {
+    allowed && opts.method == Method::Auto && opts.level == Level::Max
 }
 
 /// Writes the compact frame of `h` (which must be [`compact::eligible`]) whose chunk is
 /// `chunk` (its whole elements; the tail is in `h`) into the start of `out`, and returns
 /// its length. `out` must hold the ordinary frame (its header and `chunk.len()` bytes),
 /// which the compact frame never exceeds.
-pub(super) fn encode_frame(h: &Header, chunk: &[u8], opts: &Options, out: &mut [u8]) -> usize {
+pub(super) fn encode_frame(
+    h: &Header,
+    chunk: &[u8],
+    opts: &Options,
+    adaptive: bool,
+    out: &mut [u8],
+) -> usize {
     BUFS.with(|b| match b.try_borrow_mut() {
-        Ok(mut bufs) => encode_with(h, chunk, opts, out, &mut bufs),
+        Ok(mut bufs) => encode_with(h, chunk, opts, adaptive, out, &mut bufs),
         // Re-entered on this thread (cannot happen today): fresh buffers.
-        Err(_) => encode_with(h, chunk, opts, out, &mut Bufs::default()),
+        Err(_) => encode_with(h, chunk, opts, adaptive, out, &mut Bufs::default()),
     })
 }
 
-fn encode_with(h: &Header, chunk: &[u8], opts: &Options, out: &mut [u8], b: &mut Bufs) -> usize {
+fn encode_with(
+    h: &Header,
+    chunk: &[u8],
+    opts: &Options,
+    allow_adaptive: bool,
+    out: &mut [u8],
+    b: &mut Bufs,
+) -> usize {
     let planes = h.planes;
     b.frame.clear();
     if chunk.is_empty() {
@@ -93,7 +107,7 @@ fn encode_with(h: &Header, chunk: &[u8], opts: &Options, out: &mut [u8], b: &mut
         let layout = m.entry.layout;
         let per_plane = Chunk::Planes(layout, &parts[..planes]);
         let mut best = per_plane;
-        let adaptive = tries_adaptive(opts);
+        let adaptive = tries_adaptive(opts, allow_adaptive);
         if tries_joined(opts, planes) || adaptive {
             b.joined.resize(chunk.len(), 0);
             transform::split(

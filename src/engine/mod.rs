@@ -441,6 +441,12 @@ pub(crate) struct FramePlan<'a> {
     pub opts: Options,
     /// For a delta frame, the base's hash.
     pub base_hash: Option<u64>,
+    /// Whether a compact frame may be coded adaptively (codec 10, max level). Frames that
+    /// are whole inputs may; an archive's tensors may not: its decoder runs at tens of
+    /// MB/s, and the small tensors of a model, decoded at every load, would take longer
+    /// than the rest of the model (isnet-u8's archive at max: 60 -> 104 ms to decompress
+    /// for 0.09% of its size).
+    pub adaptive: bool,
 }
 
 /// A frame being laid out by [`compress_frames`]: its header, where it starts and its
@@ -602,7 +608,7 @@ pub(crate) fn compress_frames(
         let o = &plans[k].opts;
         let f = &frames[k];
         if f.compact.is_some() {
-            let size = compact::encode_frame(&f.header, c, o, out);
+            let size = compact::encode_frame(&f.header, c, o, plans[k].adaptive, out);
             return ChunkMeta {
                 entry: ChunkEntry::default(),
                 size,
@@ -754,6 +760,7 @@ pub fn compress_vec(
         metadata,
         opts: opts.clone(),
         base_hash,
+        adaptive: true,
     };
     let n = compress_in_place(plan, opts.threads, &mut v, false)?;
     v.truncate(n);
@@ -781,6 +788,7 @@ pub fn compress_into(
             metadata,
             opts: opts.clone(),
             base_hash,
+            adaptive: true,
         };
         return compress_in_place(plan, opts.threads, dst, large);
     }
@@ -1367,6 +1375,7 @@ mod tests {
                 metadata: if k == 3 { b"meta" } else { &[] },
                 opts: opts.clone(),
                 base_hash: (k % 2 == 1).then_some(k as u64),
+                adaptive: true,
             })
             .collect();
         let mut want = Vec::new();
