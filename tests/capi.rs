@@ -54,6 +54,16 @@ fn compress_c(o: Option<&zipnn_options>, src: &[u8]) -> Vec<u8> {
     dst
 }
 
+/// `zipnn_get_frame_info` of the frame in the first `n` bytes of `frame`, which must succeed.
+fn info_c(frame: &[u8], n: usize) -> zipnn_frame_info {
+    let mut info = zipnn_frame_info {
+        struct_size: size_of::<zipnn_frame_info>() as u32,
+        ..Default::default()
+    };
+    assert_eq!(zipnn_get_frame_info(p(frame), n, &mut info), ZIPNN_OK);
+    info
+}
+
 const SENTINEL: usize = 0xDEAD_BEEF;
 
 #[test]
@@ -285,11 +295,7 @@ fn struct_size_lets_the_options_grow_and_shrink() {
         zipnn_compress(&old, p(&src), src.len(), pm(&mut dst), dst.len(), &mut n),
         ZIPNN_OK
     );
-    let mut info = zipnn_frame_info {
-        struct_size: size_of::<zipnn_frame_info>() as u32,
-        ..Default::default()
-    };
-    assert_eq!(zipnn_get_frame_info(p(&dst), n, &mut info), ZIPNN_OK);
+    let info = info_c(&dst, n);
     assert_eq!(info.dtype, ZIPNN_DTYPE_FP32);
     // A newer caller with a longer struct: a zero tail is accepted, a nonzero one is not.
     #[repr(C)]
@@ -401,11 +407,7 @@ fn limit_frame_info_metadata_and_chunks() {
         ZIPNN_OK
     );
     let frame = &dst[..n];
-    let mut info = zipnn_frame_info {
-        struct_size: size_of::<zipnn_frame_info>() as u32,
-        ..Default::default()
-    };
-    assert_eq!(zipnn_get_frame_info(p(frame), n, &mut info), ZIPNN_OK);
+    let info = info_c(frame, n);
     assert_eq!(info.format_version, zipnn_format_version());
     assert_eq!(info.original_size, src.len() as u64);
     assert_eq!(info.chunk_count, 5);
@@ -745,11 +747,7 @@ fn frame_flags_are_in_the_header() {
         ),
         ZIPNN_OK
     );
-    let mut info = zipnn_frame_info {
-        struct_size: size_of::<zipnn_frame_info>() as u32,
-        ..Default::default()
-    };
-    assert_eq!(zipnn_get_frame_info(p(&frame), n, &mut info), ZIPNN_OK);
+    let info = info_c(&frame, n);
     assert_eq!(
         info.flags,
         ZIPNN_FRAME_FLAG_METADATA | ZIPNN_FRAME_FLAG_LOSSY
@@ -763,17 +761,9 @@ fn small_frames_report_the_compact_flag_and_large_ones_do_not() {
     o.dtype = ZIPNN_DTYPE_BF16;
     for (len, compact) in [(2usize, true), (4096, true), (65536, true), (65538, false)] {
         let src = make(DType::Bf16, Kind::Gaussian, len, 5);
-        let mut frame = vec![0u8; bound_c(&o, src.len())];
-        let mut n = 0;
-        assert_eq!(
-            zipnn_compress(&o, p(&src), src.len(), pm(&mut frame), frame.len(), &mut n),
-            ZIPNN_OK
-        );
-        let mut info = zipnn_frame_info {
-            struct_size: size_of::<zipnn_frame_info>() as u32,
-            ..Default::default()
-        };
-        assert_eq!(zipnn_get_frame_info(p(&frame), n, &mut info), ZIPNN_OK);
+        let frame = compress_c(Some(&o), &src);
+        let n = frame.len();
+        let info = info_c(&frame, n);
         assert_eq!(
             info.flags,
             if compact { ZIPNN_FRAME_FLAG_COMPACT } else { 0 },
