@@ -30,8 +30,9 @@ steady) the rows timed in this process take the run time of its busiest thread (
 thread's from /proc/self/task/*/schedstat): the CPU time of the one thread at 1 thread,
 and at 2 threads what the call would take with a core for each thread (bandwidth shared
 between cores is still counted, waiting for a core is not). CLI process rows then take the
-CPU time of the process (all its threads: at 2 threads that understates the speed), and
-zipnn bench rows stay wall time as the command measures it."""
+CPU time of the process (all its threads: at 2 threads that understates the speed, so
+their "2T / 1T" is not given and not checked), and zipnn bench rows stay wall time as the
+command measures it."""
 
 import ctypes
 import json
@@ -377,7 +378,10 @@ def main(argv):
                     continue
                 rel = f"{c / fc:.2f}, {d / fd:.2f}"
                 vs = f"{c / results[ref, t][1]:.2f}, {d / results[ref, t][2]:.2f}" if (ref, t) in results else "-"
-                scale = f"{d / results[label, 1][2]:.2f}" if t == 2 else ""
+                # A CLI process's CPU time sums its threads': with the cpu clock, its two
+                # threads cannot show a speed-up, so none is given or checked.
+                no_scale = CLOCK == "cpu" and label.startswith("CLI process")
+                scale = "-" if t == 2 and no_scale else f"{d / results[label, 1][2]:.2f}" if t == 2 else ""
                 print(f"| {label} | {t} | {r:.4f} | {c:.0f} | {d:.0f} | {rel} | {vs} | {scale} |")
                 ours = label not in (ref, "zstd -3")
                 if (ours and label != frame and "delta" not in label and not label.startswith("CLI process")
@@ -385,7 +389,7 @@ def main(argv):
                     misses.append(f"{label} at {t} thread(s) is {c / fc:.2f}, {d / fd:.2f} of one frame")
                 if ours and label.endswith("delta archive") and d < 2000:
                     misses.append(f"{label} at {t} thread(s) decompresses at {d:.0f} MB/s")
-                if ours and t == 2 and d < 1.8 * results[label, 1][2]:
+                if ours and t == 2 and not no_scale and d < 1.8 * results[label, 1][2]:
                     misses.append(f"{label}: two threads decompress {d / results[label, 1][2]:.2f} times one")
         print("\ntargets: " + ("all met" if not misses else "missed: " + "; ".join(misses)) + "\n")
 
