@@ -487,44 +487,56 @@ unsafe fn split32(plain: bool, src: &[u8], out: &mut [u8]) {
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 unsafe fn merge32(plain: bool, p: [&[u8]; 4], dst: &mut [u8], stream: bool) {
+    // 32 elements a block: 32 bytes of each plane, the bit move undone on the first two
+    // planes' bytes, then a byte transpose by unpacks (within 128-bit lanes) and lane
+    // permutes. (Gathering 8 bytes of each plane through memory into one vector, 8
+    // elements a block, stalled on the store forwarding: MiniLM fp32's merge ran at about
+    // 15 GB/s against bf16's 20.)
     let n = dst.len() / 4;
-    let blocks = n / 8;
-    let m80 = _mm256_set1_epi32(0x8000_0000u32 as i32);
-    let m7f = _mm256_set1_epi32(0x007F_0000);
-    let low = _mm256_set1_epi32(0x0000_FFFF);
-    // Inverse of split32's gather: element j's bytes 3, 2, 1, 0 come from planes 0..3.
-    let perm = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    let shuf = _mm256_setr_epi8(
-        12, 8, 4, 0, 13, 9, 5, 1, 14, 10, 6, 2, 15, 11, 7, 3, 12, 8, 4, 0, 13, 9, 5, 1, 14, 10, 6,
-        2, 15, 11, 7, 3,
-    );
+    let blocks = n / 32;
+    let m80 = _mm256_set1_epi8(0x80u8 as i8);
+    let m7f = _mm256_set1_epi8(0x7F);
     for i in 0..blocks {
-        // SAFETY: block i reads 8 bytes at 8i of each plane and writes dst bytes
-        // [32i, 32i + 32); in bounds since 8 * blocks <= n.
+        // SAFETY: block i reads plane bytes [32i, 32i + 32) and writes dst bytes
+        // [128i, 128i + 128); in bounds since 32 * blocks <= n.
         unsafe {
-            let t = [0, 1, 2, 3].map(|k| p[k].as_ptr().add(8 * i).cast::<u64>().read_unaligned());
-            let g = _mm256_loadu_si256(t.as_ptr().cast());
-            let w = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(g, perm), shuf);
-            // w = e8 << 24 | (s m7) << 16 | low 16 bits; undo the bit move.
-            let v = if plain {
-                w
+            let [a, b, c, d] = p.map(|q| _mm256_loadu_si256(q.as_ptr().add(32 * i).cast()));
+            // Element bytes 3, 2 (high first): `e8`, `s m7`; stored: `s e7..e1`, `e0 m7`.
+            let (hi, lo) = if plain {
+                (a, b)
             } else {
-                _mm256_or_si256(
+                (
                     _mm256_or_si256(
-                        _mm256_and_si256(_mm256_slli_epi32::<8>(w), m80),
-                        _mm256_and_si256(_mm256_srli_epi32::<1>(w), _mm256_set1_epi32(0x7F80_0000)),
+                        _mm256_and_si256(b, m80),
+                        _mm256_and_si256(_mm256_srli_epi16::<1>(a), m7f),
                     ),
-                    _mm256_and_si256(w, _mm256_or_si256(m7f, low)),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_slli_epi16::<7>(a), m80),
+                        _mm256_and_si256(b, m7f),
+                    ),
                 )
             };
-            store(dst.as_mut_ptr().add(32 * i), v, stream);
+            // Bytes 0, 1 and 2, 3 of each element side by side, then whole elements:
+            // w0 holds elements 0..4 (lane 0) and 16..20 (lane 1), w1 4..8 and 20..24,
+            // w2 8..12 and 24..28, w3 12..16 and 28..32.
+            let (dc_lo, dc_hi) = (_mm256_unpacklo_epi8(d, c), _mm256_unpackhi_epi8(d, c));
+            let (hl_lo, hl_hi) = (_mm256_unpacklo_epi8(lo, hi), _mm256_unpackhi_epi8(lo, hi));
+            let w0 = _mm256_unpacklo_epi16(dc_lo, hl_lo);
+            let w1 = _mm256_unpackhi_epi16(dc_lo, hl_lo);
+            let w2 = _mm256_unpacklo_epi16(dc_hi, hl_hi);
+            let w3 = _mm256_unpackhi_epi16(dc_hi, hl_hi);
+            let o = dst.as_mut_ptr().add(128 * i);
+            store(o, _mm256_permute2x128_si256::<0x20>(w0, w1), stream);
+            store(o.add(32), _mm256_permute2x128_si256::<0x20>(w2, w3), stream);
+            store(o.add(64), _mm256_permute2x128_si256::<0x31>(w0, w1), stream);
+            store(o.add(96), _mm256_permute2x128_si256::<0x31>(w2, w3), stream);
         }
     }
     if stream {
         // Order the non-temporal stores before anything that follows.
         _mm_sfence();
     }
-    for i in 8 * blocks..n {
+    for i in 32 * blocks..n {
         if plain {
             for k in 0..4 {
                 dst[4 * i + 3 - k] = p[k][i];
