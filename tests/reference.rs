@@ -351,6 +351,23 @@ fn the_stream_decoder_reads_reference_files_piece_by_piece() {
             assert_eq!(d.finish(), Ok(()), "{} piece {piece}", row.file);
             assert!(out == want, "{} piece {piece}", row.file);
         }
+        // The whole input at once, in memory: the same bytes; cut short, `Truncated` with
+        // the output left as it was.
+        let dopts = DecompressOptions::default();
+        assert!(
+            zipnn::stream::decompress(&src, &dopts).unwrap() == want,
+            "{}",
+            row.file
+        );
+        let mut back = vec![0xA5u8; want.len() + 3];
+        let n = zipnn::stream::decompress_into(&src, &mut back, &dopts).unwrap();
+        assert!(n == want.len() && back[..n] == want[..], "{}", row.file);
+        if src.len() > 33 {
+            let mut back = vec![0xA5u8; want.len()];
+            let r = zipnn::stream::decompress_into(&src[..src.len() - 1], &mut back, &dopts);
+            assert_eq!(r, Err(Error::Truncated), "{}", row.file);
+            assert!(back.iter().all(|&b| b == 0xA5), "{}", row.file);
+        }
         // Cut short: not complete.
         if src.len() > 33 {
             let mut d = Decompressor::new();

@@ -926,3 +926,182 @@ fn contexts_are_send() {
     .unwrap();
     assert_eq!(decompress_pieces(&s, 0, 0).unwrap().len(), 10_000);
 }
+
+/// The original bytes or the zipnn error a [`Reader`] gives for `s`.
+fn reader_result(s: &[u8], opts: &zipnn::DecompressOptions) -> Result<Vec<u8>, Error> {
+    let mut back = Vec::new();
+    match Reader::with_options(s, opts).read_to_end(&mut back) {
+        Ok(_) => Ok(back),
+        Err(e) => Err(error_of(&e).expect("a zipnn error")),
+    }
+}
+
+/// `zipnn::stream::decompress_into` of `s` into a buffer of `room` bytes of 0xA5: its
+/// result, and the buffer checked to be untouched on error.
+fn in_memory_result(
+    s: &[u8],
+    room: usize,
+    opts: &zipnn::DecompressOptions,
+) -> Result<Vec<u8>, Error> {
+    let mut out = vec![0xA5u8; room];
+    match zipnn::stream::decompress_into(s, &mut out, opts) {
+        Ok(n) => {
+            assert!(out[n..].iter().all(|&b| b == 0xA5), "past the end written");
+            out.truncate(n);
+            Ok(out)
+        }
+        Err(e) => {
+            assert!(out.iter().all(|&b| b == 0xA5), "{e:?}: output changed");
+            Err(e)
+        }
+    }
+}
+
+#[test]
+fn in_memory_streams_are_the_writers_bytes_and_round_trip() {
+    let lossy = Options {
+        lossy: zipnn::Lossy::Mantissa { bits: 3 },
+        ..small_opts(DType::Bf16)
+    };
+    let cases = [
+        (DType::Bf16, small_opts(DType::Bf16)),
+        (DType::Fp32, small_opts(DType::Fp32)),
+        (DType::Fp16, Options::new(DType::Fp16)),
+        (DType::Uint8, small_opts(DType::Uint8)),
+        (DType::Bf16, lossy),
+    ];
+    for (dtype, opts) in cases {
+        for n in [0usize, 1, 1000, 4096, 3 * 4096, 3 * 4096 + 7, 50_001] {
+            let data = make(dtype, Kind::Gaussian, n, n as u64 + 40);
+            for block in [MIN_BLOCK_SIZE, 4096, 4098, DEFAULT_BLOCK_SIZE] {
+                let want = whole(&data, &opts, block);
+                let what = format!("{dtype:?} {:?} n {n} block {block}", opts.lossy);
+                // Lossy data comes back as the reader gives it.
+                let back = reader_result(&want, &Default::default()).unwrap();
+                if opts.lossy == zipnn::Lossy::None {
+                    assert_eq!(back, data, "{what}");
+                }
+                for threads in [1, 2, 0] {
+                    let o = Options {
+                        threads,
+                        ..opts.clone()
+                    };
+                    let s = zipnn::stream::compress(&data, &o, block).unwrap();
+                    assert!(s == want, "{what} threads {threads}");
+                    let bound = zipnn::stream::compress_bound(n, &o, block).unwrap();
+                    assert!(bound >= s.len(), "{what}");
+                    // Room for the bound, exactly the stream, one byte less.
+                    for room in [bound + 5, s.len()] {
+                        let mut dst = vec![0xA5u8; room];
+                        let k = zipnn::stream::compress_into(&data, &o, block, &mut dst).unwrap();
+                        assert!(k == s.len() && dst[..k] == s[..], "{what} room {room}");
+                    }
+                    let mut dst = vec![0xA5u8; s.len() - 1];
+                    assert_eq!(
+                        zipnn::stream::compress_into(&data, &o, block, &mut dst),
+                        Err(Error::DstTooSmall),
+                        "{what}"
+                    );
+                    assert!(dst.iter().all(|&b| b == 0xA5), "{what}");
+                    let d = zipnn::DecompressOptions {
+                        threads,
+                        max_size: 0,
+                    };
+                    assert!(zipnn::stream::decompress(&s, &d).unwrap() == back, "{what}");
+                    let got = in_memory_result(&s, back.len() + 9, &d).unwrap();
+                    assert!(got == back, "{what} threads {threads}");
+                    if !back.is_empty() {
+                        let e = in_memory_result(&s, back.len() - 1, &d);
+                        assert_eq!(e, Err(Error::DstTooSmall), "{what}");
+                    }
+                }
+            }
+        }
+    }
+    // Bad arguments, as for the writer.
+    let o = Options::default();
+    for block in [0, MIN_BLOCK_SIZE - 1, (256 << 20) + 1] {
+        assert_eq!(
+            zipnn::stream::compress_bound(10, &o, block),
+            Err(Error::InvalidParam)
+        );
+        assert_eq!(
+            zipnn::stream::compress(b"0123456789", &o, block),
+            Err(Error::InvalidParam)
+        );
+    }
+    let bad = Options {
+        chunk_size: 5,
+        ..Options::default()
+    };
+    assert_eq!(
+        zipnn::stream::compress_into(b"0123", &bad, 4096, &mut [0u8; 1000]),
+        Err(Error::InvalidParam)
+    );
+}
+
+#[test]
+fn in_memory_decoding_fails_as_the_reader_and_leaves_the_output() {
+    let block = 4096;
+    let data = make(DType::Bf16, Kind::Gaussian, 5 * block + 1001, 31);
+    let s = whole(&data, &small_opts(DType::Bf16), block as u32);
+    let d1 = zipnn::DecompressOptions {
+        threads: 1,
+        max_size: 0,
+    };
+    assert_eq!(in_memory_result(&s, data.len(), &d1).unwrap(), data);
+    // Every cut: `Truncated`, as the reader says.
+    for cut in 0..s.len() {
+        let t = &s[..cut];
+        let want = reader_result(t, &d1);
+        assert_eq!(want, Err(Error::Truncated), "cut {cut}");
+        assert_eq!(in_memory_result(t, data.len(), &d1), want, "cut {cut}");
+        assert_eq!(zipnn::stream::decompress(t, &d1), want, "cut {cut}");
+    }
+    // Every byte flipped, at one and two threads: the reader's error (every byte is
+    // covered by a checksum or checked against another structure), or its bytes.
+    for threads in [1, 2] {
+        let d = zipnn::DecompressOptions {
+            threads,
+            max_size: 0,
+        };
+        for i in 0..s.len() {
+            let mut bad = s.clone();
+            bad[i] ^= 0x40;
+            let want = reader_result(&bad, &d);
+            assert!(want.is_err(), "flip at {i} accepted");
+            assert_eq!(in_memory_result(&bad, data.len(), &d), want, "flip at {i}");
+        }
+    }
+    // A frame removed, bytes after the trailer, garbage.
+    let offs = frame_offsets(&s);
+    let mut cut = s[..offs[1]].to_vec();
+    cut.extend_from_slice(&s[offs[2]..]);
+    let mut longer = s.clone();
+    longer.push(0);
+    let mut rng = Rng(77);
+    let garbage: Vec<Vec<u8>> = (0..100)
+        .map(|len| (0..len).map(|_| rng.next() as u8).collect())
+        .collect();
+    for bad in [cut, longer].iter().chain(&garbage) {
+        let want = reader_result(bad, &d1);
+        assert!(want.is_err());
+        assert_eq!(in_memory_result(bad, data.len(), &d1), want);
+        assert_eq!(zipnn::stream::decompress(bad, &d1), want);
+    }
+    // The size limit: `LimitExceeded` before anything is written.
+    for limit in [1u64, 3 * block as u64 + 10, data.len() as u64 - 1] {
+        let d = zipnn::DecompressOptions {
+            threads: 1,
+            max_size: limit,
+        };
+        assert_eq!(reader_result(&s, &d), Err(Error::LimitExceeded));
+        let e = in_memory_result(&s, data.len(), &d);
+        assert_eq!(e, Err(Error::LimitExceeded), "limit {limit}");
+    }
+    let d = zipnn::DecompressOptions {
+        threads: 1,
+        max_size: data.len() as u64,
+    };
+    assert_eq!(in_memory_result(&s, data.len(), &d).unwrap(), data);
+}

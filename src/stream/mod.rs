@@ -11,6 +11,9 @@
 //! - [`Writer`] and [`Reader`] adapt them to [`std::io::Write`] and [`std::io::Read`].
 //! - [`StreamReader`] reads the trailer and index of a seekable stream and decodes any
 //!   byte range by decoding only the chunks that cover it.
+//! - [`compress_into`] and [`decompress_into`] (and [`compress`], [`decompress`]) code a
+//!   whole stream held in memory from one slice into another: the bytes and errors of
+//!   [`Writer`] and [`Reader`], without their copies through buffers of their own.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -29,6 +32,7 @@
 
 mod format;
 mod io;
+mod mem;
 mod push;
 mod seek;
 
@@ -37,5 +41,6 @@ pub use format::{
     MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, STREAM_HEADER_SIZE, STREAM_MAGIC, STREAM_VERSION, TRAILER_SIZE,
 };
 pub use io::{error_of, io_error, Reader, Writer};
+pub use mem::{compress, compress_bound, compress_into, decompress, decompress_into};
 pub use push::{Compressor, Decompressor};
 pub use seek::{FrameEntry, StreamReader};

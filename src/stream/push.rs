@@ -587,6 +587,49 @@ impl Decompressor {
         Ok((used, out))
     }
 
+    /// For a new decompressor and a whole stream of this library's format in `input`: its
+    /// frames and original length, if every structure passes the checks
+    /// [`Decompressor::decompress`] makes of it (the stream header, each frame's header
+    /// against the stream and the size limit, the index and trailer against the frames,
+    /// nothing after the trailer), all but the chunk checksums, which the caller checks
+    /// before decoding. `None` for anything else (a stream in the reference package's
+    /// format too), whose error the frame by frame path reports. The decompressor is spent.
+    pub(super) fn plan_whole<'b>(
+        &mut self,
+        input: &'b [u8],
+    ) -> Option<(Vec<frame::Frame<'b>>, u64)> {
+        if self.phase != Phase::Header || refformat::is_reference(input) {
+            return None;
+        }
+        self.phase = Phase::Done;
+        let header = input.get(..STREAM_HEADER_SIZE)?;
+        self.block_size = parse_stream_header(header).ok()? as u64;
+        let mut pos = STREAM_HEADER_SIZE;
+        let (mut frames, mut entries) = (Vec::new(), Vec::new());
+        let mut total = 0u64;
+        while input.get(pos..pos + 4) == Some(&frame::MAGIC[..]) {
+            let last = entries.last().map(|e: &Entry| e.1);
+            let f = self.next_whole(&input[pos..], usize::MAX, total, last)?;
+            let (size, o) = (f.frame_size(), f.header().original_size);
+            entries.push((size, o));
+            frames.push(f);
+            pos += size as usize; // the frame lies within `input`
+            total += o;
+        }
+        let rest = &input[pos..];
+        let need = index_len(entries.len() as u64)? + TRAILER_SIZE as u64;
+        if rest.get(..4) != Some(&INDEX_MAGIC[..]) || rest.len() as u64 != need {
+            return None;
+        }
+        let (index, tr) = rest.split_at(rest.len() - TRAILER_SIZE);
+        let t = parse_trailer(tr).ok()?;
+        let good = t.frame_count == entries.len() as u64
+            && parse_index(index, &t, self.block_size as u32).ok()? == entries
+            && t.index_offset == pos as u64
+            && t.original_size == total;
+        good.then_some((frames, total))
+    }
+
     /// The whole frame at the start of `bytes` if it passes every check of the frame by
     /// frame path ([`Decompressor::advance`]) and its original bytes fit in `room`;
     /// `pending` original bytes come before it in this batch, after a frame of `last`
