@@ -31,8 +31,8 @@ thread's from /proc/self/task/*/schedstat): the CPU time of the one thread at 1 
 and at 2 threads what the call would take with a core for each thread (bandwidth shared
 between cores is still counted, waiting for a core is not). CLI process rows then take the
 CPU time of the process (all its threads: at 2 threads that understates the speed, so
-their "2T / 1T" is not given and not checked), and zipnn bench rows stay wall time as the
-command measures it."""
+their "2T / 1T" is not given and not checked), and zipnn bench rows are timed by the command
+with the same clock (`zipnn bench --clock cpu`: its busiest thread's run time)."""
 
 import ctypes
 import json
@@ -285,6 +285,7 @@ def cpu_name():
 def bench_row(zipnn, path, base, threads, runs, dtype=None):
     """`zipnn bench` on one file: (ratio, compress MB/s, decompress MB/s) as it prints them."""
     args = [zipnn, "bench", "-q", "-T", str(threads), "-n", str(runs), path]
+    args += ["--clock", "cpu"] if CLOCK == "cpu" else []
     args += ["--base", base] if base else []
     args += ["-t", dtype] if dtype else []
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
@@ -312,7 +313,7 @@ def main(argv):
     zipnn = os.environ.get("ZIPNN_CLI", os.path.join(ROOT, "target", "release", "zipnn"))
     runs = int(os.environ.get("ZIPNN_BENCH_RUNS", "5"))
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    clock = ("busiest thread's run time; CLI processes: their CPU time; zipnn bench: wall time"
+    clock = ("busiest thread's run time; CLI processes: their CPU time"
              if CLOCK == "cpu" else "wall time")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; best of {runs} runs ({clock}); "
           f"MB = 10^6 bytes; CLI output on {shm or 'the temporary directory'}\n")

@@ -315,6 +315,21 @@ pub struct BenchArgs {
     /// Compress against this base model, as compress --base does
     #[arg(long, value_name = "FILE")]
     pub base: Option<PathBuf>,
+
+    /// How runs are timed: wall time, or the CPU time of the busiest thread of this
+    /// process (what a run would take with a core for each thread, on a machine shared with
+    /// other work; Linux only)
+    #[arg(long, value_enum, default_value_t = ClockArg::Wall)]
+    pub clock: ClockArg,
+}
+
+/// `--clock` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    #[value(name = "wall")]
+    Wall,
+    #[value(name = "cpu")]
+    Cpu,
 }
 
 /// `--dtype` values.

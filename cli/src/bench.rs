@@ -1,14 +1,13 @@
 //! `bench`: compress and decompress files in memory, in the format `compress` would write
 //! (an archive for safetensors files, a stream otherwise), and report ratio and speed.
 
-use std::io::{Cursor, Write};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use zipnn::container::safetensors::{self, Archive, SafeTensors};
-use zipnn::stream::{StreamReader, Writer};
 use zipnn::{DType, DecompressOptions, Lossy, Options};
 
-use crate::args::{BenchArgs, Common};
+use crate::args::{BenchArgs, ClockArg, Common};
 use crate::codec::{lib_failure, lossy_flag, stored_counts, Base};
 use crate::fail::{Code, Failure};
 use crate::io::{open_input, read_all, read_base};
@@ -52,6 +51,7 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
                 &opts,
                 block_size,
                 a.runs,
+                a.clock,
                 common.threads,
                 base.as_ref(),
             )
@@ -98,12 +98,16 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
         1 => "1 thread".to_string(),
         n => format!("{n} threads"),
     };
+    let clock = match a.clock {
+        ClockArg::Wall => "",
+        ClockArg::Cpu => " (busiest thread's CPU time)",
+    };
     let lossy = match opts.lossy {
         Lossy::None => String::new(),
         l => format!("; LOSSY {}", lossy_flag(l)),
     };
     println!(
-        "ratio = compressed / original; MB = 10^6 bytes; level {:?}; best of {} run(s) on {threads}{lossy}",
+        "ratio = compressed / original; MB = 10^6 bytes; level {:?}; best of {} run(s) on {threads}{clock}{lossy}",
         opts.level, a.runs
     );
     Ok(code)
@@ -118,12 +122,66 @@ fn mbps(bytes: u64, t: Duration) -> String {
     }
 }
 
-/// The fastest of `runs` calls of `f`, and its last result.
-fn best<T>(runs: u32, mut f: impl FnMut() -> Result<T, Failure>) -> Result<(Duration, T), Failure> {
+/// Run time of every thread of this process so far, by thread id (Linux:
+/// `/proc/self/task/*/schedstat`, whose first field is the nanoseconds a thread has run).
+fn thread_times() -> Option<HashMap<String, u64>> {
+    let mut times = HashMap::new();
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(e) = e else { continue };
+        let Ok(s) = std::fs::read_to_string(e.path().join("schedstat")) else {
+            continue;
+        };
+        if let Some(ns) = s.split_whitespace().next().and_then(|f| f.parse().ok()) {
+            times.insert(e.file_name().to_string_lossy().into_owned(), ns);
+        }
+    }
+    (!times.is_empty()).then_some(times)
+}
+
+/// A reading of the clock runs are timed by.
+enum Mark {
+    Wall(Instant),
+    Cpu(HashMap<String, u64>),
+}
+
+impl Mark {
+    fn now(clock: ClockArg) -> Result<Mark, Failure> {
+        match clock {
+            ClockArg::Wall => Ok(Mark::Wall(Instant::now())),
+            ClockArg::Cpu => thread_times().map(Mark::Cpu).ok_or_else(|| {
+                Failure::usage("--clock cpu: no thread times here (/proc/self/task)")
+            }),
+        }
+    }
+
+    /// Time since this reading: wall time, or the run time of the thread that ran most
+    /// since (threads started since count from zero).
+    fn elapsed(&self) -> Duration {
+        match self {
+            Mark::Wall(t) => t.elapsed(),
+            Mark::Cpu(before) => {
+                let after = thread_times().unwrap_or_default();
+                let busiest = after
+                    .iter()
+                    .map(|(tid, ns)| ns.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+                    .max()
+                    .unwrap_or(0);
+                Duration::from_nanos(busiest)
+            }
+        }
+    }
+}
+
+/// The fastest of `runs` calls of `f` by `clock`, and its last result.
+fn best<T>(
+    runs: u32,
+    clock: ClockArg,
+    mut f: impl FnMut() -> Result<T, Failure>,
+) -> Result<(Duration, T), Failure> {
     let mut best = Duration::MAX;
     let mut last = None;
     for _ in 0..runs {
-        let t0 = Instant::now();
+        let t0 = Mark::now(clock)?;
         let v = f()?;
         best = best.min(t0.elapsed());
         last = Some(v);
@@ -168,11 +226,11 @@ fn bench_one(
     opts: &Options,
     block_size: u32,
     runs: u32,
+    clock: ClockArg,
     threads: u32,
     base: Option<&Base<'_>>,
 ) -> Result<Row, Failure> {
     let lib = |e| lib_failure(name, base, e);
-    let io = |e: std::io::Error| Failure::io(name, &e);
     let mismatch = |what: String| {
         Failure::data(
             name,
@@ -203,13 +261,13 @@ fn bench_one(
         // Every run writes into the same buffer, as the one-shot calls are timed: the
         // rows show the coding, not fresh pages.
         let mut dst = out_buffer(safetensors::compress_bound(data, opts).map_err(lib)?, &lib)?;
-        let (comp, n) = best(runs, || {
+        let (comp, n) = best(runs, clock, || {
             safetensors::compress_with_base_into(data, base.map(|b| b.bytes), opts, &mut dst)
                 .map_err(lib)
         })?;
         let ar = &dst[..n];
         let archive = Archive::open(ar).map_err(lib)?;
-        let (dec, _) = best(runs, || {
+        let (dec, _) = best(runs, clock, || {
             archive
                 .restore_into(base_st, &mut back, &dopts)
                 .map_err(lib)
@@ -263,36 +321,32 @@ fn bench_one(
             ));
         }
         let mut dst = out_buffer(zipnn::compress_bound(data.len(), opts).map_err(lib)?, &lib)?;
-        let (comp, n) = best(runs, || {
+        let (comp, n) = best(runs, clock, || {
             zipnn::compress_delta_into(data, b.bytes, &[], opts, &mut dst).map_err(lib)
         })?;
         let frame = &dst[..n];
-        let (dec, _) = best(runs, || {
+        let (dec, _) = best(runs, clock, || {
             zipnn::decompress_delta_into_with(frame, b.bytes, &mut back, &dopts).map_err(lib)
         })?;
         ("delta frame", comp, n, dec)
     } else {
-        // One output vector for every run: it grows in the first and is reused after.
-        let mut stream = Vec::new();
-        let (comp, ()) = best(runs, || {
-            stream.clear();
-            let mut w = Writer::new(&mut stream, opts, block_size).map_err(lib)?;
-            w.write_all(data).map_err(io)?;
-            w.finish().map_err(io)?;
-            Ok(())
+        // The stream `compress` writes (the same bytes), coded and decoded in memory from
+        // slice to slice as one-shot calls are, into the same buffers every run: every
+        // frame's chunks coded in one dispatch over the threads, and on decoding the
+        // header, every frame, the index, the trailer and every checksum checked.
+        let bound = zipnn::stream::compress_bound(data.len(), opts, block_size).map_err(lib)?;
+        let mut dst = out_buffer(bound, &lib)?;
+        let (comp, n) = best(runs, clock, || {
+            zipnn::stream::compress_into(data, opts, block_size, &mut dst).map_err(lib)
         })?;
-        // In memory, as a random-access reader decodes a whole stream: each frame straight
-        // into place (header, index, trailer and every chunk checksum are checked).
-        let (dec, ()) = best(runs, || {
-            let mut r = StreamReader::open(Cursor::new(&stream[..])).map_err(lib)?;
-            r.set_threads(threads);
-            if r.original_size() != data.len() as u64 {
-                return Err(mismatch("another length".into()));
-            }
-            r.read_range_into(0, &mut back).map_err(lib)?;
-            Ok(())
+        let stream = &dst[..n];
+        let (dec, m) = best(runs, clock, || {
+            zipnn::stream::decompress_into(stream, &mut back, &dopts).map_err(lib)
         })?;
-        ("stream", comp, stream.len(), dec)
+        if m != data.len() {
+            return Err(mismatch("another length".into()));
+        }
+        ("stream", comp, n, dec)
     };
     let worst = values::compare(opts.dtype, opts.lossy, data, &back).map_err(mismatch)?;
     Ok(Row {

@@ -857,6 +857,31 @@ fn bench_prints_ratio_and_speed() {
         .parse()
         .unwrap();
     assert!(ratio > 0.6 && ratio < 0.7, "{row}");
+    // The stream bench codes is the one compress writes, to the byte count.
+    let words: Vec<&str> = row.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "1179648").unwrap();
+    ok(&zipnn(
+        d.path(),
+        &["compress", "-q", "-t", "bf16", "-o", "s.znn", BF16],
+    ));
+    let written = fs::metadata(d.path().join("s.znn")).unwrap().len();
+    assert_eq!(words[at + 1], written.to_string(), "{row}");
+    fs::remove_file(d.path().join("s.znn")).unwrap();
+    // Timed by the busiest thread's CPU time: the same rows, said under the table.
+    let o = zipnn(
+        d.path(),
+        &[
+            "bench", "-t", "bf16", "-n", "2", "-T", "2", "--clock", "cpu", BF16,
+        ],
+    );
+    ok(&o);
+    let cpu = stdout(&o);
+    assert!(cpu.contains("(busiest thread's CPU time)"), "{cpu}");
+    let same = cpu.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        w.len() == words.len() && w[..at + 3] == words[..at + 3] && l.ends_with("round trip ok")
+    });
+    assert!(same, "{cpu}");
     let row = text
         .lines()
         .find(|l| l.starts_with("m.safetensors"))
