@@ -3,7 +3,8 @@
 //! depend on the thread count.
 
 use std::cell::RefCell;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
@@ -541,16 +542,26 @@ impl<'d, 'p> Placer<'d, 'p> {
 /// `DstTooSmall` before any work). `large`: `dst` is part of an output too large to stay
 /// in the caches (see [`copy_raw`]).
 ///
-/// One thread codes each chunk straight behind the previous one. Several threads code
-/// batches of chunks (of all the frames, so that small frames keep them as busy as one
-/// large frame) into two alternating buffers: while batch `b + 1` is coded, the same jobs
-/// copy batch `b`'s payloads (whose offsets are then known) into place. So the output is
-/// written once, only its own pages are touched, and the copy runs in parallel.
+/// One thread codes each chunk straight behind the previous one. Several threads take the
+/// chunks of all the frames (so that small frames keep them as busy as one large frame)
+/// one at a time, with no barrier between them ([`Spread`]).
 pub(crate) fn compress_frames(
     plans: &[FramePlan<'_>],
     threads: u32,
     dst: &mut [u8],
     large: bool,
+) -> Result<Vec<usize>> {
+    compress_frames_hooked(plans, threads, dst, large, &|_| {})
+}
+
+/// [`compress_frames`], calling `hook(i)` on the worker that is about to code piece `i`
+/// (the tests delay or fail pieces there).
+fn compress_frames_hooked(
+    plans: &[FramePlan<'_>],
+    threads: u32,
+    dst: &mut [u8],
+    large: bool,
+    hook: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<usize>> {
     let mut frames = Vec::with_capacity(plans.len());
     // (frame, chunk, the chunk's base)
@@ -604,7 +615,8 @@ pub(crate) fn compress_frames(
         entries: Vec::new(),
         sizes: Vec::with_capacity(plans.len()),
     };
-    let code = |k: usize, (c, b): Piece<'_>, out: &mut [u8], stream: bool| {
+    let code = |i: usize, k: usize, (c, b): Piece<'_>, out: &mut [u8], stream: bool| {
+        hook(i);
         let o = &plans[k].opts;
         let f = &frames[k];
         if f.compact.is_some() {
@@ -619,8 +631,8 @@ pub(crate) fn compress_frames(
     let workers = pool::workers(threads);
     if workers <= 1 || pieces.len() <= 1 {
         // Chunks go straight into place: raw planes streamed into a large output.
-        for &(k, piece) in &pieces {
-            let m = code(k, piece, placer.rest(), frames[k].stream);
+        for (i, &(k, piece)) in pieces.iter().enumerate() {
+            let m = code(i, k, piece, placer.rest(), frames[k].stream);
             placer.place(&m);
         }
         return Ok(placer.finish());
@@ -629,55 +641,173 @@ pub(crate) fn compress_frames(
     // and chunk at most).
     let slot = |&(k, (c, _)): &(usize, Piece<'_>)| c.len() + frames[k].compact.unwrap_or(0);
     let cs = pieces.iter().map(slot).max().unwrap_or(0);
-    let batch = (2 * workers).min(pieces.len());
-    let need = 2 * batch * cs;
+    let need = (SLOTS_PER_WORKER * workers).min(pieces.len()) * cs;
     let mut cache = std::mem::take(&mut *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()));
     if cache.len() < need {
         cache = zeroed_vec(need)?;
     }
-    let (mut cur_buf, mut prev_buf) = cache[..need].split_at_mut(batch * cs);
-    let mut metas: Vec<ChunkMeta> = Vec::with_capacity(pieces.len());
-    let mut prev = 0..0;
-    let mut start = 0;
-    loop {
-        let cur = start..(start + batch).min(pieces.len());
-        // Where the previous batch's payloads go.
-        let mut copies: Vec<(&[u8], &mut [u8], bool)> = Vec::with_capacity(batch);
-        for ((m, src), &(k, _)) in metas[prev.clone()]
-            .iter()
-            .zip(prev_buf.chunks(cs))
-            .zip(&pieces[prev.clone()])
-        {
-            copies.push((&src[..m.size], placer.place(m), frames[k].stream));
-        }
-        if cur.is_empty() && copies.is_empty() {
-            break;
-        }
-        let codes: Vec<((usize, Piece<'_>), &mut [u8])> = pieces[cur.clone()]
-            .iter()
-            .copied()
-            .zip(cur_buf.chunks_mut(cs))
-            .collect();
-        let len = copies.len().max(codes.len());
-        let (mut ci, mut ki) = (copies.into_iter(), codes.into_iter());
-        let jobs: Vec<_> = (0..len).map(|_| (ci.next(), ki.next())).collect();
-        let done = par_map(threads, jobs, |(copy, code_one)| {
-            if let Some((s, d, stream)) = copy {
-                // Into the output, which does not stay in the caches when it is large.
-                copy_raw(s, d, stream);
-            }
-            // The batch buffers are reused and stay in the caches: plain stores.
-            code_one.map(|((k, piece), slot)| code(k, piece, slot, false))
-        })?;
-        metas.extend(done.into_iter().flatten());
-        std::mem::swap(&mut cur_buf, &mut prev_buf);
-        prev = cur.clone();
-        start = cur.end;
-    }
+    let slots: Vec<Mutex<&mut [u8]>> = cache[..need].chunks_mut(cs).map(Mutex::new).collect();
+    let spread = Spread {
+        pieces: &pieces,
+        state: Mutex::new(SpreadState {
+            placer,
+            ready: (0..pieces.len()).map(|_| None).collect(),
+            placed: 0,
+            free: (0..slots.len()).rev().collect(),
+            waiting: 0,
+            stopped: false,
+        }),
+        slots,
+        next: AtomicUsize::new(0),
+        wake: Condvar::new(),
+    };
+    pool::pool(threads)?.install(|| {
+        (0..workers)
+            .into_par_iter()
+            .for_each(|_| spread.work(&code))
+    });
+    let Spread { state, slots, .. } = spread;
+    let placer = state.into_inner().unwrap_or_else(|e| e.into_inner()).placer;
+    drop(slots);
     if need <= BATCH_CACHE_MAX {
         *BATCH_BUF.lock().unwrap_or_else(|e| e.into_inner()) = cache;
     }
     Ok(placer.finish())
+}
+
+/// Slots per worker for [`compress_frames`]' payloads on their way into place.
+const SLOTS_PER_WORKER: usize = 4;
+
+/// The pieces of [`compress_frames`] coded by several workers with no barrier between
+/// them. Each worker takes the next piece in order and codes it: straight into its place
+/// in the output when every piece before it is placed (the piece at the front: no other
+/// worker places anything until it is), into a free slot otherwise. The worker that
+/// completes the run of coded pieces at the front places them and copies their payloads
+/// from the slots into place (the slots stay in the caches). So the output is written
+/// once, and a worker waits only when every slot holds a payload behind a piece still
+/// being coded. The piece at the front never waits, so the work always goes on.
+struct Spread<'s, 'p, 'd, 'f> {
+    pieces: &'s [(usize, Piece<'p>)],
+    slots: Vec<Mutex<&'s mut [u8]>>,
+    /// The next piece to take.
+    next: AtomicUsize,
+    state: Mutex<SpreadState<'d, 'f>>,
+    /// Signalled when a slot is freed or the front moves (or the work stops).
+    wake: Condvar,
+}
+
+/// What [`Spread`]'s workers share under its lock.
+struct SpreadState<'d, 'f> {
+    placer: Placer<'d, 'f>,
+    /// Pieces coded into a slot and not yet placed: their chunk and slot.
+    ready: Vec<Option<(ChunkMeta, usize)>>,
+    /// Pieces placed so far (the piece at the front).
+    placed: usize,
+    /// Slots not in use.
+    free: Vec<usize>,
+    /// Workers waiting for a slot or for the front.
+    waiting: usize,
+    /// A worker panicked: the others stop waiting and end.
+    stopped: bool,
+}
+
+/// Tells the other workers of a [`Spread`] to stop when a worker unwinds.
+struct StopOnPanic<'a, 'd, 'f>(&'a Mutex<SpreadState<'d, 'f>>, &'a Condvar);
+
+impl Drop for StopOnPanic<'_, '_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).stopped = true;
+            self.1.notify_all();
+        }
+    }
+}
+
+impl<'d, 'f> Spread<'_, '_, 'd, 'f> {
+    fn lock(&self) -> MutexGuard<'_, SpreadState<'d, 'f>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One worker: takes pieces until none is left. `code(i, frame, piece, out, stream)`
+    /// codes piece `i` into the start of `out`.
+    fn work(&self, code: &(impl Fn(usize, usize, Piece<'_>, &mut [u8], bool) -> ChunkMeta + Sync)) {
+        let _stop = StopOnPanic(&self.state, &self.wake);
+        // (slot, payload size, place, streamed)
+        let mut copies: Vec<(usize, usize, &'d mut [u8], bool)> = Vec::new();
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(k, piece)) = self.pieces.get(i) else {
+                return;
+            };
+            let mut st = self.lock();
+            let slot = loop {
+                if st.stopped {
+                    return;
+                }
+                if st.placed == i {
+                    break None;
+                }
+                if let Some(s) = st.free.pop() {
+                    break Some(s);
+                }
+                st.waiting += 1;
+                st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.waiting -= 1;
+            };
+            let front = st.placed;
+            match slot {
+                None => {
+                    let stream = st.placer.frames[k].stream;
+                    st.placer.open();
+                    let rest = std::mem::take(&mut st.placer.rest);
+                    drop(st);
+                    let m = code(i, k, piece, rest, stream);
+                    st = self.lock();
+                    st.placer.rest = rest;
+                    st.placer.place(&m);
+                    st.placed += 1;
+                }
+                Some(s) => {
+                    drop(st);
+                    let mut buf = self.slots[s].lock().unwrap_or_else(|e| e.into_inner());
+                    // The slots are reused and stay in the caches: plain stores.
+                    let m = code(i, k, piece, &mut buf, false);
+                    drop(buf);
+                    st = self.lock();
+                    st.ready[i] = Some((m, s));
+                }
+            }
+            // Place the pieces now at the front; their payloads are copied after the lock.
+            loop {
+                let p = st.placed;
+                let Some((m, s)) = st.ready.get_mut(p).and_then(Option::take) else {
+                    break;
+                };
+                let stream = st.placer.frames[self.pieces[p].0].stream;
+                copies.push((s, m.size, st.placer.place(&m), stream));
+                st.placed += 1;
+            }
+            let moved = st.placed != front;
+            if moved && st.waiting > 0 {
+                self.wake.notify_all();
+            }
+            drop(st);
+            if copies.is_empty() {
+                continue;
+            }
+            let mut done = Vec::with_capacity(copies.len());
+            for (s, size, place, stream) in copies.drain(..) {
+                let buf = self.slots[s].lock().unwrap_or_else(|e| e.into_inner());
+                copy_raw(&buf[..size], place, stream);
+                done.push(s);
+            }
+            let mut st = self.lock();
+            st.free.extend(done);
+            if st.waiting > 0 {
+                self.wake.notify_all();
+            }
+        }
+    }
 }
 
 /// Asks Linux to back a large fresh allocation with transparent huge pages where the system
@@ -1407,6 +1537,125 @@ mod tests {
             );
             assert!(out.iter().all(|&b| b == 0x77));
         }
+    }
+
+    /// Frames for the scheduling tests: 60 of many sizes (compact ones, one chunk, several
+    /// with a short last chunk), every fourth a delta, bf16 in 4 KiB chunks.
+    fn mixed_plans<'a>(data: &'a [u8], base: &'a [u8]) -> Vec<FramePlan<'a>> {
+        let opts = Options {
+            chunk_size: 4096,
+            ..Options::new(DType::Bf16)
+        };
+        let mut at = 0;
+        (0..60)
+            .map(|k| {
+                let len = [6, 30_000, 700, 4096, 9000, 12_290][k % 6] + 2 * (k % 5);
+                let (a, b) = (at, at + len);
+                at = b;
+                FramePlan {
+                    src: &data[a..b],
+                    base: (k % 4 == 1).then(|| &base[a..b]),
+                    metadata: &[],
+                    opts: opts.clone(),
+                    base_hash: (k % 4 == 1).then_some(k as u64),
+                    adaptive: true,
+                }
+            })
+            .collect()
+    }
+
+    fn mixed_data() -> (Vec<u8>, Vec<u8>) {
+        let mut seed = 11;
+        let data: Vec<u8> = (0..300_000)
+            .flat_map(|_| {
+                let r = step(&mut seed);
+                ((120 + (r % 7) as u16) << 7 | (r >> 9) as u16 & 0x807F).to_le_bytes()
+            })
+            .collect();
+        let base = data
+            .iter()
+            .map(|&b| b ^ (step(&mut seed) as u8 & 3))
+            .collect();
+        (data, base)
+    }
+
+    fn room_of(plans: &[FramePlan<'_>]) -> usize {
+        plans
+            .iter()
+            .map(|p| {
+                let h = header_for(p.src.len(), p.metadata, &p.opts, p.base_hash).unwrap();
+                let (hs, body) = frame_room(&h).unwrap();
+                hs + body
+            })
+            .sum()
+    }
+
+    #[test]
+    fn pieces_finished_out_of_order_are_placed_in_order() {
+        // Some pieces take far longer than the rest, so that later pieces finish first,
+        // fill every slot and wait for one, and pieces at the front are coded in place
+        // while others are in slots: the frames are those coded on one thread.
+        let (data, base) = mixed_data();
+        let plans = mixed_plans(&data, &base);
+        let room = room_of(&plans);
+        let mut want = vec![0u8; room];
+        let sizes = compress_frames(&plans, 1, &mut want, false).unwrap();
+        let total: usize = sizes.iter().sum();
+        let slow = |i: usize| {
+            if i % 13 == 2 || i % 29 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+        };
+        let stuck = |i: usize| {
+            // The first piece holds the front until every other piece is coded.
+            if i == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(40));
+            }
+        };
+        for threads in [2, 3, 0] {
+            for large in [false, true] {
+                for hook in [&slow as &(dyn Fn(usize) + Sync), &stuck, &|_| {}] {
+                    let mut out = vec![0x5Au8; room];
+                    let got = compress_frames_hooked(&plans, threads, &mut out, large, hook);
+                    assert_eq!(got.unwrap(), sizes, "threads {threads}");
+                    assert_eq!(out[..total], want[..total], "threads {threads}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_piece_that_panics_ends_the_call_with_its_panic() {
+        // The other workers stop waiting (none is left blocked), the panic reaches the
+        // caller, and the next call codes as before.
+        let (data, base) = mixed_data();
+        let plans = mixed_plans(&data, &base);
+        let room = room_of(&plans);
+        let mut want = vec![0u8; room];
+        let sizes = compress_frames(&plans, 1, &mut want, false).unwrap();
+        for at in [0, 1, 7, 40] {
+            let hook = |i: usize| {
+                if i == at {
+                    panic!("piece {i}");
+                }
+                // Later pieces fill the slots meanwhile.
+                if i < at {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            };
+            let mut out = vec![0u8; room];
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                compress_frames_hooked(&plans, 2, &mut out, false, &hook)
+            }));
+            let msg = r.unwrap_err();
+            assert_eq!(
+                msg.downcast_ref::<String>().unwrap(),
+                &format!("piece {at}")
+            );
+        }
+        let mut out = vec![0u8; room];
+        assert_eq!(compress_frames(&plans, 2, &mut out, false).unwrap(), sizes);
+        assert_eq!(out, want);
     }
 
     #[test]
