@@ -1,6 +1,6 @@
 //! Decoder: multi-symbol table lookups, the four streams interleaved.
 
-use super::lengths::{canonical_codes, reverse};
+use super::lengths::reverse;
 use super::{zeroed_box, MAX_CODE_LEN, SIZE_FIELDS, TABLE_BITS, TABLE_MASK, TABLE_SIZE};
 use crate::error::{Error, Result};
 
@@ -247,14 +247,14 @@ fn parse_header(src: &[u8]) -> Result<Header> {
     if lens[min] == 0 || lens[max] == 0 {
         return Err(Error::Corrupt);
     }
-    let used = lens.iter().filter(|&&l| l != 0).count();
+    let used = lens[min..=max].iter().filter(|&&l| l != 0).count();
     let single = if used == 1 {
         if lens[min] != 1 {
             return Err(Error::Corrupt);
         }
         Some(min as u8)
     } else {
-        let kraft: u32 = lens
+        let kraft: u32 = lens[min..=max]
             .iter()
             .filter(|&&l| l != 0)
             .map(|&l| 1u32 << (MAX_CODE_LEN - l as u32))
@@ -397,9 +397,10 @@ impl Tables {
         #[inline(always)]
         fn level(dst: &mut [u64], lower: &[u64], a: u32, used: &[(u8, u32, u32)]) {
             assert_eq!(dst.len(), 1 << a);
+            // (`used` is in canonical order: shortest codes first.)
             for &(sym, l, c) in used {
                 if l > a {
-                    continue;
+                    break;
                 }
                 debug_assert!(c < 1 << l);
                 let head = entry(sym as u64, 1, l as u64);
@@ -430,22 +431,52 @@ impl Tables {
 }
 
 /// The used symbols of a code with their lengths and bit-reversed codes (as they appear in
-/// the stream, first bit lowest), how many there are, and the shortest length.
-fn used_codes(lens: &[u8; 256]) -> ([(u8, u32, u32); 256], usize, u32) {
-    let codes = canonical_codes(lens);
+/// the stream, first bit lowest), in canonical order (by length, then symbol), how many
+/// there are, and the shortest length. The same codes as `canonical_codes`, in one pass
+/// over the used symbols (the lengths read eight at a time, runs of unused symbols
+/// skipped) instead of three over all 256: a table build's share of MiniLM's decoding
+/// was 5-7%, about a sixth of it here.
+pub(super) fn used_codes(lens: &[u8; 256]) -> ([(u8, u32, u32); 256], usize, u32) {
+    const L: usize = MAX_CODE_LEN as usize + 1;
+    let mut count = [0u32; L];
+    for_each_used(lens, |_, l| count[l as usize] += 1);
+    // Each length's first canonical code and first place in the list.
+    let (mut next, mut at) = ([0u32; L], [0usize; L]);
+    let (mut code, mut place) = (0u32, 0usize);
     let mut min_len = MAX_CODE_LEN;
+    for l in 1..L {
+        code = (code + count[l - 1]) << 1;
+        next[l] = code;
+        at[l] = place;
+        place += count[l] as usize;
+        if count[l] != 0 {
+            min_len = min_len.min(l as u32);
+        }
+    }
     let mut used = [(0u8, 0u32, 0u32); 256];
-    let mut count = 0usize;
-    for s in 0..256 {
-        let l = lens[s] as u32;
-        if l == 0 {
+    for_each_used(lens, |s, l| {
+        let l = l as usize;
+        used[at[l]] = (s as u8, l as u32, reverse(next[l], l as u32));
+        next[l] += 1;
+        at[l] += 1;
+    });
+    (used, place, min_len)
+}
+
+/// Calls `f(symbol, length)` for each used symbol of `lens` in order, reading the lengths
+/// eight at a time and skipping runs of unused symbols.
+#[inline(always)]
+fn for_each_used(lens: &[u8; 256], mut f: impl FnMut(usize, u8)) {
+    for (w, b) in lens.chunks_exact(8).enumerate() {
+        if u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) == 0 {
             continue;
         }
-        min_len = min_len.min(l);
-        used[count] = (s as u8, l, reverse(codes[s], l));
-        count += 1;
+        for (j, &l) in b.iter().enumerate() {
+            if l != 0 {
+                f(8 * w + j, l);
+            }
+        }
     }
-    (used, count, min_len)
 }
 
 /// Planes shorter than this (symbols) whose code differs from the last one decoded on the

@@ -274,6 +274,34 @@ fn fast_multi_table_matches_the_reference() {
 }
 
 #[test]
+fn used_codes_are_the_canonical_codes_in_canonical_order() {
+    // The table builds take the codes from `used_codes`; `canonical_codes` (the encoder's)
+    // is the reference: the same codes, listed by length, then symbol.
+    let mut rng = Rng(21);
+    for round in 0..400 {
+        let n = 1 + rng.below(20000) as usize;
+        let src: Vec<u8> = match round % 5 {
+            0 => exponent_plane(&mut rng, n),
+            1 => (0..n).map(|_| (rng.below(6) * 3) as u8).collect(),
+            2 => (0..n).map(|_| rng.next() as u8).collect(),
+            3 => (0..n).map(|_| (216 + rng.below(40)) as u8).collect(),
+            _ => (0..n).map(|_| (rng.below(2) * 255) as u8).collect(),
+        };
+        let lens = lens_of(&src);
+        let codes = canonical_codes(&lens);
+        let mut want: Vec<(u8, u32, u32)> = (0..256)
+            .filter(|&s| lens[s] != 0)
+            .map(|s| (s as u8, lens[s] as u32, reverse(codes[s], lens[s] as u32)))
+            .collect();
+        want.sort_by_key(|&(s, l, _)| (l, s));
+        let (used, count, min_len) = used_codes(&lens);
+        assert_eq!(&used[..count], &want[..], "round {round}");
+        let shortest = want.iter().map(|w| w.1).min().unwrap_or(MAX_CODE_LEN);
+        assert_eq!(min_len, shortest, "round {round}");
+    }
+}
+
+#[test]
 fn pair_path_writes_the_same_bytes() {
     let mut rng = Rng(13);
     let mut planes: Vec<Vec<u8>> = vec![
