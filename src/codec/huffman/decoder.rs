@@ -42,6 +42,19 @@ pub fn decode_warming(src: &[u8], dst: &mut [u8], warm: &mut &[u8]) -> Result<()
     st.check()
 }
 
+/// [`decode`] symbol by symbol with the single-symbol table (no multi-symbol entries, no
+/// fast rounds): the reference the tests hold the fast paths to, output and errors.
+#[cfg(test)]
+pub(super) fn decode_one_at_a_time(src: &[u8], dst: &mut [u8]) -> Result<()> {
+    let Some(mut st) = start(src, dst)? else {
+        return Ok(());
+    };
+    let mut tables = Tables::boxed();
+    tables.build_single(&st.hdr.lens);
+    decode_short(st.payload, dst, &tables.single, &mut st.cur, &st.oe);
+    st.check()
+}
+
 /// [`decode_warming`] of two plane-chunks, `a` into `da` then `b` into `db`: the same
 /// output and the same error. Where both planes are long enough to be worth it, their
 /// eight streams run interleaved in one loop, each plane with its own table, so that the
@@ -963,12 +976,25 @@ fn prefetch(p: *const u8) {
 }
 
 /// Decodes the last symbols of one stream, which the fast rounds leave (fewer than a round's
-/// reach), one at a time.
+/// reach): whole multi-symbol entries while eight output bytes are left in the stream's
+/// part of `dst` (the same symbols and bits as one at a time: an entry holds the symbols
+/// that single lookups from the same bits would give), then one at a time.
 fn finish_stream(payload: &[u8], dst: &mut [u8], t: &Tables, c: &mut Cursor, oe: usize) {
     debug_assert!(oe <= dst.len());
+    let (mut b, mut o) = (c.bp, c.op);
+    while o + 8 <= oe {
+        let e = t.multi[(load_padded(payload, b) & TABLE_MASK) as usize];
+        let count = (e >> 56) as usize;
+        if count == 0 {
+            break;
+        }
+        // At most MAX_ENTRY_SYMS symbols; the bytes past them are overwritten next.
+        dst[o..o + 8].copy_from_slice(&(e >> 8).to_le_bytes());
+        o += count;
+        b += (e & 0xFF) as usize;
+    }
     // The last symbols one at a time: the first symbol of a multi-symbol entry and its
     // code's length.
-    let (mut b, mut o) = (c.bp, c.op);
     while o < oe {
         let sym = (t.multi[(load_padded(payload, b) & TABLE_MASK) as usize] >> 8) as u8;
         dst[o] = sym;

@@ -430,6 +430,54 @@ fn valid_header_random_streams_never_panic() {
 }
 
 #[test]
+fn fast_paths_decode_as_one_symbol_at_a_time() {
+    // The multi-symbol lookups of the fast rounds and of the streams' last symbols give
+    // the same bytes and the same result as single-symbol lookups one at a time, on valid
+    // planes of every kind, with bits flipped, and as random streams behind a valid header
+    // (stream sizes anywhere, so streams overrun each other or stop short).
+    let mut rng = Rng(22);
+    let check = |src: &[u8], n: usize, what: &str| {
+        let (mut a, mut b) = (vec![0x5Au8; n], vec![0x5Au8; n]);
+        let ra = decode(src, &mut a);
+        let rb = decode_one_at_a_time(src, &mut b);
+        assert_eq!(ra, rb, "{what}");
+        assert!(a == b, "{what}");
+    };
+    for round in 0..120 {
+        let n = 1 + rng.below(if round % 4 == 0 { 70_000 } else { 3000 }) as usize;
+        let src: Vec<u8> = match round % 4 {
+            0 | 1 => exponent_plane(&mut rng, n),
+            2 => (0..n).map(|_| rng.next() as u8).collect(),
+            _ => (0..n).map(|_| (rng.below(3) * 40) as u8).collect(),
+        };
+        let mut enc = Vec::new();
+        encode(&src, &histogram(&src), &mut enc);
+        check(&enc, n, "valid");
+        for _ in 0..20 {
+            let mut bad = enc.clone();
+            let i = rng.below(bad.len() as u64) as usize;
+            bad[i] ^= 1 << rng.below(8);
+            check(&bad, n, "flipped");
+        }
+        let (min, max) = symbol_range(&histogram(&src)).unwrap();
+        let h = 2 + (max - min + 1).div_ceil(2);
+        if min == max {
+            continue;
+        }
+        for _ in 0..10 {
+            let plen = rng.below(4000) as usize;
+            let mut v = enc[..h].to_vec();
+            for _ in 0..3 {
+                let s = rng.below(plen as u64 * 8 / 3 + 2) as u32;
+                v.extend_from_slice(&s.to_le_bytes());
+            }
+            v.extend((0..plen).map(|_| rng.next() as u8));
+            check(&v, rng.below(20_000) as usize, "random streams");
+        }
+    }
+}
+
+#[test]
 fn streams_of_different_lengths_round_trip() {
     // Quarters of very different code lengths: the streams end their fast rounds at different
     // times, so the decoder goes on with three, two and then one of them interleaved.
