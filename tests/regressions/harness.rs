@@ -525,6 +525,11 @@ pub fn check_stream(ctl: u8, s: &[u8]) -> Option<Vec<u8>> {
         &mut Sizes::new(om ^ 2, !seed),
     );
     assert_eq!(c, one_shot, "C ABI differs from Decompressor");
+    let mem = zipnn::stream::decompress(s, &limited);
+    assert_eq!(
+        mem, one_shot,
+        "in-memory decoding differs from Decompressor"
+    );
     if one_shot == Err(Error::LimitExceeded) {
         return None;
     }
@@ -558,6 +563,8 @@ fn stream_round_trip(ctl: u8, opts: &Options, block: u32, data: &[u8]) {
     let mut want = Writer::new(Vec::new(), opts, block).unwrap();
     std::io::Write::write_all(&mut want, data).unwrap();
     let want = want.finish().unwrap();
+    let mem = zipnn::stream::compress(data, opts, block).unwrap();
+    assert!(mem == want, "in-memory stream differs from the Writer's");
     let mut c = Compressor::new(opts, block).unwrap();
     let (mut pieces, mut outs) = (Sizes::new(ctl & 7, seed), Sizes::new(ctl >> 3, !seed));
     let mut got = Vec::new();
