@@ -36,6 +36,7 @@ with the same clock (`zipnn bench --clock cpu`: its busiest thread's run time)."
 
 import ctypes
 import json
+import mmap
 import os
 import struct
 import subprocess
@@ -147,6 +148,18 @@ def parse(path):
     return data, body, {d: b"".join(v) for d, v in groups.items()}
 
 
+def hbuf(n, init=None):
+    """A ctypes buffer of n bytes (a copy of `init` if given) in fresh memory advised to be
+    huge pages, as the library and the CLI advise their own large buffers: every row gets
+    the same kind of memory, so that no path is ahead of another by its page size."""
+    mm = mmap.mmap(-1, max(n, 1))
+    if n >= 1 << 22 and hasattr(mmap, "MADV_HUGEPAGE"):
+        mm.madvise(mmap.MADV_HUGEPAGE)
+    if init is not None:
+        mm[:len(init)] = init
+    return (ctypes.c_char * n).from_buffer(mm) if n else ctypes.create_string_buffer(0)
+
+
 def frame_row(lib, groups, threads, runs):
     """One frame per dtype group; times are summed over the groups."""
     total_c = total_d = 0.0
@@ -156,12 +169,12 @@ def frame_row(lib, groups, threads, runs):
         bound = sz()
         ok(lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)), "bound")
         cap = bound.value
-        dst = ctypes.create_string_buffer(cap)
+        src, dst = hbuf(len(data), data), hbuf(cap)
         n = sz()
-        tc, _ = best(runs, lambda: ok(lib.zipnn_compress(ctypes.byref(o), data, len(data), dst, cap,
+        tc, _ = best(runs, lambda: ok(lib.zipnn_compress(ctypes.byref(o), src, len(data), dst, cap,
                                                          ctypes.byref(n)), "compress"))
-        frame = dst.raw[:n.value]
-        out = ctypes.create_string_buffer(len(data))
+        frame = hbuf(n.value, dst.raw[:n.value])
+        out = hbuf(len(data))
         m = sz()
         td, _ = best(runs, lambda: ok(lib.zipnn_decompress_with_options(
             ctypes.byref(o), frame, len(frame), out, len(data), ctypes.byref(m)), "decompress"))
@@ -177,9 +190,9 @@ def stream_row(lib, data, dtype, threads, runs):
     bound = sz()
     ok(lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)), "bound")
     cap = bound.value + (len(data) // BLOCK + 1) * 4096 + 4096
-    out = ctypes.create_string_buffer(cap)
+    out = hbuf(cap)
     obase = ctypes.addressof(out)
-    src = (ctypes.c_char * len(data)).from_buffer_copy(data)
+    src = hbuf(len(data), data)
     base = ctypes.addressof(src)
 
     def comp():
@@ -200,8 +213,8 @@ def stream_row(lib, data, dtype, threads, runs):
 
     tc, n = best(runs, comp)
     stream = out.raw[:n]
-    back = ctypes.create_string_buffer(len(data))
-    sbuf = (ctypes.c_char * len(stream)).from_buffer_copy(stream)
+    back = hbuf(len(data))
+    sbuf = hbuf(len(stream), stream)
     sbase, bbase = ctypes.addressof(sbuf), ctypes.addressof(back)
 
     def dec():
@@ -229,12 +242,14 @@ def archive_row(lib, data, base, threads, runs):
     b, blen = (base, len(base)) if base is not None else (None, 0)
     cap = sz()
     ok(lib.zipnn_safetensors_compress_bound(ctypes.byref(o), data, len(data), ctypes.byref(cap)), "bound")
-    dst = ctypes.create_string_buffer(cap.value)
+    src, dst = hbuf(len(data), data), hbuf(cap.value)
+    if base is not None:
+        b = hbuf(blen, base)
     n = sz()
     tc, _ = best(runs, lambda: ok(lib.zipnn_safetensors_compress(
-        ctypes.byref(o), b, blen, data, len(data), dst, cap.value, ctypes.byref(n)), "archive compress"))
-    ar = dst.raw[:n.value]
-    out = ctypes.create_string_buffer(len(data))
+        ctypes.byref(o), b, blen, src, len(data), dst, cap.value, ctypes.byref(n)), "archive compress"))
+    ar = hbuf(n.value, dst.raw[:n.value])
+    out = hbuf(len(data))
     m = sz()
 
     def dec():
