@@ -406,6 +406,18 @@ fn random_bytes_never_panic() {
     }
 }
 
+/// A plane of `plen` random stream bytes behind a valid code header `header`, with three
+/// random stream sizes (anywhere up to a little past the bytes there are).
+fn random_streams(header: &[u8], plen: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut v = header.to_vec();
+    for _ in 0..3 {
+        let s = rng.below(plen as u64 * 8 / 3 + 2) as u32;
+        v.extend_from_slice(&s.to_le_bytes());
+    }
+    v.extend((0..plen).map(|_| rng.next() as u8));
+    v
+}
+
 #[test]
 fn valid_header_random_streams_never_panic() {
     // A valid code header followed by random stream sizes and bits.
@@ -418,12 +430,7 @@ fn valid_header_random_streams_never_panic() {
     let h = 2 + (max - min + 1).div_ceil(2);
     for _ in 0..3000 {
         let plen = rng.below(2000) as usize;
-        let mut v = enc[..h].to_vec();
-        for _ in 0..3 {
-            let s = rng.below(plen as u64 * 8 / 3 + 2) as u32;
-            v.extend_from_slice(&s.to_le_bytes());
-        }
-        v.extend((0..plen).map(|_| rng.next() as u8));
+        let v = random_streams(&enc[..h], plen, &mut rng);
         let mut dst = vec![0u8; rng.below(5000) as usize];
         let _ = decode(&v, &mut dst);
     }
@@ -466,12 +473,7 @@ fn fast_paths_decode_as_one_symbol_at_a_time() {
         }
         for _ in 0..10 {
             let plen = rng.below(4000) as usize;
-            let mut v = enc[..h].to_vec();
-            for _ in 0..3 {
-                let s = rng.below(plen as u64 * 8 / 3 + 2) as u32;
-                v.extend_from_slice(&s.to_le_bytes());
-            }
-            v.extend((0..plen).map(|_| rng.next() as u8));
+            let v = random_streams(&enc[..h], plen, &mut rng);
             check(&v, rng.below(20_000) as usize, "random streams");
         }
     }
