@@ -251,85 +251,6 @@ impl Probe {
 thread_local! {
     /// The spread probe's sample and lz4 output (reused, so no allocation per plane).
     static PROBE: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-    /// The spread probe's lz4 state, initialised once per thread.
-    static PROBE_STATE: Lz4State = Lz4State::new();
-}
-
-// lz4's "static linking only" entry point (lz4.h), compiled into lz4-sys's library but not
-// declared by it.
-unsafe extern "C" {
-    fn LZ4_compress_fast_extState_fastReset(
-        state: *mut c_void,
-        src: *const c_char,
-        dst: *mut c_char,
-        src_size: c_int,
-        dst_capacity: c_int,
-        acceleration: c_int,
-    ) -> c_int;
-}
-
-/// An lz4 compression state made (and zeroed) once per thread, for
-/// `LZ4_compress_fast_extState_fastReset`, where `LZ4_compress_fast` zeroes a fresh 16 KiB
-/// state on every call (MiniLM bf16 frame in 4 KiB chunks, one thread, best of 12: 149.3
-/// -> 147.0 ms, about 0.2 us a chunk). The output is the same: lz4 zeroes the kept table
-/// itself where the table type changes, the input is 4 KiB or more, or the positions near
-/// its 64 KiB limit; otherwise it refuses the entries older than the current input, where
-/// a zeroed table's empty slots point at position 0, whose first four bytes hash to another
-/// slot (that of position 0, written first), so they never match either
-/// (`fast_reset_gives_the_same_output` checks it).
-struct Lz4State(*mut lz4_sys::LZ4StreamEncode);
-
-impl Lz4State {
-    fn new() -> Self {
-        // SAFETY: a plain constructor (it allocates and initialises the state); NULL is
-        // checked where used.
-        Lz4State(unsafe { lz4_sys::LZ4_createStream() })
-    }
-
-    /// `LZ4_compress_fast(src, dst, src.len(), cap, acceleration)`: the same result and
-    /// bytes, with this state.
-    ///
-    /// # Safety
-    /// `dst` must have `cap` writable bytes; `src.len()` and `cap` must fit in c_int.
-    unsafe fn compress_fast(
-        &self,
-        src: &[u8],
-        dst: *mut u8,
-        cap: usize,
-        acceleration: i32,
-    ) -> c_int {
-        // SAFETY: the caller's contract for `dst` and the sizes; the state is this thread's
-        // own, initialised by LZ4_createStream and only ever passed to lz4's compressors.
-        unsafe {
-            if self.0.is_null() {
-                return lz4_sys::LZ4_compress_fast(
-                    src.as_ptr() as *const c_char,
-                    dst as *mut c_char,
-                    src.len() as c_int,
-                    cap as c_int,
-                    acceleration,
-                );
-            }
-            LZ4_compress_fast_extState_fastReset(
-                self.0.cast(),
-                src.as_ptr() as *const c_char,
-                dst as *mut c_char,
-                src.len() as c_int,
-                cap as c_int,
-                acceleration,
-            )
-        }
-    }
-}
-
-impl Drop for Lz4State {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from LZ4_createStream (or is NULL, which LZ4_freeStream
-        // accepts) and is freed once.
-        unsafe {
-            lz4_sys::LZ4_freeStream(self.0);
-        }
-    }
 }
 
 /// The default level's cheap test of whether an LZ codec might beat Huffman's
@@ -360,71 +281,17 @@ pub(crate) fn spread_probe_says_lz_wins(plane: &[u8], huffman_size: usize, probe
             return false;
         }
         out.reserve(bound);
-        let cap = (bound - 1).min(c_int::MAX as usize);
-        // SAFETY: `out` has room for `cap` bytes, lz4's limit, and the sample is at most
-        // `PROBE_BLOCK * blocks` bytes, far below c_int::MAX.
-        let r = PROBE_STATE.with(|state| unsafe {
-            state.compress_fast(sample, out.as_mut_ptr(), cap, probe.acceleration)
-        });
+        // SAFETY: `out` has room for `bound - 1` bytes, lz4's limit, and the sample is at
+        // most `PROBE_BLOCK * blocks` bytes, far below c_int::MAX.
+        let r = unsafe {
+            lz4_sys::LZ4_compress_fast(
+                sample.as_ptr() as *const c_char,
+                out.as_mut_ptr() as *mut c_char,
+                sample.len() as c_int,
+                (bound - 1).min(c_int::MAX as usize) as c_int,
+                probe.acceleration,
+            )
+        };
         r > 0 && (r as usize) < bound
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_rng::Rng;
-
-    /// The kept state gives `LZ4_compress_fast`'s result and bytes, call after call, on
-    /// inputs of every length up to past 4 KiB (where lz4 resets the state itself), of
-    /// random bytes, few values, runs and repeats, with room to spare and too little.
-    #[test]
-    fn fast_reset_gives_the_same_output() {
-        let mut rng = Rng(0x1234_5678);
-        let state = Lz4State::new();
-        assert!(!state.0.is_null());
-        let mut lens: Vec<usize> = (0..300).collect();
-        lens.extend((300..5000).step_by(37));
-        lens.extend([2047, 2048, 4095, 4096, 4097, 8192, 65535, 65536, 70000]);
-        // Then down again: short inputs after long ones (another table type) too.
-        let back: Vec<usize> = lens.iter().rev().copied().collect();
-        lens.extend(back);
-        for (i, &n) in lens.iter().enumerate() {
-            let kind = i % 4;
-            let mut src = vec![0u8; n];
-            for (j, b) in src.iter_mut().enumerate() {
-                *b = match kind {
-                    0 => rng.next() as u8,
-                    1 => rng.below(5) as u8,
-                    2 => (j / 7 % 3) as u8,
-                    _ => (j % 97) as u8 ^ rng.below(2) as u8,
-                };
-            }
-            for cap in [n + n / 255 + 16, n.saturating_sub(n / 8 + 1)] {
-                for acceleration in [1, 4] {
-                    let mut a = vec![0u8; cap + 1];
-                    let mut b = vec![0u8; cap + 1];
-                    // SAFETY: both buffers have `cap` writable bytes; the sizes fit in c_int.
-                    let (ra, rb) = unsafe {
-                        (
-                            lz4_sys::LZ4_compress_fast(
-                                src.as_ptr() as *const c_char,
-                                a.as_mut_ptr() as *mut c_char,
-                                n as c_int,
-                                cap as c_int,
-                                acceleration,
-                            ),
-                            state.compress_fast(&src, b.as_mut_ptr(), cap, acceleration),
-                        )
-                    };
-                    assert_eq!(
-                        ra, rb,
-                        "n {n} kind {kind} cap {cap} acceleration {acceleration}"
-                    );
-                    let len = ra.max(0) as usize;
-                    assert_eq!(a[..len], b[..len], "n {n} kind {kind} cap {cap}");
-                }
-            }
-        }
-    }
 }
