@@ -135,7 +135,28 @@ pub(crate) fn index_len(frames: u64) -> Option<u64> {
         .checked_add(INDEX_HEADER_SIZE as u64)
 }
 
-pub(crate) fn write_index(entries: &[Entry], out: &mut Vec<u8>) {
+/// The bytes that end a stream: the index of `entries` and the trailer, for frames that end
+/// at `index_offset` and decode to `original_size` bytes in all.
+pub(crate) fn write_tail(
+    entries: &[Entry],
+    index_offset: u64,
+    original_size: u64,
+) -> Result<Vec<u8>> {
+    let mut tail = Vec::new();
+    tail.try_reserve_exact(INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * entries.len() + TRAILER_SIZE)
+        .map_err(|_| Error::Alloc)?;
+    write_index(entries, &mut tail);
+    let t = Trailer {
+        index_offset,
+        frame_count: entries.len() as u64,
+        original_size,
+        index_checksum: checksum(&tail),
+    };
+    tail.extend_from_slice(&write_trailer(&t));
+    Ok(tail)
+}
+
+fn write_index(entries: &[Entry], out: &mut Vec<u8>) {
     out.extend_from_slice(&INDEX_MAGIC);
     out.extend_from_slice(&[0; 4]);
     for &(f, o) in entries {

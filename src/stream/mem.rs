@@ -6,13 +6,13 @@
 //! checked before any output is written.
 
 use super::format::{
-    check_block_size, write_index, write_stream_header, write_trailer, Trailer, INDEX_ENTRY_SIZE,
-    INDEX_HEADER_SIZE, STREAM_HEADER_SIZE, TRAILER_SIZE,
+    check_block_size, write_stream_header, write_tail, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE,
+    STREAM_HEADER_SIZE, TRAILER_SIZE,
 };
 use super::push::Decompressor;
 use crate::engine::{self, FramePlan};
 use crate::error::{Error, Result};
-use crate::frame::{checksum, Frame};
+use crate::frame::Frame;
 use crate::pipeline::{self, FrameJob};
 use crate::{DecompressOptions, Options};
 
@@ -119,17 +119,7 @@ fn compress_grouped(
             pos += n;
         }
     }
-    let mut tail = Vec::new();
-    tail.try_reserve_exact(INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * entries.len() + TRAILER_SIZE)
-        .map_err(|_| Error::Alloc)?;
-    write_index(&entries, &mut tail);
-    let t = Trailer {
-        index_offset: pos as u64,
-        frame_count: entries.len() as u64,
-        original_size: src.len() as u64,
-        index_checksum: checksum(&tail),
-    };
-    tail.extend_from_slice(&write_trailer(&t));
+    let tail = write_tail(&entries, pos as u64, src.len() as u64)?;
     dst[..STREAM_HEADER_SIZE].copy_from_slice(&write_stream_header(block_size));
     dst[pos..pos + tail.len()].copy_from_slice(&tail);
     Ok(pos + tail.len())

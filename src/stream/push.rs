@@ -3,11 +3,10 @@
 
 use super::format::{
     check_block_size, index_len, max_frame_size, parse_index, parse_stream_header, parse_trailer,
-    write_index, write_stream_header, write_trailer, Entry, Trailer, INDEX_ENTRY_SIZE,
-    INDEX_HEADER_SIZE, INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
+    write_stream_header, write_tail, Entry, INDEX_MAGIC, STREAM_HEADER_SIZE, TRAILER_SIZE,
 };
 use crate::error::{Error, Result};
-use crate::frame::{self, checksum, compact, FIXED_HEADER_SIZE};
+use crate::frame::{self, compact, FIXED_HEADER_SIZE};
 use crate::refformat;
 use crate::{DecompressOptions, Options};
 
@@ -322,19 +321,7 @@ impl Compressor {
                 self.encode_block()?;
                 continue;
             }
-            let mut tail = Vec::new();
-            tail.try_reserve_exact(
-                INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * self.entries.len() + TRAILER_SIZE,
-            )
-            .map_err(|_| Error::Alloc)?;
-            write_index(&self.entries, &mut tail);
-            let t = Trailer {
-                index_offset: self.stream_pos,
-                frame_count: self.entries.len() as u64,
-                original_size: self.total_in,
-                index_checksum: checksum(&tail),
-            };
-            tail.extend_from_slice(&write_trailer(&t));
+            let tail = write_tail(&self.entries, self.stream_pos, self.total_in)?;
             self.out.room(tail.len())?.copy_from_slice(&tail);
             self.out.set(tail.len());
             self.state = CState::Done;
