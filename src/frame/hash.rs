@@ -181,6 +181,22 @@ struct Acc {
 
 #[cfg(target_arch = "x86_64")]
 impl Acc {
+    /// The accumulators' starting values.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (only called from functions that enable it).
+    #[inline(always)]
+    unsafe fn new() -> Acc {
+        // SAFETY: AVX2 (the caller's); INIT has 8 u64s.
+        unsafe {
+            Acc {
+                a0: _mm256_loadu_si256(INIT.as_ptr().cast()),
+                a1: _mm256_loadu_si256(INIT.as_ptr().add(4).cast()),
+                s: 0,
+            }
+        }
+    }
+
     /// Adds the stripe at `d` (64 readable bytes) with key `k` (64 readable bytes).
     ///
     /// # Safety
@@ -211,22 +227,50 @@ impl Acc {
         self.s += 1;
         if self.s == STRIPES_PER_BLOCK {
             self.s = 0;
-            // SAFETY: AVX2 (the caller's); the scramble key is the secret's last 64 bytes.
-            unsafe {
-                let prime = _mm256_set1_epi64x(PRIME32_1 as i64);
-                let scramble = |acc: __m256i, k: __m256i| {
-                    let x =
-                        _mm256_xor_si256(_mm256_xor_si256(acc, _mm256_srli_epi64::<47>(acc)), k);
-                    let lo = _mm256_mul_epu32(x, prime);
-                    let hi = _mm256_mul_epu32(_mm256_srli_epi64::<32>(x), prime);
-                    _mm256_add_epi64(lo, _mm256_slli_epi64::<32>(hi))
-                };
-                let sk0 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE).cast());
-                let sk1 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE + 32).cast());
-                self.a0 = scramble(self.a0, sk0);
-                self.a1 = scramble(self.a1, sk1);
-            }
+            // SAFETY: the caller's AVX2.
+            unsafe { self.scramble() };
         }
+    }
+
+    /// Scrambles the accumulators at the end of a block.
+    ///
+    /// # Safety
+    /// As [`Acc::new`].
+    #[inline(always)]
+    unsafe fn scramble(&mut self) {
+        let sp = SECRET.as_ptr();
+        // SAFETY: AVX2 (the caller's); the scramble key is the secret's last 64 bytes.
+        unsafe {
+            let prime = _mm256_set1_epi64x(PRIME32_1 as i64);
+            let scramble = |acc: __m256i, k: __m256i| {
+                let x = _mm256_xor_si256(_mm256_xor_si256(acc, _mm256_srli_epi64::<47>(acc)), k);
+                let lo = _mm256_mul_epu32(x, prime);
+                let hi = _mm256_mul_epu32(_mm256_srli_epi64::<32>(x), prime);
+                _mm256_add_epi64(lo, _mm256_slli_epi64::<32>(hi))
+            };
+            let sk0 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE).cast());
+            let sk1 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE + 32).cast());
+            self.a0 = scramble(self.a0, sk0);
+            self.a1 = scramble(self.a1, sk1);
+        }
+    }
+
+    /// Adds the last stripe, at `d` (the input's last 64 bytes), with its own key, and
+    /// merges the accumulators into the hash of `len` bytes.
+    ///
+    /// # Safety
+    /// As [`Acc::add`].
+    #[inline(always)]
+    unsafe fn finish(mut self, d: *const u8, len: usize) -> u64 {
+        let mut out = [0u64; 8];
+        // SAFETY: the caller's 64 readable bytes at `d` and AVX2; the final key is at the
+        // secret's end less 71 bytes.
+        unsafe {
+            self.add(d, SECRET.as_ptr().add(SECRET.len() - STRIPE - 7));
+            _mm256_storeu_si256(out.as_mut_ptr().cast(), self.a0);
+            _mm256_storeu_si256(out.as_mut_ptr().add(4).cast(), self.a1);
+        }
+        merge(&out, len)
     }
 }
 
@@ -241,14 +285,8 @@ impl Acc {
 #[target_feature(enable = "avx2")]
 unsafe fn long_avx2_copying(parts: &[&[u8]], copies: &mut [Option<&mut [u8]>], len: usize) -> u64 {
     debug_assert!(len > MID_MAX);
-    // SAFETY: AVX2 (the caller's); INIT has 8 u64s.
-    let mut acc = unsafe {
-        Acc {
-            a0: _mm256_loadu_si256(INIT.as_ptr().cast()),
-            a1: _mm256_loadu_si256(INIT.as_ptr().add(4).cast()),
-            s: 0,
-        }
-    };
+    // SAFETY: AVX2 (the caller's).
+    let mut acc = unsafe { Acc::new() };
     // Regular stripes: those ending before the last byte.
     let stripes = (len - 1) / STRIPE;
     let mut gather = Parts {
@@ -291,19 +329,11 @@ unsafe fn long_avx2_copying(parts: &[&[u8]], copies: &mut [Option<&mut [u8]>], l
         }
         start = end;
     }
-    // SAFETY: the last 64 bytes (len > 64), gathered if they straddle; the final key is at
-    // the secret's end less 71 bytes; AVX2. SSE2's fence orders the non-temporal stores
-    // before anything that follows.
+    // SAFETY: the last 64 bytes (len > 64), gathered if they straddle; AVX2. SSE2's fence
+    // orders the non-temporal stores before anything that follows.
     unsafe {
-        acc.add(
-            gather.stripe(len - STRIPE),
-            SECRET.as_ptr().add(SECRET.len() - STRIPE - 7),
-        );
         _mm_sfence();
-        let mut out = [0u64; 8];
-        _mm256_storeu_si256(out.as_mut_ptr().cast(), acc.a0);
-        _mm256_storeu_si256(out.as_mut_ptr().add(4).cast(), acc.a1);
-        merge(&out, len)
+        acc.finish(gather.stripe(len - STRIPE), len)
     }
 }
 
@@ -402,62 +432,23 @@ impl Parts<'_> {
 unsafe fn long_avx2_by(len: usize, mut get: impl FnMut(usize) -> *const u8) -> u64 {
     debug_assert!(len > MID_MAX);
     let sp = SECRET.as_ptr();
-    // SAFETY (every load below): stripes are asked for at offsets + 64 <= len, the last one
-    // at len - 64, and `get` returns 64 readable bytes for them; secret reads stay within
-    // its 192 bytes (8 * 15 + 64 and 192 - 71 + 64).
+    // SAFETY (every call below): stripes are asked for at offsets + 64 <= len, the last one
+    // at len - 64, and `get` returns 64 readable bytes for them; the keys stay within the
+    // secret's 192 bytes (8 * 15 + 64); AVX2 (the caller's).
     unsafe {
-        let mut a0 = _mm256_loadu_si256(INIT.as_ptr().cast());
-        let mut a1 = _mm256_loadu_si256(INIT.as_ptr().add(4).cast());
-        #[inline(always)]
-        unsafe fn stripe(a0: &mut __m256i, a1: &mut __m256i, d: *const u8, k: *const u8) {
-            // SAFETY: the caller's 64 readable bytes at `d` and at `k`.
-            unsafe {
-                for (acc, off) in [(a0, 0usize), (a1, 32)] {
-                    let dv = _mm256_loadu_si256(d.add(off).cast());
-                    let kv = _mm256_xor_si256(dv, _mm256_loadu_si256(k.add(off).cast()));
-                    let prod = _mm256_mul_epu32(kv, _mm256_srli_epi64::<32>(kv));
-                    // Each lane's data goes to the other lane of its pair.
-                    let sw = _mm256_shuffle_epi32::<0b01_00_11_10>(dv);
-                    *acc = _mm256_add_epi64(*acc, _mm256_add_epi64(sw, prod));
-                }
-            }
-        }
-        let prime = _mm256_set1_epi64x(PRIME32_1 as i64);
-        let scramble = |acc: __m256i, k: __m256i| {
-            let x = _mm256_xor_si256(_mm256_xor_si256(acc, _mm256_srli_epi64::<47>(acc)), k);
-            let lo = _mm256_mul_epu32(x, prime);
-            let hi = _mm256_mul_epu32(_mm256_srli_epi64::<32>(x), prime);
-            _mm256_add_epi64(lo, _mm256_slli_epi64::<32>(hi))
-        };
-        let sk0 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE).cast());
-        let sk1 = _mm256_loadu_si256(sp.add(SECRET.len() - STRIPE + 32).cast());
+        let mut acc = Acc::new();
         let blocks = (len - 1) / BLOCK;
         for b in 0..blocks {
             for s in 0..STRIPES_PER_BLOCK {
-                stripe(&mut a0, &mut a1, get(b * BLOCK + s * STRIPE), sp.add(8 * s));
+                acc.add(get(b * BLOCK + s * STRIPE), sp.add(8 * s));
             }
-            a0 = scramble(a0, sk0);
-            a1 = scramble(a1, sk1);
+            acc.scramble();
         }
         let last = ((len - 1) - BLOCK * blocks) / STRIPE;
         for s in 0..last {
-            stripe(
-                &mut a0,
-                &mut a1,
-                get(blocks * BLOCK + s * STRIPE),
-                sp.add(8 * s),
-            );
+            acc.add(get(blocks * BLOCK + s * STRIPE), sp.add(8 * s));
         }
-        stripe(
-            &mut a0,
-            &mut a1,
-            get(len - STRIPE),
-            sp.add(SECRET.len() - STRIPE - 7),
-        );
-        let mut acc = [0u64; 8];
-        _mm256_storeu_si256(acc.as_mut_ptr().cast(), a0);
-        _mm256_storeu_si256(acc.as_mut_ptr().add(4).cast(), a1);
-        merge(&acc, len)
+        acc.finish(get(len - STRIPE), len)
     }
 }
 
