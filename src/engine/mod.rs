@@ -195,7 +195,6 @@ fn encode_chunk_into(
     }
     with_scratch(chunk.len(), |buf| {
         // Plane 0 (the exponents) is always counted: count it during the split.
-        let mut sampled = false;
         let (layout, first) = if chooses_layout(opts) && opts.level == Level::Max {
             let (first, pairs) = transform::split_counting_layout(opts.dtype, planes, chunk, buf);
             choose_layout(opts, n, buf, first, &pairs)
@@ -215,7 +214,6 @@ fn encode_chunk_into(
             // Chosen from the elements themselves, before the split, which then makes that
             // layout's planes directly.
             let layout = choose_layout_sampled(opts, n, chunk);
-            sampled = true;
             let first = transform::split_counting_first_in(opts.dtype, layout, planes, chunk, buf);
             (layout, first)
         } else {
@@ -263,15 +261,23 @@ fn encode_chunk_into(
             }
         }
         entry.checksum = frame::checksum_parts_copying(&parts[..planes], &mut copies[..planes]);
-        if sampled {
-            // The next chunk's layout sample reads lines spread over memory (see
-            // `choose_layout_sampled`): ask for them now, as this chunk is done, so that
-            // their misses overlap instead of stalling the sample one by one. (fp16 chunks
-            // counted whole read their elements in order, which needs no hint.)
-            transform::TopSample::prefetch_next(opts.dtype, chunk);
-        }
         ChunkMeta { entry, size: at }
     })
+}
+
+/// Asks the caches for the lines that the layout sample of `chunk` will read
+/// ([`choose_layout_sampled`]: a block every 8 KiB), where the chunk is one whose layout is
+/// chosen at the default level. Called by the worker that has just coded the chunk before
+/// `chunk` in [`compress_frames`]' order, so that the sample's misses, spread over memory,
+/// overlap instead of stalling it one by one. Given the next piece itself, not the chunk
+/// after the last one in memory: after the short last chunk of a tensor (every tensor of a
+/// safetensors archive) that guess had the next tensor's first chunk sampled at the short
+/// chunk's spacing. (A chunk whose layout is counted whole, fp16 where its exponents have
+/// no window, reads its elements in order, and the hint does no harm there.)
+fn prefetch_layout_sample(opts: &Options, chunk: &[u8]) {
+    if chooses_layout(opts) && opts.level == Level::Default {
+        transform::TopSample::prefetch(opts.dtype, chunk);
+    }
 }
 
 /// Whether the encoder chooses each chunk's layout: method auto at the default and max
@@ -619,14 +625,19 @@ fn compress_frames_hooked(
         hook(i);
         let o = &plans[k].opts;
         let f = &frames[k];
-        if f.compact.is_some() {
+        let m = if f.compact.is_some() {
             let size = compact::encode_frame(&f.header, c, o, plans[k].adaptive, out);
-            return ChunkMeta {
+            ChunkMeta {
                 entry: ChunkEntry::default(),
                 size,
-            };
+            }
+        } else {
+            encode_chunk_with(c, b, o, f.header.planes, out, stream, f.chunks == 1)
+        };
+        if let Some(&(k, (next, _))) = pieces.get(i + 1) {
+            prefetch_layout_sample(&plans[k].opts, next);
         }
-        encode_chunk_with(c, b, o, f.header.planes, out, stream, f.chunks == 1)
+        m
     };
     let workers = pool::workers(threads);
     if workers <= 1 || pieces.len() <= 1 {

@@ -197,22 +197,26 @@ impl TopSample {
         t
     }
 
-    /// Asks the caches for the lines that [`TopSample::of`] would read in a chunk of the same
-    /// length as `chunk` that follows it in memory (the input's next chunk, in the one-thread
-    /// path). A prefetch is only a hint: past the end of the input it reads nothing and
-    /// never faults.
-    pub fn prefetch_next(dtype: DType, chunk: &[u8]) {
+    /// Asks the caches for the lines that [`TopSample::of`] will read in `chunk` (a prefetch
+    /// is only a hint: it reads nothing architecturally and never faults).
+    pub fn prefetch(dtype: DType, chunk: &[u8]) {
         #[cfg(target_arch = "x86_64")]
         {
             let (run, stride) = Self::spacing(dtype, chunk.len());
-            let next = chunk.as_ptr().wrapping_add(chunk.len());
+            let at = chunk.as_ptr();
             for block in (0..chunk.len()).step_by(stride) {
-                for line in (block..block + run.min(chunk.len() - block)).step_by(64) {
+                let len = run.min(chunk.len() - block);
+                // Every line the block touches, from the one it starts in: a block that does
+                // not start a line (the tensors of a safetensors file start anywhere) spans
+                // one line more than its length.
+                let skew = (at as usize + block) % 64;
+                for line in (0..skew + len).step_by(64) {
                     // SAFETY: a prefetch reads nothing architecturally and does not fault on
                     // any address (SSE, part of x86_64); the pointer is never dereferenced.
                     unsafe {
                         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                        _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(line).cast());
+                        let p = at.wrapping_add(block + line).wrapping_sub(skew);
+                        _mm_prefetch::<_MM_HINT_T0>(p.cast());
                     }
                 }
             }
