@@ -137,6 +137,23 @@ fn main() {
             })
         });
         row("register", lanes, bytes, speed);
+        let speed = (x86::avx2_available() && lanes <= 64).then(|| {
+            let mut rare = Vec::new();
+            for (x, p) in r.iter().zip(&planes) {
+                x86::register_decode_avx2(x, &mut out, &mut rare);
+                assert!(
+                    out[..p.len()] == p[..],
+                    "register layout: AVX2 decode differs"
+                );
+            }
+            best_of(runs, || {
+                r.iter()
+                    .for_each(|x| x86::register_decode_avx2(x, &mut out, &mut rare))
+            })
+        });
+        if lanes <= 64 {
+            row("register, AVX2 only", lanes, bytes, speed);
+        }
         let pooled: usize = r
             .iter()
             .zip(&coded)
@@ -552,6 +569,153 @@ mod x86 {
             && is_x86_feature_detected!("avx512vbmi2")
     }
 
+    pub fn avx2_available() -> bool {
+        is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("bmi2")
+            && is_x86_feature_detected!("popcnt")
+    }
+
+    /// [`register_decode`] with AVX2 alone: each 128-entry lookup as eight 16-entry byte
+    /// shuffles, each refill expanded through a table of byte shuffles, escapes patched
+    /// one at a time.
+    pub fn register_decode_avx2(r: &Register, dst: &mut [u8], rare: &mut Vec<u8>) {
+        assert!(avx2_available() && dst.len() >= r.n.div_ceil(r.lanes) * r.lanes);
+        rare.clear();
+        rare.resize(r.rare_count, 0);
+        if r.rare_count > 0 {
+            huffman::decode(&r.side_payload, rare).expect("side list decodes");
+        }
+        // SAFETY: the features were checked; the lengths are checked inside.
+        unsafe {
+            match r.lanes / 16 {
+                2 => register_lanes_avx2::<2>(r, dst),
+                _ => register_lanes_avx2::<4>(r, dst),
+            }
+        }
+        let mut k = 0;
+        for d in &mut dst[..r.n] {
+            if *d == r.escape {
+                *d = rare[k];
+                k += 1;
+            }
+        }
+    }
+
+    /// Shuffle controls that move the first bytes of a 16-byte load into the low bytes of
+    /// the 16-bit lanes set in an 8-bit mask (other bytes zeroed).
+    fn expand_table() -> &'static [[u8; 16]; 256] {
+        static T: std::sync::OnceLock<[[u8; 16]; 256]> = std::sync::OnceLock::new();
+        T.get_or_init(|| {
+            let mut t = [[0x80u8; 16]; 256];
+            for (m, row) in t.iter_mut().enumerate() {
+                let mut k = 0;
+                for lane in 0..8 {
+                    if m >> lane & 1 == 1 {
+                        row[2 * lane] = k;
+                        k += 1;
+                    }
+                }
+            }
+            t
+        })
+    }
+
+    /// Looks the low 7 bits of each 16-bit lane of `idx` up in the 128 bytes of `tab` (as
+    /// eight broadcast 16-byte pieces); the result is in the low byte of each lane.
+    #[target_feature(enable = "avx2")]
+    fn lookup128(tab: &[__m256i; 8], idx: __m256i) -> __m256i {
+        let low7 = _mm256_and_si256(idx, _mm256_set1_epi16(0x7F));
+        let mut r = _mm256_setzero_si256();
+        for (k, t) in tab.iter().enumerate() {
+            // Bit 7 is set (so the shuffle gives 0) unless bits 4..6 equal k.
+            let i = _mm256_adds_epu8(
+                _mm256_xor_si256(low7, _mm256_set1_epi16((k as i16) << 4)),
+                _mm256_set1_epi16(0x70),
+            );
+            r = _mm256_or_si256(r, _mm256_shuffle_epi8(*t, i));
+        }
+        _mm256_and_si256(r, _mm256_set1_epi16(0xFF))
+    }
+
+    /// Each 16-bit lane of `x` shifted right by the same lane of `c` (below 16).
+    #[target_feature(enable = "avx2")]
+    fn srlv16(x: __m256i, c: __m256i) -> __m256i {
+        let low = _mm256_set1_epi32(0xFFFF);
+        let lo = _mm256_srlv_epi32(_mm256_and_si256(x, low), _mm256_and_si256(c, low));
+        let hi = _mm256_srlv_epi32(_mm256_andnot_si256(low, x), _mm256_srli_epi32::<16>(c));
+        _mm256_or_si256(lo, _mm256_andnot_si256(low, hi))
+    }
+
+    /// Each 16-bit lane of `x` shifted left by the same lane of `c` (below 16).
+    #[target_feature(enable = "avx2")]
+    fn sllv16(x: __m256i, c: __m256i) -> __m256i {
+        let low = _mm256_set1_epi32(0xFFFF);
+        let lo = _mm256_sllv_epi32(_mm256_and_si256(x, low), _mm256_and_si256(c, low));
+        let hi = _mm256_sllv_epi32(_mm256_andnot_si256(low, x), _mm256_srli_epi32::<16>(c));
+        _mm256_or_si256(_mm256_and_si256(lo, low), hi)
+    }
+
+    #[target_feature(enable = "avx2,bmi2,popcnt")]
+    fn register_lanes_avx2<const V: usize>(r: &Register, dst: &mut [u8]) {
+        assert_eq!(r.lanes, 16 * V);
+        let piece = |t: &[u8; 128], k: usize| {
+            // SAFETY: 16 bytes at 16k < 128.
+            let x = unsafe { _mm_loadu_si128(t[16 * k..].as_ptr().cast()) };
+            _mm256_broadcastsi128_si256(x)
+        };
+        let sym: [__m256i; 8] = std::array::from_fn(|k| piece(&r.sym, k));
+        let len: [__m256i; 8] = std::array::from_fn(|k| piece(&r.len, k));
+        let ctrl = expand_table();
+        let src = r.stream.as_ptr();
+        let end = r.stream.len() - 64;
+        let eight = _mm256_set1_epi16(8);
+        let mut pos = 0usize;
+        let mut buf = [_mm256_setzero_si256(); V];
+        let mut left = [eight; V];
+        for b in buf.iter_mut() {
+            // SAFETY: 16 bytes at min(pos, end), 64 bytes of padding after end.
+            *b = _mm256_cvtepu8_epi16(unsafe { _mm_loadu_si128(src.add(pos.min(end)).cast()) });
+            pos += 16;
+        }
+        for t in 0..r.n.div_ceil(r.lanes) {
+            let out = dst[t * r.lanes..].as_mut_ptr();
+            for v in 0..V {
+                let s = lookup128(&sym, buf[v]);
+                let l = lookup128(&len, buf[v]);
+                let packed = _mm256_packus_epi16(s, s);
+                let packed = _mm256_permute4x64_epi64::<0b1000>(packed);
+                // SAFETY: dst has room for the whole step.
+                unsafe { _mm_storeu_si128(out.add(16 * v).cast(), _mm256_castsi256_si128(packed)) };
+                buf[v] = srlv16(buf[v], l);
+                left[v] = _mm256_sub_epi16(left[v], l);
+            }
+            for v in 0..V {
+                let need = _mm256_cmpgt_epi16(eight, left[v]);
+                let bits = _mm256_movemask_epi8(need) as u32;
+                // One bit a lane: the even bits of the byte mask.
+                let m = _pext_u32(bits, 0x5555_5555);
+                let (m0, m1) = ((m & 0xFF) as usize, (m >> 8) as usize);
+                let p1 = pos + m0.count_ones() as usize;
+                // SAFETY: 16 bytes at min(pos, end) and min(p1, end); 64 bytes of padding.
+                let w = unsafe {
+                    let a = _mm_shuffle_epi8(
+                        _mm_loadu_si128(src.add(pos.min(end)).cast()),
+                        _mm_loadu_si128(ctrl[m0].as_ptr().cast()),
+                    );
+                    let b = _mm_shuffle_epi8(
+                        _mm_loadu_si128(src.add(p1.min(end)).cast()),
+                        _mm_loadu_si128(ctrl[m1].as_ptr().cast()),
+                    );
+                    _mm256_set_m128i(b, a)
+                };
+                let sh = sllv16(w, left[v]);
+                buf[v] = _mm256_or_si256(buf[v], sh);
+                left[v] = _mm256_add_epi16(left[v], _mm256_and_si256(need, eight));
+                pos = p1 + m1.count_ones() as usize;
+            }
+        }
+    }
+
     /// Decodes `g` into `dst` (room for whole steps of all lanes).
     pub fn gather_decode(g: &Gather, dst: &mut [u8]) {
         assert!(gather_available() && dst.len() >= g.n.div_ceil(g.lanes) * g.lanes);
@@ -723,6 +887,10 @@ mod x86 {
     pub fn register_available() -> bool {
         false
     }
+    pub fn avx2_available() -> bool {
+        false
+    }
+    pub fn register_decode_avx2(_: &Register, _: &mut [u8], _: &mut Vec<u8>) {}
     pub fn gather_decode(_: &Gather, _: &mut [u8]) {}
     pub fn register_decode(_: &Register, _: &mut [u8], _: &mut Vec<u8>) {}
 }
