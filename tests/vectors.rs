@@ -2,7 +2,8 @@
 //! encoder writes today (format version 2), `v1/` the frames of format version 1, which
 //! every decoder must still read. Every valid frame must decode to its stored input; every
 //! invalid one must give its listed error. The manifest is a tab-separated file so that
-//! every SDK can read it without a JSON parser.
+//! every SDK can read it without a JSON parser. Delta frames, which need their base, are
+//! listed apart in `delta.tsv` (name, dtype, input, base, frame).
 //!
 //! `ZIPNN_BLESS=1 cargo test --test vectors` rewrites the vectors of `valid/` and
 //! `invalid/`; do that only for a new format version (then keep the old frames too, as
@@ -668,6 +669,40 @@ fn golden_vectors() {
         Error::BaseRequired,
     );
     assert_eq!(decompress_delta(&golden, &other).unwrap(), c.input);
+    // The same delta as the encoder writes it today, with its base, for every SDK:
+    // tests/vectors/delta.tsv lists (name, dtype, input, base, frame). Decoded with its base
+    // it gives the input; without a base it is BaseRequired; with another base of the same
+    // length, BaseMismatch.
+    let (dinp, dbase, dfrm) = (
+        "inputs/fp32-auto.bin",
+        "inputs/fp32-auto-delta-base.bin",
+        "valid/fp32-auto-delta.znn",
+    );
+    let delta_manifest = format!(
+        "# name\tdtype\tinput\tbase\tframe\nfp32-auto-delta\t{}\t{dinp}\t{dbase}\t{dfrm}\n",
+        c.dtype.name()
+    );
+    if bless {
+        std::fs::write(d.join(dbase), &other).unwrap();
+        std::fs::write(d.join(dfrm), &delta).unwrap();
+        std::fs::write(d.join("delta.tsv"), &delta_manifest).unwrap();
+    }
+    let golden = std::fs::read(d.join(dfrm)).expect("delta frame missing");
+    let base = std::fs::read(d.join(dbase)).expect("delta base missing");
+    assert_eq!(base, other);
+    assert_eq!(
+        golden, delta,
+        "the delta encoder's output changed; if on purpose, bless new vectors and keep the old"
+    );
+    assert_eq!(decompress_delta(&golden, &base).unwrap(), c.input);
+    assert_eq!(decompress(&golden), Err(Error::BaseRequired));
+    let mut wrong = base.clone();
+    wrong[0] ^= 1;
+    assert_eq!(decompress_delta(&golden, &wrong), Err(Error::BaseMismatch));
+    assert_eq!(
+        std::fs::read_to_string(d.join("delta.tsv")).unwrap(),
+        delta_manifest
+    );
     // Codecs 7 and 8 exist from format 2 on: in a format 1 frame they are an unsupported
     // codec.
     for (name, from) in [

@@ -97,6 +97,56 @@ func TestVectors(t *testing.T) {
 	}
 }
 
+// TestDeltaVectors runs tests/vectors/delta.tsv (name, dtype, input, base, frame): every
+// delta frame decodes to its input with its base, and is ErrBaseRequired without one and
+// ErrBaseMismatch with another base of the same length.
+func TestDeltaVectors(t *testing.T) {
+	dir := filepath.Join("..", "..", "tests", "vectors")
+	manifest, err := os.ReadFile(filepath.Join(dir, "delta.tsv"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skip("no tests/vectors/delta.tsv")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(rel string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	n := 0
+	for _, line := range strings.Split(string(manifest), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 5 {
+			t.Fatalf("bad delta manifest line %q", line)
+		}
+		n++
+		t.Run(f[0], func(t *testing.T) {
+			input, base, frame := read(f[2]), read(f[3]), read(f[4])
+			got, err := DecompressDelta(nil, frame, base, nil)
+			if err != nil || !bytes.Equal(got, input) {
+				t.Fatalf("DecompressDelta: %v", err)
+			}
+			if _, err := Decompress(nil, frame); !errors.Is(err, ErrBaseRequired) {
+				t.Fatalf("Decompress without a base: %v, want ErrBaseRequired", err)
+			}
+			other := append([]byte(nil), base...)
+			other[0] ^= 1
+			if _, err := DecompressDelta(nil, frame, other, nil); !errors.Is(err, ErrBaseMismatch) {
+				t.Fatalf("DecompressDelta with another base: %v, want ErrBaseMismatch", err)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("empty delta manifest")
+	}
+}
+
 // codeName maps a sentinel to its Go name, e.g. ErrBadMagic -> "ErrBadMagic".
 func codeName(e *Error) string {
 	names := map[*Error]string{

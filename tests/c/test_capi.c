@@ -1638,6 +1638,54 @@ static int test_golden_vectors(void) {
     free(manifest);
     return 0;
 }
+
+static int test_golden_delta_vectors(void) {
+    /* tests/vectors/delta.tsv: delta frames decode to their inputs with their bases, are
+     * BASE_REQUIRED without one and BASE_MISMATCH with another base of the same length,
+     * and leave the output untouched on those errors. Columns: name dtype input base frame. */
+    size_t mlen = 0, checked = 0;
+    unsigned char *manifest = read_file("delta.tsv", &mlen);
+    char *line, *rest;
+    CHECK(manifest != NULL);
+    manifest[mlen] = 0;
+    rest = (char *)manifest;
+    while ((line = next_field(&rest, '\n')) != NULL) {
+        char *col[5], *s2 = line, *tok;
+        int ncol = 0;
+        size_t flen = 0, ilen = 0, blen = 0, w = SENTINEL_SIZE;
+        unsigned char *frame, *input, *base, *out;
+        if (line[0] == '#') {
+            continue;
+        }
+        while (ncol < 5 && (tok = next_field(&s2, '\t')) != NULL) {
+            col[ncol++] = tok;
+        }
+        CHECK(ncol == 5);
+        input = read_file(col[2], &ilen);
+        base = read_file(col[3], &blen);
+        frame = read_file(col[4], &flen);
+        CHECK(input != NULL && base != NULL && frame != NULL);
+        out = (unsigned char *)xmalloc(ilen + 1);
+        memset(out, 0x5A, ilen + 1);
+        CHECK(zipnn_decompress(frame, flen, out, ilen, &w) == ZIPNN_ERROR_BASE_REQUIRED);
+        CHECK(w == SENTINEL_SIZE && out[0] == 0x5A && out[ilen - 1] == 0x5A);
+        base[0] ^= 1;
+        CHECK(zipnn_decompress_delta(NULL, base, blen, frame, flen, out, ilen, &w) ==
+              ZIPNN_ERROR_BASE_MISMATCH);
+        CHECK(w == SENTINEL_SIZE && out[0] == 0x5A && out[ilen - 1] == 0x5A);
+        base[0] ^= 1;
+        CHECK(zipnn_decompress_delta(NULL, base, blen, frame, flen, out, ilen, &w) == ZIPNN_OK);
+        CHECK(w == ilen && memcmp(out, input, ilen) == 0);
+        free(out);
+        free(frame);
+        free(base);
+        free(input);
+        checked++;
+    }
+    CHECK(checked >= 1);
+    free(manifest);
+    return 0;
+}
 #endif
 
 static int test_compress_bound(void) {
@@ -1822,6 +1870,7 @@ static const test_case TESTS[] = {
     TEST(test_damaged_fixed_header_is_a_checksum_error),
 #ifdef ZIPNN_VECTORS_DIR
     TEST(test_golden_vectors),
+    TEST(test_golden_delta_vectors),
 #endif
     TEST(test_compress_bound),
     TEST(test_decompress_options_threads),

@@ -1,6 +1,7 @@
 // Golden vectors (tests/vectors/manifest.tsv) through the C++ wrapper: every valid frame
 // decodes to its stored input with the throwing and nothrow APIs (and chunk by chunk);
 // every invalid one gives its listed status (and the throwing API throws that code).
+// Delta frames (tests/vectors/delta.tsv) decode with their bases.
 #include <zipnn/zipnn.hpp>
 
 #include <gtest/gtest.h>
@@ -117,6 +118,40 @@ TEST(Vectors, ManifestDecodesAsListed) {
     }
     EXPECT_GE(valid, 10u);
     EXPECT_GE(invalid, 10u);
+}
+
+// tests/vectors/delta.tsv (name, dtype, input, base, frame): every delta frame decodes to
+// its input with its base, and is BASE_REQUIRED without one and BASE_MISMATCH with another
+// base of the same length, leaving the output unchanged.
+TEST(Vectors, DeltaFramesDecodeWithTheirBase) {
+    std::ifstream f(std::string(ZIPNN_VECTORS_DIR) + "/delta.tsv");
+    ASSERT_TRUE(f.good());
+    std::string line;
+    std::size_t checked = 0;
+    while (std::getline(f, line)) {
+        if (line.empty() || line[0] == '#') {
+            continue;
+        }
+        std::vector<std::string> col;
+        std::stringstream ss(line);
+        std::string c;
+        while (std::getline(ss, c, '\t')) {
+            col.push_back(c);
+        }
+        ASSERT_EQ(col.size(), 5u) << line;
+        SCOPED_TRACE(col[0]);
+        std::vector<std::byte> input = read_file(col[2]);
+        std::vector<std::byte> base = read_file(col[3]);
+        std::vector<std::byte> frame = read_file(col[4]);
+        EXPECT_EQ(zipnn::decompress_delta(frame, base), input);
+        std::vector<std::byte> out{std::byte{0x42}};
+        EXPECT_EQ(zipnn::nothrow::decompress(frame, out), ZIPNN_ERROR_BASE_REQUIRED);
+        base[0] ^= std::byte{1};
+        EXPECT_EQ(zipnn::nothrow::decompress_delta(frame, base, out), ZIPNN_ERROR_BASE_MISMATCH);
+        EXPECT_EQ(out, std::vector<std::byte>{std::byte{0x42}}) << "out changed on error";
+        checked++;
+    }
+    EXPECT_GE(checked, 1u);
 }
 
 #endif  // ZIPNN_VECTORS_DIR

@@ -291,6 +291,33 @@ def test_vectors_valid(root):
     assert seen > 5
 
 
+def test_vectors_delta(root):
+    """tests/vectors/delta.tsv (name, dtype, input, base, frame): every delta frame decodes to
+    its input with its base, and raises BaseRequiredError without one and BaseMismatchError
+    with another base of the same length."""
+    base_dir = root / "tests" / "vectors"
+    manifest = base_dir / "delta.tsv"
+    if not manifest.is_file():
+        pytest.skip("tests/vectors/delta.tsv not found")
+    seen = 0
+    for line in manifest.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _dtype, inp, base, frm = line.split("\t")
+        plain = (base_dir / inp).read_bytes()
+        b = (base_dir / base).read_bytes()
+        frame = (base_dir / frm).read_bytes()
+        assert zipnn.decompress(frame, base=b) == plain, name
+        with pytest.raises(zipnn.BaseRequiredError):
+            zipnn.decompress(frame)
+        other = bytearray(b)
+        other[0] ^= 1
+        with pytest.raises(zipnn.BaseMismatchError):
+            zipnn.decompress(frame, base=bytes(other))
+        seen += 1
+    assert seen >= 1
+
+
 def test_vectors_invalid(root):
     base = root / "tests" / "vectors"
     seen = 0
