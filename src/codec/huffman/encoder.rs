@@ -212,10 +212,17 @@ impl PairTables {
     }
 
     fn fill(&mut self, enc: &[u32; 256], lens: &[u8; 256]) {
-        let used: Vec<usize> = (0..256).filter(|&s| lens[s] != 0).collect();
-        for &b in &used {
+        // The used symbols, on the stack (a vector here was an allocation per plane).
+        let mut symbols = [0usize; 256];
+        let mut m = 0;
+        for (s, &l) in lens.iter().enumerate() {
+            symbols[m] = s;
+            m += (l != 0) as usize;
+        }
+        let used = &symbols[..m];
+        for &b in used {
             let (cb, lb) = (enc[b] >> 8, enc[b] & 0xFF);
-            for &a in &used {
+            for &a in used {
                 let (ca, la) = (enc[a] >> 8, enc[a] & 0xFF);
                 let i = a | b << 8;
                 self.code[i] = ca | cb << la;
