@@ -1096,48 +1096,65 @@ fn decode_verified_chunk_pair(
     d1: &mut [u8],
     large: bool,
 ) -> Result<()> {
-    let stream = large || frame.header().original_size >= STREAM_OUTPUT_MIN;
-    match decode_chunk_pair_planes(frame, i, d0, d1, stream) {
-        Some(Ok(())) => Ok(()),
-        // Not a pair, or an error: one after the other, for the same outputs and errors
-        // (each chunk decoded whether or not the other fails; the first error).
-        _ => {
-            let r0 = decode_chunk_planes(frame, i, d0, stream);
-            r0.and(decode_chunk_planes(frame, i + 1, d1, stream))
-        }
+    let (r0, r1) = decode_verified_chunks_paired((frame, i, d0), (frame, i + 1, d1), large);
+    r0.and(r1)
+}
+
+/// A chunk to decode: its frame, its index and its output (exactly the chunk's length).
+pub(crate) type ChunkOut<'f, 'a, 'd> = (&'f Frame<'a>, usize, &'d mut [u8]);
+
+/// [`decode_verified_chunk`] of two chunks (checked) of the same frame or of two frames,
+/// each with its own result, as if decoded one after the other: where each has a Huffman
+/// plane, the first of each are decoded together (see [`decode_verified_chunk_pair`]); a
+/// safetensors archive's tensors, each a frame, get the pairing this way too.
+pub(crate) fn decode_verified_chunks_paired(
+    a: ChunkOut<'_, '_, '_>,
+    b: ChunkOut<'_, '_, '_>,
+    large: bool,
+) -> (Result<()>, Result<()>) {
+    let stream = |f: &Frame<'_>| large || f.header().original_size >= STREAM_OUTPUT_MIN;
+    let (sa, sb) = (stream(a.0), stream(b.0));
+    match decode_chunk_pair_planes((a.0, a.1, &mut *a.2), (b.0, b.1, &mut *b.2), sa, sb) {
+        Some(Ok(())) => (Ok(()), Ok(())),
+        // Not a pair, or an error: one after the other, for the same outputs and errors.
+        _ => (
+            decode_chunk_planes(a.0, a.1, a.2, sa),
+            decode_chunk_planes(b.0, b.1, b.2, sb),
+        ),
     }
 }
 
-/// The paired decode of [`decode_verified_chunk_pair`]; `None` where the chunks do not
+/// The paired decode of [`decode_verified_chunks_paired`]; `None` where the chunks do not
 /// both have a Huffman plane (nothing is written then), an error where decoding failed
-/// (`d0` and `d1` untouched).
+/// (both outputs untouched).
 fn decode_chunk_pair_planes(
-    frame: &Frame<'_>,
-    i: usize,
-    d0: &mut [u8],
-    d1: &mut [u8],
-    stream: bool,
+    a: ChunkOut<'_, '_, '_>,
+    b: ChunkOut<'_, '_, '_>,
+    stream_a: bool,
+    stream_b: bool,
 ) -> Option<Result<()>> {
-    let h = frame.header();
-    if frame.joined().is_some() || h.planes == 1 {
+    let ((fa, i, d0), (fb, j, d1)) = (a, b);
+    let (pla, plb) = (fa.header().planes, fb.header().planes);
+    if fa.joined().is_some() || fb.joined().is_some() || pla == 1 || plb == 1 {
         return None;
     }
     // The first Huffman plane of a chunk: its index and payload.
-    let huffman = |i: usize| {
+    fn huffman<'p>(frame: &'p Frame<'_>, i: usize) -> Option<(usize, &'p [u8])> {
         let mut at = 0usize;
+        let payload = frame.chunk_payload(i);
         frame.planes(i).enumerate().find_map(|(k, e)| {
             let p = at..at + e.size as usize;
             at = p.end;
-            (e.codec == Codec::Huffman).then(|| (k, &frame.chunk_payload(i)[p]))
+            (e.codec == Codec::Huffman).then(|| (k, &payload[p]))
         })
-    };
-    let ((ka, pa), (kb, pb)) = (huffman(i)?, huffman(i + 1)?);
-    let (na, nb) = ((d0.len() / h.planes).max(1), (d1.len() / h.planes).max(1));
-    Some(with_scratch(na * h.planes + nb * h.planes, |buf| {
-        let (ba, bb) = buf.split_at_mut(na * h.planes);
-        let (ra, rb) = (raw_span(frame, i), raw_span(frame, i + 1));
-        let mut warm_a = frame.chunk_payload(i).get(ra).unwrap_or(&[]);
-        let mut warm_b = frame.chunk_payload(i + 1).get(rb).unwrap_or(&[]);
+    }
+    let ((ka, pa), (kb, pb)) = (huffman(fa, i)?, huffman(fb, j)?);
+    let (na, nb) = ((d0.len() / pla).max(1), (d1.len() / plb).max(1));
+    Some(with_scratch(na * pla + nb * plb, |buf| {
+        let (ba, bb) = buf.split_at_mut(na * pla);
+        let (ra, rb) = (raw_span(fa, i), raw_span(fb, j));
+        let mut warm_a = fa.chunk_payload(i).get(ra).unwrap_or(&[]);
+        let mut warm_b = fb.chunk_payload(j).get(rb).unwrap_or(&[]);
         codec::huffman::decode_pair_warming(
             pa,
             &mut ba[ka * na..(ka + 1) * na],
@@ -1147,21 +1164,21 @@ fn decode_chunk_pair_planes(
             &mut warm_b,
         )?;
         codec::decode_planes(
-            coded_planes(frame, i, ba, na)
+            coded_planes(fa, i, ba, na)
                 .enumerate()
                 .filter(|(k, _)| *k != ka)
                 .map(|(_, x)| x),
             warm_a,
         )?;
         codec::decode_planes(
-            coded_planes(frame, i + 1, bb, nb)
+            coded_planes(fb, j, bb, nb)
                 .enumerate()
                 .filter(|(k, _)| *k != kb)
                 .map(|(_, x)| x),
             warm_b,
         )?;
-        merge_chunk(frame, i, ba, na, d0, stream);
-        merge_chunk(frame, i + 1, bb, nb, d1, stream);
+        merge_chunk(fa, i, ba, na, d0, stream_a);
+        merge_chunk(fb, j, bb, nb, d1, stream_b);
         Ok(())
     }))
 }
@@ -1169,7 +1186,7 @@ fn decode_chunk_pair_planes(
 /// Whether `chunks` chunks decoded on `threads` workers are handed out two at a time
 /// ([`decode_verified_chunk_pair`]): on one worker, or where the pairs still leave each
 /// worker several jobs to balance with.
-fn pairs_pay(chunks: usize, threads: u32) -> bool {
+pub(crate) fn pairs_pay(chunks: usize, threads: u32) -> bool {
     let w = pool::workers(threads);
     chunks >= 2 && (w <= 1 || chunks >= 8 * w)
 }
