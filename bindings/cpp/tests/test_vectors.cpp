@@ -51,9 +51,11 @@ struct Row {
     std::string name, kind, input, frame, expect;
 };
 
-std::vector<Row> manifest() {
-    std::ifstream f(std::string(ZIPNN_VECTORS_DIR) + "/manifest.tsv");
-    std::vector<Row> rows;
+// The tab-separated columns of each line of tests/vectors/`name` but comments and blanks.
+std::vector<std::vector<std::string>> tsv(const std::string& name) {
+    std::ifstream f(std::string(ZIPNN_VECTORS_DIR) + "/" + name);
+    EXPECT_TRUE(f.good()) << "cannot open " << name;
+    std::vector<std::vector<std::string>> lines;
     std::string line;
     while (std::getline(f, line)) {
         if (line.empty() || line[0] == '#') {
@@ -65,7 +67,15 @@ std::vector<Row> manifest() {
         while (std::getline(ss, c, '\t')) {
             col.push_back(c);
         }
-        EXPECT_EQ(col.size(), 9u) << line;
+        lines.push_back(col);
+    }
+    return lines;
+}
+
+std::vector<Row> manifest() {
+    std::vector<Row> rows;
+    for (const std::vector<std::string>& col : tsv("manifest.tsv")) {
+        EXPECT_EQ(col.size(), 9u);
         if (col.size() == 9) {
             rows.push_back({col[0], col[1], col[6], col[7], col[8]});
         }
@@ -124,21 +134,9 @@ TEST(Vectors, ManifestDecodesAsListed) {
 // its input with its base, and is BASE_REQUIRED without one and BASE_MISMATCH with another
 // base of the same length, leaving the output unchanged.
 TEST(Vectors, DeltaFramesDecodeWithTheirBase) {
-    std::ifstream f(std::string(ZIPNN_VECTORS_DIR) + "/delta.tsv");
-    ASSERT_TRUE(f.good());
-    std::string line;
     std::size_t checked = 0;
-    while (std::getline(f, line)) {
-        if (line.empty() || line[0] == '#') {
-            continue;
-        }
-        std::vector<std::string> col;
-        std::stringstream ss(line);
-        std::string c;
-        while (std::getline(ss, c, '\t')) {
-            col.push_back(c);
-        }
-        ASSERT_EQ(col.size(), 5u) << line;
+    for (const std::vector<std::string>& col : tsv("delta.tsv")) {
+        ASSERT_EQ(col.size(), 5u);
         SCOPED_TRACE(col[0]);
         std::vector<std::byte> input = read_file(col[2]);
         std::vector<std::byte> base = read_file(col[3]);
