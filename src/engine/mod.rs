@@ -1083,30 +1083,16 @@ fn merge_chunk(frame: &Frame<'_>, i: usize, buf: &[u8], n: usize, dst: &mut [u8]
     transform::merge_planes_with(dtype, &views[..h.planes], dst, stream);
 }
 
-/// Decodes chunks `i` and `i + 1` (checked) into `d0` and `d1` as [`decode_verified_chunk`]
-/// would, each whether or not the other fails, with the first error: the same output and
-/// the same error. Where each has a Huffman plane, the first of each are decoded together
-/// ([`codec::huffman::decode_pair_warming`]: eight chains of lookups instead of four;
-/// MiniLM on one core, exponent planes 3.8 -> 4.2 Gsymbols/s for bf16, 1.8 -> 2.0 for
-/// fp16).
-fn decode_verified_chunk_pair(
-    frame: &Frame<'_>,
-    i: usize,
-    d0: &mut [u8],
-    d1: &mut [u8],
-    large: bool,
-) -> Result<()> {
-    let (r0, r1) = decode_verified_chunks_paired((frame, i, d0), (frame, i + 1, d1), large);
-    r0.and(r1)
-}
-
 /// A chunk to decode: its frame, its index and its output (exactly the chunk's length).
 pub(crate) type ChunkOut<'f, 'a, 'd> = (&'f Frame<'a>, usize, &'d mut [u8]);
 
 /// [`decode_verified_chunk`] of two chunks (checked) of the same frame or of two frames,
-/// each with its own result, as if decoded one after the other: where each has a Huffman
-/// plane, the first of each are decoded together (see [`decode_verified_chunk_pair`]); a
-/// safetensors archive's tensors, each a frame, get the pairing this way too.
+/// each with its own result, as if decoded one after the other (each whether or not the
+/// other fails): the same outputs and errors. Where each has a Huffman plane, the first of
+/// each are decoded together ([`codec::huffman::decode_pair_warming`]: eight chains of
+/// lookups instead of four; MiniLM on one core, exponent planes 3.8 -> 4.2 Gsymbols/s for
+/// bf16, 1.8 -> 2.0 for fp16), whether the chunks are neighbours in one frame or in two
+/// (the tensors of a safetensors archive, the frames of a stream).
 pub(crate) fn decode_verified_chunks_paired(
     a: ChunkOut<'_, '_, '_>,
     b: ChunkOut<'_, '_, '_>,
@@ -1184,7 +1170,7 @@ fn decode_chunk_pair_planes(
 }
 
 /// Whether `chunks` chunks decoded on `threads` workers are handed out two at a time
-/// ([`decode_verified_chunk_pair`]): on one worker, or where the pairs still leave each
+/// ([`decode_verified_chunks_paired`]): on one worker, or where the pairs still leave each
 /// worker several jobs to balance with.
 pub(crate) fn pairs_pay(chunks: usize, threads: u32) -> bool {
     let w = pool::workers(threads);
@@ -1195,50 +1181,6 @@ pub(crate) fn pairs_pay(chunks: usize, threads: u32) -> bool {
 /// they cannot stay in the caches anyway, and skipping the read-for-ownership of every
 /// destination line saves a third of the write traffic.
 const STREAM_OUTPUT_MIN: u64 = 16 << 20;
-
-/// Decodes a whole parsed frame whose checksums [`verify_frame_with`] has checked into
-/// `dst` (exactly the original size) on `threads` workers. `large`: `dst` is part of an
-/// output too large to stay in the caches (as for [`decode_chunk_with`]). With `base` (a delta frame's, already checked, of
-/// `dst`'s length), `dst` receives the original bytes: each chunk is XORed with the base
-/// as it is decoded ([`decode_verified_chunk_with`]).
-pub(crate) fn decode_verified_frame_to(
-    frame: &Frame<'_>,
-    dst: &mut [u8],
-    base: Option<&[u8]>,
-    threads: u32,
-    large: bool,
-) -> Result<()> {
-    let h = frame.header();
-    if base.is_some_and(|b| b.len() != dst.len()) {
-        return Err(Error::Internal);
-    }
-    let body_len = dst.len() - h.tail_len;
-    let (body, tail) = dst.split_at_mut(body_len);
-    tail.copy_from_slice(&h.tail[..h.tail_len]);
-    if let Some(b) = base {
-        delta::xor_in_place(tail, &b[body_len..]);
-    }
-    let cs = h.chunk_size;
-    if base.is_none() && pairs_pay(body_len.div_ceil(cs.max(1)), threads) {
-        // Two chunks per job, decoded together where they can be.
-        let jobs: Vec<(usize, &mut [u8])> = body.chunks_mut(2 * cs).enumerate().collect();
-        let results = par_map(threads, jobs, |(j, d)| {
-            if d.len() > cs {
-                let (d0, d1) = d.split_at_mut(cs);
-                decode_verified_chunk_pair(frame, 2 * j, d0, d1, large)
-            } else {
-                decode_verified_chunk(frame, 2 * j, d, large)
-            }
-        })?;
-        return results.into_iter().collect();
-    }
-    let jobs: Vec<(usize, &mut [u8])> = body.chunks_mut(cs).enumerate().collect();
-    let results = par_map(threads, jobs, |(i, d)| {
-        let b = base.map(|b| &b[i * cs..i * cs + d.len()]);
-        decode_verified_chunk_with(frame, i, d, b, large)
-    })?;
-    results.into_iter().collect()
-}
 
 /// Checks chunk `i`'s checksum (a compact frame's checksum, over the whole frame, was
 /// checked when it was parsed).
@@ -1428,7 +1370,9 @@ mod tests {
                     }
                     for threads in [1, 2] {
                         let mut out = vec![0x55u8; src.len()];
-                        let r = decode_verified_frame_to(&f, &mut out, None, threads, false);
+                        let r = crate::pipeline::decode_verified_whole(
+                            &f, None, &mut out, threads, false,
+                        );
                         let what = format!("{dtype:?} {cs} {damage:?} threads {threads}");
                         assert_eq!(r, want_r, "{what}");
                         assert!(out == want, "{what}");
@@ -1482,13 +1426,14 @@ mod tests {
             }
             for threads in [1, 2] {
                 let mut out = vec![0u8; n];
-                decode_verified_frame_to(&f, &mut out, Some(&base), threads, false).unwrap();
+                crate::pipeline::decode_verified_whole(&f, Some(&base), &mut out, threads, false)
+                    .unwrap();
                 assert_eq!(out, src, "{dtype:?} threads {threads}");
             }
             // A base of another length is refused before anything is written.
             let mut out = vec![0x44u8; n];
             assert_eq!(
-                decode_verified_frame_to(&f, &mut out, Some(&base[1..]), 1, false),
+                crate::pipeline::decode_verified_whole(&f, Some(&base[1..]), &mut out, 1, false),
                 Err(Error::Internal)
             );
             assert!(out.iter().all(|&x| x == 0x44));

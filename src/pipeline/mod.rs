@@ -202,12 +202,14 @@ pub(crate) fn decode_verified_whole(
     threads: u32,
     large: bool,
 ) -> Result<()> {
-    let h = f.header();
     // The XOR with the base of a delta frame is made chunk by chunk as they are decoded.
-    let base = base.filter(|_| h.base_hash.is_some());
-    engine::decode_verified_frame_to(f, dst, base, threads, large)?;
-    lossy::undo(dst, h.dtype, h.lossy);
-    Ok(())
+    let base = base.filter(|_| f.header().base_hash.is_some());
+    let job = FrameJob {
+        frame: f,
+        base,
+        dst,
+    };
+    decode_frames_with(vec![job], threads, true, Some(large))
 }
 
 /// Decodes chunk `i` of a parsed frame into `dst` (the chunk's length) and undoes the
@@ -404,7 +406,9 @@ fn decode_frames_with(
         large.unwrap_or_else(|| jobs.iter().map(|j| j.dst.len()).sum::<usize>() >= LARGE_OUTPUT);
     for job in jobs {
         let h = job.frame.header();
-        if job.dst.len() as u64 != h.original_size || (h.base_hash.is_some() && job.base.is_none())
+        if job.dst.len() as u64 != h.original_size
+            || (h.base_hash.is_some() && job.base.is_none())
+            || job.base.is_some_and(|b| b.len() != job.dst.len())
         {
             return Err(Error::Internal);
         }
