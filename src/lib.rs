@@ -38,8 +38,9 @@ pub use codec::Codec;
 pub use error::{Error, Result};
 pub use frame::Frame;
 pub use options::{
-    DType, Level, Lossy, Method, Options, BYTE_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_LZ4_LEVEL,
-    DEFAULT_THRESHOLD, DEFAULT_ZSTD_LEVEL, MAX_CHUNK_SIZE, MAX_METADATA_SIZE, MIN_CHUNK_SIZE,
+    DType, Level, Lossy, Method, Options, Target, BYTE_CHUNK_SIZE, DEFAULT_CHUNK_SIZE,
+    DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD, DEFAULT_ZSTD_LEVEL, MAX_CHUNK_SIZE, MAX_METADATA_SIZE,
+    MIN_CHUNK_SIZE,
 };
 pub use pipeline::{DecompressOptions, FrameFormat, FrameInfo};
 

@@ -193,6 +193,35 @@ pub struct Options {
     pub bg_partitions: u32,
     /// Lossy pre-processing; [`Lossy::None`] (the default) keeps the data bit-exact.
     pub lossy: Lossy,
+    /// The processors the frame is laid out to decode fastest on; [`Target::Any`] (the
+    /// default) decodes fast on every processor.
+    pub target: Target,
+}
+
+/// The processors whose decoding speed a frame is laid out for. Every target's frames
+/// decode on every processor, to the same bytes; only the speed differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Target {
+    /// Codes that decode fast on every processor (the default).
+    #[default]
+    Any,
+    /// Huffman planes in 128 lanes (codec 11, docs/FORMAT.md section 14), which x86-64
+    /// processors with AVX-512 VBMI and VBMI2 (AMD Zen 4 on, Intel Ice Lake on) decode
+    /// faster than [`Target::Any`]'s codes, and every other processor slower.
+    Avx512,
+}
+
+impl Target {
+    /// Every target, in code order.
+    pub const ALL: [Target; 2] = [Target::Any, Target::Avx512];
+
+    /// The target with this code: 0 any, 1 AVX-512.
+    pub fn from_code(code: u32) -> Result<Target> {
+        Target::ALL
+            .get(code as usize)
+            .copied()
+            .ok_or(Error::InvalidParam)
+    }
 }
 
 /// An opt-in lossy step applied to the values before the lossless pipeline. The frame
@@ -295,6 +324,7 @@ impl Default for Options {
             threshold: DEFAULT_THRESHOLD,
             bg_partitions: 1,
             lossy: Lossy::None,
+            target: Target::Any,
         }
     }
 }

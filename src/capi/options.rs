@@ -257,6 +257,7 @@ pub(crate) fn to_options_unchecked(o: &zipnn_options) -> Result<Options, Error> 
         threshold: or(o.threshold, DEFAULT_THRESHOLD),
         bg_partitions: or(o.bg_partitions, 1),
         lossy,
+        target: crate::Target::Any,
     };
     Ok(opts)
 }
