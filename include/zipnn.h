@@ -81,7 +81,7 @@
 #endif
 
 /* Static initialiser equal to what zipnn_options_init() writes. */
-#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 0, 3, 1, 0.95f, 1, 0, 0, 0, { 0, 0, 0, 0, 0, 0 } }
+#define ZIPNN_OPTIONS_INIT { sizeof(zipnn_options), 0, 0, 0, 0, 0, 3, 1, 0.95f, 1, 0, 0, 0, 0, { 0, 0, 0, 0, 0 } }
 
 
 /*
@@ -192,6 +192,18 @@
  `2^-(lossy_param+1)`.
  */
 #define ZIPNN_LOSSY_MANTISSA 2
+
+/*
+ Frames laid out to decode fast on every processor (the default).
+ */
+#define ZIPNN_TARGET_ANY 0
+
+/*
+ Frames laid out for x86-64 processors with AVX-512 VBMI and VBMI2 (AMD Zen 4 and later,
+ Intel Ice Lake and later), which decode them faster than `ZIPNN_TARGET_ANY` frames; any
+ other processor decodes them correctly, to the same bytes, but slower.
+ */
+#define ZIPNN_TARGET_AVX512 1
 
 /*
  The decompression limit that an archive opened from a file gets when
@@ -391,9 +403,15 @@ typedef struct zipnn_options {
    */
   uint32_t lossy_param;
   /*
+   `ZIPNN_TARGET_*`: the processors the frames are laid out to decode fastest on
+   (default `ZIPNN_TARGET_ANY`). Frames of every target decode on every processor to
+   the same bytes; only the speed differs. Ignored by decompression.
+   */
+  uint32_t target;
+  /*
    Must be zero.
    */
-  uint32_t reserved[6];
+  uint32_t reserved[5];
 } zipnn_options;
 
 /*
@@ -685,6 +703,8 @@ typedef struct zipnn_tensor_info {
  The input is not a valid safetensors file.
  */
 #define ZIPNN_ERROR_BAD_SAFETENSORS -60
+
+
 
 
 

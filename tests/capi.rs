@@ -26,7 +26,8 @@ fn defaults() -> zipnn_options {
         chunk_size: 7,
         lossy_mode: 9,
         lossy_param: 9,
-        reserved: [9; 6],
+        target: 9,
+        reserved: [9; 5],
         ..Default::default()
     };
     zipnn_options_init(&mut o);
@@ -75,6 +76,8 @@ fn init_fills_defaults_and_null_is_ignored() {
     assert_eq!(o.threshold, 0.95);
     assert_eq!(o.dtype, ZIPNN_DTYPE_RAW);
     assert_eq!(o.method, ZIPNN_METHOD_AUTO);
+    assert_eq!(o.target, ZIPNN_TARGET_ANY);
+    assert_eq!(o.reserved, [0; 5]);
     zipnn_options_init(null_mut());
 }
 
@@ -95,7 +98,13 @@ fn round_trip_every_dtype_with_null_and_explicit_options() {
         let mut o = defaults();
         o.dtype = code;
         o.chunk_size = 8192;
-        for frame in [compress_c(Some(&o), &src), compress_c(None, &src)] {
+        let mut avx512 = o;
+        avx512.target = ZIPNN_TARGET_AVX512;
+        for frame in [
+            compress_c(Some(&o), &src),
+            compress_c(Some(&avx512), &src),
+            compress_c(None, &src),
+        ] {
             let mut size = 0u64;
             assert_eq!(
                 zipnn_get_decompressed_size(p(&frame), frame.len(), &mut size),
@@ -221,7 +230,9 @@ fn bad_options() {
     let cases: Vec<(Edit, i32)> = vec![
         (Box::new(|o| o.struct_size = 0), ZIPNN_ERROR_INVALID_PARAM),
         (Box::new(|o| o.struct_size = 4), ZIPNN_ERROR_INVALID_PARAM),
-        (Box::new(|o| o.reserved[5] = 1), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.reserved[4] = 1), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.target = 2), ZIPNN_ERROR_INVALID_PARAM),
+        (Box::new(|o| o.target = u32::MAX), ZIPNN_ERROR_INVALID_PARAM),
         (Box::new(|o| o.lossy_mode = 3), ZIPNN_ERROR_INVALID_PARAM),
         // Lossy modes are for float dtypes only (the default dtype is raw).
         (
@@ -297,6 +308,26 @@ fn struct_size_lets_the_options_grow_and_shrink() {
     );
     let info = info_c(&dst, n);
     assert_eq!(info.dtype, ZIPNN_DTYPE_FP32);
+    // A caller from before `target`: the garbage past its struct_size is not read, so the
+    // target is ZIPNN_TARGET_ANY and the frame is the one of the default options.
+    let mut pre_target = defaults();
+    pre_target.struct_size = std::mem::offset_of!(zipnn_options, target) as u32;
+    pre_target.target = 0xFFFF_FFFF;
+    let mut m = 0;
+    let mut dst2 = vec![0u8; 20_000];
+    assert_eq!(
+        zipnn_compress(
+            &pre_target,
+            p(&src),
+            src.len(),
+            pm(&mut dst2),
+            dst2.len(),
+            &mut m
+        ),
+        ZIPNN_OK
+    );
+    let reference = compress_c(None, &src);
+    assert_eq!(&dst2[..m], &reference[..]);
     // A newer caller with a longer struct: a zero tail is accepted, a nonzero one is not.
     #[repr(C)]
     struct Newer {

@@ -9,7 +9,8 @@ use super::boundary::MAX_STRUCT_SIZE;
 use super::status::zipnn_status;
 use crate::error::Error;
 use crate::options::{
-    DType, Level, Lossy, Method, Options, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD, DEFAULT_ZSTD_LEVEL,
+    DType, Level, Lossy, Method, Options, Target, DEFAULT_LZ4_LEVEL, DEFAULT_THRESHOLD,
+    DEFAULT_ZSTD_LEVEL,
 };
 use crate::DecompressOptions;
 
@@ -62,6 +63,13 @@ pub const ZIPNN_LOSSY_INTEGER: u32 = 1;
 /// Keep `lossy_param` mantissa bits, round to nearest even: relative error at most
 /// `2^-(lossy_param+1)`.
 pub const ZIPNN_LOSSY_MANTISSA: u32 = 2;
+
+/// Frames laid out to decode fast on every processor (the default).
+pub const ZIPNN_TARGET_ANY: u32 = 0;
+/// Frames laid out for x86-64 processors with AVX-512 VBMI and VBMI2 (AMD Zen 4 and later,
+/// Intel Ice Lake and later), which decode them faster than `ZIPNN_TARGET_ANY` frames; any
+/// other processor decodes them correctly, to the same bytes, but slower.
+pub const ZIPNN_TARGET_AVX512: u32 = 1;
 
 /// The decompression limit that an archive opened from a file gets when
 /// `max_decompressed_size` is 0: 4 GiB, above the largest tensor of today's public models,
@@ -117,8 +125,12 @@ pub struct zipnn_options {
     /// `ZIPNN_LOSSY_MANTISSA` the mantissa bits kept (below 7, 10, 23, 52 for bf16, fp16,
     /// fp32, fp64).
     pub lossy_param: u32,
+    /// `ZIPNN_TARGET_*`: the processors the frames are laid out to decode fastest on
+    /// (default `ZIPNN_TARGET_ANY`). Frames of every target decode on every processor to
+    /// the same bytes; only the speed differs. Ignored by decompression.
+    pub target: u32,
     /// Must be zero.
-    pub reserved: [u32; 6],
+    pub reserved: [u32; 5],
 }
 
 impl Default for zipnn_options {
@@ -137,7 +149,8 @@ impl Default for zipnn_options {
             max_decompressed_size: 0,
             lossy_mode: ZIPNN_LOSSY_NONE,
             lossy_param: 0,
-            reserved: [0; 6],
+            target: ZIPNN_TARGET_ANY,
+            reserved: [0; 5],
         }
     }
 }
@@ -257,7 +270,7 @@ pub(crate) fn to_options_unchecked(o: &zipnn_options) -> Result<Options, Error> 
         threshold: or(o.threshold, DEFAULT_THRESHOLD),
         bg_partitions: or(o.bg_partitions, 1),
         lossy,
-        target: crate::Target::Any,
+        target: Target::from_code(o.target)?,
     };
     Ok(opts)
 }
@@ -304,7 +317,24 @@ mod tests {
         for (c, m) in methods.iter().zip(Method::ALL) {
             assert_eq!(*c, m as u32);
         }
+        let targets = [ZIPNN_TARGET_ANY, ZIPNN_TARGET_AVX512];
+        assert_eq!(targets.len(), Target::ALL.len());
+        for (c, t) in targets.iter().zip(Target::ALL) {
+            assert_eq!(Target::from_code(*c), Ok(t));
+        }
+        assert_eq!(
+            Target::from_code(targets.len() as u32),
+            Err(Error::InvalidParam)
+        );
+        assert_eq!(zipnn_options::default().target, ZIPNN_TARGET_ANY);
+        assert_eq!(
+            to_options(&zipnn_options::default()).map(|o| o.target),
+            Ok(Target::default())
+        );
         assert_eq!(size_of::<zipnn_options>(), 80);
+        // The first of the words that were reserved[6]; the layout before it is unchanged.
+        assert_eq!(std::mem::offset_of!(zipnn_options, target), 56);
+        assert_eq!(std::mem::offset_of!(zipnn_options, reserved), 60);
         assert_eq!(ZIPNN_DEFAULT_FILE_LIMIT, crate::limit::DEFAULT_FILE_LIMIT);
         assert_eq!(ZIPNN_NO_LIMIT, u64::MAX);
     }

@@ -916,6 +916,53 @@ static int test_lossy_archive(void) {
     return 0;
 }
 
+/* zipnn_options.target reaches every tensor's frames: an archive made for
+ * ZIPNN_TARGET_AVX512 (with and without a base) restores byte for byte; an unknown target
+ * is INVALID_PARAM from the bound and from compression, with dst untouched; opening
+ * (decompression) ignores it. */
+static int test_target_archive(void) {
+    st_file st, fine;
+    unsigned char *arc = NULL, *dst;
+    size_t arc_len = 0, bound = SENTINEL_SIZE, w = SENTINEL_SIZE;
+    zipnn_archive *a = NULL;
+    zipnn_options o;
+    build_st(SPECS, N_SPECS, 21, 0, &st);
+    build_st(SPECS, N_SPECS, 21, 1, &fine);
+
+    zipnn_options_init(&o);
+    o.target = ZIPNN_TARGET_AVX512;
+    CHECK_OK_HELPER(make_archive(&o, &st, NULL, &arc, &arc_len));
+    o.target = 7; /* decoding reads no compression field */
+    CHECK_STATUS(zipnn_archive_open_memory(arc, arc_len, &o, &a), ZIPNN_OK);
+    CHECK_OK_HELPER(check_archive(a, SPECS, N_SPECS, &st));
+    zipnn_archive_free(a);
+    free(arc);
+
+    o.target = ZIPNN_TARGET_AVX512;
+    o.level = ZIPNN_LEVEL_MAX;
+    CHECK_OK_HELPER(make_archive(&o, &fine, &st, &arc, &arc_len));
+    CHECK_STATUS(zipnn_archive_open_memory(arc, arc_len, NULL, &a), ZIPNN_OK);
+    CHECK_STATUS(zipnn_archive_set_base_memory(a, st.bytes, st.len), ZIPNN_OK);
+    CHECK_OK_HELPER(check_archive(a, SPECS, N_SPECS, &fine));
+    zipnn_archive_free(a);
+
+    dst = (unsigned char *)xmalloc(arc_len);
+    o.target = 2;
+    CHECK_STATUS(zipnn_safetensors_compress_bound(&o, st.bytes, st.len, &bound),
+                 ZIPNN_ERROR_INVALID_PARAM);
+    CHECK(bound == SENTINEL_SIZE);
+    memset(dst, SENTINEL_BYTE, arc_len);
+    CHECK_STATUS(zipnn_safetensors_compress(&o, st.bytes, st.len, fine.bytes, fine.len, dst,
+                                            arc_len, &w),
+                 ZIPNN_ERROR_INVALID_PARAM);
+    CHECK(w == SENTINEL_SIZE && all_bytes_are(dst, arc_len, SENTINEL_BYTE));
+    free(dst);
+    free(arc);
+    free(fine.bytes);
+    free(st.bytes);
+    return 0;
+}
+
 /* A tensor tied to another in the fine-tune whose base has them untied: the shared frame
  * is a delta against the first tensor's base bytes, so decoding the tied one must use
  * those, not the base's bytes for its own name. */
@@ -1025,6 +1072,7 @@ static const test_case TESTS[] = {
     TEST(test_damaged_archives),
     TEST(test_delta_archive),
     TEST(test_lossy_archive),
+    TEST(test_target_archive),
     TEST(test_delta_tied_to_untied_base),
     TEST(test_corruption_sweep),
 };

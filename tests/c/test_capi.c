@@ -1363,7 +1363,7 @@ static int test_bad_options(void) {
     RESET(); o.struct_size = 0;            EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.struct_size = 4;            EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.reserved[0] = 1;            EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
-    RESET(); o.reserved[5] = 0x80000000u;  EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
+    RESET(); o.reserved[4] = 0x80000000u;  EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.dtype = 9;                  EXPECT_COMPRESS(o, ZIPNN_ERROR_UNSUPPORTED_DTYPE);
     RESET(); o.dtype = 0xFFFFFFFFu;        EXPECT_COMPRESS(o, ZIPNN_ERROR_UNSUPPORTED_DTYPE);
     RESET(); o.method = 6;                 EXPECT_COMPRESS(o, ZIPNN_ERROR_UNSUPPORTED_METHOD);
@@ -1407,6 +1407,87 @@ static int test_bad_options(void) {
     RESET(); o.threads = 1025;             EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
     RESET(); o.threads = 3;                EXPECT_COMPRESS(o, ZIPNN_OK);
 #undef RESET
+    return 0;
+}
+
+/* zipnn_options.target: both targets are accepted and round-trip for every dtype, method
+ * and level (a frame decodes to the same bytes whatever its target); an unknown target is
+ * INVALID_PARAM with nothing written; decompression ignores it; a caller from before the
+ * field (struct_size up to it) gets ZIPNN_TARGET_ANY. */
+static int test_options_target(void) {
+    static const uint32_t targets[] = {ZIPNN_TARGET_ANY, ZIPNN_TARGET_AVX512};
+    static const uint32_t bad[] = {2, 7, 0x80000000u, 0xFFFFFFFFu};
+    static const int32_t levels[] = {ZIPNN_LEVEL_FAST, ZIPNN_LEVEL_DEFAULT, ZIPNN_LEVEL_MAX};
+    const size_t n = 3 * TEST_CHUNK + 100;
+    unsigned char *src = (unsigned char *)xmalloc(n);
+    unsigned char *f_any = NULL, *frame = NULL;
+    size_t len_any = 0, len = 0, w = SENTINEL_SIZE;
+    size_t d, m, l, t;
+    zipnn_options o;
+    {
+        zipnn_options init = ZIPNN_OPTIONS_INIT;
+        CHECK(init.target == ZIPNN_TARGET_ANY && ZIPNN_TARGET_ANY == 0);
+        CHECK(ZIPNN_TARGET_AVX512 == 1);
+        memset(&o, 0x5A, sizeof o);
+        zipnn_options_init(&o);
+        CHECK(o.target == ZIPNN_TARGET_ANY);
+    }
+    for (t = 0; t < 2; t++) {
+        for (d = 0; d < N_DTYPES; d++) {
+            gen_data(ALL_DTYPES[d], src, n, 40 + d);
+            for (m = 0; m < N_METHODS; m++) {
+                for (l = 0; l < 3; l++) {
+                    o = make_opts(ALL_DTYPES[d], ALL_METHODS[m], levels[l]);
+                    o.target = targets[t];
+                    CHECK_OK_HELPER(roundtrip_check(&o, src, n));
+                }
+            }
+        }
+    }
+
+    /* Unknown targets: refused by compress and compress_bound, output untouched. */
+    for (t = 0; t < sizeof bad / sizeof bad[0]; t++) {
+        zipnn_options_init(&o);
+        o.target = bad[t];
+        EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
+        o.dtype = ZIPNN_DTYPE_BF16;
+        EXPECT_COMPRESS(o, ZIPNN_ERROR_INVALID_PARAM);
+    }
+
+    /* Decompression reads no compression field: a frame of either target decodes with
+     * options whose target is unknown. */
+    gen_data(ZIPNN_DTYPE_BF16, src, n, 7);
+    o = make_opts(ZIPNN_DTYPE_BF16, ZIPNN_METHOD_AUTO, 0);
+    CHECK_OK_HELPER(compress_alloc(&o, src, n, &f_any, &len_any));
+    o.target = ZIPNN_TARGET_AVX512;
+    CHECK_OK_HELPER(compress_alloc(&o, src, n, &frame, &len));
+    {
+        unsigned char *out = (unsigned char *)xmalloc(n);
+        zipnn_options dopts;
+        zipnn_options_init(&dopts);
+        dopts.target = 7;
+        memset(out, 0, n);
+        CHECK_STATUS(zipnn_decompress_with_options(&dopts, frame, len, out, n, &w), ZIPNN_OK);
+        CHECK(w == n && memcmp(out, src, n) == 0);
+        memset(out, 0, n);
+        CHECK_STATUS(zipnn_decompress(f_any, len_any, out, n, &w), ZIPNN_OK);
+        CHECK(w == n && memcmp(out, src, n) == 0);
+        free(out);
+    }
+    free(frame);
+    frame = NULL;
+
+    /* A caller built before the field: target lies past its struct_size and holds garbage
+     * that would be refused if read; the frame is the default target's. */
+    o = make_opts(ZIPNN_DTYPE_BF16, ZIPNN_METHOD_AUTO, 0);
+    o.struct_size = (uint32_t)offsetof(zipnn_options, target);
+    o.target = 0xFFFFFFFFu;
+    o.reserved[0] = 0xFFFFFFFFu;
+    CHECK_OK_HELPER(compress_alloc(&o, src, n, &frame, &len));
+    CHECK(len == len_any && memcmp(frame, f_any, len) == 0);
+    free(frame);
+    free(f_any);
+    free(src);
     return 0;
 }
 
@@ -1866,6 +1947,7 @@ static const test_case TESTS[] = {
     TEST(test_max_decompressed_size),
     TEST(test_bad_options),
     TEST(test_options_struct_size_versions),
+    TEST(test_options_target),
     TEST(test_overlapping_buffers),
     TEST(test_damaged_fixed_header_is_a_checksum_error),
 #ifdef ZIPNN_VECTORS_DIR

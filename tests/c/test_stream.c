@@ -65,9 +65,10 @@ static void buf_put(buf_t *b, const unsigned char *src, size_t n) {
     b->len += n;
 }
 
-/* Compresses `n` bytes in pieces of `piece` with output buffers of `cap` bytes. */
-static int stream_compress(const unsigned char *src, size_t n, size_t block, size_t piece,
-                           size_t cap, buf_t *out) {
+/* Compresses `n` bytes of bf16 for `target` in pieces of `piece` with output buffers of
+ * `cap` bytes. */
+static int stream_compress_for(const unsigned char *src, size_t n, size_t block, size_t piece,
+                               size_t cap, uint32_t target, buf_t *out) {
     zipnn_options o;
     zipnn_cstream *cs = NULL;
     unsigned char *tmp = (unsigned char *)xmalloc(cap);
@@ -76,6 +77,7 @@ static int stream_compress(const unsigned char *src, size_t n, size_t block, siz
     zipnn_options_init(&o);
     o.dtype = ZIPNN_DTYPE_BF16;
     o.chunk_size = 1024;
+    o.target = target;
     CHECK_STATUS(zipnn_cstream_new(&o, block, &cs), ZIPNN_OK);
     CHECK(cs != NULL);
     while (at < n) {
@@ -98,6 +100,12 @@ static int stream_compress(const unsigned char *src, size_t n, size_t block, siz
     zipnn_cstream_free(cs);
     free(tmp);
     return 0;
+}
+
+/* Compresses `n` bytes as stream_compress_for with the default target. */
+static int stream_compress(const unsigned char *src, size_t n, size_t block, size_t piece,
+                           size_t cap, buf_t *out) {
+    return stream_compress_for(src, n, block, piece, cap, ZIPNN_TARGET_ANY, out);
 }
 
 /* Decompresses in pieces of `piece` with output buffers of `cap`; returns the status. */
@@ -285,12 +293,42 @@ static int test_hostile_arguments(void) {
     return 0;
 }
 
+/* A stream for ZIPNN_TARGET_AVX512 decodes to its input; an unknown target is refused when
+ * the stream is made (no handle given out); decoding reads no target. */
+static int test_target(void) {
+    const size_t n = 50001;
+    unsigned char *data = make_bf16(n, 3);
+    buf_t s = {NULL, 0, 0}, back = {NULL, 0, 0};
+    zipnn_options o;
+    zipnn_cstream *cs = NULL;
+    zipnn_dstream *ds = NULL;
+    static const uint32_t bad[] = {2, 7, 0xFFFFFFFFu};
+    size_t i;
+    CHECK(stream_compress_for(data, n, 8192, 3001, 4096, ZIPNN_TARGET_AVX512, &s) == 0);
+    CHECK_STATUS(stream_decompress(s.p, s.len, 777, 5000, &back), ZIPNN_OK);
+    CHECK(back.len == n && memcmp(back.p, data, n) == 0);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        zipnn_options_init(&o);
+        o.target = bad[i];
+        CHECK_STATUS(zipnn_cstream_new(&o, 0, &cs), ZIPNN_ERROR_INVALID_PARAM);
+        CHECK(cs == NULL);
+        CHECK_STATUS(zipnn_dstream_new(&o, &ds), ZIPNN_OK);
+        zipnn_dstream_free(ds);
+        ds = NULL;
+    }
+    free(s.p);
+    free(back.p);
+    free(data);
+    return 0;
+}
+
 static const test_case TESTS[] = {
     {"round_trip_odd_pieces", test_round_trip_odd_pieces},
     {"empty_stream", test_empty_stream},
     {"random_access", test_random_access},
     {"damaged_streams", test_damaged_streams},
     {"hostile_arguments", test_hostile_arguments},
+    {"target", test_target},
 };
 
 int main(int argc, char **argv) {

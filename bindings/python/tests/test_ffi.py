@@ -54,7 +54,7 @@ def test_structs_match_header(header_text):
 
 
 def test_struct_sizes():
-    # The C ABI keeps zipnn_options at 80 bytes (lossy fields took two reserved words).
+    # The C ABI keeps zipnn_options at 80 bytes (lossy fields and target took reserved words).
     assert ctypes.sizeof(_ffi.zipnn_options) == 80
     assert ctypes.sizeof(_ffi.zipnn_frame_info) == 80  # format and input_format: +8
     assert ctypes.sizeof(_ffi.zipnn_tensor_info) == 88
@@ -72,7 +72,7 @@ def test_options_init_matches_struct():
     zipnn._lib.lib().zipnn_options_init(ctypes.byref(o))
     assert o.struct_size == ctypes.sizeof(_ffi.zipnn_options)
     assert o.chunk_size == 0 and abs(o.threshold - 0.95) < 1e-6
-    assert list(o.reserved) == [0] * 6
+    assert list(o.reserved) == [0] * 5 and o.target == _ffi.ZIPNN_TARGET_ANY
     assert o.lossy_mode == _ffi.ZIPNN_LOSSY_NONE and o.lossy_param == 0
 
 

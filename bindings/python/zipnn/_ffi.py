@@ -50,6 +50,10 @@ ZIPNN_LEVEL_MAX = 3
 ZIPNN_LOSSY_NONE = 0
 ZIPNN_LOSSY_INTEGER = 1
 ZIPNN_LOSSY_MANTISSA = 2
+
+ZIPNN_TARGET_ANY = 0
+ZIPNN_TARGET_AVX512 = 1
+
 ZIPNN_FORMAT_ZIPNN = 0
 ZIPNN_FORMAT_REFERENCE = 1
 ZIPNN_INPUT_BYTES = 1
@@ -119,7 +123,8 @@ class zipnn_options(Structure):
         ("max_decompressed_size", c_uint64),
         ("lossy_mode", c_uint32),
         ("lossy_param", c_uint32),
-        ("reserved", c_uint32 * 6),
+        ("target", c_uint32),
+        ("reserved", c_uint32 * 5),
     ]
 
 
