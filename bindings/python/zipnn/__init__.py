@@ -41,6 +41,7 @@ from ._api import (
     STREAM_DEFAULT_BLOCK_SIZE,
     STREAM_MAX_BLOCK_SIZE,
     STREAM_MIN_BLOCK_SIZE,
+    TARGETS,
     CompressStream,
     DecompressStream,
     FrameInfo,
@@ -126,7 +127,7 @@ __all__ = [
     "BufferTooSmallError", "SourceTooLargeError", "LimitExceededError", "CorruptDataError",
     "NotAFrameError", "TruncatedError", "ChecksumError", "AllocationError", "InternalError",
     "PanicError", "BadSafetensorsError", "LibraryNotFoundError", "DeltaBaseError",
-    "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError", "LOSSY_MODES",
+    "BaseRequiredError", "BaseMismatchError", "NotFoundError", "FileIOError", "LOSSY_MODES", "TARGETS",
     "safetensors", "compress_model_dir", "decompress_model_dir", "IndexRewriteError", "hf", "zipnn_hf",
     "patch_transformers", "unpatch_transformers", "transformers_patched",
 ]

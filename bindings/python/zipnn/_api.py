@@ -35,6 +35,14 @@ LOSSY_MODES: Dict[str, int] = {
     "mantissa": _ffi.ZIPNN_LOSSY_MANTISSA,
 }
 LOSSY_NAMES: Dict[int, str] = {v: k for k, v in LOSSY_MODES.items()}
+#: ``target=`` names: the processors a frame is laid out to decode fastest on. "any" (the
+#: default) decodes fast everywhere; "avx512" decodes faster on x86-64 processors with
+#: AVX-512 VBMI and VBMI2 (AMD Zen 4 and later, Intel Ice Lake and later) and slower on
+#: others. Every frame decodes on every processor to the same bytes.
+TARGETS: Dict[str, int] = {
+    "any": _ffi.ZIPNN_TARGET_ANY,
+    "avx512": _ffi.ZIPNN_TARGET_AVX512,
+}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -91,6 +99,18 @@ def _level_code(level: Any) -> int:
     return _int32("level", level)
 
 
+def _target_code(target: Any) -> int:
+    if target is None:
+        return _ffi.ZIPNN_TARGET_ANY
+    if isinstance(target, str):
+        code = TARGETS.get(target.strip().lower().replace("-", ""))
+        if code is None:
+            raise InvalidOptionError(
+                f"unknown target {target!r}; expected one of {', '.join(TARGETS)}", detail="target")
+        return code
+    return _uint("target", target)
+
+
 def _lossy_codes(lossy: Any, lossy_param: Any) -> Tuple[int, int]:
     """(lossy_mode, lossy_param) for the ``lossy=``/``lossy_param=`` options."""
     if lossy is None or lossy is False:
@@ -129,6 +149,7 @@ def make_options(
     max_size: Optional[int] = None,
     lossy: Any = None,
     lossy_param: Optional[int] = None,
+    target: Any = None,
 ) -> _ffi.zipnn_options:
     """A ``zipnn_options`` from keyword values (None = the library default)."""
     o = _ffi.zipnn_options()
@@ -152,6 +173,7 @@ def make_options(
     if max_size is not None:
         o.max_decompressed_size = _uint("max_size", max_size, 64)
     o.lossy_mode, o.lossy_param = _lossy_codes(lossy, lossy_param)
+    o.target = _target_code(target)
     return o
 
 
@@ -227,6 +249,7 @@ def compress(
     lossy: Any = None,
     lossy_param: Optional[int] = None,
     base: Any = None,
+    target: Any = None,
 ) -> bytes:
     """Compresses ``data`` into one zipnn frame and returns it as ``bytes``.
 
@@ -243,7 +266,10 @@ def compress(
     else 262144). ``zstd_level``, ``lz4_level``, ``threshold`` (keep a coded
     plane only below this fraction of raw; not applied at level "max") and
     ``bg_partitions`` (byte grouping for "raw": 1, 2, 4, 8) map to the fields of
-    ``zipnn_options``.
+    ``zipnn_options``. ``target``: the processors the frame is laid out to decode fastest
+    on, None/"any"/0 (the default: fast everywhere) or "avx512"/1 (faster on x86-64 with
+    AVX-512 VBMI and VBMI2: AMD Zen 4 and later, Intel Ice Lake and later; slower on other
+    processors); every frame decodes on every processor to the same bytes.
 
     ``lossy`` (opt-in, float dtypes bf16/fp16/fp32/fp64 only; default None = lossless):
 
@@ -275,7 +301,7 @@ def compress(
     p = _Prepared(data, dtype, metadata, bg_partitions, dict(
         method=method, level=level, threads=threads, chunk_size=chunk_size,
         zstd_level=zstd_level, lz4_level=lz4_level, threshold=threshold, lossy=lossy,
-        lossy_param=lossy_param))
+        lossy_param=lossy_param, target=target))
     with source(data) as (src, n), _optional_source(base) as b:
         cap = _bound(n, p.opts, p.meta)
         out = OutBytes(cap)
@@ -430,7 +456,7 @@ def _reference_doc(src: Any, n: int) -> Optional[Dict[str, Any]]:
 
 
 def convert(data: Any, *, base: Any = None, level: Any = None, method: Any = "auto",
-            threads: int = 0, chunk_size: Optional[int] = None) -> bytes:
+            threads: int = 0, chunk_size: Optional[int] = None, target: Any = None) -> bytes:
     """Rewrites what the reference package (PyPI zipnn 0.5.x) wrote in zipnn's format, with
     checksums: its frames (one, or its streamed frames: its ``.znn`` files) become one zipnn
     frame (a tensor frame keeps its dtype and shape as array metadata, so
@@ -438,7 +464,8 @@ def convert(data: Any, *, base: Any = None, level: Any = None, method: Any = "au
     ``base`` (the base it was made against); its compressed safetensors files and
     ``model.safetensors.znn`` a zipnn archive (:mod:`zipnn.safetensors`). Raises
     NotAFrameError for anything else."""
-    opts = make_options(method=method, level=level, threads=threads, chunk_size=chunk_size)
+    opts = make_options(method=method, level=level, threads=threads, chunk_size=chunk_size,
+                        target=target)
     with source(data) as (src, n), _optional_source(base) as b:
         bound = ctypes.c_size_t(0)
         _check(lib().zipnn_convert_bound(ctypes.byref(opts), src, n, ctypes.byref(bound)),
@@ -794,7 +821,7 @@ class CompressStream(_Stream):
     (often ``b""``: bytes come out a whole block at a time); ``finish()`` returns the rest
     (last block, index, trailer). The output does not depend on how the input is cut.
     Memory: about two blocks in the library plus a reusable ``out_size`` buffer here.
-    Options as :func:`compress` (``lossy``/``lossy_param`` included; no ``metadata``, no
+    Options as :func:`compress` (``lossy``/``lossy_param`` and ``target`` included; no ``metadata``, no
     ``base``: stream frames are never deltas). Use as a context manager or call
     ``close()``; not for use by two threads at once."""
 
@@ -804,7 +831,7 @@ class CompressStream(_Stream):
                  threads: int = 0, chunk_size: Optional[int] = None, block_size: int = 0,
                  zstd_level: Optional[int] = None, lz4_level: Optional[int] = None,
                  threshold: Optional[float] = None, bg_partitions: Optional[int] = None,
-                 lossy: Any = None, lossy_param: Optional[int] = None,
+                 lossy: Any = None, lossy_param: Optional[int] = None, target: Any = None,
                  out_size: int = _STREAM_OUT_SIZE) -> None:
         self._handle = None
         code, bg = _dtypes.resolve(dtype)
@@ -812,7 +839,7 @@ class CompressStream(_Stream):
                             chunk_size=chunk_size, zstd_level=zstd_level, lz4_level=lz4_level,
                             threshold=threshold,
                             bg_partitions=bg if bg_partitions is None else bg_partitions,
-                            lossy=lossy, lossy_param=lossy_param)
+                            lossy=lossy, lossy_param=lossy_param, target=target)
         block_size = _uint("block_size", block_size, 64)
         self._init_out(out_size)
         h = ctypes.c_void_p()

@@ -735,10 +735,11 @@ def _TmpFile(path: PathLike) -> Iterator[Any]:
 
 def _archive_options(method: Any, level: Any, threads: int, chunk_size: Optional[int],
                      zstd_level: Optional[int], lz4_level: Optional[int],
-                     threshold: Optional[float], lossy: Any, lossy_param: Optional[int]) -> Any:
+                     threshold: Optional[float], lossy: Any, lossy_param: Optional[int],
+                     target: Any = None) -> Any:
     opts = make_options(method=method, level=level, threads=threads, chunk_size=chunk_size,
                         zstd_level=zstd_level, lz4_level=lz4_level, threshold=threshold,
-                        lossy=lossy, lossy_param=lossy_param)
+                        lossy=lossy, lossy_param=lossy_param, target=target)
     return opts
 
 
@@ -771,7 +772,7 @@ def _opt_source(obj: Any) -> Iterator[Any]:
 def compress(data: Any, *, base: Any = None, method: Any = "auto", level: Any = None,
              threads: int = 0, chunk_size: Optional[int] = None, zstd_level: Optional[int] = None,
              lz4_level: Optional[int] = None, threshold: Optional[float] = None,
-             lossy: Any = None, lossy_param: Optional[int] = None) -> bytes:
+             lossy: Any = None, lossy_param: Optional[int] = None, target: Any = None) -> bytes:
     """Compresses a safetensors file held in memory (``data``: bytes-like) into an archive
     and returns it. Each tensor is coded with its own dtype; tensors repeating an earlier
     tensor's bytes (tied weights) are stored once. ``base`` (bytes or a path of the base
@@ -779,10 +780,10 @@ def compress(data: Any, *, base: Any = None, method: Any = "auto", level: Any = 
     dtype and shape is coded as a delta against it, and decoding then needs the same base.
     ``lossy``/``lossy_param`` as for :func:`zipnn.compress`, applied to the float tensors
     (BF16, F16, F32, F64) for which the parameter is valid; the others stay lossless
-    (``TensorInfo.lossy`` says what each tensor got). Other options as
-    :func:`zipnn.compress`."""
+    (``TensorInfo.lossy`` says what each tensor got). Other options (``target`` included)
+    as :func:`zipnn.compress`."""
     opts = _archive_options(method, level, threads, chunk_size, zstd_level, lz4_level, threshold,
-                            lossy, lossy_param)
+                            lossy, lossy_param, target)
     if _is_pathlike(data):
         raise TypeError("compress() takes the file's bytes; use compress_file() for a path")
     with source(data) as (sp, n), _source_or_file(base) as bobj, _opt_source(bobj) as b:
@@ -817,7 +818,7 @@ def compress_file(src_path: PathLike, dst_path: PathLike, *, base: Any = None, *
 
 def _with_defaults(options: Dict[str, Any]) -> Dict[str, Any]:
     allowed = dict(method="auto", level=None, threads=0, chunk_size=None, zstd_level=None,
-                   lz4_level=None, threshold=None, lossy=None, lossy_param=None)
+                   lz4_level=None, threshold=None, lossy=None, lossy_param=None, target=None)
     for k, v in options.items():
         if k not in allowed:
             raise TypeError(
