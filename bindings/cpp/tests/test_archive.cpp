@@ -623,6 +623,32 @@ TEST(Archive, Lossy) {
     }
 }
 
+TEST(Archive, TargetReachesEveryTensorAndRoundTrips) {
+    std::vector<StTensor> ts = sample(110);
+    Bytes file = build_safetensors(ts);
+    auto avx512 = zipnn::Options().target(zipnn::Target::AVX512);
+    check_archive(zipnn::Archive::open_memory(zipnn::compress_safetensors(file, avx512)), ts, file);
+    check_archive(zipnn::Archive::open_memory(
+                      zipnn::compress_safetensors(file, zipnn::Options(avx512).level(zipnn::Level::Max))),
+                  ts, file);
+    Bytes base;
+    std::vector<StTensor> fine;
+    base_and_fine(base, fine);
+    Bytes fine_file = build_safetensors(fine);
+    zipnn::Archive d = zipnn::Archive::open_memory(zipnn::compress_safetensors(fine_file, base, avx512));
+    d.set_base(zipnn::span<const std::byte>(base));
+    check_archive(d, fine, fine_file);
+    // An unknown target: refused by the bound and by compression, the output untouched.
+    auto bad = zipnn::Options().target(static_cast<zipnn::Target>(2));
+    std::size_t bound = 77;
+    EXPECT_EQ(zipnn::nothrow::safetensors_compress_bound(file, bound, bad), ZIPNN_ERROR_INVALID_PARAM);
+    EXPECT_EQ(bound, 77u);
+    Bytes out{std::byte{3}};
+    EXPECT_EQ(zipnn::nothrow::compress_safetensors(file, out, bad), ZIPNN_ERROR_INVALID_PARAM);
+    EXPECT_EQ(out, Bytes{std::byte{3}});
+    expect_throw<zipnn::Error>(ZIPNN_ERROR_INVALID_PARAM, [&] { zipnn::compress_safetensors(file, base, bad); });
+}
+
 TEST(Archive, ConcurrentDecodes) {
     Bytes base;
     std::vector<StTensor> fine;

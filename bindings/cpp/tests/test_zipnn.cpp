@@ -118,6 +118,8 @@ TEST(Options, DefaultsEqualInitMacro) {
     EXPECT_EQ(std::memcmp(&o.raw(), &init, sizeof init), 0);
     EXPECT_EQ(o.dtype(), zipnn::DType::Raw);
     EXPECT_EQ(o.method(), zipnn::Method::Auto);
+    EXPECT_EQ(o.target(), zipnn::Target::Any);
+    EXPECT_EQ(o.raw().target, static_cast<std::uint32_t>(ZIPNN_TARGET_ANY));
     EXPECT_EQ(o.raw().struct_size, sizeof(zipnn_options));
 }
 
@@ -132,7 +134,8 @@ TEST(Options, FluentSettersWriteTheCStruct) {
         .lz4_level(9)
         .threshold(0.5f)
         .bg_partitions(1)
-        .max_decompressed_size(12345);
+        .max_decompressed_size(12345)
+        .target(zipnn::Target::AVX512);
     const zipnn_options& r = o.raw();
     EXPECT_EQ(r.dtype, static_cast<std::uint32_t>(ZIPNN_DTYPE_BF16));
     EXPECT_EQ(r.method, static_cast<std::uint32_t>(ZIPNN_METHOD_ZSTD));
@@ -144,6 +147,9 @@ TEST(Options, FluentSettersWriteTheCStruct) {
     EXPECT_EQ(r.threshold, 0.5f);
     EXPECT_EQ(r.bg_partitions, 1u);
     EXPECT_EQ(r.max_decompressed_size, 12345u);
+    EXPECT_EQ(r.target, static_cast<std::uint32_t>(ZIPNN_TARGET_AVX512));
+    EXPECT_EQ(o.target(), zipnn::Target::AVX512);
+    EXPECT_EQ(o.target(zipnn::Target::Any).raw().target, static_cast<std::uint32_t>(ZIPNN_TARGET_ANY));
     EXPECT_EQ(o.level(), 3);
     EXPECT_EQ(o.threads(), 2u);
     EXPECT_EQ(o.max_decompressed_size(), 12345u);
@@ -410,6 +416,9 @@ TEST(Errors, BadOptions) {
         {"bg 2 bf16", zipnn::Options().dtype(zipnn::DType::BF16).bg_partitions(2), ZIPNN_ERROR_INVALID_PARAM},
         {"zstd 23", zipnn::Options().zstd_level(23), ZIPNN_ERROR_INVALID_PARAM},
         {"lz4 13", zipnn::Options().lz4_level(13), ZIPNN_ERROR_INVALID_PARAM},
+        {"target 2", zipnn::Options().target(static_cast<zipnn::Target>(2)), ZIPNN_ERROR_INVALID_PARAM},
+        {"target 7 bf16", zipnn::Options().dtype(zipnn::DType::BF16).target(static_cast<zipnn::Target>(7)),
+         ZIPNN_ERROR_INVALID_PARAM},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.name);
@@ -423,6 +432,45 @@ TEST(Errors, BadOptions) {
         EXPECT_EQ(zipnn::nothrow::compress_into(dst, data, w, c.opts), c.want);
         EXPECT_EQ(w, 77u);
     }
+}
+
+// Every target's frames decode to the same bytes (only their speed differs by processor), so
+// each target must round-trip every dtype at every level; decompression ignores the field.
+TEST(Target, EveryTargetRoundTripsEveryDtypeAndLevel) {
+    EXPECT_EQ(zipnn::all_targets.size(), 2u);
+    EXPECT_EQ(static_cast<std::uint32_t>(zipnn::Target::Any), 0u);
+    EXPECT_EQ(static_cast<std::uint32_t>(zipnn::Target::AVX512), 1u);
+    for (zipnn::Target target : zipnn::all_targets) {
+        for (zipnn::DType dtype : zipnn::all_dtypes) {
+            auto data = weights(dtype, 5 * kChunk + 77, 17);
+            for (zipnn::Level level : {zipnn::Level::Fast, zipnn::Level::Default, zipnn::Level::Max}) {
+                SCOPED_TRACE(std::to_string(static_cast<unsigned>(target)) + " dtype " +
+                             std::to_string(static_cast<unsigned>(dtype)) + " level " +
+                             std::to_string(static_cast<int>(level)));
+                auto opts = small_chunks(dtype).level(level).target(target);
+                auto frame = zipnn::compress(data, opts);
+                EXPECT_LE(frame.size(), zipnn::compress_bound(data.size(), opts));
+                EXPECT_NO_THROW(zipnn::verify(frame));
+                EXPECT_EQ(zipnn::decompress(frame), data);
+                // Decompression reads no compression field, an unknown target included.
+                std::vector<std::byte> out(data.size());
+                zipnn::Options dopts;
+                dopts.raw().target = 7;
+                EXPECT_EQ(zipnn::decompress_into(out, frame, dopts), data.size());
+                EXPECT_EQ(out, data);
+            }
+        }
+    }
+    // Deltas take the target too.
+    auto base = weights(zipnn::DType::BF16, 3 * kChunk, 5);
+    auto fine = base;
+    for (std::size_t i = 0; i < fine.size(); i += 97) fine[i] ^= std::byte{1};
+    auto opts = small_chunks(zipnn::DType::BF16).target(zipnn::Target::AVX512);
+    EXPECT_EQ(zipnn::decompress_delta(zipnn::compress_delta(fine, base, opts), base), fine);
+    std::vector<std::byte> out{std::byte{9}};
+    EXPECT_EQ(zipnn::nothrow::compress_delta(fine, base, out, opts.target(static_cast<zipnn::Target>(2))),
+              ZIPNN_ERROR_INVALID_PARAM);
+    EXPECT_EQ(out, std::vector<std::byte>{std::byte{9}});
 }
 
 TEST(Errors, LargerStructSize) {

@@ -375,6 +375,19 @@ enum class Lossy : std::uint32_t {
     Mantissa = ZIPNN_LOSSY_MANTISSA,
 };
 
+/// The processors a frame is laid out to decode fastest on (ZIPNN_TARGET_*). Every
+/// target's frames decode on every processor to the same bytes; only the speed differs.
+enum class Target : std::uint32_t {
+    /// Fast on every processor (the default).
+    Any = ZIPNN_TARGET_ANY,
+    /// Faster on x86-64 processors with AVX-512 VBMI and VBMI2 (AMD Zen 4 and later, Intel
+    /// Ice Lake and later); slower on other processors.
+    AVX512 = ZIPNN_TARGET_AVX512,
+};
+
+/// Every Target, in code order.
+inline constexpr std::array<Target, 2> all_targets = {Target::Any, Target::AVX512};
+
 /// zipnn_options with its defaults (the constructor calls zipnn_options_init) and fluent
 /// setters: `zipnn::Options().dtype(zipnn::DType::BF16).level(zipnn::Level::Max)`.
 /// Values are passed through unchecked; the library validates them when used.
@@ -406,6 +419,7 @@ public:
     }
     Options& lossy_mode(Lossy v) noexcept { raw_.lossy_mode = static_cast<std::uint32_t>(v); return *this; }
     Options& lossy_param(std::uint32_t v) noexcept { raw_.lossy_param = v; return *this; }
+    Options& target(Target v) noexcept { raw_.target = static_cast<std::uint32_t>(v); return *this; }
 
     DType dtype() const noexcept { return static_cast<DType>(raw_.dtype); }
     Method method() const noexcept { return static_cast<Method>(raw_.method); }
@@ -419,6 +433,7 @@ public:
     std::uint64_t max_decompressed_size() const noexcept { return raw_.max_decompressed_size; }
     Lossy lossy_mode() const noexcept { return static_cast<Lossy>(raw_.lossy_mode); }
     std::uint32_t lossy_param() const noexcept { return raw_.lossy_param; }
+    Target target() const noexcept { return static_cast<Target>(raw_.target); }
 
     /// The C struct (escape hatch for fields this wrapper does not name).
     zipnn_options& raw() noexcept { return raw_; }
