@@ -120,6 +120,30 @@ func (m LossyMode) String() string {
 	return "lossy(" + strconv.FormatUint(uint64(m), 10) + ")"
 }
 
+// Target names the processors a frame is laid out to decode fastest on (ZIPNN_TARGET_*).
+// Every target's frames decode on every processor to the same bytes; only the speed
+// differs.
+type Target uint32
+
+// Targets.
+const (
+	// TargetAny decodes fast on every processor (the default).
+	TargetAny Target = C.ZIPNN_TARGET_ANY
+	// TargetAVX512 decodes faster on x86-64 processors with AVX-512 VBMI and VBMI2 (AMD
+	// Zen 4 and later, Intel Ice Lake and later) and slower on other processors.
+	TargetAVX512 Target = C.ZIPNN_TARGET_AVX512
+)
+
+var targetNames = [...]string{"any", "avx512"}
+
+// String returns the target's name, e.g. "avx512".
+func (t Target) String() string {
+	if int(t) < len(targetNames) {
+		return targetNames[t]
+	}
+	return "target(" + strconv.FormatUint(uint64(t), 10) + ")"
+}
+
 // Options mirrors the C struct zipnn_options. A zero field takes the library default,
 // so Options{} and a nil *Options both mean "defaults"; DefaultOptions returns the
 // defaults spelled out. Options is plain data and safe to share between goroutines
@@ -147,6 +171,10 @@ type Options struct {
 	// decompression ignores them.
 	Lossy      LossyMode
 	LossyParam uint32
+
+	// Target is the processors the frames are laid out to decode fastest on (default
+	// TargetAny); an unknown value is ErrInvalidParam. Decompression ignores it.
+	Target Target
 }
 
 // DefaultOptions returns the library's defaults, as written by zipnn_options_init.
@@ -166,6 +194,7 @@ func DefaultOptions() Options {
 		MaxDecompressedSize: uint64(c.max_decompressed_size),
 		Lossy:               LossyMode(c.lossy_mode),
 		LossyParam:          uint32(c.lossy_param),
+		Target:              Target(c.target),
 	}
 }
 
@@ -188,6 +217,7 @@ func (o *Options) toC() C.zipnn_options {
 	c.max_decompressed_size = C.uint64_t(o.MaxDecompressedSize)
 	c.lossy_mode = C.uint32_t(o.Lossy)
 	c.lossy_param = C.uint32_t(o.LossyParam)
+	c.target = C.uint32_t(o.Target)
 	return c
 }
 
