@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use zipnn::stream::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE};
-use zipnn::{DType, Level, Lossy, Method, Options, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+use zipnn::{DType, Level, Lossy, Method, Options, Target, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
 
 use crate::fail::Failure;
 
@@ -113,6 +113,13 @@ pub struct ConvertArgs {
     /// Effort of the new coding (see compress --level)
     #[arg(short, long, value_enum, default_value_t = LevelArg::Default)]
     pub level: LevelArg,
+
+    /// The processors the new coding is laid out to decode fastest on: any (fast on every
+    /// processor) or avx512 (faster on x86-64 with AVX-512 VBMI and VBMI2: AMD Zen 4 and
+    /// later, Intel Ice Lake and later; slower on other processors). Every conversion decodes
+    /// on every processor to the same bytes
+    #[arg(long, value_enum, default_value_t = TargetArg::Any)]
+    pub target: TargetArg,
 }
 
 /// Where outputs go, and what may be overwritten.
@@ -196,6 +203,13 @@ pub struct CodecArgs {
     #[arg(short, long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
 
+    /// The processors the output is laid out to decode fastest on: any (fast on every
+    /// processor) or avx512 (faster on x86-64 with AVX-512 VBMI and VBMI2: AMD Zen 4 and
+    /// later, Intel Ice Lake and later; slower on other processors). Every output decodes
+    /// on every processor to the same bytes
+    #[arg(long, value_enum, default_value_t = TargetArg::Any)]
+    pub target: TargetArg,
+
     /// Input bytes per chunk (the unit of parallelism and random access); K/M suffixes.
     /// Default: 2M for one-byte dtypes (int8, uint8, fp8, raw) at the default level and
     /// method, 256K otherwise
@@ -243,6 +257,7 @@ impl CodecArgs {
             level: self.level.level(),
             threads,
             chunk_size,
+            target: self.target.target(),
             ..Options::new(dtype)
         };
         opts.validate()
@@ -416,6 +431,23 @@ impl MethodArg {
     }
 }
 
+/// `--target` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Any,
+    #[value(name = "avx512", alias = "avx-512")]
+    Avx512,
+}
+
+impl TargetArg {
+    pub fn target(self) -> Target {
+        match self {
+            TargetArg::Any => Target::Any,
+            TargetArg::Avx512 => Target::Avx512,
+        }
+    }
+}
+
 /// A byte count with an optional binary suffix: `262144`, `256K`, `256KiB`, `8M`, `8MiB`.
 fn parse_size(s: &str) -> Result<u32, String> {
     u32::try_from(parse_size64(s)?).map_err(|_| format!("size too large: {s:?}"))
@@ -456,6 +488,38 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn target_reaches_the_options() {
+        let parse = |args: &[&str]| -> Options {
+            match Cli::try_parse_from(args).unwrap().cmd {
+                Cmd::Compress(a) => a.codec.options(0).unwrap(),
+                Cmd::Bench(a) => a.codec.options(0).unwrap(),
+                c => panic!("{c:?}"),
+            }
+        };
+        assert_eq!(parse(&["zipnn", "compress", "x"]).target, Target::Any);
+        assert_eq!(
+            parse(&["zipnn", "compress", "--target", "any", "x"]).target,
+            Target::Any
+        );
+        assert_eq!(
+            parse(&["zipnn", "compress", "--target", "avx512", "x"]).target,
+            Target::Avx512
+        );
+        assert_eq!(
+            parse(&["zipnn", "bench", "--target", "avx-512", "x"]).target,
+            Target::Avx512
+        );
+        assert!(Cli::try_parse_from(["zipnn", "compress", "--target", "avx2", "x"]).is_err());
+        match Cli::try_parse_from(["zipnn", "convert", "--target", "avx512", "x"])
+            .unwrap()
+            .cmd
+        {
+            Cmd::Convert(a) => assert_eq!(a.target.target(), Target::Avx512),
+            c => panic!("{c:?}"),
+        }
     }
 
     #[test]

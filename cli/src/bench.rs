@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use zipnn::container::safetensors::{self, Archive, SafeTensors};
-use zipnn::{DType, DecompressOptions, Lossy, Options};
+use zipnn::{DType, DecompressOptions, Lossy, Options, Target};
 
 use crate::args::{BenchArgs, ClockArg, Common};
 use crate::codec::{lib_failure, lossy_flag, stored_counts, Base};
@@ -106,8 +106,12 @@ pub fn bench(a: &BenchArgs, common: &Common) -> Result<Code, Failure> {
         Lossy::None => String::new(),
         l => format!("; LOSSY {}", lossy_flag(l)),
     };
+    let target = match opts.target {
+        Target::Any => "",
+        Target::Avx512 => "; target avx512",
+    };
     println!(
-        "ratio = compressed / original; MB = 10^6 bytes; level {:?}; best of {} run(s) on {threads}{clock}{lossy}",
+        "ratio = compressed / original; MB = 10^6 bytes; level {:?}{target}; best of {} run(s) on {threads}{clock}{lossy}",
         opts.level, a.runs
     );
     Ok(code)

@@ -23,6 +23,7 @@ pub fn run(a: &ConvertArgs, common: &Common) -> Result<Code, Failure> {
     let opts = Options {
         level: a.level.level(),
         threads: common.threads,
+        target: a.target.target(),
         ..Options::default()
     };
     let mut code = Code::Ok;

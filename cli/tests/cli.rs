@@ -916,6 +916,10 @@ fn usage_errors() {
         &["compress", "--chunk-size", "100", "a.bin"],
         &["compress", "-t", "fp32", "--chunk-size", "1026", "a.bin"],
         &["compress", "--block-size", "1G", "a.bin"],
+        &["compress", "--target", "avx2", "a.bin"],
+        &["compress", "--target", "1", "a.bin"],
+        &["bench", "--target", "neon", "a.bin"],
+        &["convert", "--target", "", "a.bin"],
         &["compress", "-c", "-o", "x", "a.bin"],
         &["compress", "-c", "a.bin", "a.bin"],
         &["frobnicate"],
@@ -932,6 +936,105 @@ fn usage_errors() {
     assert!(stdout(&o).contains("Exit codes:") && stdout(&o).contains("4  an output file exists"));
     let o = zipnn(p, &["compress", "--help"]);
     assert!(stdout(&o).contains("--dtype") && stdout(&o).contains("fp8_e4m3"));
+}
+
+#[test]
+fn target_is_accepted_everywhere_that_compresses_and_round_trips() {
+    let d = tmp();
+    let p = d.path();
+    let orig = fs::read(BF16).unwrap();
+    fs::write(p.join("w.bf16"), &orig).unwrap();
+    fs::write(p.join("m.safetensors"), safetensors_file()).unwrap();
+    // Frames for any target decode on every processor to the same bytes.
+    for (target, level) in [
+        ("any", "default"),
+        ("avx512", "fast"),
+        ("avx512", "default"),
+        ("avx512", "max"),
+    ] {
+        ok(&zipnn(
+            p,
+            &[
+                "compress", "-q", "-t", "bf16", "-l", level, "--target", target, "w.bf16", "-o",
+                "w.znn", "-f",
+            ],
+        ));
+        ok(&zipnn(
+            p,
+            &["decompress", "-q", "w.znn", "-o", "w.back", "-f"],
+        ));
+        assert_eq!(
+            fs::read(p.join("w.back")).unwrap(),
+            orig,
+            "{target} {level}"
+        );
+        ok(&zipnn(
+            p,
+            &[
+                "compress",
+                "-q",
+                "-l",
+                level,
+                "--target",
+                target,
+                "m.safetensors",
+                "-o",
+                "m.znn",
+                "-f",
+            ],
+        ));
+        ok(&zipnn(p, &["verify", "m.znn"]));
+        ok(&zipnn(
+            p,
+            &["decompress", "-q", "m.znn", "-o", "m.back", "-f"],
+        ));
+        assert_eq!(
+            fs::read(p.join("m.back")).unwrap(),
+            safetensors_file(),
+            "{target} {level}"
+        );
+    }
+    // Without the flag the target is any: the same bytes as --target any.
+    ok(&zipnn(
+        p,
+        &["compress", "-q", "-t", "bf16", "w.bf16", "-o", "a.znn"],
+    ));
+    ok(&zipnn(
+        p,
+        &[
+            "compress", "-q", "-t", "bf16", "--target", "any", "w.bf16", "-o", "b.znn",
+        ],
+    ));
+    assert_eq!(
+        fs::read(p.join("a.znn")).unwrap(),
+        fs::read(p.join("b.znn")).unwrap()
+    );
+    // bench says which target it measured.
+    let o = zipnn(
+        p,
+        &[
+            "bench", "-t", "bf16", "-n", "1", "--target", "avx512", "w.bf16",
+        ],
+    );
+    ok(&o);
+    assert!(
+        stdout(&o).contains("; target avx512") && stdout(&o).contains("round trip ok"),
+        "{}",
+        stdout(&o)
+    );
+    let o = zipnn(p, &["bench", "-t", "bf16", "-n", "1", "w.bf16"]);
+    ok(&o);
+    assert!(!stdout(&o).contains("target"), "{}", stdout(&o));
+    // The help of each command that compresses documents it.
+    for cmd in ["compress", "bench", "convert"] {
+        let o = zipnn(p, &[cmd, "--help"]);
+        ok(&o);
+        let help = stdout(&o);
+        assert!(
+            help.contains("--target") && help.contains("avx512") && help.contains("Ice Lake"),
+            "{cmd}: {help}"
+        );
+    }
 }
 
 /// A safetensors file of `tensors` (name, dtype, shape, bytes), in that order.
