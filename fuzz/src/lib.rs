@@ -32,6 +32,7 @@ pub fn derive_options(data: &[u8]) -> Option<(Options, &[u8], &[u8])> {
     let method = Method::ALL[b[1] as usize % Method::ALL.len()];
     let level = [Level::Fast, Level::Default, Level::Max][b[2] as usize % 3];
     let threads = ((b[2] >> 2) & 1) as u32; // 0 = all cores, 1 = calling thread
+    let target = Target::ALL[((b[2] >> 3) & 1) as usize];
     let chunk_size = if b[3] >= 250 {
         1 << 16
     } else {
@@ -62,6 +63,7 @@ pub fn derive_options(data: &[u8]) -> Option<(Options, &[u8], &[u8])> {
         bg_partitions,
         // Lossless: the round-trip target checks the bytes come back exactly.
         lossy: zipnn::Lossy::None,
+        target,
     };
     Some((opts, metadata, src))
 }
