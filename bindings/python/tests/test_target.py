@@ -146,3 +146,18 @@ def test_model_dirs(tmp_path):
     with pytest.raises(zipnn.InvalidOptionError):
         zipnn.compress_model_dir(src, tmp_path / "bad", target="avx1024")
     assert not (tmp_path / "bad").exists()
+
+
+def test_convert_takes_a_target(root):
+    vectors = root / "tests" / "reference-vectors"
+    src_path = vectors / "byte.bf16.defaults.znn"
+    if not src_path.is_file():
+        pytest.skip(f"{src_path} not found (set ZIPNN_REPO_ROOT)")
+    src = src_path.read_bytes()
+    want = zipnn.decompress(src)
+    converted = zipnn.convert(src, target="avx512")
+    assert zipnn.frame_info(converted).format == "zipnn"
+    assert zipnn.decompress(converted) == want
+    for bad in (2, "avx2"):
+        with pytest.raises(zipnn.InvalidOptionError):
+            zipnn.convert(src, target=bad)
