@@ -5,6 +5,13 @@ use super::MAX_CODE_LEN;
 /// Optimal code lengths under the `MAX_CODE_LEN` limit (package-merge); 0 for unused symbols.
 /// A lone symbol gets length 1.
 pub(super) fn code_lengths(hist: &[u32; 256]) -> [u8; 256] {
+    code_lengths_within(hist, MAX_CODE_LEN)
+}
+
+/// Optimal code lengths of at most `limit` bits (1 to `MAX_CODE_LEN`; the used symbols must
+/// fit, at most `2^limit` of them); 0 for unused symbols. A lone symbol gets length 1.
+pub(crate) fn code_lengths_within(hist: &[u32; 256], limit: u32) -> [u8; 256] {
+    debug_assert!((1..=MAX_CODE_LEN).contains(&limit));
     let mut lens = [0u8; 256];
     // Used symbols sorted by (count, symbol); keys are unique so the order is deterministic.
     let mut keys = [0u64; 256];
@@ -58,37 +65,39 @@ pub(super) fn code_lengths(hist: &[u32; 256]) -> [u8; 256] {
         depth[i] = depth[parent[i] as usize] + 1;
         longest = longest.max(depth[i]);
     }
-    if longest as u32 <= MAX_CODE_LEN {
+    if longest as u32 <= limit {
         for i in 0..m {
             lens[(keys[i] & 0xFF) as usize] = depth[i];
         }
         return lens;
     }
-    package_merge(keys, &mut lens);
+    package_merge(keys, &mut lens, limit);
     lens
 }
 
-/// Optimal lengths within `MAX_CODE_LEN` for the used symbols, given as (count << 8 | symbol)
-/// keys in ascending order (at least two of them).
-pub(super) fn package_merge(keys: &[u64], lens: &mut [u8; 256]) {
-    const L: usize = MAX_CODE_LEN as usize;
+/// Optimal lengths within `limit` bits (at most `MAX_CODE_LEN`) for the used symbols, given
+/// as (count << 8 | symbol) keys in ascending order (at least two of them, at most
+/// `2^limit`).
+pub(super) fn package_merge(keys: &[u64], lens: &mut [u8; 256], limit: u32) {
+    let l = limit as usize;
     let m = keys.len();
+    debug_assert!(m <= 1 << l);
     let leaf = |i: usize| keys[i] >> 8;
-    // Lists per level, from the deepest (index L-1: the leaves alone) up to index 0. Each
+    // Lists per level, from the deepest (index limit-1: the leaves alone) up to index 0. Each
     // list is the merge, by weight, of the leaves and the pairs of the list below it.
     // `is_leaf[d][i]` tells whether item i of list d is a leaf (else a package).
-    let mut is_leaf = [[false; 512]; L];
-    let mut list_len = [0usize; L];
+    let mut is_leaf = [[false; 512]; MAX_CODE_LEN as usize];
+    let mut list_len = [0usize; MAX_CODE_LEN as usize];
     // The list below and the one being built; they trade places by index after each level
     // (swapping the arrays themselves copied 8 KB a level, most of a small plane's cost).
     let mut lists = [[0u64; 512]; 2];
     let mut below = 0;
     for i in 0..m {
         lists[below][i] = leaf(i);
-        is_leaf[L - 1][i] = true;
+        is_leaf[l - 1][i] = true;
     }
-    list_len[L - 1] = m;
-    for d in (0..L - 1).rev() {
+    list_len[l - 1] = m;
+    for d in (0..l - 1).rev() {
         let (first, second) = lists.split_at_mut(1);
         let (prev, cur) = if below == 0 {
             (&first[0], &mut second[0])
@@ -116,7 +125,7 @@ pub(super) fn package_merge(keys: &[u64], lens: &mut [u8; 256]) {
     // the list below. A symbol's length is the number of lists in which it is selected; the
     // selected leaves of a list are always its lightest ones.
     let mut take = 2 * m - 2;
-    for d in 0..L {
+    for d in 0..l {
         debug_assert!(take <= list_len[d]);
         let take_here = take.min(list_len[d]);
         let leaves = is_leaf[d][..take_here].iter().filter(|&&b| b).count();
@@ -129,7 +138,7 @@ pub(super) fn package_merge(keys: &[u64], lens: &mut [u8; 256]) {
 
 /// Canonical codes (most significant bit first) for the lengths: codes are assigned in order
 /// of (length, symbol value), consecutive within a length.
-pub(super) fn canonical_codes(lens: &[u8; 256]) -> [u32; 256] {
+pub(crate) fn canonical_codes(lens: &[u8; 256]) -> [u32; 256] {
     let mut count = [0u32; MAX_CODE_LEN as usize + 1];
     for &l in lens.iter() {
         count[l as usize] += 1;
@@ -153,6 +162,6 @@ pub(super) fn canonical_codes(lens: &[u8; 256]) -> [u32; 256] {
 }
 
 /// The low `len` bits of `code`, reversed.
-pub(super) fn reverse(code: u32, len: u32) -> u32 {
+pub(crate) fn reverse(code: u32, len: u32) -> u32 {
     code.reverse_bits() >> (32 - len)
 }

@@ -19,6 +19,7 @@ mod tests;
 pub use decoder::{decode, decode_pair_warming, decode_warming};
 use encoder::encode_with;
 use lengths::code_lengths;
+pub(crate) use lengths::{canonical_codes, code_lengths_within, reverse};
 
 /// Maximum code length in bits.
 pub const MAX_CODE_LEN: u32 = 11;

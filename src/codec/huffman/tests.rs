@@ -199,7 +199,7 @@ fn huffman_and_package_merge_agree_on_cost() {
             continue;
         }
         let mut pm = [0u8; 256];
-        package_merge(&keys, &mut pm);
+        package_merge(&keys, &mut pm, MAX_CODE_LEN);
         let cost = |l: &[u8; 256]| -> u64 { (0..256).map(|s| hist[s] as u64 * l[s] as u64).sum() };
         assert_eq!(cost(&lens), cost(&pm));
         for l in [lens, pm] {
