@@ -28,7 +28,8 @@ class Opts(ctypes.Structure):
                 ("level", ctypes.c_int32), ("threads", ctypes.c_uint32), ("chunk_size", ctypes.c_uint32),
                 ("zstd_level", ctypes.c_int32), ("lz4_level", ctypes.c_int32), ("threshold", ctypes.c_float),
                 ("bg_partitions", ctypes.c_uint32), ("max_decompressed_size", ctypes.c_uint64),
-                ("reserved", ctypes.c_uint32 * 8)]
+                ("lossy_mode", ctypes.c_uint32), ("lossy_param", ctypes.c_uint32), ("target", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32 * 5)]
 
 
 def load_lib():
@@ -79,10 +80,10 @@ def entropy_bound(data, dtype):
     return total / len(data)
 
 
-def zipnn_row(lib, data, dtype, level, threads, runs):
+def zipnn_row(lib, data, dtype, level, threads, runs, target=0):
     o = Opts()
     lib.zipnn_options_init(ctypes.byref(o))
-    o.dtype, o.level, o.threads = DTYPES[dtype], level, threads
+    o.dtype, o.level, o.threads, o.target = DTYPES[dtype], level, threads, target
     bound = ctypes.c_size_t()
     if lib.zipnn_compress_bound(ctypes.byref(o), len(data), ctypes.byref(bound)) != 0:
         raise RuntimeError("zipnn_compress_bound failed")
@@ -160,9 +161,10 @@ def main(argv):
         print("| codec | threads | ratio | compress MB/s | decompress MB/s |")
         print("|---|---|---|---|---|")
         rows = []
-        for name, level in [("zipnn fast", 1), ("zipnn default", 2), ("zipnn max", 3)]:
+        for name, level, target in [("zipnn fast", 1, 0), ("zipnn default", 2, 0), ("zipnn max", 3, 0),
+                                     ("zipnn default, target avx512", 2, 1)]:
             for t in (1, ncpu):
-                rows.append((name, t, zipnn_row(lib, data, dtype, level, t, runs)))
+                rows.append((name, t, zipnn_row(lib, data, dtype, level, t, runs, target)))
         if dtype in REF_DTYPE:
             for t in (1, ncpu):
                 try:
