@@ -30,6 +30,7 @@ struct Case {
     input: Vec<u8>,
     metadata: Vec<u8>,
     lossy: Lossy,
+    target: Target,
 }
 
 fn cases() -> Vec<Case> {
@@ -45,6 +46,7 @@ fn cases() -> Vec<Case> {
             input: make(dtype, kind, n, name.len() as u64 * 97 + n as u64),
             metadata: Vec::new(),
             lossy: Lossy::None,
+            target: Target::Any,
         });
     };
     add("empty", DType::Raw, Method::Auto, Kind::Zero, 0);
@@ -114,6 +116,7 @@ fn cases() -> Vec<Case> {
         input: make(DType::Fp32, Kind::Gaussian, 5003, 5),
         metadata: br#"{"shape":[1250],"dtype":"float32"}"#.to_vec(),
         lossy: Lossy::None,
+        target: Target::Any,
     });
     // Level max: ANS planes (codec 7).
     v.push(Case {
@@ -126,6 +129,7 @@ fn cases() -> Vec<Case> {
         input: make(DType::Bf16, Kind::Gaussian, 70_000, 77),
         metadata: Vec::new(),
         lossy: Lossy::None,
+        target: Target::Any,
     });
     // fp16 whose sign follows its exponent (as in a tensor of block scales, where the
     // negative values have their own magnitudes): plain grouping (layout 1), which keeps
@@ -148,6 +152,7 @@ fn cases() -> Vec<Case> {
         input: fp16_bytes,
         metadata: Vec::new(),
         lossy: Lossy::None,
+        target: Target::Any,
     });
     // uint8 at the automatic chunk size (2 MiB for one-byte elements, chunk_size 0 in the
     // manifest): 256 KiB of geometric values (2 bits each; zstd codes them to about a third
@@ -168,6 +173,7 @@ fn cases() -> Vec<Case> {
         input: blocks,
         metadata: Vec::new(),
         lossy: Lossy::None,
+        target: Target::Any,
     });
     // Compact frames (flag bit 3, docs/FORMAT.md 3.4; `empty` and `one-byte` are compact
     // too): int64 shape constants, whose eight planes are joined and coded with zstd; bf16
@@ -210,6 +216,7 @@ fn cases() -> Vec<Case> {
             input,
             metadata: Vec::new(),
             lossy: Lossy::None,
+            target: Target::Any,
         });
     }
     // A compact frame at the max level with codec 10 (adaptive, docs/FORMAT.md section 13):
@@ -234,6 +241,7 @@ fn cases() -> Vec<Case> {
         input: tensors,
         metadata: Vec::new(),
         lossy: Lossy::None,
+        target: Target::Any,
     });
     // Lossy frames (flag bit 2). The stored input is what the frame decodes to: the
     // lossy step is idempotent, so coding it again gives the same frame.
@@ -259,8 +267,23 @@ fn cases() -> Vec<Case> {
             input,
             metadata: Vec::new(),
             lossy,
+            target: Target::Any,
         });
     }
+    // Huffman in 128 lanes (codec 11, docs/FORMAT.md section 14): bf16 written for AVX-512,
+    // two chunks of exponent planes in lanes with escapes, and a short last chunk.
+    v.push(Case {
+        name: "bf16-lanes".into(),
+        dtype: DType::Bf16,
+        method: Method::Auto,
+        level: Level::Default,
+        chunk_size: 65536,
+        bg_partitions: 1,
+        input: make(DType::Bf16, Kind::Gaussian, 150_001, 53),
+        metadata: Vec::new(),
+        lossy: Lossy::None,
+        target: Target::Avx512,
+    });
     v
 }
 
@@ -514,6 +537,7 @@ fn golden_vectors() {
             chunk_size: c.chunk_size,
             bg_partitions: c.bg_partitions,
             lossy: c.lossy,
+            target: c.target,
             ..Options::new(c.dtype)
         };
         let frame = compress_with_metadata(&c.input, &c.metadata, &o).unwrap();
@@ -563,6 +587,13 @@ fn golden_vectors() {
                 "{}: no plane of codec 7",
                 c.name
             );
+        }
+        if c.name == "bf16-lanes" {
+            let lanes = codecs(&golden)
+                .iter()
+                .filter(|&&k| k == Codec::HuffmanLanes)
+                .count();
+            assert!(lanes >= 2, "{}: {lanes} planes of codec 11", c.name);
         }
         if c.name == "uint8-blocks" {
             assert_eq!(codecs(&golden), [Codec::HuffmanBlocks], "{}", c.name);
@@ -648,7 +679,26 @@ fn golden_vectors() {
     *bad_end.last_mut().unwrap() ^= 0x01;
     let sum = frame::checksum(&bad_end) as u32;
     bad_end.extend_from_slice(&sum.to_le_bytes());
+    // A codec 11 plane (docs/FORMAT.md section 14) whose escape count is one too many,
+    // with every checksum right: its output has one escape fewer, which is corrupt.
+    let lanes = std::fs::read(d.join("valid/bf16-lanes.znn")).unwrap();
+    let mut bad_count = lanes.clone();
+    {
+        let f = Frame::parse(&lanes).unwrap();
+        assert_eq!(f.planes(0).next().unwrap().codec, Codec::HuffmanLanes);
+        let chunk = f.chunk_payload(0);
+        let at = chunk.as_ptr() as usize - lanes.as_ptr() as usize;
+        let count_at = at + 2 + (chunk[1] - chunk[0]) as usize / 2 + 1 + 2;
+        let r = u32::from_le_bytes(lanes[count_at..count_at + 4].try_into().unwrap());
+        assert!(r > 0, "bf16-lanes: no escapes in its first plane");
+        bad_count[count_at..count_at + 4].copy_from_slice(&(r + 1).to_le_bytes());
+        let sum = frame::checksum(&bad_count[at..at + chunk.len()]);
+        let entry = 40 + u32::from_le_bytes(lanes[32..36].try_into().unwrap()) as usize;
+        bad_count[entry..entry + 8].copy_from_slice(&sum.to_le_bytes());
+        reseal_header(&mut bad_count);
+    }
     for (name, f, want) in [
+        ("lanes-escape-count", bad_count, Error::Corrupt),
         ("compact-payload-bit-flip", flipped, Error::Checksum),
         ("compact-with-lossy-flag", lossy, Error::Corrupt),
         ("compact-adaptive-bad-end", bad_end, Error::Corrupt),

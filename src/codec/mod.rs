@@ -8,6 +8,7 @@ pub mod ans;
 pub mod blocks;
 pub(crate) mod histogram;
 pub mod huffman;
+pub mod lanes;
 mod lz;
 pub mod sparse;
 
@@ -16,7 +17,7 @@ pub use histogram::{histogram, histogram_portable, Histogram};
 use std::cell::RefCell;
 
 use crate::error::{Error, Result};
-use crate::options::{DType, Level, Method, Options, DEFAULT_THRESHOLD};
+use crate::options::{DType, Level, Method, Options, Target, DEFAULT_THRESHOLD};
 
 /// Codec identifiers as stored in the frame's chunk table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +50,9 @@ pub enum Codec {
     /// segments that may take the one before as context (docs/FORMAT.md section 13): small
     /// frames at the max level.
     Adaptive = 10,
+    /// Huffman in 128 lanes (docs/FORMAT.md section 14), which AVX-512 decodes 32 or 64
+    /// symbols at a time: planes written for [`crate::Target::Avx512`].
+    HuffmanLanes = 11,
 }
 
 impl Codec {
@@ -66,6 +70,7 @@ impl Codec {
             8 => Codec::HuffmanBlocks,
             9 => Codec::Sparse,
             10 => Codec::Adaptive,
+            11 => Codec::HuffmanLanes,
             _ => return Err(Error::UnsupportedCodec),
         })
     }
@@ -75,7 +80,11 @@ impl Codec {
     /// `UnsupportedCodec`.
     pub fn min_version(self) -> u8 {
         match self {
-            Codec::AnsWide | Codec::HuffmanBlocks | Codec::Sparse | Codec::Adaptive => 2,
+            Codec::AnsWide
+            | Codec::HuffmanBlocks
+            | Codec::Sparse
+            | Codec::Adaptive
+            | Codec::HuffmanLanes => 2,
             _ => 1,
         }
     }
@@ -94,6 +103,7 @@ impl Codec {
             Codec::HuffmanBlocks => "huffman-blocks",
             Codec::Sparse => "sparse",
             Codec::Adaptive => "adaptive",
+            Codec::HuffmanLanes => "huffman-lanes",
         }
     }
 }
@@ -344,6 +354,10 @@ fn with_lz_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
+/// A plane written for [`Target::Avx512`] keeps the lanes (codec 11) where they cost at
+/// most `1 / LANES_SLACK` more than codec 2.
+const LANES_SLACK: usize = 100;
+
 /// One plane being coded: its bytes, histogram and options, where its payload goes, and
 /// the size a payload must stay below to be kept.
 struct Job<'a> {
@@ -401,8 +415,23 @@ impl Job<'_> {
         best
     }
 
-    /// Huffman with `plan` in `out`.
+    /// Huffman with `plan` in `out`; for [`Target::Avx512`], in lanes (codec 11) where
+    /// that applies and costs at most `LANES_SLACK` more.
     fn huffman(&mut self, plan: &huffman::Plan) -> (Codec, usize) {
+        if self.opts.target == Target::Avx512 && self.plane.len() >= lanes::MIN_PLANE {
+            let (plane, hist, out) = (self.plane, self.hist, &mut *self.out);
+            let bound = plan.size + plan.size / LANES_SLACK;
+            let won = with_lz_buf(|buf| {
+                let size = lanes::encode(plane, hist, buf)?;
+                (size <= bound && size <= out.len()).then(|| {
+                    out[..size].copy_from_slice(buf);
+                    size
+                })
+            });
+            if let Some(size) = won {
+                return (Codec::HuffmanLanes, size);
+            }
+        }
         (
             Codec::Huffman,
             huffman::encode_into(self.plane, plan, self.out),
@@ -697,6 +726,7 @@ pub fn decode_plane(codec: Codec, payload: &[u8], dst: &mut [u8]) -> Result<()> 
         Codec::HuffmanBlocks => blocks::decode(payload, dst),
         Codec::Sparse => sparse::decode(payload, dst),
         Codec::Adaptive => adaptive::decode(payload, dst),
+        Codec::HuffmanLanes => lanes::decode(payload, dst),
         Codec::Zstd | Codec::Lz4 | Codec::Snappy => lz::decode(codec, payload, dst),
     }
 }
@@ -717,6 +747,7 @@ pub fn decode_planes<'a>(
             Codec::Raw if payload.len() != dst.len() => return Err(Error::Corrupt),
             Codec::Raw => {}
             Codec::Huffman => huffman::decode_warming(payload, dst, &mut warm)?,
+            Codec::HuffmanLanes => lanes::decode_warming(payload, dst, &mut warm)?,
             Codec::AnsWide => match held.take() {
                 Some((a, da)) => ans::decode_wide_pair(a, da, payload, dst)?,
                 None => held = Some((payload, dst)),
@@ -988,7 +1019,12 @@ mod tests {
         assert_eq!(Codec::from_code(8), Ok(Codec::HuffmanBlocks));
         assert_eq!(Codec::from_code(9), Ok(Codec::Sparse));
         assert_eq!(Codec::from_code(10), Ok(Codec::Adaptive));
-        assert_eq!(Codec::from_code(11), Err(Error::UnsupportedCodec));
+        assert_eq!(Codec::from_code(11), Ok(Codec::HuffmanLanes));
+        assert_eq!(Codec::from_code(12), Err(Error::UnsupportedCodec));
+        assert_eq!(
+            decode_plane(Codec::HuffmanLanes, &[0xFF; 7], &mut dst),
+            Err(Error::Corrupt)
+        );
         assert_eq!(
             decode_plane(Codec::Sparse, &[0xFF; 7], &mut dst),
             Err(Error::Corrupt)
