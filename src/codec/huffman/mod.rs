@@ -72,6 +72,15 @@ impl Plan {
 }
 
 impl Plan {
+    /// How many of the plane's symbols (`hist` is the plane's histogram) have codes longer
+    /// than `bits`.
+    pub(crate) fn symbols_longer_than(&self, hist: &[u32; 256], bits: u8) -> u64 {
+        (0..256)
+            .filter(|&s| self.lens[s] > bits)
+            .map(|s| u64::from(hist[s]))
+            .sum()
+    }
+
     /// [`Plan::new`] where its size can come below `limit` bytes; `None` where a lower bound
     /// shows it cannot (or for an empty input), without building the code. `n` is the
     /// histogram's total. The bound is the symbol range's header plus the order-0 entropy,
