@@ -274,12 +274,18 @@ fn decode_tail(
     }
     let valid = room + 8 * take;
     bits.resize(bits.len() + 8, 0);
+    // Eight symbols a load: 57 bits or more after it, 56 at most taken. Bits past `valid`
+    // read as zero; a group that ends past it is an error.
     let mut at = 0usize;
-    for d in &mut dst[from..] {
+    for group in dst[from..].chunks_mut(8) {
         let w = u64::from_le_bytes(bits[at / 8..at / 8 + 8].try_into().expect("8 bytes"));
-        let e = table[((w >> (at % 8)) as usize) & (TABLE - 1)];
-        *d = e as u8;
-        at += usize::from(e >> 8);
+        let mut w = w >> (at % 8);
+        for d in group {
+            let e = table[(w as usize) & (TABLE - 1)];
+            *d = e as u8;
+            w >>= e >> 8;
+            at += usize::from(e >> 8);
+        }
         if at > valid {
             return Err(Error::Corrupt);
         }
