@@ -1,6 +1,7 @@
 //! Wide Huffman layouts measured against the format's Huffman decoder (codec 2) on real
-//! planes: the numbers behind README's paragraph on wider Huffman decoding. None of these
-//! layouts is part of the format; this is the measurement that decided so.
+//! planes: the prototypes behind codec 11 (docs/FORMAT.md section 14, the register layout
+//! with its ends pooled) and the layouts measured against it. The codec itself lives in
+//! src/codec/lanes; these are the prototypes as they were measured.
 //!
 //! ```text
 //! taskset -c 1 cargo bench --bench lanes -- FILE DTYPE [RUNS]
