@@ -20,7 +20,7 @@ SECONDS_PER_TARGET="${1:-120}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decompress round_trip frame_info decompress_dst_too_small
-  stream_decode safetensors reference_decode)
+  stream_decode safetensors reference_decode adaptive lanes)
 
 cargo +nightly --version >/dev/null 2>&1 || { echo "fuzz.sh: nightly Rust is required" >&2; exit 1; }
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -83,6 +83,9 @@ done
 # earlier crash inputs.
 seed reference_decode tests/reference-vectors/*.znn tests/reference-vectors/hf/*.znn \
   tests/regressions/reference_decode-*.znn
+
+# lanes: two length bytes and a codec 11 payload (the planes of the bf16-lanes vector).
+seed lanes tests/regressions/seeds/lanes/*
 
 # --- Run ------------------------------------------------------------------------------------
 echo "==> building fuzz targets"
