@@ -1,10 +1,26 @@
 //! The codec 11 encoder: the code, the steps the vectors run, the stream in the order the
 //! decoder takes it.
+//!
+//! Two passes over the plane. The first runs the lanes' bit counts forward as the decoder
+//! does (a lane holds `c` bits after a step and takes a byte when `c < 8`): which lanes
+//! take a byte after each step, the counts after the last steps (from which `K` is chosen),
+//! and the escaped symbols. The second runs the steps backward with each lane holding the
+//! next 16 bits of its own bit string (its codes, then its share of the tail): the byte a
+//! lane takes after step `t` is those bits from bit `c`, and each step's bytes go, in lane
+//! order, where that step's refills sit in the stream. Both passes have a portable loop and
+//! an AVX-512 one (VBMI, VBMI2), chosen at run time, which write the same bytes.
 
 use std::cell::RefCell;
 
 use super::{FIXED, LANES, MAX_K, MAX_LEN, TABLE};
 use crate::codec::huffman;
+
+#[cfg(test)]
+#[path = "encoder_tests.rs"]
+mod tests;
+#[cfg(target_arch = "x86_64")]
+#[path = "encoder_x86.rs"]
+mod x86;
 
 /// The lanes' code for a histogram: lengths of at most 7 bits over the symbols kept, and
 /// the escape that stands for the others (`None` when no symbol is escaped).
@@ -12,6 +28,8 @@ struct Code {
     lens: [u8; 256],
     escape: Option<u8>,
     escaped: [bool; 256],
+    /// The side list's code (over the escaped symbols' counts), with an escape.
+    side: Option<huffman::Plan>,
 }
 
 /// The smaller of two codes: every symbol within 7 bits (where at most 128 are used), or
@@ -40,6 +58,7 @@ fn plan_code(hist: &[u32; 256]) -> Code {
                 lens,
                 escape: None,
                 escaped: [false; 256],
+                side: None,
             };
         }
     }
@@ -58,35 +77,80 @@ fn plan_code(hist: &[u32; 256]) -> Code {
     }
     main[escape as usize] += rare as u32;
     let lens = huffman::code_lengths_within(&main, MAX_LEN);
-    let side_bits = huffman::encoded_size(&side, rare as usize) as u64 * 8 + 8 * FIXED as u64;
+    // The side list's size, as `huffman::encoded_size` gives it.
+    let side_plan = huffman::Plan::new(&side);
+    let side_bits = side_plan.as_ref().map_or(0, |p| p.size) as u64 * 8 + 8 * FIXED as u64;
     let with_escape = cost(&lens, &main) + side_bits;
     match plain {
         Some((bits, plain)) if bits <= with_escape => Code {
             lens: plain,
             escape: None,
             escaped: [false; 256],
+            side: None,
         },
         _ => Code {
             lens,
             escape: Some(escape),
             escaped,
+            side: side_plan,
         },
     }
+}
+
+/// Each value's code (bit-reversed: first bit lowest) and length, escaped values given the
+/// escape's; unused values length 0.
+type Lut = [(u8, u8); 256];
+
+/// The encoder's buffers, kept by each thread.
+#[derive(Default)]
+struct Buffers {
+    /// After each step, the lanes that take a byte: bit `i % 64` of word `i / 64`.
+    takes: Vec<[u64; 2]>,
+    /// The bits each lane holds after each of the last `MAX_K + 1` steps (before refills).
+    last: Vec<u8>,
+    /// The escaped symbols in plane order (64 bytes of slack for vector stores).
+    rare: Vec<u8>,
+    /// The tail's bits (8 zero bytes after them).
+    tail: Vec<u8>,
+}
+
+thread_local! {
+    static ENCODER: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Grows `v` to at least `n` elements (what it held before is overwritten by its users).
+fn at_least<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    &mut v[..n]
 }
 
 /// Appends the codec 11 payload of `plane` (whose histogram is `hist`, with at least two
 /// values) to `out` and returns its size; `None` (nothing appended) where the plane is too
 /// short for lanes or no `K` up to 255 lets the tail fill the lanes' bits.
 pub(crate) fn encode(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>) -> Option<usize> {
+    encode_using(plane, hist, out, vectors())
+}
+
+/// Whether this processor runs the AVX-512 passes.
+fn vectors() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return x86::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// [`encode`] with the AVX-512 passes (`simd`, where [`vectors`]) or the portable ones.
+fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, simd: bool) -> Option<usize> {
     let n = plane.len();
     let whole = n / LANES;
     if whole < 2 {
         return None;
     }
     let code = plan_code(hist);
-    // Each value's code (bit-reversed, first bit lowest) and length, escapes folded in.
     let codes = huffman::canonical_codes(&code.lens);
-    let mut lut = [(0u64, 0u32); 256];
+    let mut lut: Lut = [(0, 0); 256];
     for (s, e) in lut.iter_mut().enumerate() {
         let m = match code.escape {
             Some(esc) if code.escaped[s] => esc as usize,
@@ -94,50 +158,122 @@ pub(crate) fn encode(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>) -> Opti
         };
         let l = u32::from(code.lens[m]);
         if l > 0 {
-            *e = (u64::from(huffman::reverse(codes[m], l)), l);
+            *e = (huffman::reverse(codes[m], l) as u8, l as u8);
         }
     }
-    ENCODER.with(|e| {
-        let mut own = (Vec::new(), Vec::new());
-        let mut guard = e.try_borrow_mut();
-        let (lanes, takes) = match guard.as_deref_mut() {
-            Ok((a, b)) => (a, b),
-            Err(_) => (&mut own.0, &mut own.1),
-        };
-        let steps = choose_steps(plane, &lut, takes)?;
+    let mut run = |b: &mut Buffers| -> Option<usize> {
+        let keep = whole.min(MAX_K + 1);
+        let from = whole - keep;
+        let escapes = code.escape.is_some();
+        let takes = at_least(&mut b.takes, whole);
+        let last = at_least(&mut b.last, keep * LANES);
+        let rare = at_least(&mut b.rare, if escapes { n + 64 } else { 0 });
+        let mut nr = scan(
+            plane,
+            &lut,
+            &code.escaped,
+            escapes,
+            from,
+            takes,
+            last,
+            rare,
+            simd,
+        );
+        if escapes {
+            for &s in &plane[whole * LANES..] {
+                rare[nr] = s;
+                nr += usize::from(code.escaped[s as usize]);
+            }
+        }
+        let steps = choose_steps(plane, &lut, from, last)?;
         let start = out.len();
-        write_header(&code, whole - steps, plane, out);
-        write_stream(plane, &lut, steps, takes, lanes, out);
+        write_header(&code, whole - steps, &rare[..nr], out);
+        let c_end: &[u8; LANES] = last[(steps - 1 - from) * LANES..][..LANES]
+            .try_into()
+            .expect("a step's counts");
+        write_stream(
+            plane,
+            &lut,
+            steps,
+            &takes[..steps],
+            c_end,
+            &mut b.tail,
+            out,
+            simd,
+        );
         Some(out.len() - start)
+    };
+    ENCODER.with(|e| match e.try_borrow_mut() {
+        Ok(mut b) => run(&mut b),
+        Err(_) => run(&mut Buffers::default()),
     })
 }
 
+/// The first pass over the plane's whole steps: the lanes that take a byte after each step
+/// (`takes`), the bits the lanes hold after each step from `from` on, before the refills
+/// (`last`, a row of `LANES` a step), and with `escapes` the escaped symbols in plane order
+/// (`rare`, at least 64 bytes longer than the steps); returns how many.
+#[allow(clippy::too_many_arguments)]
+fn scan(
+    plane: &[u8],
+    lut: &Lut,
+    escaped: &[bool; 256],
+    escapes: bool,
+    from: usize,
+    takes: &mut [[u64; 2]],
+    last: &mut [u8],
+    rare: &mut [u8],
+    simd: bool,
+) -> usize {
+    // Lengths with the escaped values' top bit set.
+    let flagged: [u8; 256] = std::array::from_fn(|s| lut[s].1 | u8::from(escaped[s]) << 7);
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        return x86::scan(plane, &flagged, escapes, from, takes, last, rare);
+    }
+    let _ = simd;
+    let mut c = [8u8; LANES];
+    for (t, (row, m)) in plane.chunks_exact(LANES).zip(takes.iter_mut()).enumerate() {
+        for (h, (c, row)) in c.chunks_exact_mut(64).zip(row.chunks_exact(64)).enumerate() {
+            let mut bits = 0u64;
+            for (j, (c, &s)) in c.iter_mut().zip(row).enumerate() {
+                let v = *c - (flagged[s as usize] & 127);
+                let take = v < 8;
+                bits |= u64::from(take) << j;
+                *c = v + 8 * u8::from(take);
+            }
+            m[h] = bits;
+        }
+        if t >= from {
+            let row = &mut last[(t - from) * LANES..][..LANES];
+            for (i, (r, &c)) in row.iter_mut().zip(&c).enumerate() {
+                *r = c - 8 * ((m[i / 64] >> (i % 64)) as u8 & 1);
+            }
+        }
+    }
+    let mut nr = 0;
+    if escapes {
+        for &s in &plane[..takes.len() * LANES] {
+            rare[nr] = s;
+            nr += usize::from(escaped[s as usize]);
+        }
+    }
+    nr
+}
+
 /// The most vector steps (the fewest stopped early, at most 255) whose tail has at least
-/// as many bits as the lanes hold after them, running the lanes as the decoder does; and
-/// after each step, the lanes that take a byte (a bit each).
-fn choose_steps(plane: &[u8], lut: &[(u64, u32); 256], takes: &mut Vec<u128>) -> Option<usize> {
+/// as many bits as the lanes hold after them (`last`: the lanes' bits after each step from
+/// `from` on).
+fn choose_steps(plane: &[u8], lut: &Lut, from: usize, last: &[u8]) -> Option<usize> {
     let whole = plane.len() / LANES;
     let bits = |s: &[u8]| s.iter().map(|&b| u64::from(lut[b as usize].1)).sum::<u64>();
-    // The bits held after each step (before the refills).
-    let mut left = [8u32; LANES];
-    let mut room = Vec::with_capacity(whole);
-    takes.clear();
-    for step in plane.chunks_exact(LANES).take(whole) {
-        let mut r = 0;
-        let mut m = 0u128;
-        for (i, (l, &s)) in left.iter_mut().zip(step).enumerate() {
-            *l -= lut[s as usize].1;
-            r += *l;
-            let take = *l < 8;
-            m |= u128::from(take) << i;
-            *l += u32::from(take) * 8;
-        }
-        room.push(u64::from(r));
-        takes.push(m);
-    }
     let mut tail = bits(&plane[whole * LANES..]);
     for s in (whole.saturating_sub(MAX_K).max(1)..=whole).rev() {
-        if tail >= room[s - 1] {
+        let room: u64 = last[(s - 1 - from) * LANES..][..LANES]
+            .iter()
+            .map(|&c| u64::from(c))
+            .sum();
+        if tail >= room {
             return Some(s);
         }
         tail += bits(&plane[(s - 1) * LANES..s * LANES]);
@@ -145,109 +281,122 @@ fn choose_steps(plane: &[u8], lut: &[(u64, u32); 256], takes: &mut Vec<u128>) ->
     None
 }
 
-thread_local! {
-    /// The encoder's buffers: the lanes' bytes, lane after lane, and the refills.
-    static ENCODER: RefCell<(Vec<u8>, Vec<u128>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+/// `m` bits (up to 57) of `bits` from bit `at`, which has 8 bytes after bit `at`'s byte.
+fn bits_at(bits: &[u8], at: usize, m: u32) -> u64 {
+    let w = u64::from_le_bytes(bits[at / 8..at / 8 + 8].try_into().expect("8 bytes"));
+    (w >> (at % 8)) & ((1u64 << m) - 1)
 }
 
 /// Appends the stream: the lanes' bytes in the order the decoder takes them (`takes`: the
-/// lanes that take one after each step), the tail's first bits in the lanes' last bytes,
-/// then the rest of the tail.
+/// lanes that take one after each step; `c_end`: the bits each lane holds after the last
+/// step), the tail's first bits in the lanes' last bytes, then the rest of the tail.
+#[allow(clippy::too_many_arguments)]
 fn write_stream(
     plane: &[u8],
-    lut: &[(u64, u32); 256],
+    lut: &Lut,
     steps: usize,
-    takes: &[u128],
-    lanes: &mut Vec<u8>,
+    takes: &[[u64; 2]],
+    c_end: &[u8; LANES],
+    tail: &mut Vec<u8>,
     out: &mut Vec<u8>,
+    simd: bool,
 ) {
-    // Bytes each lane takes: one first, then one a refill.
-    let mut count = [1usize; LANES];
-    for m in &takes[..steps - 1] {
-        let mut m = *m;
-        while m != 0 {
-            count[m.trailing_zeros() as usize] += 1;
-            m &= m - 1;
-        }
-    }
-    let mut lane_at = [0usize; LANES + 1];
-    for i in 0..LANES {
-        lane_at[i + 1] = lane_at[i] + count[i];
-    }
-    // The tail's bits, of which lane i's last byte takes the `left` bits after its codes.
-    let mut tail = BitWriter::default();
+    // The tail's bits, of which lane i's last byte takes the `c_end[i]` after its codes.
+    tail.clear();
+    let (mut acc, mut have, mut total) = (0u64, 0u32, 0usize);
     for &s in &plane[steps * LANES..] {
         let (c, l) = lut[s as usize];
-        tail.put(c, l);
-    }
-    let total = tail.len;
-    let tail = tail.finish();
-    let bits_at = |from: usize, m: u32| -> u64 {
-        let mut v = 0u64;
-        for j in 0..m as usize {
-            let b = from + j;
-            v |= u64::from(tail.get(b / 8).map_or(0, |x| x >> (b % 8) & 1)) << j;
+        acc |= u64::from(c) << have;
+        have += u32::from(l);
+        total += usize::from(l);
+        if have >= 32 {
+            tail.extend_from_slice(&(acc as u32).to_le_bytes());
+            acc >>= 32;
+            have -= 32;
         }
-        v
-    };
-    // Each lane's bytes, lane after lane (8 bytes of slack for whole-word stores).
-    lanes.clear();
-    lanes.resize(lane_at[LANES] + 8, 0);
+    }
+    tail.extend_from_slice(&acc.to_le_bytes()[..have.div_ceil(8) as usize]);
+    tail.extend_from_slice(&[0; 8]);
+    // Each lane's bits after its codes: its share of the tail.
+    let mut f_end = [0u16; LANES];
     let mut used = 0usize;
-    for i in 0..LANES {
-        let mut p = lane_at[i];
-        let (mut acc, mut have, mut bits) = (0u64, 0u32, 0usize);
-        for t in 0..steps {
-            let (c, l) = lut[plane[t * LANES + i] as usize];
-            acc |= c << have;
-            have += l;
-            bits += l as usize;
-            // At most one byte fills (fewer than 8 bits were held, a code has at most 7).
-            let full = have >= 8;
-            lanes[p] = acc as u8;
-            p += usize::from(full);
-            acc >>= 8 * u32::from(full);
-            have -= 8 * u32::from(full);
-        }
-        let m = (count[i] * 8 - bits) as u32;
-        acc |= bits_at(used, m) << have;
-        have += m;
-        used += m as usize;
-        while have >= 8 {
-            lanes[p] = acc as u8;
-            p += 1;
-            acc >>= 8;
-            have -= 8;
-        }
-        debug_assert_eq!((p, have), (lane_at[i + 1], 0));
+    for (f, &c) in f_end.iter_mut().zip(c_end) {
+        *f = bits_at(tail, used, u32::from(c)) as u16;
+        used += usize::from(c);
     }
-    // In the decoder's order.
-    let mut next = lane_at;
-    for (i, n) in next.iter_mut().take(LANES).enumerate() {
-        out.push(lanes[*n]);
-        *n += 1;
-        debug_assert_eq!(*n - 1, lane_at[i]);
+    debug_assert!(used <= total);
+    // The lanes' bytes: one each, then the refills after every step but the last.
+    let len = LANES
+        + takes[..steps - 1]
+            .iter()
+            .map(|m| (m[0].count_ones() + m[1].count_ones()) as usize)
+            .sum::<usize>();
+    let start = out.len();
+    out.resize(start + len, 0);
+    let stream = &mut out[start..];
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        x86::write_lanes(plane, lut, takes, steps, c_end, &f_end, stream);
     }
-    for m in &takes[..steps - 1] {
-        let mut m = *m;
-        while m != 0 {
-            let i = m.trailing_zeros() as usize;
-            out.push(lanes[next[i]]);
-            next[i] += 1;
-            m &= m - 1;
-        }
+    if !simd || cfg!(not(target_arch = "x86_64")) {
+        write_lanes(plane, lut, takes, steps, c_end, &f_end, stream);
     }
-    let mut rest = BitWriter::default();
-    while used < total {
-        let m = (total - used).min(32) as u32;
-        rest.put(bits_at(used, m), m);
-        used += m as usize;
+    // The rest of the tail, from bit `used` on.
+    for k in 0..(total - used).div_ceil(8) {
+        out.push(bits_at(tail, used + 8 * k, 8) as u8);
     }
-    out.extend_from_slice(&rest.finish());
 }
 
-/// The header and the side list.
-fn write_header(code: &Code, k: usize, plane: &[u8], out: &mut Vec<u8>) {
+/// The second pass, portable: runs the steps `steps - 1` down to 0 with each lane's next
+/// 16 bits (`f`, from `f_end` after the last step) and the bits it holds (`c`, from
+/// `c_end`), writing each step's refills, then the lanes' first bytes, into `stream`
+/// (exactly their length).
+fn write_lanes(
+    plane: &[u8],
+    lut: &Lut,
+    takes: &[[u64; 2]],
+    steps: usize,
+    c_end: &[u8; LANES],
+    f_end: &[u16; LANES],
+    stream: &mut [u8],
+) {
+    let (mut f, mut c) = (*f_end, *c_end);
+    let mut pos = stream.len();
+    for t in (0..steps).rev() {
+        if t + 1 < steps {
+            // A lane taking a byte holds fewer than 8 bits: the byte is its next 8 after
+            // them.
+            let m = takes[t];
+            pos -= (m[0].count_ones() + m[1].count_ones()) as usize;
+            let mut p = pos;
+            for (h, &bits) in m.iter().enumerate() {
+                let mut b = bits;
+                while b != 0 {
+                    let i = 64 * h + b.trailing_zeros() as usize;
+                    stream[p] = (f[i] >> c[i]) as u8;
+                    p += 1;
+                    b &= b - 1;
+                }
+            }
+        }
+        // Before step t: its code comes first, and the byte taken after step t - 1 is
+        // no longer held.
+        let prev = if t > 0 { takes[t - 1] } else { [0; 2] };
+        let row = &plane[t * LANES..][..LANES];
+        for (i, ((f, c), &s)) in f.iter_mut().zip(c.iter_mut()).zip(row).enumerate() {
+            let (code, l) = lut[s as usize];
+            *f = *f << l | u16::from(code);
+            *c = *c + l - 8 * ((prev[i / 64] >> (i % 64)) as u8 & 1);
+        }
+    }
+    debug_assert_eq!(pos, LANES);
+    for (b, &f) in stream.iter_mut().zip(&f) {
+        *b = f as u8;
+    }
+}
+
+/// The header and the side list (`rare`: the escaped symbols in plane order).
+fn write_header(code: &Code, k: usize, rare: &[u8], out: &mut Vec<u8>) {
     let used: Vec<usize> = (0..256).filter(|&s| code.lens[s] != 0).collect();
     let (min, max) = (used[0], used[used.len() - 1]);
     out.push(min as u8);
@@ -260,15 +409,6 @@ fn write_header(code: &Code, k: usize, plane: &[u8], out: &mut Vec<u8>) {
         };
         out.push(code.lens[min + j] | hi << 4);
     }
-    let mut rare = Vec::new();
-    if code.escape.is_some() {
-        // Few bytes are escaped (codes longer than 7 bits): the branch is well predicted.
-        for &s in plane {
-            if code.escaped[s as usize] {
-                rare.push(s);
-            }
-        }
-    }
     out.push(if rare.is_empty() {
         0
     } else {
@@ -276,39 +416,18 @@ fn write_header(code: &Code, k: usize, plane: &[u8], out: &mut Vec<u8>) {
     });
     out.push(k as u8);
     out.extend_from_slice(&(rare.len() as u32).to_le_bytes());
-    let mut side = Vec::new();
-    if !rare.is_empty() {
-        huffman::encode(&rare, &huffman::histogram(&rare), &mut side);
-    }
-    out.extend_from_slice(&(side.len() as u32).to_le_bytes());
-    out.extend_from_slice(&side);
-}
-
-/// Bits written lowest first.
-#[derive(Default)]
-struct BitWriter {
-    bytes: Vec<u8>,
-    acc: u64,
-    have: u32,
-    len: usize,
-}
-
-impl BitWriter {
-    fn put(&mut self, code: u64, len: u32) {
-        self.acc |= code << self.have;
-        self.have += len;
-        self.len += len as usize;
-        while self.have >= 8 {
-            self.bytes.push(self.acc as u8);
-            self.acc >>= 8;
-            self.have -= 8;
+    // The side list: codec 2 with the code of the escaped symbols' counts, which are those
+    // of `rare`.
+    match (&code.side, rare.is_empty()) {
+        (Some(plan), false) => {
+            out.extend_from_slice(&(plan.size as u32).to_le_bytes());
+            let at = out.len();
+            // 8 bytes of slack for the coder's whole-word stores.
+            out.resize(at + plan.size + 8, 0);
+            let size = huffman::encode_into(rare, plan, &mut out[at..]);
+            debug_assert_eq!(size, plan.size);
+            out.truncate(at + plan.size);
         }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if self.have > 0 {
-            self.bytes.push(self.acc as u8);
-        }
-        self.bytes
+        _ => out.extend_from_slice(&0u32.to_le_bytes()),
     }
 }
