@@ -14,6 +14,8 @@
 //! x86-64 with AVX-512 VBMI and VBMI2 the lanes decode about twice as fast as codec 2's
 //! four streams, elsewhere they decode (identically) with the portable loop, slower.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod encoder;
 mod portable;
 #[cfg(test)]
@@ -171,17 +173,70 @@ pub fn decode_warming(src: &[u8], dst: &mut [u8], warm: &mut &[u8]) -> Result<()
     decode_using(src, dst, vectors(), warm)
 }
 
-/// Whether this processor runs the AVX-512 loops.
-fn vectors() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return x86::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+/// A loop that runs the lanes' vector steps; all give the same output and errors.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// Scalar code, on every processor.
+    Portable,
+    /// x86-64 with AVX2 (and POPCNT).
+    Avx2,
+    /// x86-64 with AVX-512 VBMI and VBMI2.
+    Avx512,
 }
 
-/// [`decode_warming`] with the vector loops (`simd`, where [`vectors`]) or the portable
-/// ones.
-fn decode_using(src: &[u8], dst: &mut [u8], simd: bool, warm: &mut &[u8]) -> Result<()> {
+impl Path {
+    /// Every path, slowest first.
+    pub fn all() -> [Path; 3] {
+        [Path::Portable, Path::Avx2, Path::Avx512]
+    }
+
+    /// Whether this processor runs the path.
+    pub fn available(self) -> bool {
+        match self {
+            Path::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => avx2::available(),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => x86::available(),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+}
+
+/// The fastest path this processor runs.
+fn vectors() -> Path {
+    static BEST: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
+    *BEST.get_or_init(|| {
+        Path::all()
+            .into_iter()
+            .rev()
+            .find(|p| p.available())
+            .unwrap_or(Path::Portable)
+    })
+}
+
+/// Codes `plane` in lanes, if they apply (for benchmarks: [`decode_with`] decodes it).
+#[doc(hidden)]
+pub fn encode_plane(plane: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    encode(plane, &huffman::histogram(plane), &mut out)?;
+    Some(out)
+}
+
+/// [`decode`] with the lanes' steps run by `path`; `InvalidParam` where this processor
+/// does not run it.
+#[doc(hidden)]
+pub fn decode_with(src: &[u8], dst: &mut [u8], path: Path) -> Result<()> {
+    if !path.available() {
+        return Err(Error::InvalidParam);
+    }
+    decode_using(src, dst, path, &mut &[][..])
+}
+
+/// [`decode_warming`] with the vector steps run by `path` (which this processor runs).
+fn decode_using(src: &[u8], dst: &mut [u8], path: Path, warm: &mut &[u8]) -> Result<()> {
     let n = dst.len();
     let h = parse(src, n)?;
     let table = table(&h.lens);
@@ -193,7 +248,7 @@ fn decode_using(src: &[u8], dst: &mut [u8], simd: bool, warm: &mut &[u8]) -> Res
             huffman::decode(&src[h.side.clone()], &mut side[..h.rare])?;
         }
         let escapes = (h.rare > 0).then(|| (h.escape, &side[..]));
-        let end = run_lanes(stream, &table, h.steps, dst, simd, escapes, warm);
+        let end = run_lanes(stream, &table, h.steps, dst, path, escapes, warm);
         if end.pos > stream.len() || end.taken > h.rare {
             return Err(Error::Corrupt);
         }
@@ -212,26 +267,29 @@ fn decode_using(src: &[u8], dst: &mut [u8], simd: bool, warm: &mut &[u8]) -> Res
     })
 }
 
-/// The vector steps, with the AVX-512 loop (`simd`) or the portable one (which leaves the
-/// escapes as they are and asks for nothing).
+/// The vector steps, with the loop of `path` (the portable one leaves the escapes as they
+/// are and asks for nothing; the vector loops patch them as they go).
 fn run_lanes(
     stream: &[u8],
     table: &[u16; TABLE],
     steps: usize,
     dst: &mut [u8],
-    simd: bool,
+    path: Path,
     escapes: Option<(u8, &[u8])>,
     warm: &mut &[u8],
 ) -> LaneEnd {
     debug_assert!(steps >= 1 && steps * LANES <= dst.len());
     #[cfg(target_arch = "x86_64")]
-    if simd {
+    if path != Path::Portable {
         let asked = warm.len().min(steps * 128);
-        let end = x86::run_lanes(stream, table, steps, dst, escapes, &warm[..asked]);
+        let end = match path {
+            Path::Avx512 => x86::run_lanes(stream, table, steps, dst, escapes, &warm[..asked]),
+            _ => avx2::run_lanes(stream, table, steps, dst, escapes, &warm[..asked]),
+        };
         *warm = &warm[asked..];
         return end;
     }
-    let _ = (simd, escapes);
+    let _ = (path, escapes);
     portable::run_lanes(stream, table, steps, dst)
 }
 

@@ -29,17 +29,17 @@ fn encoded(plane: &[u8]) -> Option<Vec<u8>> {
     Some(out[5..].to_vec())
 }
 
-/// Decodes with the portable loops and, where the processor has them, the vector loops;
-/// both must give the same result and the same bytes.
+/// Decodes with every loop this processor runs (each forced, the portable one first);
+/// all must give the same result and the same bytes.
 fn decode_both(payload: &[u8], n: usize) -> Result<Vec<u8>> {
     let mut a = vec![0x5A; n];
-    let ra = decode_using(payload, &mut a, false, &mut &[][..]);
-    if vectors() {
+    let ra = decode_using(payload, &mut a, Path::Portable, &mut &[][..]);
+    for path in Path::all().into_iter().skip(1).filter(|p| p.available()) {
         let mut b = vec![0x5A; n];
-        let rb = decode_using(payload, &mut b, true, &mut &[][..]);
-        assert_eq!(ra, rb, "portable and vector results differ");
+        let rb = decode_using(payload, &mut b, path, &mut &[][..]);
+        assert_eq!(ra, rb, "portable and {path:?} results differ");
         if ra.is_ok() {
-            assert!(a == b, "portable and vector outputs differ");
+            assert!(a == b, "portable and {path:?} outputs differ");
         }
     }
     ra.map(|()| a)
@@ -200,9 +200,9 @@ fn broken_rules_are_corrupt() {
 }
 
 /// Every truncation and every flipped bit of a payload decodes or fails the same way with
-/// both loops, without a panic.
+/// every loop, without a panic.
 #[test]
-fn damaged_payloads_never_panic_and_both_loops_agree() {
+fn damaged_payloads_never_panic_and_every_loop_agrees() {
     let mut rng = Rng(8);
     let plane = wide(&mut rng, 2000);
     let p = round_trip(&plane);
@@ -244,4 +244,73 @@ fn encoder_output_is_pinned() {
         (308068, 0x436e_5d98_de5d_74d4),
         "{hash:#x}"
     );
+}
+
+/// The paths: the portable one everywhere, the best one chosen where it runs, a path the
+/// processor lacks refused; on x86-64 the AVX2 loop runs wherever AVX-512's does.
+#[test]
+fn every_path_this_processor_runs_is_tested() {
+    assert!(Path::Portable.available());
+    let best = vectors();
+    assert!(best.available());
+    assert!(Path::all()
+        .into_iter()
+        .filter(|p| p.available())
+        .all(|p| p as u8 <= best as u8));
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(
+            Path::Avx2.available(),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
+        if Path::Avx512.available() {
+            assert!(Path::Avx2.available());
+        }
+    }
+    let mut rng = Rng(30);
+    let plane = exponents(&mut rng, 8192, 0.02);
+    let p = encoded(&plane).expect("lanes apply");
+    for path in Path::all() {
+        let mut out = vec![7u8; plane.len()];
+        let r = decode_with(&p, &mut out, path);
+        if path.available() {
+            assert_eq!(r, Ok(()));
+            assert!(out == plane, "{path:?}");
+        } else {
+            assert_eq!(r, Err(Error::InvalidParam));
+            assert!(out.iter().all(|&b| b == 7));
+        }
+    }
+}
+
+/// Lanes that take every refill pattern: codes of every length from 1 to 7 mixed at
+/// random, escapes in runs and alone, every plane length across a step; all paths agree
+/// (with the vector loops patching escapes as they go and the portable one after).
+#[test]
+fn refills_and_escapes_of_every_pattern_agree_on_every_path() {
+    let mut rng = Rng(31);
+    let mut longest = 0;
+    for n in [4096, 4096 + 1, 4096 + 127, 4096 + 128, 20000, 65536 + 300] {
+        // Geometric: symbol s with probability about 2^-(s+1), a tail of rare symbols.
+        let plane: Vec<u8> = (0..n)
+            .map(|_| {
+                let mut s = 0u8;
+                while s < 40 && rng.below(2) == 0 {
+                    s += 1;
+                }
+                if rng.below(50) == 0 {
+                    rng.below(256) as u8
+                } else {
+                    s
+                }
+            })
+            .collect();
+        let p = round_trip(&plane);
+        let h = parse(&p, n).expect("parses");
+        assert!(h.rare > 0, "escapes at n = {n}");
+        let lens = (1..=7).filter(|l| h.lens.contains(l)).count();
+        assert!(lens >= 6, "{lens} lengths at n = {n}");
+        longest = longest.max(*h.lens.iter().max().expect("lengths"));
+    }
+    assert_eq!(longest, 7);
 }
