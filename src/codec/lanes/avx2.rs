@@ -35,8 +35,11 @@ pub(super) fn run_lanes(
     // SAFETY: the features were checked, and the output's length.
     unsafe {
         match escapes {
-            Some((e, side)) => lanes::<true>(stream, &sym, &mul, steps, dst, e, side, warm),
-            None => lanes::<false>(stream, &sym, &mul, steps, dst, 0, &[], warm),
+            Some((e, side)) => {
+                assert!(side.len() >= 64);
+                lanes::<true>(stream, &sym, &mul, steps, dst, e, side, warm)
+            }
+            None => lanes::<false>(stream, &sym, &mul, steps, dst, 0, &[0; 64], warm),
         }
     }
 }
@@ -59,6 +62,58 @@ static EXPAND: [[u8; 16]; 256] = {
     }
     t
 };
+
+/// Byte shuffles (one 64-bit word each) that move the first bytes of an 8-byte load to
+/// the bytes set in an 8-bit mask, in order, and zero the rest.
+static PLACE: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut k, mut i) = (0u64, 0);
+        while i < 8 {
+            let b = if m >> i & 1 == 1 {
+                k += 1;
+                k - 1
+            } else {
+                0x80
+            };
+            t[m] |= b << (8 * i);
+            i += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+/// `s` with its bytes set in `eq` (`e`, one bit a byte) replaced by the side list's
+/// symbols from `k` on (`k` advanced past them); loads clamp at `last`, 64 bytes before the
+/// side list's end.
+#[inline]
+#[target_feature(enable = "avx2,popcnt")]
+fn patch32(s: __m256i, eq: __m256i, e: u32, side: &[u8], k: &mut usize, last: usize) -> __m256i {
+    let mut words = [0u64; 4];
+    let mut ctrl = [0u64; 4];
+    for g in 0..4 {
+        let before = (e & ((1u64 << (8 * g)) - 1) as u32).count_ones() as usize;
+        let at = (*k + before).min(last);
+        words[g] = u64::from_le_bytes(side[at..at + 8].try_into().expect("8 bytes"));
+        ctrl[g] = PLACE[((e >> (8 * g)) & 0xFF) as usize];
+    }
+    *k += e.count_ones() as usize;
+    // SAFETY: 32 bytes of local arrays.
+    let (w, c) = unsafe {
+        (
+            _mm256_loadu_si256(words.as_ptr().cast()),
+            _mm256_loadu_si256(ctrl.as_ptr().cast()),
+        )
+    };
+    // The second word of each half indexes that half's bytes 8 to 15 (0x80 stays above 0x7F).
+    let c = _mm256_add_epi8(
+        c,
+        _mm256_set_epi64x(0x0808_0808_0808_0808, 0, 0x0808_0808_0808_0808, 0),
+    );
+    _mm256_blendv_epi8(s, _mm256_shuffle_epi8(w, c), eq)
+}
 
 /// 16 bytes of `stream` from `pos`, zeros past its end.
 #[inline]
@@ -133,7 +188,8 @@ fn lanes<const PATCH: bool>(
     }
     let mut pos = LANES;
     let out = dst.as_mut_ptr();
-    let mut k = 0usize;
+    // The side list's symbols taken; loads clamp at its end (64 bytes of padding follow).
+    let (mut k, last) = (0usize, side.len() - 64);
     let (mut pf, pf_end) = (warm.as_ptr(), warm.as_ptr_range().end);
     for t in 0..steps {
         if pf < pf_end {
@@ -142,6 +198,7 @@ fn lanes<const PATCH: bool>(
             _mm_prefetch::<_MM_HINT_T0>(pf.wrapping_add(64).cast());
             pf = pf.wrapping_add(128);
         }
+        let mut syms = [zero; V / 2];
         for p in 0..V / 2 {
             let (a, b) = (buf[2 * p], buf[2 * p + 1]);
             // Bytes: lanes 0-7 of a, of b, 8-15 of a, of b.
@@ -149,27 +206,28 @@ fn lanes<const PATCH: bool>(
             let b4 = _mm256_slli_epi16::<3>(idx);
             let b5 = _mm256_slli_epi16::<2>(idx);
             let b6 = _mm256_slli_epi16::<1>(idx);
-            let s = _mm256_permute4x64_epi64::<0b11_01_10_00>(lookup(&st, idx, b4, b5, b6));
+            syms[p] = _mm256_permute4x64_epi64::<0b11_01_10_00>(lookup(&st, idx, b4, b5, b6));
             let m = lookup(&mt, idx, b4, b5, b6);
-            let at = t * LANES + 32 * p;
-            // SAFETY: t < steps and steps * LANES <= dst.len().
-            unsafe { _mm256_storeu_si256(out.add(at).cast(), s) };
-            if PATCH {
-                let mut e = _mm256_movemask_epi8(_mm256_cmpeq_epi8(s, esc)) as u32;
-                while e != 0 {
-                    // SAFETY: bit i < 32 of the 32 bytes just written.
-                    unsafe {
-                        *out.add(at + e.trailing_zeros() as usize) = side.get(k).map_or(0, |&x| x)
-                    };
-                    k += 1;
-                    e &= e - 1;
-                }
-            }
             let (ma, mb) = (_mm256_unpacklo_epi8(zero, m), _mm256_unpackhi_epi8(zero, m));
             buf[2 * p] = _mm256_mulhi_epu16(a, ma);
             buf[2 * p + 1] = _mm256_mulhi_epu16(b, mb);
             pow[2 * p] = _mm256_mulhi_epu16(pow[2 * p], ma);
             pow[2 * p + 1] = _mm256_mulhi_epu16(pow[2 * p + 1], mb);
+        }
+        if PATCH {
+            let eq: [__m256i; V / 2] = std::array::from_fn(|p| _mm256_cmpeq_epi8(syms[p], esc));
+            let e = eq.map(|x| _mm256_movemask_epi8(x) as u32);
+            // One branch a step: taken on most steps or on few, as the escapes are common or
+            // rare.
+            if e.iter().any(|&x| x != 0) {
+                for p in 0..V / 2 {
+                    syms[p] = patch32(syms[p], eq[p], e[p], side, &mut k, last);
+                }
+            }
+        }
+        for (p, s) in syms.iter().enumerate() {
+            // SAFETY: t < steps and steps * LANES <= dst.len().
+            unsafe { _mm256_storeu_si256(out.add(t * LANES + 32 * p).cast(), *s) };
         }
         if t + 1 == steps {
             break;
