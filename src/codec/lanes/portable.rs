@@ -19,21 +19,19 @@ pub(super) fn run_lanes(
     }
     let mut pos = LANES;
     for (t, out) in dst[..steps * LANES].chunks_exact_mut(LANES).enumerate() {
+        // Each lane's refill right after its lookup: the lanes take their bytes in lane
+        // order all the same, and each lane's state is read and written once a step.
+        let refill = u32::from(t + 1 < steps);
         for ((o, b), l) in out.iter_mut().zip(&mut buf).zip(&mut left) {
             let e = table[(*b as usize) & (TABLE - 1)];
             *o = e as u8;
             let len = u32::from(e >> 8);
-            *b >>= len;
-            *l -= len;
-        }
-        if t + 1 < steps {
-            for (b, l) in buf.iter_mut().zip(&mut left) {
-                if *l < 8 {
-                    *b |= byte(pos) << *l;
-                    pos += 1;
-                    *l += 8;
-                }
-            }
+            let (v, c) = (*b >> len, *l - len);
+            // Without a branch on the refill, which half the lanes take at random.
+            let need = u32::from(c < 8) & refill;
+            *b = v | (byte(pos) * need) << c;
+            pos += need as usize;
+            *l = c + 8 * need;
         }
     }
     LaneEnd {
@@ -48,13 +46,27 @@ pub(super) fn run_lanes(
 /// Replaces the escapes in `dst` by the symbols of `side`, in order; `Corrupt` unless
 /// there are as many.
 pub(super) fn patch(dst: &mut [u8], escape: u8, side: &[u8]) -> Result<()> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = u64::from_ne_bytes([escape; 8]);
     let mut k = 0usize;
-    for d in dst.iter_mut() {
+    let mut put = |d: &mut u8| -> Result<()> {
         if *d == escape {
             *d = *side.get(k).ok_or(Error::Corrupt)?;
             k += 1;
         }
+        Ok(())
+    };
+    // Eight bytes at a time: most words hold no escape (a zero byte of `w ^ pattern`, which
+    // the test finds exactly) and are passed over.
+    let mut words = dst.chunks_exact_mut(8);
+    for word in &mut words {
+        let w = u64::from_ne_bytes((&*word).try_into().expect("8 bytes")) ^ pattern;
+        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
+            word.iter_mut().try_for_each(&mut put)?;
+        }
     }
+    words.into_remainder().iter_mut().try_for_each(&mut put)?;
     if k != side.len() {
         return Err(Error::Corrupt);
     }
