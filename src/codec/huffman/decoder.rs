@@ -232,7 +232,11 @@ struct Header {
     payload_at: usize,
 }
 
-fn parse_header(src: &[u8]) -> Result<Header> {
+/// Reads the code lengths at the start of a payload (docs/FORMAT.md section 7.2: `min_sym`,
+/// `max_sym`, 4-bit lengths), of at most `limit` bits, checked as section 7.5 says: both
+/// ends used, the unused nibble zero, a lone symbol of length 1 or else a complete code.
+/// Returns the lengths, the offset after them, and the symbol of a one-symbol code.
+pub(crate) fn read_lengths(src: &[u8], limit: u32) -> Result<([u8; 256], usize, Option<u8>)> {
     if src.len() < 2 {
         return Err(Error::Corrupt);
     }
@@ -241,43 +245,48 @@ fn parse_header(src: &[u8]) -> Result<Header> {
         return Err(Error::Corrupt);
     }
     let span = max - min + 1;
-    let len_bytes = span.div_ceil(2);
-    let payload_at = 2 + len_bytes + SIZE_FIELDS;
-    if src.len() < payload_at {
+    let at = 2 + span.div_ceil(2);
+    if src.len() < at {
         return Err(Error::Corrupt);
     }
     let mut lens = [0u8; 256];
     for j in 0..span {
         let l = (src[2 + j / 2] >> (4 * (j & 1))) & 15;
-        if l as u32 > MAX_CODE_LEN {
+        if l as u32 > limit {
             return Err(Error::Corrupt);
         }
         lens[min + j] = l;
     }
-    if span % 2 == 1 && src[2 + len_bytes - 1] >> 4 != 0 {
+    if span % 2 == 1 && src[at - 1] >> 4 != 0 {
         return Err(Error::Corrupt);
     }
     if lens[min] == 0 || lens[max] == 0 {
         return Err(Error::Corrupt);
     }
     let used = lens[min..=max].iter().filter(|&&l| l != 0).count();
-    let single = if used == 1 {
-        if lens[min] != 1 {
-            return Err(Error::Corrupt);
-        }
-        Some(min as u8)
-    } else {
-        let kraft: u32 = lens[min..=max]
-            .iter()
-            .filter(|&&l| l != 0)
-            .map(|&l| 1u32 << (MAX_CODE_LEN - l as u32))
-            .sum();
-        if kraft != TABLE_SIZE as u32 {
-            return Err(Error::Corrupt);
-        }
-        None
-    };
-    let at = 2 + len_bytes;
+    if used == 1 {
+        return match lens[min] {
+            1 => Ok((lens, at, Some(min as u8))),
+            _ => Err(Error::Corrupt),
+        };
+    }
+    let kraft: u32 = lens[min..=max]
+        .iter()
+        .filter(|&&l| l != 0)
+        .map(|&l| 1u32 << (limit - l as u32))
+        .sum();
+    if kraft != 1 << limit {
+        return Err(Error::Corrupt);
+    }
+    Ok((lens, at, None))
+}
+
+fn parse_header(src: &[u8]) -> Result<Header> {
+    let (lens, at, single) = read_lengths(src, MAX_CODE_LEN)?;
+    let payload_at = at + SIZE_FIELDS;
+    if src.len() < payload_at {
+        return Err(Error::Corrupt);
+    }
     let mut sizes = [0u64; 3];
     for (k, s) in sizes.iter_mut().enumerate() {
         let b = &src[at + 4 * k..at + 4 * k + 4];

@@ -16,6 +16,7 @@ mod lengths;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use decoder::read_lengths;
 pub use decoder::{decode, decode_pair_warming, decode_warming};
 use encoder::encode_with;
 use lengths::code_lengths;

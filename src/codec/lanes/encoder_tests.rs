@@ -2,6 +2,7 @@
 //! the reference): the portable and the vector passes write the same bytes as it on every
 //! kind of plane.
 
+use super::super::tests::{exponents, wide};
 use super::*;
 use crate::test_rng::Rng;
 
@@ -325,26 +326,6 @@ mod reference {
             self.bytes
         }
     }
-}
-
-/// Exponent bytes of fp32 values of a normal distribution: ~40 values, a few rare.
-fn exponents(rng: &mut Rng, n: usize, scale: f64) -> Vec<u8> {
-    (0..n)
-        .map(|_| (((rng.gauss() * scale) as f32).to_bits() >> 23) as u8)
-        .collect()
-}
-
-/// Every value used, skewed: most symbols need codes longer than 7 bits.
-fn wide(rng: &mut Rng, n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            if rng.below(4) == 0 {
-                rng.below(256) as u8
-            } else {
-                (rng.gauss() * 6.0) as i32 as u8
-            }
-        })
-        .collect()
 }
 
 /// Values around `center` (wrapping), spread by `spread`.

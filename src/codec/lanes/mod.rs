@@ -57,47 +57,9 @@ struct Header {
 }
 
 fn parse(src: &[u8], n: usize) -> Result<Header> {
-    if src.len() < 2 {
-        return Err(Error::Corrupt);
-    }
-    let (min, max) = (src[0] as usize, src[1] as usize);
-    if min > max {
-        return Err(Error::Corrupt);
-    }
-    let span = max - min + 1;
-    let len_bytes = span.div_ceil(2);
-    let at = 2 + len_bytes;
+    let (lens, at, _) = huffman::read_lengths(src, MAX_LEN)?;
     if src.len() < at + FIXED {
         return Err(Error::Corrupt);
-    }
-    let mut lens = [0u8; 256];
-    for j in 0..span {
-        let l = (src[2 + j / 2] >> (4 * (j & 1))) & 15;
-        if l as u32 > MAX_LEN {
-            return Err(Error::Corrupt);
-        }
-        lens[min + j] = l;
-    }
-    if span % 2 == 1 && src[at - 1] >> 4 != 0 {
-        return Err(Error::Corrupt);
-    }
-    if lens[min] == 0 || lens[max] == 0 {
-        return Err(Error::Corrupt);
-    }
-    let used = lens[min..=max].iter().filter(|&&l| l != 0).count();
-    if used == 1 {
-        if lens[min] != 1 {
-            return Err(Error::Corrupt);
-        }
-    } else {
-        let kraft: u32 = lens[min..=max]
-            .iter()
-            .filter(|&&l| l != 0)
-            .map(|&l| 1u32 << (MAX_LEN - l as u32))
-            .sum();
-        if kraft != TABLE as u32 {
-            return Err(Error::Corrupt);
-        }
     }
     let escape = src[at];
     let k = src[at + 1] as usize;

@@ -2,14 +2,14 @@ use super::*;
 use crate::test_rng::Rng;
 
 /// Exponent bytes of fp32 values of a normal distribution: ~40 values, a few rare.
-fn exponents(rng: &mut Rng, n: usize, scale: f64) -> Vec<u8> {
+pub(super) fn exponents(rng: &mut Rng, n: usize, scale: f64) -> Vec<u8> {
     (0..n)
         .map(|_| (((rng.gauss() * scale) as f32).to_bits() >> 23) as u8)
         .collect()
 }
 
 /// Every value used, skewed: most symbols need codes longer than 7 bits.
-fn wide(rng: &mut Rng, n: usize) -> Vec<u8> {
+pub(super) fn wide(rng: &mut Rng, n: usize) -> Vec<u8> {
     (0..n)
         .map(|_| {
             if rng.below(4) == 0 {
