@@ -13,31 +13,16 @@
 //! planes back, then timed over all of them: RUNS rounds (default 15) that run each decoder
 //! once in turn, the best round of each kept (CPU time of this thread).
 
+mod planes;
+
+use planes::thread_time;
 use zipnn::codec::huffman;
 use zipnn::codec::lanes::{self, Path};
-use zipnn::DType;
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    if args.len() < 2 {
-        eprintln!("usage: cargo bench --bench lanes_paths -- FILE bf16|fp16|fp32 [RUNS]");
+    let Some((file, all, runs)) = planes::from_args("lanes_paths") else {
         return;
-    }
-    let dtype = match args[1].as_str() {
-        "bf16" => DType::Bf16,
-        "fp16" => DType::Fp16,
-        "fp32" => DType::Fp32,
-        other => {
-            eprintln!("unknown dtype {other}");
-            return;
-        }
     };
-    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(15);
-    let data = std::fs::read(&args[0]).expect("read FILE");
-    let all = exponent_planes(dtype, &data[..data.len().min(64 << 20)]);
     // The planes the lanes apply to, with both payloads.
     let mut planes = Vec::new();
     for p in &all {
@@ -53,7 +38,7 @@ fn main() {
     println!(
         "{}: {} of {} exponent planes in lanes, {symbols} symbols; codec 2 {two_bytes} bytes, \
          codec 11 {lane_bytes} bytes ({:+.3}%)",
-        args[0],
+        file,
         planes.len(),
         all.len(),
         (lane_bytes as f64 / two_bytes as f64 - 1.0) * 100.0
@@ -104,53 +89,4 @@ fn main() {
     for p in Path::all().into_iter().filter(|p| !p.available()) {
         println!("lanes {p:?}: not run (this processor lacks it)");
     }
-}
-
-/// The lowest-entropy plane of each 256 KiB chunk.
-fn exponent_planes(dtype: DType, data: &[u8]) -> Vec<Vec<u8>> {
-    let planes = dtype.element_size();
-    let mut split = vec![0u8; 256 << 10];
-    data.chunks(256 << 10)
-        .map(|c| {
-            let m = c.len() / planes;
-            zipnn::transform::split(dtype, planes, c, &mut split[..c.len()]);
-            (0..planes)
-                .map(|k| &split[k * m..(k + 1) * m])
-                .min_by(|a, b| entropy(a).total_cmp(&entropy(b)))
-                .expect("one plane at least")
-                .to_vec()
-        })
-        // A plane of one value is a run in the format, not a Huffman plane.
-        .filter(|p: &Vec<u8>| p.iter().any(|&b| b != p[0]))
-        .collect()
-}
-
-fn entropy(p: &[u8]) -> f64 {
-    let n = p.len() as f64;
-    huffman::histogram(p)
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| -(c as f64 / n) * (c as f64 / n).log2())
-        .sum()
-}
-
-#[cfg(target_os = "linux")]
-fn thread_time() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
-#[cfg(not(target_os = "linux"))]
-fn thread_time() -> f64 {
-    use std::sync::OnceLock;
-    static START: OnceLock<std::time::Instant> = OnceLock::new();
-    START
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_secs_f64()
 }
