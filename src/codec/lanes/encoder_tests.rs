@@ -2,7 +2,7 @@
 //! the reference): the portable and the vector passes write the same bytes as it on every
 //! kind of plane.
 
-use super::super::tests::{exponents, wide};
+use super::super::tests::{kinds, wide};
 use super::*;
 use crate::test_rng::Rng;
 
@@ -382,13 +382,13 @@ fn both_passes_write_the_reference_bytes() {
         131072,
         300_001,
     ] {
-        let two: Vec<u8> = (0..n).map(|i| if i % 97 == 5 { 200 } else { 3 }).collect();
         let four: Vec<u8> = (0..n).map(|_| rng.below(4) as u8 + 126).collect();
         let flat: Vec<u8> = (0..n).map(|_| rng.below(256) as u8).collect();
+        let [a, b, c, two] = kinds(&mut rng, n);
         for plane in [
-            exponents(&mut rng, n, 0.02),
-            exponents(&mut rng, n, 1e-30),
-            wide(&mut rng, n),
+            a,
+            b,
+            c,
             two,
             four,
             flat,

@@ -7,14 +7,8 @@ use std::arch::x86_64::*;
 
 use super::{Lut, LANES};
 
-/// Whether this processor runs the vector passes.
-pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512bw")
-        && is_x86_feature_detected!("avx512vbmi")
-        && is_x86_feature_detected!("avx512vbmi2")
-        && is_x86_feature_detected!("popcnt")
-}
+/// Whether this processor runs the vector passes: the decoder's AVX-512 features.
+pub(super) use super::super::x86::available;
 
 /// A 256-byte table in four registers.
 type Table = [__m512i; 4];

@@ -2,7 +2,7 @@ use super::*;
 use crate::test_rng::Rng;
 
 /// Exponent bytes of fp32 values of a normal distribution: ~40 values, a few rare.
-pub(super) fn exponents(rng: &mut Rng, n: usize, scale: f64) -> Vec<u8> {
+fn exponents(rng: &mut Rng, n: usize, scale: f64) -> Vec<u8> {
     (0..n)
         .map(|_| (((rng.gauss() * scale) as f32).to_bits() >> 23) as u8)
         .collect()
@@ -19,6 +19,18 @@ pub(super) fn wide(rng: &mut Rng, n: usize) -> Vec<u8> {
             }
         })
         .collect()
+}
+
+/// The planes of `n` bytes most tests run on: exponents of two scales, `wide`, and two
+/// values of which one is rare (drawn from `rng` in that order).
+pub(super) fn kinds(rng: &mut Rng, n: usize) -> [Vec<u8>; 4] {
+    let two: Vec<u8> = (0..n).map(|i| if i % 97 == 5 { 200 } else { 3 }).collect();
+    [
+        exponents(rng, n, 0.02),
+        exponents(rng, n, 1e-30),
+        wide(rng, n),
+        two,
+    ]
 }
 
 fn encoded(plane: &[u8]) -> Option<Vec<u8>> {
@@ -73,14 +85,7 @@ fn planes_of_every_kind_and_length_round_trip() {
         65536 + 77,
         131072,
     ] {
-        let two: Vec<u8> = (0..n).map(|i| if i % 97 == 5 { 200 } else { 3 }).collect();
-        for plane in [
-            exponents(&mut rng, n, 0.02),
-            exponents(&mut rng, n, 1e-30),
-            wide(&mut rng, n),
-            // Two values, one of them rare.
-            two,
-        ] {
+        for plane in kinds(&mut rng, n) {
             match try_round_trip(&plane) {
                 Some(_) => {}
                 None if n < MIN_PLANE => short += 1,
@@ -228,13 +233,7 @@ fn encoder_output_is_pinned() {
     let mut rng = Rng(21);
     let mut all = Vec::new();
     for n in [4096, 65536 + 77, 131072] {
-        let two: Vec<u8> = (0..n).map(|i| if i % 97 == 5 { 200 } else { 3 }).collect();
-        for plane in [
-            exponents(&mut rng, n, 0.02),
-            exponents(&mut rng, n, 1e-30),
-            wide(&mut rng, n),
-            two,
-        ] {
+        for plane in kinds(&mut rng, n) {
             all.extend_from_slice(&round_trip(&plane));
         }
     }
