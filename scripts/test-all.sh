@@ -23,18 +23,21 @@ cpu_now() {
     for (i = 1; i + 1 <= n; i += 2) if (f[i] != "") t += f[i] * 60 + f[i + 1]
     printf "%d\n", t }' "$times_file")
 }
+# Free space on the clone's file system, for the suite lines: a full disk fails a suite
+# in ways that do not say so (a build or pip stops half way), so every line says it.
+free_disk() { df -Pk . | awk 'NR == 2 { printf "%.1f GB free", $4 / 1048576 }'; }
 run() {
   local name=$1; shift
   echo
-  echo "=== $name: $* ==="
+  echo "=== $name: $* ($(free_disk)) ==="
   local t0=$SECONDS c0
   cpu_now; c0=$cpu
   if "$@"; then
     cpu_now
-    echo "=== $name: ok ($((SECONDS - t0)) s, $((cpu - c0)) s of CPU) ==="
+    echo "=== $name: ok ($((SECONDS - t0)) s, $((cpu - c0)) s of CPU, $(free_disk)) ==="
   else
     cpu_now
-    echo "=== $name: FAILED ($((SECONDS - t0)) s, $((cpu - c0)) s of CPU) ==="
+    echo "=== $name: FAILED ($((SECONDS - t0)) s, $((cpu - c0)) s of CPU, $(free_disk)) ==="
     failed+=("$name")
   fi
 }
