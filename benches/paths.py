@@ -25,6 +25,10 @@ lists the paths that miss: compress and decompress within 10% of one frame (but 
 which code other bytes, and whole CLI processes, which also read and write files), a delta archive decompressing at 2000 MB/s or more, two threads at least 1.8 times one thread for
 decompression. Every row is checked to round trip.
 
+With ZIPNN_BENCH_TARGET=avx512 every row of ours (C calls, zipnn bench, CLI processes)
+compresses with target avx512 (codec 11 where it pays: frames laid out for AVX-512 VBMI2
+readers; the default is any); the header line says which.
+
 With ZIPNN_BENCH_CLOCK=cpu (for a machine shared with other work, where wall time is not
 steady) the rows timed in this process take the run time of its busiest thread (each
 thread's from /proc/self/task/*/schedstat): the CPU time of the one thread at 1 thread,
@@ -50,6 +54,10 @@ import compare  # noqa: E402
 from compare import DTYPES, REF_DTYPE, ROOT, Opts, load_lib, ref_row, zstd_row  # noqa: E402
 
 CLOCK = os.environ.get("ZIPNN_BENCH_CLOCK", "wall")
+TARGET = os.environ.get("ZIPNN_BENCH_TARGET", "any")
+TARGETS = {"any": 0, "avx512": 1}
+if TARGET not in TARGETS:
+    sys.exit(f"ZIPNN_BENCH_TARGET: {TARGET!r} is not one of {', '.join(TARGETS)}")
 _timer = [time.perf_counter]
 _threads = [1]
 
@@ -126,7 +134,7 @@ def bind(lib):
 def opts(lib, dtype, threads):
     o = Opts()
     lib.zipnn_options_init(ctypes.byref(o))
-    o.dtype, o.threads = DTYPES[dtype], threads
+    o.dtype, o.threads, o.target = DTYPES[dtype], threads, TARGETS[TARGET]
     return o
 
 
@@ -277,7 +285,7 @@ def cli_row(zipnn, path, base, threads, runs, tmp, dtype=None):
     if saved is thread_times:
         _timer[0] = children_cpu
     try:
-        tc, _ = best(runs, lambda: run(["compress", "-f", *b, *t, "-o", comp, path]))
+        tc, _ = best(runs, lambda: run(["compress", "-f", "--target", TARGET, *b, *t, "-o", comp, path]))
         td, _ = best(runs, lambda: run(["decompress", "-f", *b, "-o", back, comp]))
     finally:
         _timer[0] = saved
@@ -299,7 +307,7 @@ def cpu_name():
 
 def bench_row(zipnn, path, base, threads, runs, dtype=None):
     """`zipnn bench` on one file: (ratio, compress MB/s, decompress MB/s) as it prints them."""
-    args = [zipnn, "bench", "-q", "-T", str(threads), "-n", str(runs), path]
+    args = [zipnn, "bench", "-q", "-T", str(threads), "-n", str(runs), "--target", TARGET, path]
     args += ["--clock", "cpu"] if CLOCK == "cpu" else []
     args += ["--base", base] if base else []
     args += ["-t", dtype] if dtype else []
@@ -330,7 +338,7 @@ def main(argv):
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     clock = ("busiest thread's run time; CLI processes: their CPU time"
              if CLOCK == "cpu" else "wall time")
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; best of {runs} runs ({clock}); "
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; target {TARGET}; best of {runs} runs ({clock}); "
           f"MB = 10^6 bytes; CLI output on {shm or 'the temporary directory'}\n")
     for path in files:
         data, body, groups = parse(path)
