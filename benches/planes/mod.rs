@@ -1,5 +1,5 @@
-//! What the lanes benches share: the exponent planes of a file, and this thread's CPU
-//! clock.
+//! What the lanes and ANS benches share: the command line, the exponent planes of a file,
+//! and this thread's CPU clock.
 
 use zipnn::codec::huffman;
 use zipnn::DType;
@@ -7,6 +7,14 @@ use zipnn::DType;
 /// The command line `FILE DTYPE [RUNS]` of bench `name`: FILE, the exponent planes of its
 /// first 64 MiB and the runs (default 15); `None`, with a message, where it is wrong.
 pub fn from_args(name: &str) -> Option<(String, Vec<Vec<u8>>, usize)> {
+    let (file, dtype, data, runs) = args(name)?;
+    let planes = exponent_planes(dtype, &data[..data.len().min(64 << 20)]);
+    Some((file, planes, runs))
+}
+
+/// The command line `FILE DTYPE [RUNS]` of bench `name`: FILE, DTYPE, the file's bytes and
+/// the runs (default 15); `None`, with a message, where it is wrong.
+pub fn args(name: &str) -> Option<(String, DType, Vec<u8>, usize)> {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -26,8 +34,7 @@ pub fn from_args(name: &str) -> Option<(String, Vec<Vec<u8>>, usize)> {
     };
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(15);
     let data = std::fs::read(&args[0]).expect("read FILE");
-    let planes = exponent_planes(dtype, &data[..data.len().min(64 << 20)]);
-    Some((args[0].clone(), planes, runs))
+    Some((args[0].clone(), dtype, data, runs))
 }
 
 /// The lowest-entropy plane of each 256 KiB chunk.

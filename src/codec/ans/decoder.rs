@@ -19,9 +19,9 @@ pub(super) fn decode_impl<const K: usize, const WIDE: bool>(
 }
 
 /// Decodes two codec 7 payloads: `a` into `da` and `b` into `db`, with the same result
-/// and errors as two calls of [`decode_impl`]. On AVX-512 the two planes run in one loop,
-/// which keeps twice as many gathers in flight (each plane's states only wait on their own
-/// table lookups); on other paths they decode one after the other.
+/// and errors as two calls of [`decode_impl`]. On AVX-512 and `Avx2Loads` the two planes
+/// run in one loop, which keeps twice as many lookups in flight (each plane's states only
+/// wait on their own table lookups); on other paths they decode one after the other.
 pub(super) fn decode_pair_impl(
     a: &[u8],
     da: &mut [u8],
@@ -30,7 +30,7 @@ pub(super) fn decode_pair_impl(
     path: Path,
 ) -> Result<()> {
     const K: usize = WIDE_STATES;
-    if path != Path::Avx512 {
+    if !matches!(path, Path::Avx512 | Path::Avx2Loads) {
         decode_impl::<K, true>(a, da, path)?;
         return decode_impl::<K, true>(b, db, path);
     }
@@ -50,17 +50,20 @@ pub(super) fn decode_pair_impl(
         )?;
         return finish(&ra, pos, da);
     };
-    // SAFETY: `path` is `Avx512` only where AVX-512 F and POPCNT run (Path::available, or
-    // a test that took it from there).
+    let tabs = [&ta, &tb];
+    let scales = [ra.scale, rb.scale];
+    let streams = [ra.stream, rb.stream];
+    let dsts = [&mut da[..ra.main], &mut db[..rb.main]];
+    let xs = [&mut ra.x, &mut rb.x];
+    // SAFETY: `path` is `Avx512` only where AVX-512 F and POPCNT run, `Avx2Loads` only
+    // where AVX2 and POPCNT run (Path::available, or a test that took it from there).
     #[cfg(target_arch = "x86_64")]
     let (i, pa, pb) = unsafe {
-        super::x86::run_avx512_pair(
-            [&ta, &tb],
-            [ra.scale, rb.scale],
-            [ra.stream, rb.stream],
-            [&mut da[..ra.main], &mut db[..rb.main]],
-            [&mut ra.x, &mut rb.x],
-        )
+        if path == Path::Avx512 {
+            super::x86::run_avx512_pair(tabs, scales, streams, dsts, xs)
+        } else {
+            super::x86::run_avx2_pair(tabs, scales, streams, dsts, xs)
+        }
     };
     #[cfg(not(target_arch = "x86_64"))]
     let (i, pa, pb) = (0usize, 0usize, 0usize);
@@ -276,13 +279,15 @@ fn run<const SCALE: u32, const K: usize>(
 ) -> Result<usize> {
     let n = dst.len();
     // SAFETY: `path` was chosen (or checked, when a test forces it) for this CPU: `Avx2`
-    // only where AVX2 and POPCNT run, `Avx512` only where AVX-512 F runs as well. The
-    // vector counts match `K` (8 or 16 states per vector).
+    // and `Avx2Loads` only where AVX2 and POPCNT run, `Avx512` only where AVX-512 F runs as
+    // well. The vector counts match `K` (8 or 16 states per vector).
     #[cfg(target_arch = "x86_64")]
     let (mut i, mut pos) = unsafe {
         match (path, K) {
-            (Path::Avx2, 16) => super::x86::run_avx2::<2>(tab, SCALE, stream, dst, x),
-            (Path::Avx2, 32) => super::x86::run_avx2::<4>(tab, SCALE, stream, dst, x),
+            (Path::Avx2, 16) => super::x86::run_avx2::<2, false>(tab, SCALE, stream, dst, x),
+            (Path::Avx2, 32) => super::x86::run_avx2::<4, false>(tab, SCALE, stream, dst, x),
+            (Path::Avx2Loads, 16) => super::x86::run_avx2::<2, true>(tab, SCALE, stream, dst, x),
+            (Path::Avx2Loads, 32) => super::x86::run_avx2::<4, true>(tab, SCALE, stream, dst, x),
             (Path::Avx512, 16) => super::x86::run_avx512::<1>(tab, SCALE, stream, dst, x),
             (Path::Avx512, 32) => super::x86::run_avx512::<2>(tab, SCALE, stream, dst, x),
             _ => (0, 0),

@@ -357,6 +357,24 @@ fn pairs_match_singles() {
     }
 }
 
+/// The tests compare every path the CPU has; on an AVX2 processor that includes both AVX2
+/// loops (gathers, and scalar loads with the two-plane loop), so that neither is skipped.
+#[test]
+fn avx2_paths_are_compared() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        let v = Path::available();
+        assert!(
+            v.contains(&Path::Avx2) && v.contains(&Path::Avx2Loads),
+            "{v:?}"
+        );
+        if !v.contains(&Path::Avx512) {
+            assert_eq!(Path::best(WIDE_STATES), Path::Avx2Loads);
+        }
+    }
+}
+
 #[test]
 fn byte_flips_never_panic() {
     let mut rng = Rng(99);
