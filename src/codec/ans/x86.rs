@@ -2,10 +2,10 @@
 //! (AVX-512) lanes, `V` independent vectors per group of `8 * V` or `16 * V` symbols.
 //!
 //! A group decodes its vectors in state order. Each vector looks its lanes' slots up with one
-//! gather (or, on AVX2, eight scalar loads where gathers are slow), computes the next states, and lanes whose state fell below `L` take the next words
-//! of the shared stream in lane order (a prefix count of the lanes that need one). The
-//! vectors of a group depend on each other only through the stream position, so their
-//! gathers overlap.
+//! gather (or, on AVX2, eight scalar loads where gathers are slow), computes the next
+//! states, and lanes whose state fell below `L` take the next words of the shared stream in
+//! lane order (a prefix count of the lanes that need one). The vectors of a group depend on
+//! each other only through the stream position, so their lookups overlap.
 
 use super::{L, MAX_SCALE};
 use std::arch::x86_64::*;
