@@ -7,14 +7,18 @@
 //! and the escaped symbols. The second runs the steps backward with each lane holding the
 //! next 16 bits of its own bit string (its codes, then its share of the tail): the byte a
 //! lane takes after step `t` is those bits from bit `c`, and each step's bytes go, in lane
-//! order, where that step's refills sit in the stream. Both passes have a portable loop and
-//! an AVX-512 one (VBMI, VBMI2), chosen at run time, which write the same bytes.
+//! order, where that step's refills sit in the stream. Both passes have a portable loop, an
+//! AVX-512 one (VBMI, VBMI2) and an AVX2 one (where AVX-512's does not run), chosen at run
+//! time ([`Path`] names them), which write the same bytes.
 
 use std::cell::RefCell;
 
-use super::{FIXED, LANES, MAX_K, MAX_LEN, TABLE};
+use super::{Path, FIXED, LANES, MAX_K, MAX_LEN, TABLE};
 use crate::codec::huffman;
 
+#[cfg(target_arch = "x86_64")]
+#[path = "encoder_avx2.rs"]
+mod avx2;
 #[cfg(test)]
 #[path = "encoder_tests.rs"]
 mod tests;
@@ -106,7 +110,8 @@ type Lut = [(u8, u8); 256];
 struct Buffers {
     /// After each step, the lanes that take a byte: bit `i % 64` of word `i / 64`.
     takes: Vec<[u64; 2]>,
-    /// The bits each lane holds after each of the last `MAX_K + 1` steps (before refills).
+    /// The bits each lane holds after each of the last `MAX_K + 1` steps (before refills);
+    /// the AVX2 passes keep them after every step.
     last: Vec<u8>,
     /// The escaped symbols in plane order (64 bytes of slack for vector stores).
     rare: Vec<u8>,
@@ -130,19 +135,37 @@ fn at_least<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
 /// values) to `out` and returns its size; `None` (nothing appended) where the plane is too
 /// short for lanes or no `K` up to 255 lets the tail fill the lanes' bits.
 pub(crate) fn encode(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>) -> Option<usize> {
-    encode_using(plane, hist, out, vectors())
+    encode_using(plane, hist, out, passes())
 }
 
-/// Whether this processor runs the AVX-512 passes.
-fn vectors() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return x86::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+/// Whether this processor runs the encoder's passes of `path`.
+fn runs(path: Path) -> bool {
+    match path {
+        Path::Portable => true,
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => avx2::available(),
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => x86::available(),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => false,
+    }
 }
 
-/// [`encode`] with the AVX-512 passes (`simd`, where [`vectors`]) or the portable ones.
-fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, simd: bool) -> Option<usize> {
+/// The fastest passes this processor runs.
+fn passes() -> Path {
+    static BEST: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
+    *BEST.get_or_init(|| {
+        Path::all()
+            .into_iter()
+            .rev()
+            .find(|&p| runs(p))
+            .unwrap_or(Path::Portable)
+    })
+}
+
+/// [`encode`] with the passes of `path` (which this processor [`runs`]).
+fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, path: Path) -> Option<usize> {
+    assert!(runs(path));
     let n = plane.len();
     let whole = n / LANES;
     if whole < 2 {
@@ -163,22 +186,13 @@ fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, simd: bool) 
     }
     let mut run = |b: &mut Buffers| -> Option<usize> {
         let keep = whole.min(MAX_K + 1);
-        let from = whole - keep;
         let escapes = code.escape.is_some();
         let takes = at_least(&mut b.takes, whole);
-        let last = at_least(&mut b.last, keep * LANES);
+        // The AVX2 passes keep the rows of every step.
+        let from = if path == Path::Avx2 { 0 } else { whole - keep };
+        let last = at_least(&mut b.last, (whole - from) * LANES);
         let rare = at_least(&mut b.rare, if escapes { n + 64 } else { 0 });
-        let mut nr = scan(
-            plane,
-            &lut,
-            &code.escaped,
-            escapes,
-            from,
-            takes,
-            last,
-            rare,
-            simd,
-        );
+        let mut nr = scan(plane, &lut, &code, from, takes, last, rare, path);
         if escapes {
             for &s in &plane[whole * LANES..] {
                 rare[nr] = s;
@@ -188,19 +202,16 @@ fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, simd: bool) 
         let steps = choose_steps(plane, &lut, from, last)?;
         let start = out.len();
         write_header(&code, whole - steps, &rare[..nr], out);
-        let c_end: &[u8; LANES] = last[(steps - 1 - from) * LANES..][..LANES]
-            .try_into()
-            .expect("a step's counts");
-        write_stream(
+        let passes = Passes {
             plane,
-            &lut,
-            steps,
-            &takes[..steps],
-            c_end,
-            &mut b.tail,
-            out,
-            simd,
-        );
+            lut: &lut,
+            code: &code,
+            takes: &takes[..steps],
+            from,
+            last,
+            path,
+        };
+        write_stream(&passes, steps, &mut b.tail, out);
         Some(out.len() - start)
     };
     ENCODER.with(|e| match e.try_borrow_mut() {
@@ -217,21 +228,27 @@ fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, simd: bool) 
 fn scan(
     plane: &[u8],
     lut: &Lut,
-    escaped: &[bool; 256],
-    escapes: bool,
+    code: &Code,
     from: usize,
     takes: &mut [[u64; 2]],
     last: &mut [u8],
     rare: &mut [u8],
-    simd: bool,
+    path: Path,
 ) -> usize {
+    let (escaped, escapes) = (&code.escaped, code.escape.is_some());
     // Lengths with the escaped values' top bit set.
     let flagged: [u8; 256] = std::array::from_fn(|s| lut[s].1 | u8::from(escaped[s]) << 7);
     #[cfg(target_arch = "x86_64")]
-    if simd {
-        return x86::scan(plane, &flagged, escapes, from, takes, last, rare);
+    match path {
+        Path::Avx512 => return x86::scan(plane, &flagged, escapes, from, takes, last, rare),
+        Path::Avx2 => {
+            assert_eq!(from, 0);
+            let window = avx2::Window::new(&kept(code));
+            return avx2::scan(plane, &flagged, &window, escapes, takes, last, rare);
+        }
+        Path::Portable => {}
     }
-    let _ = simd;
+    let _ = path;
     let mut c = [8u8; LANES];
     for (t, (row, m)) in plane.chunks_exact(LANES).zip(takes.iter_mut()).enumerate() {
         for (h, (c, row)) in c.chunks_exact_mut(64).zip(row.chunks_exact(64)).enumerate() {
@@ -281,6 +298,26 @@ fn choose_steps(plane: &[u8], lut: &Lut, from: usize, last: &[u8]) -> Option<usi
     None
 }
 
+/// The values a code keeps (its lengths not 0, not escaped): the AVX2 passes' window.
+#[cfg(target_arch = "x86_64")]
+fn kept(code: &Code) -> [bool; 256] {
+    std::array::from_fn(|s| code.lens[s] != 0 && !code.escaped[s] && Some(s as u8) != code.escape)
+}
+
+/// What the second pass takes from the first.
+struct Passes<'a> {
+    plane: &'a [u8],
+    lut: &'a Lut,
+    code: &'a Code,
+    /// The lanes that take a byte after each step (at least up to the last step).
+    takes: &'a [[u64; 2]],
+    /// The first step of `last`'s rows.
+    from: usize,
+    /// The bits each lane holds after each step from `from` on, before the refills.
+    last: &'a [u8],
+    path: Path,
+}
+
 /// `m` bits (up to 57) of `bits` from bit `at`, which has 8 bytes after bit `at`'s byte.
 fn bits_at(bits: &[u8], at: usize, m: u32) -> u64 {
     let w = u64::from_le_bytes(bits[at / 8..at / 8 + 8].try_into().expect("8 bytes"));
@@ -290,17 +327,11 @@ fn bits_at(bits: &[u8], at: usize, m: u32) -> u64 {
 /// Appends the stream: the lanes' bytes in the order the decoder takes them (`takes`: the
 /// lanes that take one after each step; `c_end`: the bits each lane holds after the last
 /// step), the tail's first bits in the lanes' last bytes, then the rest of the tail.
-#[allow(clippy::too_many_arguments)]
-fn write_stream(
-    plane: &[u8],
-    lut: &Lut,
-    steps: usize,
-    takes: &[[u64; 2]],
-    c_end: &[u8; LANES],
-    tail: &mut Vec<u8>,
-    out: &mut Vec<u8>,
-    simd: bool,
-) {
+fn write_stream(p: &Passes, steps: usize, tail: &mut Vec<u8>, out: &mut Vec<u8>) {
+    let (plane, lut, takes) = (p.plane, p.lut, p.takes);
+    let c_end: &[u8; LANES] = p.last[(steps - 1 - p.from) * LANES..][..LANES]
+        .try_into()
+        .expect("a step's counts");
     // The tail's bits, of which lane i's last byte takes the `c_end[i]` after its codes.
     tail.clear();
     let (mut acc, mut have, mut total) = (0u64, 0u32, 0usize);
@@ -334,12 +365,25 @@ fn write_stream(
     let start = out.len();
     out.resize(start + len, 0);
     let stream = &mut out[start..];
-    #[cfg(target_arch = "x86_64")]
-    if simd {
-        x86::write_lanes(plane, lut, takes, steps, c_end, &f_end, stream);
-    }
-    if !simd || cfg!(not(target_arch = "x86_64")) {
-        write_lanes(plane, lut, takes, steps, c_end, &f_end, stream);
+    match p.path {
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => x86::write_lanes(plane, lut, takes, steps, c_end, &f_end, stream),
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => {
+            let window = avx2::Window::new(&kept(p.code));
+            avx2::write_lanes(
+                plane,
+                lut,
+                &window,
+                p.code.escape,
+                takes,
+                steps,
+                p.last,
+                &f_end,
+                stream,
+            );
+        }
+        _ => write_lanes(plane, lut, takes, steps, c_end, &f_end, stream),
     }
     // The rest of the tail, from bit `used` on.
     for k in 0..(total - used).div_ceil(8) {

@@ -342,17 +342,13 @@ fn payloads_agree(plane: &[u8]) -> Option<Vec<u8>> {
     let hist = huffman::histogram(plane);
     let mut want = vec![0xCD; 3];
     let size = reference::encode(plane, &hist, &mut want);
-    let mut paths = vec![false];
-    if vectors() {
-        paths.push(true);
-    }
-    for simd in paths {
+    for path in Path::all().into_iter().filter(|&p| runs(p)) {
         let mut got = vec![0xCD; 3];
-        let s = encode_using(plane, &hist, &mut got, simd);
-        assert_eq!(s, size, "n = {}, simd {simd}", plane.len());
+        let s = encode_using(plane, &hist, &mut got, path);
+        assert_eq!(s, size, "n = {}, {path:?}", plane.len());
         assert!(
             got == want,
-            "payloads differ: n = {}, simd {simd}",
+            "payloads differ: n = {}, {path:?}",
             plane.len()
         );
     }
@@ -445,4 +441,70 @@ fn encode_appends_the_chosen_passes_bytes() {
     assert_eq!(size, want.len());
     assert_eq!(out[..3], [1, 2, 3]);
     assert!(out[3..] == want[..]);
+}
+
+/// The passes: the portable ones everywhere, the fastest the processor runs chosen; on
+/// x86-64 the AVX2 passes wherever AVX2 runs (so that the tests above compare them).
+#[test]
+fn every_pass_this_processor_runs_is_tested() {
+    assert!(runs(Path::Portable));
+    let best = passes();
+    assert!(runs(best));
+    assert!(Path::all()
+        .into_iter()
+        .filter(|&p| runs(p))
+        .all(|p| p as u8 <= best as u8));
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(
+            runs(Path::Avx2),
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("popcnt")
+        );
+        if runs(Path::Avx512) {
+            assert!(runs(Path::Avx2));
+        }
+    }
+}
+
+/// The AVX2 passes look values up in a window of 16 to 256 values holding the kept ones:
+/// windows of every width, from several first values (wrapping past 255), with and without
+/// values escaped outside them, give the reference bytes.
+#[test]
+fn windows_of_every_width_give_the_reference_bytes() {
+    let mut rng = Rng(5);
+    let mut escaped = 0;
+    for width in [
+        1u32, 2, 15, 16, 17, 31, 32, 33, 48, 64, 100, 128, 129, 200, 256,
+    ] {
+        for base in [0u8, 77, 200, 250] {
+            for rare in [0, 3, 40] {
+                let n = 20_000 + rng.below(3000) as usize;
+                let plane: Vec<u8> = (0..n)
+                    .map(|_| {
+                        if rng.below(1000) < rare {
+                            rng.below(256) as u8
+                        } else {
+                            // Skewed toward the window's ends, both of which occur.
+                            let k = (rng.unit() * rng.unit() * f64::from(width)) as u32;
+                            let k = if rng.below(2) == 0 {
+                                k
+                            } else {
+                                width - 1 - k.min(width - 1)
+                            };
+                            base.wrapping_add(k as u8)
+                        }
+                    })
+                    .collect();
+                if plane.iter().all(|&b| b == plane[0]) {
+                    continue;
+                }
+                if let Some(p) = payloads_agree(&plane) {
+                    let h = super::super::parse(&p, n).expect("parses");
+                    escaped += usize::from(h.rare > 0);
+                }
+            }
+        }
+    }
+    assert!(escaped > 20, "{escaped}");
 }
