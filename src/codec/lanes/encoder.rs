@@ -135,37 +135,13 @@ fn at_least<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
 /// values) to `out` and returns its size; `None` (nothing appended) where the plane is too
 /// short for lanes or no `K` up to 255 lets the tail fill the lanes' bits.
 pub(crate) fn encode(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>) -> Option<usize> {
-    encode_using(plane, hist, out, passes())
+    encode_using(plane, hist, out, super::vectors())
 }
 
-/// Whether this processor runs the encoder's passes of `path`.
-fn runs(path: Path) -> bool {
-    match path {
-        Path::Portable => true,
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => avx2::available(),
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => x86::available(),
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => false,
-    }
-}
-
-/// The fastest passes this processor runs.
-fn passes() -> Path {
-    static BEST: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
-    *BEST.get_or_init(|| {
-        Path::all()
-            .into_iter()
-            .rev()
-            .find(|&p| runs(p))
-            .unwrap_or(Path::Portable)
-    })
-}
-
-/// [`encode`] with the passes of `path` (which this processor [`runs`]).
+/// [`encode`] with the passes of `path` (which this processor runs: the decoder's loops and
+/// the encoder's passes of a path need the same features).
 fn encode_using(plane: &[u8], hist: &[u32; 256], out: &mut Vec<u8>, path: Path) -> Option<usize> {
-    assert!(runs(path));
+    assert!(path.available());
     let n = plane.len();
     let whole = n / LANES;
     if whole < 2 {

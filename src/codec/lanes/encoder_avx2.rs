@@ -10,12 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{Lut, LANES};
-
-/// Whether this processor runs the AVX2 passes.
-pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("popcnt")
-}
+use super::{Lut, Path, LANES};
 
 /// The values looked up: `groups` tables of 16 from `base` (wrapping), entries stored
 /// XORed with the entry of the values outside the window.
@@ -157,7 +152,7 @@ pub(super) fn scan(
 ) -> usize {
     let whole = takes.len();
     assert!(
-        available()
+        Path::Avx2.available()
             && whole * LANES <= plane.len()
             && held.len() >= whole * LANES
             && (!escapes || rare.len() >= whole * LANES + 64)
@@ -249,7 +244,7 @@ pub(super) fn write_lanes(
     stream: &mut [u8],
 ) {
     assert!(
-        available()
+        Path::Avx2.available()
             && steps >= 1
             && takes.len() >= steps
             && steps * LANES <= plane.len()

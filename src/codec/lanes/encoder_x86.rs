@@ -5,10 +5,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{Lut, LANES};
-
-/// Whether this processor runs the vector passes: the decoder's AVX-512 features.
-pub(super) use super::super::x86::available;
+use super::{Lut, Path, LANES};
 
 /// A 256-byte table in four registers.
 type Table = [__m512i; 4];
@@ -51,7 +48,7 @@ pub(super) fn scan(
 ) -> usize {
     let whole = takes.len();
     assert!(
-        available()
+        Path::Avx512.available()
             && whole * LANES <= plane.len()
             && from <= whole
             && last.len() >= (whole - from) * LANES
@@ -120,7 +117,12 @@ pub(super) fn write_lanes(
     f_end: &[u16; LANES],
     stream: &mut [u8],
 ) {
-    assert!(available() && steps >= 1 && takes.len() >= steps && steps * LANES <= plane.len());
+    assert!(
+        Path::Avx512.available()
+            && steps >= 1
+            && takes.len() >= steps
+            && steps * LANES <= plane.len()
+    );
     let len = LANES
         + takes[..steps - 1]
             .iter()
