@@ -332,12 +332,7 @@ fn write_stream(p: &Passes, steps: usize, tail: &mut Vec<u8>, out: &mut Vec<u8>)
         used += usize::from(c);
     }
     debug_assert!(used <= total);
-    // The lanes' bytes: one each, then the refills after every step but the last.
-    let len = LANES
-        + takes[..steps - 1]
-            .iter()
-            .map(|m| (m[0].count_ones() + m[1].count_ones()) as usize)
-            .sum::<usize>();
+    let len = stream_len(takes, steps);
     let start = out.len();
     out.resize(start + len, 0);
     let stream = &mut out[start..];
@@ -365,6 +360,16 @@ fn write_stream(p: &Passes, steps: usize, tail: &mut Vec<u8>, out: &mut Vec<u8>)
     for k in 0..(total - used).div_ceil(8) {
         out.push(bits_at(tail, used + 8 * k, 8) as u8);
     }
+}
+
+/// The stream's length for `steps` steps whose refills are `takes`: the lanes' bytes, one
+/// each, then the refills after every step but the last.
+fn stream_len(takes: &[[u64; 2]], steps: usize) -> usize {
+    LANES
+        + takes[..steps - 1]
+            .iter()
+            .map(|m| (m[0].count_ones() + m[1].count_ones()) as usize)
+            .sum::<usize>()
 }
 
 /// The second pass, portable: runs the steps `steps - 1` down to 0 with each lane's next

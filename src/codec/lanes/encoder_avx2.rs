@@ -250,12 +250,7 @@ pub(super) fn write_lanes(
             && steps * LANES <= plane.len()
             && held.len() >= steps * LANES
     );
-    let len = LANES
-        + takes[..steps - 1]
-            .iter()
-            .map(|m| (m[0].count_ones() + m[1].count_ones()) as usize)
-            .sum::<usize>();
-    assert_eq!(stream.len(), len);
+    assert_eq!(stream.len(), super::stream_len(takes, steps));
     // SAFETY: the features and the lengths were checked.
     unsafe {
         write_with(
