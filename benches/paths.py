@@ -75,15 +75,15 @@ def thread_times():
     return times
 
 
-def elapsed(a, b):
+def elapsed(a, b, threads=None):
     """Seconds between two readings of a timer: numbers, or thread_times() (the busiest
-    thread's run time)."""
+    thread's run time) of a call on `threads` threads (default: the row's)."""
     if isinstance(a, dict):
         # Threads that started and ended within the call (the reference package's, zstd's)
         # are not listed: their time is in the process's, spread over the threads asked for
         # (the most favourable split for them).
         busiest = max(t - a.get(tid, 0.0) for tid, t in b.items() if tid != "process")
-        return max(busiest, (b["process"] - a["process"]) / _threads[0])
+        return max(busiest, (b["process"] - a["process"]) / (threads or _threads[0]))
     return b - a
 
 
