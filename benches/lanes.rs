@@ -373,7 +373,8 @@ impl Gather {
     }
 }
 
-/// A plane in the register layout.
+/// A plane in the register layout (decoded only by the x86-64 prototypes).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 struct Register {
     /// The shared stream of bytes, with 64 zero bytes after it.
     stream: Vec<u8>,

@@ -83,6 +83,8 @@ pub fn negative_pairs(dtype: DType, p0: &[u8], p1: &[u8], first: &Histogram) -> 
             }
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = first;
     let mut h = [[0u32; 128]; 2];
     let mut pairs = p0.chunks_exact(2).zip(p1.chunks_exact(2));
     for (e, s) in &mut pairs {

@@ -183,9 +183,9 @@ pub fn split_counting_layout(
     out: &mut [u8],
 ) -> (Histogram, Pairs) {
     debug_assert!(has_bytes_layout(dtype));
-    let n = src.len() / planes;
     #[cfg(target_arch = "x86_64")]
     {
+        let n = src.len() / planes;
         if n >= WINDOW_MIN && avx2::available() {
             let mut first = None;
             if let Some(mode) = avx2::Move16::of(dtype, planes) {

@@ -50,19 +50,21 @@ pub(super) fn decode_pair_impl(
         )?;
         return finish(&ra, pos, da);
     };
-    let tabs = [&ta, &tb];
-    let scales = [ra.scale, rb.scale];
-    let streams = [ra.stream, rb.stream];
-    let dsts = [&mut da[..ra.main], &mut db[..rb.main]];
-    let xs = [&mut ra.x, &mut rb.x];
-    // SAFETY: `path` is `Avx512` only where AVX-512 F and POPCNT run, `Avx2Loads` only
-    // where AVX2 and POPCNT run (Path::available, or a test that took it from there).
     #[cfg(target_arch = "x86_64")]
-    let (i, pa, pb) = unsafe {
-        if path == Path::Avx512 {
-            super::x86::run_avx512_pair(tabs, scales, streams, dsts, xs)
-        } else {
-            super::x86::run_avx2_pair(tabs, scales, streams, dsts, xs)
+    let (i, pa, pb) = {
+        let tabs = [&ta, &tb];
+        let scales = [ra.scale, rb.scale];
+        let streams = [ra.stream, rb.stream];
+        let dsts = [&mut da[..ra.main], &mut db[..rb.main]];
+        let xs = [&mut ra.x, &mut rb.x];
+        // SAFETY: `path` is `Avx512` only where AVX-512 F and POPCNT run, `Avx2Loads` only
+        // where AVX2 and POPCNT run (Path::available, or a test that took it from there).
+        unsafe {
+            if path == Path::Avx512 {
+                super::x86::run_avx512_pair(tabs, scales, streams, dsts, xs)
+            } else {
+                super::x86::run_avx2_pair(tabs, scales, streams, dsts, xs)
+            }
         }
     };
     #[cfg(not(target_arch = "x86_64"))]

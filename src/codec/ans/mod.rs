@@ -152,6 +152,7 @@ pub enum Path {
 impl Path {
     /// The paths this CPU can run, portable first.
     pub fn available() -> Vec<Path> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut v = vec![Path::Portable];
         #[cfg(target_arch = "x86_64")]
         {

@@ -284,6 +284,7 @@ fn kept(code: &Code) -> [bool; 256] {
 struct Passes<'a> {
     plane: &'a [u8],
     lut: &'a Lut,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     code: &'a Code,
     /// The lanes that take a byte after each step (at least up to the last step).
     takes: &'a [[u64; 2]],

@@ -252,7 +252,7 @@ fn run_lanes(
         *warm = &warm[asked..];
         return end;
     }
-    let _ = (path, escapes);
+    let _ = (path, escapes, warm);
     portable::run_lanes(stream, table, steps, dst)
 }
 
