@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test in every language: the README's test command, and what CI runs.
 #   scripts/test-all.sh            # everything
-#   scripts/test-all.sh rust c     # only some suites: rust, header, c, python, go, demo
+#   scripts/test-all.sh rust c     # only some suites: rust, header, c, python, go, demo, aarch64
 # Needs Rust, Go, Python 3.11, gcc/g++, cmake and GoogleTest; the suites install the rest
 # (cbindgen with cargo, pkg-config with apt, Python packages into a venv outside the clone:
-# scripts/test-python.sh). README.md says what a run costs in time, disk and downloads.
+# scripts/test-python.sh; the aarch64 Rust target and cross C compiler:
+# scripts/test-aarch64.sh). README.md says what a run costs in time, disk and downloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(rust header demo c python go)
+[ ${#suites[@]} -gt 0 ] || suites=(rust header demo c python go aarch64)
 failed=()
 # CPU seconds (user + system) used so far by the processes this shell waited for, into
 # $cpu: with the wall time, it says what a suite costs even on a machine busy with other
@@ -56,6 +57,7 @@ for s in "${suites[@]}"; do
     c)      run c scripts/test-c.sh ;;
     python) run python scripts/test-python.sh ;;
     go)     run go scripts/test-go.sh ;;
+    aarch64) run aarch64 scripts/test-aarch64.sh ;;  # check only; `scripts/test-aarch64.sh test` runs the tests under qemu
     fuzz)   run fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-20}" ;;  # not in the default list: needs nightly; ~80 s + build
     *) echo "unknown suite: $s" >&2; exit 2 ;;
   esac
