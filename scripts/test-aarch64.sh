@@ -5,7 +5,7 @@
 #   scripts/test-aarch64.sh          # check: clippy -D warnings of every target of the
 #                                    # workspace (library, CLI, tests, benches), ~2-3 min
 #   scripts/test-aarch64.sh test     # also the library's unit and integration tests, run
-#                                    # under qemu-user (~13 min on 2 cores)
+#                                    # under qemu-user (~15 min of CPU with the build)
 # Installs what it lacks: the Rust target (rustup, from static.rust-lang.org), the cross
 # C compiler for zstd, lz4 and snappy (apt: gcc-aarch64-linux-gnu), and for `test`
 # qemu-user. Where the Rust target cannot be downloaded it says so and exits 0: the
