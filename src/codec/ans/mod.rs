@@ -19,6 +19,8 @@
 
 mod decoder;
 mod encoder;
+#[cfg(target_arch = "x86_64")]
+mod encoder_x86;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -27,6 +29,8 @@ mod x86;
 
 use decoder::decode_impl;
 use encoder::encode_impl;
+#[doc(hidden)]
+pub use encoder::EncPath;
 use model::choose_model;
 
 use crate::error::{Error, Result};
@@ -71,12 +75,32 @@ fn estimate(hist: &[u32; 256], n: usize, states: usize) -> usize {
 /// of codec 6 (sixteen states) and returns the number of bytes appended. Deterministic: the
 /// output depends only on `src`.
 pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) -> usize {
-    encode_impl::<STATES, false>(src, hist, dst, false)
+    encode_impl::<STATES, false>(src, hist, dst, false, EncPath::best())
 }
 
 /// [`encode`] in the layout of codec 7 (thirty-two states).
 pub fn encode_wide(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) -> usize {
-    encode_impl::<WIDE_STATES, true>(src, hist, dst, false)
+    encode_impl::<WIDE_STATES, true>(src, hist, dst, false, EncPath::best())
+}
+
+/// [`encode`] (`wide` false) or [`encode_wide`] on encoder path `path` (for benchmarks and
+/// tests); `InvalidParam` where this processor does not run it.
+#[doc(hidden)]
+pub fn encode_with(
+    src: &[u8],
+    hist: &[u32; 256],
+    dst: &mut Vec<u8>,
+    wide: bool,
+    path: EncPath,
+) -> Result<usize> {
+    if !EncPath::available().contains(&path) {
+        return Err(Error::InvalidParam);
+    }
+    Ok(if wide {
+        encode_impl::<WIDE_STATES, true>(src, hist, dst, false, path)
+    } else {
+        encode_impl::<STATES, false>(src, hist, dst, false, path)
+    })
 }
 
 /// Decodes a codec 6 payload (exactly the bytes `encode` appended) into `dst`, whose length
