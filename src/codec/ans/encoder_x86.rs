@@ -133,12 +133,6 @@ unsafe fn groups<const V: usize>(
     // SAFETY: `x` holds `8 * V` states (the caller's contract).
     let mut xs: [__m256i; V] =
         std::array::from_fn(|v| unsafe { _mm256_loadu_si256(x.add(8 * v).cast()) });
-    let low = _mm256_set1_epi32(0xFFFF);
-    // Within each 128-bit half, the low words of the four lanes to the low 8 bytes.
-    let words = _mm256_setr_epi8(
-        0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1, //
-        0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
-    );
     let tp = table.as_ptr();
     let mut at = *w;
     let mut i = src.len();
@@ -146,63 +140,90 @@ unsafe fn groups<const V: usize>(
         i -= k;
         // The last vector first: its words go above those of the vectors below it. Each
         // vector's states depend only on its own, so the vectors overlap but for `at`.
-        for v in (0..V).rev() {
-            // SAFETY: i + 8 v + 8 <= src.len().
-            let s = unsafe { src.as_ptr().add(i + 8 * v).cast::<u64>().read_unaligned() };
-            let e = |j: usize| {
-                tp.wrapping_add((s >> (8 * j)) as u8 as usize)
-                    .cast::<__m128i>()
-            };
-            // SAFETY: every entry index is a byte, within the 256 entries.
-            let r: [__m256i; 4] = std::array::from_fn(|j| unsafe {
-                _mm256_inserti128_si256::<1>(
-                    _mm256_castsi128_si256(_mm_load_si128(e(j))),
-                    _mm_load_si128(e(j + 4)),
-                )
-            });
-            let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
-            let t1 = _mm256_unpacklo_epi32(r[2], r[3]);
-            let t2 = _mm256_unpackhi_epi32(r[0], r[1]);
-            let t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-            let magic = _mm256_unpacklo_epi64(t0, t1);
-            let bound = _mm256_unpackhi_epi64(t0, t1);
-            let cmpl = _mm256_unpacklo_epi64(t2, t3);
-            let last = _mm256_unpackhi_epi64(t2, t3);
-            let off = _mm256_and_si256(last, low);
-            let shift = _mm256_srli_epi32::<27>(last);
-
-            let xv = xs[v];
-            let top = _mm256_srli_epi32::<16>(xv);
-            let emit = _mm256_cmpgt_epi32(top, bound);
-            let m = _mm256_movemask_ps(_mm256_castsi256_ps(emit)) as u8;
-            let packed = {
-                let p = _mm256_shuffle_epi8(xv, words);
-                _mm256_castsi256_si128(_mm256_permute4x64_epi64::<0b1000>(p))
-            };
-            // SAFETY: a table row of 16 bytes; the store covers words at - 8 .. at, within
-            // `buf`: `at` started at or above src.len() + 8 and drops by at most 8 V per
-            // group, so at >= i + 8 (v + 1) + 8 here.
-            unsafe {
-                let sh = _mm_loadu_si128(PACK[m as usize].as_ptr().cast());
-                _mm_storeu_si128(buf.add(at - 8).cast(), _mm_shuffle_epi8(packed, sh));
+        // Written out (constant indices): as a loop over `v`, LLVM kept the states in memory.
+        let g = &src[i..i + k];
+        // SAFETY: the caller's contract; at >= i + k + 8 before the group (`at` started at
+        // or above src.len() + 8 and drops by at most k per group), so at >= 8 (v + 1) + 8
+        // before vector v.
+        unsafe {
+            if V == 4 {
+                xs[3] = vector(xs[3], &g[24..32], tp, buf, &mut at);
+                xs[2] = vector(xs[2], &g[16..24], tp, buf, &mut at);
             }
-            at -= m.count_ones() as usize;
-
-            let y = _mm256_blendv_epi8(xv, top, emit);
-            // t = (y * magic) >> 32: even lanes, then odd lanes, blended.
-            let even = _mm256_srli_epi64::<32>(_mm256_mul_epu32(y, magic));
-            let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(y), _mm256_srli_epi64::<32>(magic));
-            let t = _mm256_blend_epi32::<0b1010_1010>(even, odd);
-            let q = _mm256_srlv_epi32(
-                _mm256_add_epi32(t, _mm256_srli_epi32::<1>(_mm256_sub_epi32(y, t))),
-                shift,
-            );
-            xs[v] = _mm256_add_epi32(_mm256_add_epi32(y, off), _mm256_mullo_epi32(q, cmpl));
+            xs[1] = vector(xs[1], &g[8..16], tp, buf, &mut at);
+            xs[0] = vector(xs[0], &g[..8], tp, buf, &mut at);
         }
     }
     *w = at;
     for (v, xv) in xs.iter().enumerate() {
         // SAFETY: as the loads above.
         unsafe { _mm256_storeu_si256(x.add(8 * v).cast(), *xv) };
+    }
+}
+
+/// One vector of eight states: codes the symbols `sym` into `x`, storing the words of the
+/// states that emit so that they end at `buf[*at]`, and moves `*at` down by their number.
+///
+/// # Safety
+/// AVX2 and POPCNT (inlined into [`groups`]); `*at >= 8` and `buf` holds `*at` words; `tp`
+/// points to 256 entries.
+#[inline(always)]
+unsafe fn vector(
+    x: __m256i,
+    sym: &[u8],
+    tp: *const Entry,
+    buf: *mut u16,
+    at: &mut usize,
+) -> __m256i {
+    // SAFETY: AVX2 (the caller's contract) for the intrinsics throughout.
+    unsafe {
+        // One byte load per symbol (fewer instructions than shifting a 64-bit load).
+        let sym: &[u8; 8] = sym.try_into().unwrap_or_else(|_| unreachable!());
+        let e = |j: usize| tp.add(sym[j] as usize).cast::<__m128i>();
+        // Every entry index is a byte, within the 256 entries.
+        let r: [__m256i; 4] = std::array::from_fn(|j| {
+            _mm256_inserti128_si256::<1>(
+                _mm256_castsi128_si256(_mm_load_si128(e(j))),
+                _mm_load_si128(e(j + 4)),
+            )
+        });
+        let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+        let t1 = _mm256_unpacklo_epi32(r[2], r[3]);
+        let t2 = _mm256_unpackhi_epi32(r[0], r[1]);
+        let t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+        let magic = _mm256_unpacklo_epi64(t0, t1);
+        let bound = _mm256_unpackhi_epi64(t0, t1);
+        let cmpl = _mm256_unpacklo_epi64(t2, t3);
+        let last = _mm256_unpackhi_epi64(t2, t3);
+        let off = _mm256_and_si256(last, _mm256_set1_epi32(0xFFFF));
+        let shift = _mm256_srli_epi32::<27>(last);
+
+        let top = _mm256_srli_epi32::<16>(x);
+        let emit = _mm256_cmpgt_epi32(top, bound);
+        let m = _mm256_movemask_ps(_mm256_castsi256_ps(emit)) as u8;
+        // Within each 128-bit half, the low words of the four lanes to the low 8 bytes; then
+        // the two halves' words together, in lane order.
+        let words = _mm256_setr_epi8(
+            0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1, //
+            0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+        );
+        let packed = _mm256_castsi256_si128(_mm256_permute4x64_epi64::<0b1000>(
+            _mm256_shuffle_epi8(x, words),
+        ));
+        // A table row of 16 bytes; the store covers words *at - 8 .. *at.
+        let sh = _mm_loadu_si128(PACK[m as usize].as_ptr().cast());
+        _mm_storeu_si128(buf.add(*at - 8).cast(), _mm_shuffle_epi8(packed, sh));
+        *at -= m.count_ones() as usize;
+
+        let y = _mm256_blendv_epi8(x, top, emit);
+        // t = (y * magic) >> 32: even lanes, then odd lanes, blended.
+        let even = _mm256_srli_epi64::<32>(_mm256_mul_epu32(y, magic));
+        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(y), _mm256_srli_epi64::<32>(magic));
+        let t = _mm256_blend_epi32::<0b1010_1010>(even, odd);
+        let q = _mm256_srlv_epi32(
+            _mm256_add_epi32(t, _mm256_srli_epi32::<1>(_mm256_sub_epi32(y, t))),
+            shift,
+        );
+        _mm256_add_epi32(_mm256_add_epi32(y, off), _mm256_mullo_epi32(q, cmpl))
     }
 }
