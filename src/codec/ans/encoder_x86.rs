@@ -10,6 +10,11 @@
 //! then moves down by their number. The vectors of a group are stored from the last state to
 //! the first, as the scalar loop writes them.
 //!
+//! Measured on AMD EPYC Zen 3, one core (`taskset -c 1 cargo bench --bench ans_paths --
+//! minilm.bf16.raw bf16`, 128 Ki-symbol planes): codec 6 1.20-1.27 Gsymbols/s and codec 7
+//! 1.20-1.24 against 0.35-0.37 for the scalar loop. The same loop with four gathers per
+//! vector instead of the loads ran at 0.48.
+//!
 //! Division. `vpmuludq` multiplies 32 by 32 bits, and a reciprocal exact for every 32-bit
 //! dividend needs 33 bits in general, so the quotient uses Granlund and Montgomery's
 //! 33-bit-magic form ("Division by invariant integers using multiplication", 1994, fig. 4.1):
@@ -21,8 +26,7 @@
 
 use std::arch::x86_64::*;
 
-/// Whether this processor runs the AVX2 encoder (and Miri does not interpret it slowly
-/// enough to matter: it runs AVX2, so the tests take this path there too).
+/// Whether this processor runs the AVX2 encoder.
 pub(super) fn available() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
 }

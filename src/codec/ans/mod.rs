@@ -9,6 +9,10 @@
 //! states decode in lockstep with no per-state stream pointers, eight states per AVX2
 //! vector or sixteen per AVX-512 vector (`x86`), or one by one (the portable path).
 //!
+//! The encoder codes the symbols backwards, one group of `K` at a time, eight states per
+//! AVX2 vector where the processor has AVX2 (`encoder_x86`), else one by one; both paths
+//! give the same bytes.
+//!
 //! The frequencies sum to `M = 2^scale` with `scale` in 8..=12, chosen per plane-chunk to
 //! minimise the coded size (table plus data). Decoding uses one `M`-entry table of 32-bit
 //! entries (symbol, frequency, offset in the symbol's range): at most 16 KiB.
