@@ -1,5 +1,6 @@
 //! Decode speed of codec 7 (rANS, thirty-two states; the max level) with each loop this
-//! processor runs, one plane at a time and two planes of a chunk together.
+//! processor runs, one plane at a time and two planes of a chunk together; then the encode
+//! speed of codecs 6 and 7 with each encoder path (the same bytes from each, checked).
 //!
 //! ```text
 //! taskset -c 1 cargo bench --bench ans_paths -- FILE DTYPE [RUNS]
@@ -10,14 +11,15 @@
 //! each chunk is split into planes as the format does, and every plane is coded with codec
 //! 7; planes are paired within a chunk as the decoder pairs them. Every loop is checked to
 //! give the planes back, then timed: RUNS rounds (default 15) that run each loop once in
-//! turn, the best round of each kept (CPU time of this thread).
+//! turn, the best round of each kept (CPU time of this thread). The encoders are timed the
+//! same way on the same planes (histograms computed beforehand, not timed).
 
 // The command line and the clock; not the exponent planes (all planes are decoded here).
 #[allow(dead_code)]
 mod planes;
 
 use planes::thread_time;
-use zipnn::codec::ans::{self, Path};
+use zipnn::codec::ans::{self, EncPath, Path};
 use zipnn::codec::huffman;
 
 fn main() {
@@ -86,6 +88,49 @@ fn main() {
         println!(
             "{:<24} {:6.2} Gsymbols/s",
             format!("{path:?}, {how}"),
+            symbols as f64 / t / 1e9
+        );
+    }
+
+    // Encoding: every plane with each encoder path, codec 6 and codec 7.
+    let planes: Vec<(&[u8], [u32; 256])> = pairs
+        .iter()
+        .flat_map(|(a, b)| [&a.0, &b.0])
+        .map(|p| (&p[..], huffman::histogram(p)))
+        .collect();
+    // Codec 6 with each path (scalar first), then codec 7.
+    let encoders: Vec<(EncPath, bool)> = [false, true]
+        .into_iter()
+        .flat_map(|wide| EncPath::available().into_iter().map(move |p| (p, wide)))
+        .collect();
+    let mut out = Vec::with_capacity(1 << 20);
+    // Each plane's payload (appended to `out`; checked against the scalar path's).
+    let encode = |(path, wide): (EncPath, bool), out: &mut Vec<u8>| {
+        out.clear();
+        for (p, h) in &planes {
+            ans::encode_with(p, h, out, wide, path).expect("runs here");
+        }
+    };
+    let mut want = Vec::new();
+    for &(path, wide) in &encoders {
+        encode((path, wide), &mut out);
+        if path == EncPath::Scalar {
+            want = out.clone();
+        }
+        assert!(out == want, "{path:?} differs from the scalar encoder");
+    }
+    let mut best = vec![f64::INFINITY; encoders.len()];
+    for _ in 0..runs.max(1) {
+        for (b, &e) in best.iter_mut().zip(&encoders) {
+            let t = thread_time();
+            encode(e, &mut out);
+            *b = b.min(thread_time() - t);
+        }
+    }
+    for (&(path, wide), &t) in encoders.iter().zip(&best) {
+        println!(
+            "{:<24} {:6.2} Gsymbols/s",
+            format!("encode {path:?}, codec {}", if wide { 7 } else { 6 }),
             symbols as f64 / t / 1e9
         );
     }

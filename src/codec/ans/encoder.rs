@@ -3,12 +3,70 @@
 use super::model::{choose_model, write_freqs};
 use super::{histogram, tail_len, FIXED, L};
 
+/// Words the word buffer keeps free below the write index before a group, on top of the
+/// group's own (the AVX2 path stores eight words at a time below the index).
+const SLACK: usize = 8;
+
+/// The encoder's code paths: the same bytes from each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncPath {
+    /// One state after the other, any CPU.
+    Scalar,
+    /// Eight states per AVX2 vector (`encoder_x86`).
+    Avx2,
+}
+
+impl EncPath {
+    /// The paths this CPU runs, scalar first.
+    pub fn available() -> Vec<EncPath> {
+        let mut v = vec![EncPath::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if super::encoder_x86::available() {
+            v.push(EncPath::Avx2);
+        }
+        v
+    }
+
+    /// The fastest path on this CPU.
+    pub(super) fn best() -> EncPath {
+        #[cfg(target_arch = "x86_64")]
+        if super::encoder_x86::available() {
+            return EncPath::Avx2;
+        }
+        EncPath::Scalar
+    }
+}
+
+/// Codes the groups of `STATES` symbols in `src` (from the last group to the first) into the
+/// states `x`, one state at a time, writing the words backwards below `buf[*w]`; needs
+/// `*w >= src.len() + SLACK`.
+fn scalar_groups<const STATES: usize>(
+    x: &mut [u32; STATES],
+    src: &[u8],
+    enc: &[EncSym; 256],
+    buf: &mut [u16],
+    w: &mut usize,
+) {
+    assert!(src.len() % STATES == 0 && *w <= buf.len() && *w >= src.len() + SLACK);
+    let p = buf.as_mut_ptr();
+    for g in src.chunks_exact(STATES).rev() {
+        let g: &[u8; STATES] = g.try_into().unwrap_or_else(|_| unreachable!());
+        for j in (0..STATES).rev() {
+            // SAFETY: *w >= STATES + SLACK before each group (checked above for the first,
+            // and each group lowers it by at most STATES) and each step lowers it by at most
+            // one, so every write at *w - 1 is within `buf`.
+            x[j] = unsafe { enc[g[j] as usize].put_raw(x[j], p, w) };
+        }
+    }
+}
+
 /// `encode`; `small_buf` starts with a minimal word buffer (tests its growth).
 pub(super) fn encode_impl<const STATES: usize, const WIDE: bool>(
     src: &[u8],
     hist: &[u32; 256],
     dst: &mut Vec<u8>,
     small_buf: bool,
+    path: EncPath,
 ) -> usize {
     let n = src.len();
     debug_assert_eq!(hist, &histogram(src));
@@ -64,24 +122,38 @@ pub(super) fn encode_impl<const STATES: usize, const WIDE: bool>(
         let j = i % STATES;
         x[j] = enc[src[i] as usize].put(x[j], &mut buf, &mut w);
     }
+    #[cfg(target_arch = "x86_64")]
+    let table = (path == EncPath::Avx2 && i > 0).then(|| {
+        let mut t = [super::encoder_x86::Entry::default(); 256];
+        let mut cum = 0u32;
+        for (e, &f) in t.iter_mut().zip(model.freq.iter()) {
+            if f != 0 {
+                *e = super::encoder_x86::Entry::new(f, cum, scale);
+                cum += f;
+            }
+        }
+        t
+    });
     while i > 0 {
-        if w <= STATES {
+        if w < STATES + SLACK {
             let used = buf.len() - w;
             let mut bigger = vec![0u16; 2 * buf.len()];
             let nw = bigger.len() - used;
             bigger[nw..].copy_from_slice(&buf[w..]);
             (buf, w) = (bigger, nw);
         }
-        i -= STATES;
-        let g: &[u8; STATES] = src[i..i + STATES]
-            .try_into()
-            .unwrap_or_else(|_| unreachable!());
-        let p = buf.as_mut_ptr();
-        for j in (0..STATES).rev() {
-            // SAFETY: w > STATES before the group and each step lowers it by at most one, so
-            // every write at w - 1 is within `buf`.
-            x[j] = unsafe { enc[g[j] as usize].put_raw(x[j], p, &mut w) };
+        // As many groups as the buffer surely holds (each emits at most STATES words).
+        let lo = i - (i / STATES).min((w - SLACK) / STATES) * STATES;
+        let groups = &src[lo..i];
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            EncPath::Avx2 => {
+                let t = table.as_ref().unwrap_or_else(|| unreachable!());
+                super::encoder_x86::encode_groups(&mut x, groups, t, &mut buf, &mut w);
+            }
+            _ => scalar_groups(&mut x, groups, &enc, &mut buf, &mut w),
         }
+        i = lo;
     }
     let words = &buf[w..];
     dst.reserve(4 * k + 2 * words.len());
@@ -92,8 +164,12 @@ pub(super) fn encode_impl<const STATES: usize, const WIDE: bool>(
             dst.extend_from_slice(&xj.to_le_bytes());
         }
     }
-    for &wd in words {
-        dst.extend_from_slice(&wd.to_le_bytes());
+    // Resized and filled by pairs (a plain copy once compiled), not pushed word by word: the
+    // pushes took as long as the AVX2 loop itself (`perf record`, MiniLM bf16 at the max level).
+    let at = dst.len();
+    dst.resize(at + 2 * words.len(), 0);
+    for (d, &wd) in dst[at..].chunks_exact_mut(2).zip(words) {
+        d.copy_from_slice(&wd.to_le_bytes());
     }
     dst.len() - start
 }
@@ -150,6 +226,14 @@ impl EncSym {
             cum,
             cmpl: m_total - f,
         }
+    }
+
+    /// The coding step without the renormalisation (for the tests).
+    #[cfg(test)]
+    pub(super) fn step(&self, x: u32) -> u32 {
+        let q = ((x as u128 * self.rcp as u128) >> RCP_SHIFT) as u32;
+        x.wrapping_add(self.cum)
+            .wrapping_add(q.wrapping_mul(self.cmpl))
     }
 
     /// Codes one symbol into state `x`, first emitting 16 bits if needed: the word goes to

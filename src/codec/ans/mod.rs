@@ -9,6 +9,10 @@
 //! states decode in lockstep with no per-state stream pointers, eight states per AVX2
 //! vector or sixteen per AVX-512 vector (`x86`), or one by one (the portable path).
 //!
+//! The encoder codes the symbols backwards, one group of `K` at a time, eight states per
+//! AVX2 vector where the processor has AVX2 (`encoder_x86`), else one by one; both paths
+//! give the same bytes.
+//!
 //! The frequencies sum to `M = 2^scale` with `scale` in 8..=12, chosen per plane-chunk to
 //! minimise the coded size (table plus data). Decoding uses one `M`-entry table of 32-bit
 //! entries (symbol, frequency, offset in the symbol's range): at most 16 KiB.
@@ -19,6 +23,8 @@
 
 mod decoder;
 mod encoder;
+#[cfg(target_arch = "x86_64")]
+mod encoder_x86;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -27,6 +33,8 @@ mod x86;
 
 use decoder::decode_impl;
 use encoder::encode_impl;
+#[doc(hidden)]
+pub use encoder::EncPath;
 use model::choose_model;
 
 use crate::error::{Error, Result};
@@ -71,12 +79,32 @@ fn estimate(hist: &[u32; 256], n: usize, states: usize) -> usize {
 /// of codec 6 (sixteen states) and returns the number of bytes appended. Deterministic: the
 /// output depends only on `src`.
 pub fn encode(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) -> usize {
-    encode_impl::<STATES, false>(src, hist, dst, false)
+    encode_impl::<STATES, false>(src, hist, dst, false, EncPath::best())
 }
 
 /// [`encode`] in the layout of codec 7 (thirty-two states).
 pub fn encode_wide(src: &[u8], hist: &[u32; 256], dst: &mut Vec<u8>) -> usize {
-    encode_impl::<WIDE_STATES, true>(src, hist, dst, false)
+    encode_impl::<WIDE_STATES, true>(src, hist, dst, false, EncPath::best())
+}
+
+/// [`encode`] (`wide` false) or [`encode_wide`] on encoder path `path` (for benchmarks and
+/// tests); `InvalidParam` where this processor does not run it.
+#[doc(hidden)]
+pub fn encode_with(
+    src: &[u8],
+    hist: &[u32; 256],
+    dst: &mut Vec<u8>,
+    wide: bool,
+    path: EncPath,
+) -> Result<usize> {
+    if !EncPath::available().contains(&path) {
+        return Err(Error::InvalidParam);
+    }
+    Ok(if wide {
+        encode_impl::<WIDE_STATES, true>(src, hist, dst, false, path)
+    } else {
+        encode_impl::<STATES, false>(src, hist, dst, false, path)
+    })
 }
 
 /// Decodes a codec 6 payload (exactly the bytes `encode` appended) into `dst`, whose length

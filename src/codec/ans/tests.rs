@@ -131,13 +131,15 @@ fn roundtrip(src: &[u8]) -> Vec<u8> {
             coded.len()
         );
         assert_eq!(coded, enc_with(src, wide), "not deterministic");
-        let mut small = Vec::new();
-        if wide {
-            encode_impl::<WIDE_STATES, true>(src, &h, &mut small, true);
-        } else {
-            encode_impl::<STATES, false>(src, &h, &mut small, true);
+        for path in EncPath::available() {
+            let mut small = Vec::new();
+            if wide {
+                encode_impl::<WIDE_STATES, true>(src, &h, &mut small, true, path);
+            } else {
+                encode_impl::<STATES, false>(src, &h, &mut small, true, path);
+            }
+            assert_eq!(coded, small, "buffer growth changed the output ({path:?})");
         }
-        assert_eq!(coded, small, "buffer growth changed the output");
         let out = decode_all_paths(&coded, src.len(), wide).unwrap();
         assert!(out == src, "mismatch n={} wide={wide}", src.len());
         if !wide {
@@ -507,6 +509,139 @@ fn rice_table_validation() {
     let mut v = vec![TABLE_RICE << 4 | 8, 0, 2];
     v.extend([0xFF; 80]);
     bad(&v); // k = 15 and ones without end
+}
+
+/// Codec 6 or 7 payload of `src` from encoder path `path` (`small`: the word buffer starts
+/// minimal and grows).
+fn enc_on(src: &[u8], wide: bool, path: EncPath, small: bool) -> Vec<u8> {
+    let h = histogram(src);
+    let mut v = vec![0x55];
+    let got = if wide {
+        encode_impl::<WIDE_STATES, true>(src, &h, &mut v, small, path)
+    } else {
+        encode_impl::<STATES, false>(src, &h, &mut v, small, path)
+    };
+    assert_eq!(got, v.len() - 1);
+    v.split_off(1)
+}
+
+/// Every encoder path gives the scalar path's bytes, for both codecs, on data of several
+/// shapes and lengths around the group size and codec 7's tail rule (3 * 32 symbols), with
+/// the word buffer grown or not, and the payloads decode.
+#[test]
+fn encoder_paths_agree() {
+    let mut rng = Rng(0xA5A5_0107);
+    let mut lens: Vec<usize> = vec![0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 47, 48, 49];
+    for k in [2, 3, 4, 5, 6, 7] {
+        lens.extend([32 * k - 1, 32 * k, 32 * k + 1, 32 * k + 17]);
+    }
+    lens.extend([255, 1000, 1001, 4097, 65535, 65536 + 40, 70_001]);
+    if !cfg!(miri) {
+        lens.push(200_003);
+    }
+    let paths = EncPath::available();
+    let mut compared = 0;
+    for &n in &lens {
+        if cfg!(miri) && n > 5000 {
+            continue;
+        }
+        let uniform: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+        let geo = geometric(&mut rng, n);
+        let gexp = gaussian_exponents(&mut rng, n);
+        let dominant: Vec<u8> = (0..n)
+            .map(|_| match rng.below(1000) {
+                0 => rng.next() as u8,
+                1..=3 => 9,
+                _ => 120,
+            })
+            .collect();
+        let two: Vec<u8> = (0..n)
+            .map(|_| if rng.below(5) == 0 { 3 } else { 250 })
+            .collect();
+        for data in [&uniform, &geo, &gexp, &dominant, &two] {
+            for wide in [false, true] {
+                let want = enc_on(data, wide, EncPath::Scalar, false);
+                for &path in &paths {
+                    for small in [false, true] {
+                        let got = enc_on(data, wide, path, small);
+                        assert!(
+                            got == want,
+                            "{path:?} differs from the scalar encoder (n={n}, wide={wide}, \
+                             small={small})"
+                        );
+                        compared += 1;
+                    }
+                }
+                let out = decode_all_paths(&want, n, wide).unwrap();
+                assert!(out == *data, "round trip n={n} wide={wide}");
+            }
+        }
+    }
+    assert!(compared > 0);
+}
+
+/// The AVX2 encoder is among the paths on processors with AVX2 (so `encoder_paths_agree`
+/// compares it).
+#[test]
+fn avx2_encoder_is_compared() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        assert!(EncPath::available().contains(&EncPath::Avx2));
+        assert_eq!(EncPath::best(), EncPath::Avx2);
+    }
+}
+
+/// The AVX2 encoder's division (a 32-bit magic, `encoder_x86`) is exact for every frequency
+/// and scale at the dividends where a rounding error would show first: around the
+/// multiples of `f` at the top of the 32-bit range, the smallest ones, and random ones.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn magics_divide_exactly() {
+    use super::encoder_x86::Entry;
+    let mut rng = Rng(4099);
+    for scale in [MIN_SCALE, MAX_SCALE] {
+        for f in (1..(1u32 << scale)).step_by(scaled(1, 61)) {
+            let e = Entry::new(f, 0, scale);
+            let mut xs = vec![1u32, 2, 3, f - 1, f, f + 1, 2 * f - 1, 2 * f, u32::MAX];
+            xs.extend([u32::MAX - 1, 1 << 31, (1 << 31) - 1, (1 << 31) + 1]);
+            let x_max = ((f as u64) << (32 - scale)) as u32;
+            xs.extend([x_max - 1, x_max, x_max.wrapping_add(1), x_max >> 16]);
+            xs.extend((0..32).map(|_| rng.next() as u32));
+            let top = u32::MAX / f * f;
+            for k in 0..4u32 {
+                let m = top - k * f;
+                xs.extend([m, m - 1, m + (f - 1).min(u32::MAX - m)]);
+            }
+            for x in xs.into_iter().filter(|&x| x >= 1) {
+                let emits = (x >> 16) as i32 > e.0[1] as i32;
+                assert_eq!(emits, x >= x_max, "x={x} f={f} scale={scale}");
+                let want = if f == 1 { x - 1 } else { x / f };
+                assert_eq!(e.quotient(x), want, "x={x} f={f}");
+            }
+            // The state after one step, as the scalar encoder computes it.
+            let (cum, m_total) = (rng.below((1 << scale) - f as u64 + 1) as u32, 1 << scale);
+            let e = Entry::new(f, cum, scale);
+            let s = EncSym::new(f, cum, scale, m_total);
+            for x in [
+                1u32,
+                f,
+                x_max - 1,
+                (x_max - 1) / 3,
+                rng.next() as u32 % x_max.max(1),
+            ] {
+                let x = x.max(1);
+                if x >= x_max {
+                    continue;
+                }
+                let q = e.quotient(x);
+                let got = x
+                    .wrapping_add(e.0[3] & 0xFFFF)
+                    .wrapping_add(q.wrapping_mul(e.0[2]));
+                assert_eq!(got, s.step(x), "x={x} f={f} cum={cum}");
+            }
+        }
+    }
 }
 
 #[test]
