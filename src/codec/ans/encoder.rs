@@ -19,6 +19,7 @@ pub enum EncPath {
 impl EncPath {
     /// The paths this CPU runs, scalar first.
     pub fn available() -> Vec<EncPath> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut v = vec![EncPath::Scalar];
         #[cfg(target_arch = "x86_64")]
         if super::encoder_x86::available() {
@@ -228,8 +229,8 @@ impl EncSym {
         }
     }
 
-    /// The coding step without the renormalisation (for the tests).
-    #[cfg(test)]
+    /// The coding step without the renormalisation (for the tests of the x86 path).
+    #[cfg(all(test, target_arch = "x86_64"))]
     pub(super) fn step(&self, x: u32) -> u32 {
         let q = ((x as u128 * self.rcp as u128) >> RCP_SHIFT) as u32;
         x.wrapping_add(self.cum)
