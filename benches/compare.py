@@ -137,7 +137,9 @@ def zstd_row(data, threads, runs):
     return len(c), tc, td
 
 
-def main(argv):
+def files_of(argv):
+    """The (path, dtype) pairs a command line names: a directory is the corpus, FILE:DTYPE a
+    file; by default MiniLM bf16, fp16 and fp32 from the corpus."""
     corpus = os.environ.get("ZIPNN_CORPUS", os.path.join(ROOT, "corpus"))
     files = []
     for a in argv:
@@ -149,6 +151,11 @@ def main(argv):
     if not files:
         files = [(os.path.join(corpus, f), d) for f, d in
                  [("minilm.bf16.raw", "bf16"), ("minilm.f16.raw", "fp16"), ("minilm.f32.raw", "fp32")]]
+    return files
+
+
+def main(argv):
+    files = files_of(argv)
     lib = load_lib()
     ncpu = os.cpu_count() or 1
     runs = int(os.environ.get("ZIPNN_BENCH_RUNS", "5"))

@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import DTYPES, REF_DTYPE, Opts, load_lib  # noqa: E402
+from compare import DTYPES, REF_DTYPE, Opts, files_of, load_lib  # noqa: E402
 from paths import cpu_name, elapsed, thread_times  # noqa: E402
 
 LEVEL_DEFAULT, LEVEL_MAX = 2, 3
@@ -97,18 +97,7 @@ def timed(fn, threads=1):
 
 
 def main(argv):
-    corpus = os.environ.get("ZIPNN_CORPUS", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                         "..", "corpus"))
-    files = []
-    for a in argv:
-        if os.path.isdir(a):
-            corpus = a
-        else:
-            p, _, d = a.rpartition(":")
-            files.append((p, d))
-    if not files:
-        files = [(os.path.join(corpus, f), d) for f, d in
-                 [("minilm.bf16.raw", "bf16"), ("minilm.f16.raw", "fp16"), ("minilm.f32.raw", "fp32")]]
+    files = files_of(argv)
     runs = int(os.environ.get("ZIPNN_BENCH_RUNS", "9"))
     lib = load_lib()
     print(f"processor: {cpu_name()}; {os.cpu_count()} cores; best of {runs} interleaved rounds, "
